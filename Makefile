@@ -1,0 +1,115 @@
+# mailgov - outbound mail governor for shared web hosting
+#
+# Plain make, pkg-config, one module per src/*.c.  Programs are the
+# src/main_*.c files; src/ctl_*.c belong to mailgovctl only; everything else
+# is a library module linked into whichever program needs it.
+
+PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+BINDIR	?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/mailgov
+SHAREDIR ?= $(PREFIX)/share/mailgov
+MANDIR	?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR	?=
+
+CC	?= cc
+PKGS	= libnetfilter_queue libmnl sqlite3 libcap-ng
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	   -Wstrict-prototypes -Wmissing-prototypes -fno-common \
+	   -D_FORTIFY_SOURCE=2 -fstack-protector-strong -Iinclude \
+	   -DSHAREDIR='"$(SHAREDIR)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
+	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+
+BUILD	?= build
+MAINS	= $(wildcard src/main_*.c)
+CTL_SRCS = $(wildcard src/ctl_*.c)
+LIB_SRCS = $(filter-out $(MAINS) $(CTL_SRCS),$(wildcard src/*.c))
+LIB_OBJS = $(LIB_SRCS:src/%.c=$(BUILD)/%.o)
+CTL_OBJS = $(CTL_SRCS:src/%.c=$(BUILD)/%.o)
+LIB	= $(BUILD)/libmailgov.a
+
+PROGS	= $(BUILD)/mailgovd $(BUILD)/mailgovctl $(BUILD)/mailgov-sendmail
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNITS	= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps check unit demo bench install uninstall clean asan fuzz
+
+all: $(PROGS)
+
+$(BUILD)/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD):
+	mkdir -p $(BUILD)/tests
+
+$(LIB): $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/mailgovd: $(BUILD)/main_mailgovd.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/mailgovctl: $(BUILD)/main_mailgovctl.o $(CTL_OBJS) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/mailgov-sendmail: $(BUILD)/main_sendmail.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(LIB) | $(BUILD)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+unit: $(UNITS)
+
+# Installs every Debian package that building, testing and the demo need.
+deps:
+	sh tests/deps.sh
+
+check: all unit
+	sh tests/run.sh
+
+demo: all
+	sh examples/demo.sh
+
+bench: all
+	sh bench/run.sh
+
+# Sanitizer build: the same tests against ASan+UBSan binaries.
+asan:
+	$(MAKE) BUILD=build-asan CC=clang \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	    LDFLAGS="-fsanitize=address,undefined" all unit
+	MAILGOV_BUILD=build-asan sh tests/run.sh unit
+
+# libFuzzer targets under tests/fuzz, built with clang.
+FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang \
+	    CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" all
+	for f in $(FUZZ_SRCS); do \
+	    n=$$(basename $$f .c); \
+	    clang -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude \
+	        $$(pkg-config --cflags $(PKGS)) -o build-fuzz/$$n $$f \
+	        build-fuzz/libmailgov.a $$(pkg-config --libs $(PKGS)) -lpthread \
+	        || exit 1; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(SHAREDIR)/rules $(DESTDIR)$(SYSCONFDIR)/mailgov \
+	    $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(BUILD)/mailgovd $(DESTDIR)$(SBINDIR)/mailgovd
+	install -m 0755 $(BUILD)/mailgovctl $(DESTDIR)$(SBINDIR)/mailgovctl
+	install -m 0755 $(BUILD)/mailgov-sendmail $(DESTDIR)$(BINDIR)/mailgov-sendmail
+	install -m 0644 rules/* $(DESTDIR)$(SHAREDIR)/rules/
+	test -e $(DESTDIR)$(SYSCONFDIR)/mailgov/mailgov.conf || \
+	    install -m 0644 examples/mailgov.conf $(DESTDIR)$(SYSCONFDIR)/mailgov/mailgov.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/mailgovd $(DESTDIR)$(SBINDIR)/mailgovctl \
+	    $(DESTDIR)$(BINDIR)/mailgov-sendmail
+	rm -rf $(DESTDIR)$(SHAREDIR)
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,89 @@
+/*
+ * acct - mailgovd's in-memory view of the accounts: who a UID, GID, SASL
+ * user or sender domain belongs to, each account's budgets, and the live
+ * budget-engine state.  Built from the store at start-up and rebuilt when
+ * another process (mailgovctl) commits; live state carries over a rebuild.
+ * Lookups are O(1) or O(log n) and never touch the disk, except when a web
+ * UID is seen for the first time and its auto account is created.
+ * Sized for 100k accounts.
+ *
+ * Charges change memory only and mark the account dirty; acct_flush()
+ * writes every dirty account in the caller's transaction (group commit).
+ */
+#ifndef MAILGOV_ACCT_H
+#define MAILGOV_ACCT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "budget.h"
+#include "config.h"
+#include "store.h"
+
+struct relay {
+	char		host[64];	/* numeric address as stored */
+	uint16_t	port;
+};
+
+struct acct {
+	int64_t		id;
+	char		name[STORE_NAMELEN];
+	int		is_auto;
+	int		mode;			/* enum over_mode */
+	int		blocked;
+	struct budget_limit lim[BK_COUNT];	/* resolved: row or default */
+	struct store_usage use;			/* tat[] and counters */
+	struct relay	*relays;
+	unsigned	n_relays;
+	unsigned	dirty;
+	uint64_t	alert_tat;		/* log rate limiter state */
+	uint32_t	n_held;			/* held messages not released */
+};
+
+struct accts;
+
+/* acct_load - build the view; NULL with a logged reason on failure */
+struct accts *acct_load(struct store *, const struct config *);
+void	acct_free(struct accts *);
+/* acct_reload - rebuild if the store changed; keeps live state */
+int	acct_reload(struct accts *);
+
+struct acct *acct_default(struct accts *);
+struct acct *acct_by_id(struct accts *, int64_t id);
+struct acct *acct_by_name(struct accts *, const char *);
+struct acct *acct_by_sasl(struct accts *, const char *);
+struct acct *acct_by_domain(struct accts *, const char *);	/* exact */
+/*
+ * acct_by_uid - explicit account owning uid (or gid), else the auto
+ * account of a web UID (created on first sight, named after its login),
+ * else the default account (no passwd entry, or not a web UID).
+ */
+struct acct *acct_by_uid(struct accts *, uint32_t uid, uint32_t gid);
+
+/* acct_is_exempt - is addr:port one of the account's exempt relays */
+int	acct_is_exempt(const struct acct *, const char *addr, uint16_t port);
+
+/*
+ * acct_charge - spend cost on kind at now (microseconds).  Caps
+ * (recipients per message, concurrent connections) compare cost with the
+ * limit instead.  Returns BUDGET_OK or BUDGET_OVER with *retry_at.
+ */
+enum budget_verdict acct_charge(struct acct *, enum budget_kind,
+	    uint64_t cost, uint64_t now, uint64_t *retry_at);
+/* acct_charge_message - a message of rcpts recipients: all or nothing
+ * across messages/hour, messages/day and recipients/day; on BUDGET_OVER
+ * *which names the exhausted kind and nothing was spent */
+enum budget_verdict acct_charge_message(struct acct *, uint32_t rcpts,
+	    uint64_t now, enum budget_kind *which, uint64_t *retry_at);
+void	acct_touch(struct acct *);	/* counters changed: mark dirty */
+
+/* acct_flush - write dirty accounts' usage; caller holds a transaction */
+int	acct_flush(struct accts *);
+size_t	acct_count(struct accts *);
+struct store *acct_store(struct accts *);
+const struct config *acct_config(struct accts *);
+
+/* acct_each - walk every account (release scheduling, status) */
+int	acct_each(struct accts *, int (*)(struct acct *, void *), void *);
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * config - /etc/mailgov/mailgov.conf: "key = value" lines, '#' comments,
+ * blank lines.  Every key is known and documented (docs/mailgov.conf.md,
+ * examples/mailgov.conf), every value bounded; an unknown key, a repeated
+ * key or a bad value is an error naming the file, line and key.
+ */
+#ifndef MAILGOV_CONFIG_H
+#define MAILGOV_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "budget.h"
+
+#define CONFIG_PATH	SYSCONFDIR "/mailgov/mailgov.conf"
+#define CONFIG_DB	"/var/lib/mailgov/mailgov.db"
+
+#define CONFIG_MAX_RANGES	64
+#define CONFIG_MAX_GROUPS	64
+#define CONFIG_MAX_PORTS	16
+#define CONFIG_PATHLEN		256
+
+/* The budget kinds every account has.  Order is stored in the database. */
+enum budget_kind {
+	BK_MSG_HOUR = 0,	/* messages per hour */
+	BK_MSG_DAY,		/* messages per day */
+	BK_RCPT_DAY,		/* recipients per day */
+	BK_RCPT_MSG,		/* recipients per message (a cap, not a rate) */
+	BK_CONN,		/* concurrent SMTP connections (a cap) */
+	BK_CONN_MIN,		/* new SMTP connections per minute */
+	BK_COUNT
+};
+
+/* Over-budget behaviour. MODE_PATH: hold on the queue, defer on main. */
+enum over_mode {
+	MODE_PATH = 0,
+	MODE_HOLD,
+	MODE_DEFER,
+	MODE_REJECT,
+};
+
+struct uid_range {
+	uint32_t	lo, hi;		/* inclusive */
+};
+
+struct config {
+	char		path[CONFIG_PATHLEN];	/* file it came from, or "" */
+	char		db[CONFIG_PATHLEN];
+	char		user[64];		/* mailgovd drops to this user */
+	char		rules_dir[CONFIG_PATHLEN];
+
+	/* who is a web UID */
+	struct uid_range web_uids[CONFIG_MAX_RANGES];
+	size_t		n_web_uids;
+	uint32_t	web_gids[CONFIG_MAX_GROUPS];	/* resolved at load */
+	size_t		n_web_gids;
+
+	/* kernel path */
+	uint16_t	smtp_ports[CONFIG_MAX_PORTS];
+	size_t		n_smtp_ports;
+	uint16_t	queue_port;		/* intermediate queue, 2525 */
+	uint16_t	relay_port;		/* main instance's relay port */
+	uint16_t	queue_num;		/* NFQUEUE number */
+	uint32_t	queue_maxlen;
+	uint32_t	mark_mask, mark_allow, mark_reject;
+	uint32_t	flow_max;
+	uint32_t	flow_ttl;		/* seconds */
+
+	/* queue path */
+	char		policy_unix[CONFIG_PATHLEN];	/* "" disables */
+	char		policy_tcp[CONFIG_PATHLEN];	/* host:port, "" disables */
+	char		control_socket[CONFIG_PATHLEN];
+	char		queue_config_dir[CONFIG_PATHLEN]; /* /etc/postfix-mailgov */
+	char		postsuper[CONFIG_PATHLEN];
+	char		postqueue[CONFIG_PATHLEN];
+	uint32_t	release_interval;	/* seconds */
+	int		sync_full;		/* fsync every group commit */
+
+	/* alerts: at most alert_limit lines per account per alert_period */
+	uint32_t	alert_limit;
+	uint32_t	alert_period;		/* seconds */
+
+	/* budgets for the default account, auto accounts and missing rows */
+	struct budget_limit budget[BK_COUNT];
+};
+
+/* config_defaults - fill c with the documented defaults */
+void	config_defaults(struct config *c);
+
+/*
+ * config_load - read path over the defaults already in c.  A missing file
+ * is an error only when must_exist.  On error returns -1 and writes a
+ * one-line message ("mailgov.conf:12: unknown key 'foo'") into err.
+ */
+int	config_load(struct config *c, const char *path, int must_exist,
+	    char *err, size_t errlen);
+
+/* config_parse - the same, from a buffer (used by tests and the fuzzer) */
+int	config_parse(struct config *c, const char *name, const char *buf,
+	    size_t len, char *err, size_t errlen);
+
+/* config_is_web_uid - is uid in a web range (groups are checked apart) */
+int	config_is_web_uid(const struct config *c, uint32_t uid);
+
+/*
+ * budget_parse - "N", "N/DURATION" (10/30s, 100/1h), or "unlimited" when
+ * allow_unlimited.  dflt_period is used when no window is given.
+ * Returns 0 or -1 with *err set.
+ */
+int	budget_parse(const char *s, uint64_t dflt_period_s, int allow_unlimited,
+	    struct budget_limit *out, const char **err);
+
+/* budget_format - the inverse of budget_parse, into buf */
+char	*budget_format(const struct budget_limit *, char *buf, size_t len);
+
+/* budget_kind_name / budget_kind_from_name - "messages_per_hour", ... */
+const char *budget_kind_name(enum budget_kind);
+int	budget_kind_from_name(const char *);	/* -1 if unknown */
+uint64_t budget_kind_period(enum budget_kind);	/* natural window, seconds */
+int	budget_kind_is_cap(enum budget_kind);	/* rcpt/msg and concurrent */
+
+const char *over_mode_name(enum over_mode);
+int	over_mode_from_name(const char *);	/* -1 if unknown */
+
+/* uid_ranges_parse - "1000-1999,2500" into out; overlap is an error */
+int	uid_ranges_parse(const char *s, struct uid_range *out, size_t max,
+	    size_t *n, const char **err);
+
+#endif

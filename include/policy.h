@@ -1,0 +1,26 @@
+/*
+ * policy - the Postfix policy delegation server inside mailgovd
+ * (SMTPD_POLICY_README): name=value lines ended by an empty line, answered
+ * by "action=..." and an empty line, pipelined on reused connections, on a
+ * unix socket and on loopback TCP.  Lines, requests and attribute counts
+ * are bounded; malformed input is logged, gets no reply and the connection
+ * is closed.  Counts are made durable (group commit) before any answer
+ * that depends on them is sent.
+ */
+#ifndef MAILGOV_POLICY_H
+#define MAILGOV_POLICY_H
+
+#include "acct.h"
+#include "config.h"
+#include "flow.h"
+#include "loop.h"
+
+struct policy;
+struct release;
+
+/* policy_new - bind the configured listeners (before privileges drop) */
+struct policy *policy_new(struct loop *, struct accts *, struct flows *,
+	    struct release *, const struct config *);
+void	policy_free(struct policy *);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * release - held mail and its automatic release.  The policy server
+ * records each message it answers HOLD for; every release_interval this
+ * module releases each account's held mail, oldest first, as far as the
+ * account's budget allows, charging the budget as it goes.
+ *
+ * postsuper must run as root, so release_new() forks a tiny privileged
+ * child before mailgovd drops its privileges.  The child reads fixed-size
+ * requests ("H" or "D" and a queue ID) from a socketpair, validates the
+ * queue ID ([0-9A-Za-z]{6,32}), runs postsuper -c <queue_config_dir> with
+ * exactly those arguments and answers its exit status.  Nothing else.
+ */
+#ifndef MAILGOV_RELEASE_H
+#define MAILGOV_RELEASE_H
+
+#include <stdint.h>
+
+#include "acct.h"
+#include "config.h"
+#include "loop.h"
+
+struct release;
+
+/* release_new - fork the privileged child; NULL on failure (logged) */
+struct release *release_new(struct loop *, struct accts *,
+	    const struct config *);
+void	release_free(struct release *);
+/* release_note_held - the policy server just answered HOLD for this */
+int	release_note_held(struct release *, struct acct *,
+	    const char *queue_id, uint32_t rcpts, uint64_t size,
+	    const char *sender);
+/* release_tick - release what budgets allow at now (microseconds) */
+void	release_tick(struct release *, uint64_t now);
+
+/* release_queue_id_ok - the one validator for queue IDs */
+int	release_queue_id_ok(const char *);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * store - the ledger in SQLite (WAL): accounts and what identifies them,
+ * budgets, durable budget-engine state, counters, held mail and the event
+ * log.  Every change is one transaction; a failed change leaves nothing
+ * half-written.  Opening checks schema_version and migrates forward; a
+ * newer schema, a corrupt file, a read-only file or a lock that does not
+ * clear within the busy timeout is a one-line error.
+ *
+ * Trusts: nothing read from the database (values are range-checked as
+ * they are loaded).  Error strings go to the caller via store_error().
+ */
+#ifndef MAILGOV_STORE_H
+#define MAILGOV_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define STORE_SCHEMA_VERSION	1
+#define STORE_NAMELEN		64	/* account names: [a-z0-9._-], 1..63 */
+#define STORE_DEFAULT_ID	1	/* the catch-all account, never deleted */
+#define STORE_DEFAULT_NAME	"default"
+
+struct store;
+
+enum store_flags {
+	STORE_RDONLY = 0x1,
+	STORE_CREATE = 0x2,	/* create the file and its directory mode */
+};
+
+/* store_open - open (and migrate) path; NULL with err filled on failure */
+struct store *store_open(const char *path, int flags, int busy_ms,
+	    char *err, size_t errlen);
+void	store_close(struct store *);
+/* store_error - the last error, one line, naming the problem */
+const char *store_error(struct store *);
+/* store_db - the raw handle, for modules that prepare their own statements */
+struct sqlite3 *store_db(struct store *);
+/* store_changed - has another connection committed since the last call? */
+int	store_changed(struct store *);
+
+int	store_begin(struct store *);	/* BEGIN IMMEDIATE */
+int	store_commit(struct store *);
+void	store_rollback(struct store *);
+
+/* --- accounts ---------------------------------------------------------- */
+
+struct store_account {
+	int64_t		id;
+	char		name[STORE_NAMELEN];
+	int		is_auto;		/* made for a web UID */
+	int		mode;			/* enum over_mode */
+	int		blocked;
+	int64_t		created;		/* unix seconds */
+	/* budgets: has[k] says an explicit row exists, else config default */
+	int		has[BK_COUNT];
+	struct budget_limit budget[BK_COUNT];
+};
+
+/* store_account_name_ok - [a-z0-9][a-z0-9._-]{0,62} */
+int	store_account_name_ok(const char *);
+
+/* Each returns 0, or -1 with store_error() set (unknown account, ...). */
+int	store_account_add(struct store *, const char *name, int is_auto,
+	    int64_t *id);
+int	store_account_del(struct store *, const char *name);
+int	store_account_get(struct store *, const char *name,
+	    struct store_account *);
+int	store_account_get_id(struct store *, int64_t id,
+	    struct store_account *);
+int	store_account_set_mode(struct store *, const char *name, int mode);
+int	store_account_set_blocked(struct store *, const char *name, int);
+int	store_budget_set(struct store *, const char *name, enum budget_kind,
+	    const struct budget_limit *);	/* NULL clears to the default */
+
+/* Identities.  A UID, domain or SASL name belongs to at most one account. */
+int	store_uid_add(struct store *, const char *name, uint32_t lo,
+	    uint32_t hi);
+int	store_uid_del(struct store *, const char *name, uint32_t lo,
+	    uint32_t hi);
+int	store_gid_add(struct store *, const char *name, uint32_t gid);
+int	store_gid_del(struct store *, const char *name, uint32_t gid);
+int	store_domain_add(struct store *, const char *name, const char *dom);
+int	store_domain_del(struct store *, const char *name, const char *dom);
+int	store_sasl_add(struct store *, const char *name, const char *user);
+int	store_sasl_del(struct store *, const char *name, const char *user);
+int	store_relay_add(struct store *, const char *name, const char *host,
+	    uint16_t port);
+int	store_relay_del(struct store *, const char *name, const char *host,
+	    uint16_t port);
+
+/*
+ * Iteration: the callback gets one row; a non-zero return stops the walk
+ * and is returned.  Used by the CLI listings and by acct_load().
+ */
+typedef int (*store_account_cb)(const struct store_account *, void *);
+int	store_account_each(struct store *, store_account_cb, void *);
+
+typedef int (*store_uid_cb)(int64_t account, uint32_t lo, uint32_t hi,
+	    void *);
+int	store_uid_each(struct store *, store_uid_cb, void *);
+typedef int (*store_str_cb)(int64_t account, const char *, void *);
+int	store_gid_each(struct store *, int (*)(int64_t, uint32_t, void *),
+	    void *);
+int	store_domain_each(struct store *, store_str_cb, void *);
+int	store_sasl_each(struct store *, store_str_cb, void *);
+int	store_relay_each(struct store *,
+	    int (*)(int64_t, const char *, uint16_t, void *), void *);
+
+/* --- usage: engine state and counters ----------------------------------- */
+
+struct store_usage {
+	int64_t		account;
+	uint64_t	tat[BK_COUNT];		/* GCRA state, microseconds */
+	uint64_t	messages, recipients, bytes;	/* lifetime totals */
+	uint64_t	held, released, refused, connections;
+	int64_t		last_seen;		/* unix seconds, 0 never */
+};
+
+int	store_usage_get(struct store *, int64_t account, struct store_usage *);
+/* store_usage_put - upsert; callers batch many inside one transaction */
+int	store_usage_put(struct store *, const struct store_usage *);
+int	store_usage_each(struct store *,
+	    int (*)(const struct store_usage *, void *), void *);
+/* store_usage_reset - zero the engine state (and counters if all) */
+int	store_usage_reset(struct store *, const char *name, int all);
+
+/* --- held mail ---------------------------------------------------------- */
+
+enum held_state { HELD = 0, HELD_RELEASED = 1, HELD_DELETED = 2 };
+
+struct store_held {
+	char		queue_id[32];
+	int64_t		account;
+	int64_t		since;			/* unix seconds */
+	uint32_t	recipients;
+	uint64_t	size;
+	int		state;
+	char		sender[256];
+};
+
+int	store_held_add(struct store *, const struct store_held *);
+int	store_held_set_state(struct store *, const char *queue_id, int state);
+/* oldest first; account < 0 means every account */
+int	store_held_each(struct store *, int64_t account, int state,
+	    int (*)(const struct store_held *, void *), void *);
+
+/* --- events ------------------------------------------------------------- */
+
+int	store_event(struct store *, int64_t account, const char *kind,
+	    const char *detail);
+int	store_event_each(struct store *, int64_t account, unsigned limit,
+	    int (*)(int64_t ts, int64_t account, const char *kind,
+	    const char *detail, void *), void *);
+
+#endif

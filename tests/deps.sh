@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs every Debian package that building, testing, benchmarking and the
+# demo need.  Idempotent and non-interactive: Postfix is preseeded to "No
+# configuration", so installing it changes no mail setting of the machine.
+set -eu
+PKGS="build-essential pkg-config clang libnetfilter-queue-dev libmnl-dev
+libsqlite3-dev libcap-ng-dev libcap-ng-utils sqlite3 iptables nftables
+iproute2 util-linux procps psmisc postfix swaks php-cli postfwd valgrind"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+	    missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "deps: all packages present"
+	exit 0
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+echo "postfix postfix/main_mailer_type select No configuration" |
+    debconf-set-selections
+echo "postfix postfix/mailname string mailgov.test" | debconf-set-selections
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing
