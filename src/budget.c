@@ -15,6 +15,7 @@
  * theoretical arrival time, which an earlier "now" cannot move back, and
  * an earlier "now" only makes "new_tat - tau > now" easier to fail.
  */
+#include <stddef.h>
 #include <stdint.h>
 
 #include "budget.h"
