@@ -66,13 +66,16 @@ unit: $(UNITS)
 deps:
 	sh tests/deps.sh
 
-check: all unit
+check: deps
+	$(MAKE) all unit
 	sh tests/run.sh
 
-demo: all
+demo: deps
+	$(MAKE) all
 	sh examples/demo.sh
 
-bench: all
+bench: deps
+	$(MAKE) all
 	sh bench/run.sh
 
 # Sanitizer build: the same tests against ASan+UBSan binaries.
