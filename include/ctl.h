@@ -7,6 +7,7 @@
 #ifndef MAILGOV_CTL_H
 #define MAILGOV_CTL_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -42,6 +43,74 @@ int	ctl_usage_err(const char *cmd, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* ctl_json_str - print s as a JSON string literal (quoted, escaped) */
 void	ctl_json_str(FILE *, const char *s);
+
+/*
+ * The command table, in src/main_mailgovctl.c: one line per command,
+ * ended by a NULL name.  `mailgovctl --help` prints every usage line and
+ * `mailgovctl CMD --help` the command's own.  The main program strips
+ * "--json" anywhere in a command's arguments (before "--") into ctl->json
+ * and answers "CMD --help" itself, so commands never see either.
+ */
+extern const struct ctl_cmd ctl_cmds[];
+
+/* ctl_cmd_find - the table entry named name, or NULL */
+const struct ctl_cmd *ctl_cmd_find(const char *name);
+/* ctl_cmd_usage - print the command's usage lines, "usage: mailgovctl ..." */
+void	ctl_cmd_usage(FILE *, const struct ctl_cmd *);
+
+/* ctl_store_read - the store for commands that only read: an existing
+ * file, never created; NULL = error already printed */
+struct store *ctl_store_read(struct ctl *);
+
+/* ctl_fail - print store_error() of the open store as the one error line,
+ * roll back the transaction if one is open (in_tx), return CTL_ERR */
+int	ctl_fail(struct ctl *, int in_tx);
+
+/*
+ * ctl_opt - is argv[*i] the option name ("--uid")?  Takes its value from
+ * "--uid=V" or the next argument (advancing *i).  Returns 1 with *val set,
+ * 0 when argv[*i] is something else, -1 (usage error printed, *val NULL)
+ * when the value is missing.  For a flag without value pass val = NULL.
+ */
+int	ctl_opt(const char *cmd, int argc, char **argv, int *i,
+	    const char *name, const char **val);
+
+/* ctl_now_us - the wall clock in microseconds, as the budget engine
+ * state (tat) is kept */
+uint64_t ctl_now_us(void);
+/* ctl_time - unix seconds as "YYYY-MM-DD HH:MM:SS" local time, or "never" */
+const char *ctl_time(int64_t, char *buf, size_t len);
+/* ctl_clean - an untrusted string made printable for a text table */
+const char *ctl_clean(const char *, char *buf, size_t len);
+
+/* Aligned plain-text tables: add rows of ncols strings (copied), print
+ * once; columns are padded to their widest cell. */
+struct ctl_table;
+struct ctl_table *ctl_table_new(size_t ncols, ...);	/* the headers */
+void	ctl_table_row(struct ctl_table *, ...);		/* ncols cells */
+/* ctl_table_print - print and free */
+void	ctl_table_print(struct ctl_table *, FILE *);
+void	ctl_table_free(struct ctl_table *);
+
+/* ctl_xstrdup / ctl_xasprintf - allocate or exit with a one-line error */
+char	*ctl_xstrdup(const char *);
+char	*ctl_xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	*ctl_xreallocarray(void *, size_t, size_t);
+
+/* Budgets as the account commands show them (src/ctl_budget.c). */
+/* ctl_budget_limit - the limit in force: the account's row, else the
+ * configured default */
+const struct budget_limit *ctl_budget_limit(const struct ctl *,
+	    const struct store_account *, int kind);
+/* ctl_budget_json - a "budgets" object value: kind -> limit, source */
+void	ctl_budget_json(FILE *, const struct ctl *,
+	    const struct store_account *);
+/* ctl_budget_text - the budget table of one account */
+void	ctl_budget_text(FILE *, const struct ctl *,
+	    const struct store_account *);
+/* ctl_limit_json - one limit as an open object: {"limit":N|null,
+ * "period":S,"burst":N,"text":"100/1h" -- the caller adds fields and '}' */
+void	ctl_limit_json(FILE *, const struct budget_limit *);
 
 /* Command entry points, one per src/ctl_*.c module. */
 int	ctl_account(struct ctl *, int, char **);
