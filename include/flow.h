@@ -25,8 +25,8 @@ struct flow {
 	uint8_t		verdict;	/* enum flow_verdict */
 	uint32_t	uid;
 	int64_t		account;
-	uint64_t	seen;		/* first SYN, seconds */
-	uint64_t	expires;	/* seconds */
+	uint64_t	seen;		/* first SYN, unix seconds */
+	uint64_t	expires;	/* unix seconds; live while now < expires */
 };
 
 enum flow_verdict { FLOW_REDIRECT = 0, FLOW_ALLOW = 1, FLOW_REJECT = 2 };
@@ -49,5 +49,10 @@ size_t	flow_expire(struct flows *, uint64_t now, size_t budget);
 size_t	flow_count(const struct flows *);
 /* flow_key_from - build a key from an address string and port */
 int	flow_key_from(struct flow_key *, const char *addr, uint16_t port);
+/* flow_each - call fn on every stored flow (live or not yet reclaimed)
+ * until it returns non-zero, which is returned; fn must not change
+ * the table */
+int	flow_each(struct flows *, int (*fn)(const struct flow *, void *),
+	    void *);
 
 #endif
