@@ -43,6 +43,13 @@ int	store_changed(struct store *);
 int	store_begin(struct store *);	/* BEGIN IMMEDIATE */
 int	store_commit(struct store *);
 void	store_rollback(struct store *);
+/* store_begin_read - BEGIN (deferred): one snapshot for several reads;
+ * end it with store_commit() */
+int	store_begin_read(struct store *);
+int	store_in_transaction(struct store *);
+/* store_set_sync - synchronous FULL (fsync each commit, the default) or
+ * NORMAL (fsync at checkpoints; a power cut may lose the last commits) */
+void	store_set_sync(struct store *, int full);
 
 /* --- accounts ---------------------------------------------------------- */
 
