@@ -13,21 +13,14 @@
  *
  * A clock that goes backwards never grants anything: the state is only the
  * theoretical arrival time, which an earlier "now" cannot move back, and
- * an earlier "now" only makes "new_tat - tau > now" easier to fail.
+ * an earlier "now" only makes "new_tat - tau > now" easier to fail.  Near
+ * UINT64_MAX, a charge whose tat would not fit is refused for good rather
+ * than saturated, for the same reason.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "budget.h"
-
-/* sat_add - a + b, or UINT64_MAX */
-static uint64_t
-sat_add(uint64_t a, uint64_t b)
-{
-	uint64_t r;
-
-	return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
-}
 
 /* sat_mul - a * b, or UINT64_MAX */
 static uint64_t
@@ -66,35 +59,43 @@ static enum budget_verdict
 gcra(const struct budget_limit *l, uint64_t tat, uint64_t now, uint64_t cost,
     uint64_t *new_tat, uint64_t *retry_at)
 {
-	uint64_t burst, t, tau, inc, base, next;
+	uint64_t burst, t, tau, inc, base, debt, next;
 
 	*new_tat = tat;
 	if (l->limit == BUDGET_UNLIMITED)
 		return BUDGET_OK;
 	burst = burst_of(l);
-	if (l->limit == 0 || cost > burst) {
-		if (retry_at != NULL)
-			*retry_at = UINT64_MAX;
-		return BUDGET_OVER;
-	}
+	if (l->limit == 0 || cost > burst)
+		goto never;
 	t = emission(l);
 	tau = sat_mul(t, burst);
-	inc = sat_mul(t, cost);
+	/*
+	 * A charge that would push tat past the end of the clock is refused
+	 * for good: saturating tat instead would forget the debt and let
+	 * every later charge through.
+	 */
+	if (__builtin_mul_overflow(t, cost, &inc))
+		goto never;
 	base = tat > now ? tat : now;
-	next = sat_add(base, inc);
-	/* "next - tau > now" refuses; written so that nothing can wrap */
-	if (next <= sat_add(now, tau)) {
+	if (__builtin_add_overflow(base, inc, &next))
+		goto never;
+	/* "next - tau > now" refuses; as debt + inc > tau nothing can wrap */
+	debt = base - now;
+	if (debt <= tau && inc <= tau - debt) {
 		*new_tat = next;
 		return BUDGET_OK;
 	}
 	/*
-	 * Over, so tat > now and the charge passes once now reaches
-	 * tat + inc - tau (inc <= tau because cost <= burst, so this is at
-	 * most tat and after now).  When tat + inc saturates, so does the
-	 * charge's own sum at that time, and the test above still passes.
+	 * Over, so tat > now, and the charge passes once now reaches
+	 * next - tau = tat + inc - tau: inc <= tau because cost <= burst, so
+	 * that is at most tat, and it is after now.
 	 */
 	if (retry_at != NULL)
-		*retry_at = sat_sub(sat_add(tat, inc), tau);
+		*retry_at = next - tau;
+	return BUDGET_OVER;
+never:
+	if (retry_at != NULL)
+		*retry_at = UINT64_MAX;
 	return BUDGET_OVER;
 }
 
@@ -126,7 +127,7 @@ budget_peek(const struct budget_limit *l, uint64_t tat, uint64_t now,
 uint64_t
 budget_remaining(const struct budget_limit *l, uint64_t tat, uint64_t now)
 {
-	uint64_t burst, t, tau, base, room, units;
+	uint64_t burst, t, tau, base, debt, units, room;
 
 	if (l->limit == BUDGET_UNLIMITED)
 		return UINT64_MAX;
@@ -136,11 +137,12 @@ budget_remaining(const struct budget_limit *l, uint64_t tat, uint64_t now)
 	t = emission(l);
 	tau = sat_mul(t, burst);
 	base = tat > now ? tat : now;
-	room = sat_add(now, tau);
-	/* gcra() compares saturated sums: at the ceiling everything fits */
-	if (room == UINT64_MAX)
-		return burst;
-	units = sat_sub(room, base) / t;
+	debt = base - now;
+	units = debt <= tau ? (tau - debt) / t : 0;
+	/* and no further than the end of the clock, as in gcra() */
+	room = (UINT64_MAX - base) / t;
+	if (units > room)
+		units = room;
 	return units < burst ? units : burst;
 }
 
