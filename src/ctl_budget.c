@@ -100,8 +100,6 @@ parse_pair(const char *name, const char *ks, const char *vs, struct pair *p)
 	if (deflt && strcmp(vs, "unlimited") == 0)
 		return ctl_err("%s: the default account cannot be unlimited",
 		    ks);
-	if (budget_kind_is_cap(p->kind) && strchr(vs, '/') != NULL)
-		return ctl_err("%s: a cap takes no window '%s'", ks, vs);
 	if (budget_parse(vs, budget_kind_period(p->kind), !deflt, &p->lim,
 	    &err) == -1)
 		return ctl_err("%s: %s '%s'", ks, err ? err : "bad value", vs);

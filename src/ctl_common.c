@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,19 +47,12 @@ ctl_store(struct ctl *ctl)
 	return ctl_open(ctl, STORE_CREATE);
 }
 
-/* ctl_store_read - an existing store; a listing never creates a file */
+/* ctl_store_read - an existing store, read-only: a listing never creates
+ * a file and works on a database it may not write */
 struct store *
 ctl_store_read(struct ctl *ctl)
 {
-	struct stat st;
-
-	if (ctl->store == NULL && ctl->db_path != NULL &&
-	    stat(ctl->db_path, &st) == -1 && errno == ENOENT) {
-		ctl_err("%s: no database yet (a write command or mailgovd "
-		    "creates it)", ctl->db_path);
-		return NULL;
-	}
-	return ctl_open(ctl, 0);
+	return ctl_open(ctl, STORE_RDONLY);
 }
 
 /* ctl_fail - report the store's error once, undoing an open transaction */
