@@ -79,6 +79,9 @@ void	acct_touch(struct acct *);	/* counters changed: mark dirty */
 
 /* acct_flush - write dirty accounts' usage; caller holds a transaction */
 int	acct_flush(struct accts *);
+/* acct_unflush - the caller's transaction around acct_flush() did not
+ * commit: mark the accounts it wrote dirty again */
+void	acct_unflush(struct accts *);
 size_t	acct_count(struct accts *);
 struct store *acct_store(struct accts *);
 const struct config *acct_config(struct accts *);

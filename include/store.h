@@ -71,6 +71,9 @@ int	store_account_name_ok(const char *);
 /* Each returns 0, or -1 with store_error() set (unknown account, ...). */
 int	store_account_add(struct store *, const char *name, int is_auto,
 	    int64_t *id);
+/* store_account_add_auto - is_auto account owning uid; both or neither */
+int	store_account_add_auto(struct store *, const char *name, uint32_t uid,
+	    int64_t *id);
 int	store_account_del(struct store *, const char *name);
 int	store_account_get(struct store *, const char *name,
 	    struct store_account *);

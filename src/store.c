@@ -863,8 +863,8 @@ row_budget(sqlite3_stmt *st, int *kind, struct budget_limit *b)
 	int64_t per = sqlite3_column_int64(st, 3);
 	int64_t burst = sqlite3_column_int64(st, 4);
 
-	if (k < 0 || k >= BK_COUNT || lim < UNLIMITED_SQL || per <= 0 ||
-	    burst < 0) {
+	if (k < 0 || k >= BK_COUNT || lim < UNLIMITED_SQL || per < 0 ||
+	    (per == 0 && !budget_kind_is_cap((int)k)) || burst < 0) {
 		log_warnx("account %lld: ignoring a bad budget row (kind %lld)",
 		    (long long)acc, (long long)k);
 		return -1;
@@ -965,6 +965,24 @@ fail:
 	return tx_close(s, own, 0);
 }
 
+/*
+ * store_account_add_auto - an auto account owning exactly uid, both rows
+ * or neither (also inside the caller's transaction).
+ */
+int
+store_account_add_auto(struct store *s, const char *name, uint32_t uid,
+    int64_t *id)
+{
+	int own;
+
+	if (tx_open(s, &own) == -1)
+		return -1;
+	if (store_account_add(s, name, 1, id) == -1 ||
+	    store_uid_add(s, name, uid, uid) == -1)
+		return tx_close(s, own, 0);
+	return tx_close(s, own, 1);
+}
+
 /* account_get - one account by the prepared lookup st */
 static int
 account_get(struct store *s, sqlite3_stmt *st, struct store_account *a,
@@ -1059,7 +1077,9 @@ store_budget_set(struct store *s, const char *name, enum budget_kind k,
 	if ((int)k < 0 || k >= BK_COUNT)
 		return seterr(s, "bad budget kind %d", (int)k);
 	if (b != NULL) {
-		if (b->period_us == 0 || b->period_us > INT64_MAX)
+		/* caps (budget_kind_is_cap) have no window: period 0 */
+		if ((b->period_us == 0 && !budget_kind_is_cap(k)) ||
+		    b->period_us > INT64_MAX)
 			return seterr(s, "bad budget period");
 		if (b->limit != BUDGET_UNLIMITED && b->limit > INT64_MAX)
 			return seterr(s, "budget limit too large");

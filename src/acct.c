@@ -1,0 +1,1062 @@
+/*
+ * acct - mailgovd's in-memory index of the accounts, built from the store:
+ * hash tables (open addressing, linear probing) for id, name, SASL user,
+ * sender domain, single UIDs and GIDs, and a sorted array of UID ranges
+ * searched by bisection.  Each map stores an index into one vector of
+ * accounts, so a rebuild can swap account objects without touching keys.
+ *
+ * Account objects are never moved or freed before acct_free(): a pointer
+ * from acct_by_*() stays valid across acct_reload().  An account deleted
+ * from the store is unhooked from the index but kept ("dead") so that a
+ * flow still pointing at it cannot dangle.
+ *
+ * Trusts: the store's range checks for what it loads; getpwuid() for
+ * login names (checked against the account-name rules before use).
+ */
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <pwd.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acct.h"
+#include "log.h"
+
+#define NEG_MAX		65536	/* web UIDs remembered as "no passwd entry" */
+#define ARENA_CHUNK	65536
+
+/* imap - uint64 key -> vector index + 1 (0: empty slot) */
+struct imap {
+	uint64_t	*keys;
+	uint32_t	*vals;
+	size_t		 cap, n;
+};
+
+/* smap - string key (in the arena) -> vector index + 1 */
+struct smap {
+	const char	**keys;
+	uint32_t	*vals;
+	size_t		 cap, n;
+};
+
+struct range {
+	uint32_t	lo, hi;
+	uint32_t	idx;
+};
+
+struct chunk {
+	struct chunk	*next;
+	size_t		 used, size;
+	char		 buf[];
+};
+
+/* node - the private wrapper around each account */
+struct node {
+	struct acct	 a;
+	struct accts	*owner;
+	unsigned	 gen;		/* last rebuild that saw this id */
+	int		 queued;	/* on owner->dirty */
+	int		 dead;		/* gone from the store */
+};
+
+struct index {
+	struct node	**v;
+	size_t		 n, cap;
+	struct imap	 by_id, by_uid, by_gid, neg_uid;
+	struct smap	 by_name, by_sasl, by_domain;
+	struct range	*ranges;
+	size_t		 n_ranges, cap_ranges;
+	struct chunk	*arena;
+	int		 failed;	/* out of memory while building */
+};
+
+struct nodelist {
+	struct node	**v;
+	size_t		 n, cap;
+};
+
+struct accts {
+	struct store		*st;
+	const struct config	*cfg;
+	struct index		 ix;
+	struct node		*dflt;
+	unsigned		 gen;
+	struct nodelist		 dirty;		/* charged since the last flush */
+	struct nodelist		 flushed;	/* written by the last flush */
+	struct nodelist		 dead;
+};
+
+#define NODE(a)	((struct node *)(void *)((char *)(a) - offsetof(struct node, a)))
+
+/* --- small containers -------------------------------------------------- */
+
+/* hash_u64 - splitmix64's finalizer: UIDs are dense, spread them */
+static uint64_t
+hash_u64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+/* hash_str - FNV-1a */
+static uint64_t
+hash_str(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return h;
+}
+
+/* imap_get - the value for key, or 0 */
+static uint32_t
+imap_get(const struct imap *m, uint64_t key)
+{
+	size_t i;
+
+	if (m->cap == 0)
+		return 0;
+	for (i = hash_u64(key) & (m->cap - 1); m->vals[i];
+	    i = (i + 1) & (m->cap - 1))
+		if (m->keys[i] == key)
+			return m->vals[i];
+	return 0;
+}
+
+/* imap_put - insert or replace; -1 on allocation failure */
+static int
+imap_put(struct imap *m, uint64_t key, uint32_t val)
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap) {
+		struct imap g = { NULL, NULL, m->cap ? m->cap * 2 : 64, 0 };
+
+		g.keys = calloc(g.cap, sizeof(*g.keys));
+		g.vals = calloc(g.cap, sizeof(*g.vals));
+		if (g.keys == NULL || g.vals == NULL) {
+			free(g.keys);
+			free(g.vals);
+			return -1;
+		}
+		for (i = 0; i < m->cap; i++)
+			if (m->vals[i])
+				imap_put(&g, m->keys[i], m->vals[i]);
+		free(m->keys);
+		free(m->vals);
+		*m = g;
+	}
+	for (i = hash_u64(key) & (m->cap - 1); m->vals[i];
+	    i = (i + 1) & (m->cap - 1))
+		if (m->keys[i] == key) {
+			m->vals[i] = val;
+			return 0;
+		}
+	m->keys[i] = key;
+	m->vals[i] = val;
+	m->n++;
+	return 0;
+}
+
+static void
+imap_free(struct imap *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}
+
+static uint32_t
+smap_get(const struct smap *m, const char *key)
+{
+	size_t i;
+
+	if (m->cap == 0)
+		return 0;
+	for (i = hash_str(key) & (m->cap - 1); m->vals[i];
+	    i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->keys[i], key) == 0)
+			return m->vals[i];
+	return 0;
+}
+
+/* smap_put - key must outlive the map (it lives in the arena) */
+static int
+smap_put(struct smap *m, const char *key, uint32_t val)
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap) {
+		struct smap g = { NULL, NULL, m->cap ? m->cap * 2 : 64, 0 };
+
+		g.keys = calloc(g.cap, sizeof(*g.keys));
+		g.vals = calloc(g.cap, sizeof(*g.vals));
+		if (g.keys == NULL || g.vals == NULL) {
+			free(g.keys);
+			free(g.vals);
+			return -1;
+		}
+		for (i = 0; i < m->cap; i++)
+			if (m->vals[i])
+				smap_put(&g, m->keys[i], m->vals[i]);
+		free(m->keys);
+		free(m->vals);
+		*m = g;
+	}
+	for (i = hash_str(key) & (m->cap - 1); m->vals[i];
+	    i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->keys[i], key) == 0) {
+			m->vals[i] = val;
+			return 0;
+		}
+	m->keys[i] = key;
+	m->vals[i] = val;
+	m->n++;
+	return 0;
+}
+
+static void
+smap_free(struct smap *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}
+
+/* arena_dup - a copy of s that lives as long as the index */
+static const char *
+arena_dup(struct index *ix, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	struct chunk *c = ix->arena;
+	char *p;
+
+	if (c == NULL || c->size - c->used < len) {
+		size_t size = len > ARENA_CHUNK ? len : ARENA_CHUNK;
+
+		if ((c = malloc(sizeof(*c) + size)) == NULL)
+			return NULL;
+		c->size = size;
+		c->used = 0;
+		c->next = ix->arena;
+		ix->arena = c;
+	}
+	p = c->buf + c->used;
+	memcpy(p, s, len);
+	c->used += len;
+	return p;
+}
+
+/* list_push - append n; -1 on allocation failure */
+static int
+list_push(struct nodelist *l, struct node *n)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct node **v = realloc(l->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = n;
+	return 0;
+}
+
+/* --- building the index ------------------------------------------------ */
+
+/* node_free - an account object and what it owns */
+static void
+node_free(struct node *n)
+{
+	if (n == NULL)
+		return;
+	free(n->a.relays);
+	free(n);
+}
+
+/* index_free - the maps and the arena; nodes only when own_nodes */
+static void
+index_free(struct index *ix, int own_nodes)
+{
+	struct chunk *c, *next;
+	size_t i;
+
+	if (own_nodes)
+		for (i = 0; i < ix->n; i++)
+			node_free(ix->v[i]);
+	free(ix->v);
+	imap_free(&ix->by_id);
+	imap_free(&ix->by_uid);
+	imap_free(&ix->by_gid);
+	imap_free(&ix->neg_uid);
+	smap_free(&ix->by_name);
+	smap_free(&ix->by_sasl);
+	smap_free(&ix->by_domain);
+	free(ix->ranges);
+	for (c = ix->arena; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	memset(ix, 0, sizeof(*ix));
+}
+
+/* index_add - append n and index it by id and name */
+static int
+index_add(struct index *ix, struct node *n)
+{
+	const char *name;
+	uint32_t idx;
+
+	if (ix->n == ix->cap) {
+		size_t cap = ix->cap ? ix->cap * 2 : 1024;
+		struct node **v = realloc(ix->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		ix->v = v;
+		ix->cap = cap;
+	}
+	if (ix->n >= UINT32_MAX - 1)
+		return -1;
+	idx = (uint32_t)ix->n + 1;
+	if ((name = arena_dup(ix, n->a.name)) == NULL ||
+	    imap_put(&ix->by_id, (uint64_t)n->a.id, idx) == -1 ||
+	    smap_put(&ix->by_name, name, idx) == -1)
+		return -1;
+	ix->v[ix->n++] = n;
+	return 0;
+}
+
+/* node_of - the indexed account with id, or NULL */
+static struct node *
+node_of(const struct index *ix, int64_t id)
+{
+	uint32_t i = imap_get(&ix->by_id, (uint64_t)id);
+
+	return i ? ix->v[i - 1] : NULL;
+}
+
+/* set_limits - explicit rows, else the configured defaults */
+static void
+set_limits(struct acct *a, const struct store_account *sa,
+    const struct config *cfg)
+{
+	int k;
+
+	for (k = 0; k < BK_COUNT; k++) {
+		a->lim[k] = cfg->budget[k];
+		if (sa == NULL || !sa->has[k])
+			continue;
+		/* the catch-all account is never unlimited, even if a
+		 * damaged row says so */
+		if (a->id == STORE_DEFAULT_ID &&
+		    sa->budget[k].limit == BUDGET_UNLIMITED)
+			continue;
+		a->lim[k] = sa->budget[k];
+	}
+}
+
+struct build {
+	struct accts	*as;
+	struct index	*ix;
+};
+
+static int
+load_account(const struct store_account *sa, void *arg)
+{
+	struct build *b = arg;
+	struct node *n;
+
+	if (sa->name[0] == '\0')
+		return 0;	/* bad name row: already warned by the store */
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		goto oom;
+	n->owner = b->as;
+	n->a.id = sa->id;
+	memcpy(n->a.name, sa->name, sizeof(n->a.name));
+	n->a.is_auto = sa->is_auto;
+	n->a.mode = sa->mode;
+	n->a.blocked = sa->blocked;
+	n->a.use.account = sa->id;
+	set_limits(&n->a, sa, b->as->cfg);
+	if (index_add(b->ix, n) == -1) {
+		free(n);
+		goto oom;
+	}
+	return 0;
+oom:
+	b->ix->failed = 1;
+	return -1;
+}
+
+static int
+load_uid(int64_t account, uint32_t lo, uint32_t hi, void *arg)
+{
+	struct build *b = arg;
+	uint32_t idx = imap_get(&b->ix->by_id, (uint64_t)account);
+	struct index *ix = b->ix;
+
+	if (idx == 0)
+		return 0;
+	if (lo == hi) {
+		if (imap_put(&ix->by_uid, lo, idx) == -1)
+			goto oom;
+		return 0;
+	}
+	if (ix->n_ranges == ix->cap_ranges) {
+		size_t cap = ix->cap_ranges ? ix->cap_ranges * 2 : 64;
+		struct range *r = realloc(ix->ranges, cap * sizeof(*r));
+
+		if (r == NULL)
+			goto oom;
+		ix->ranges = r;
+		ix->cap_ranges = cap;
+	}
+	/* rows arrive ordered by lo, so the array stays sorted */
+	ix->ranges[ix->n_ranges++] = (struct range){ lo, hi, idx };
+	return 0;
+oom:
+	ix->failed = 1;
+	return -1;
+}
+
+static int
+load_gid(int64_t account, uint32_t gid, void *arg)
+{
+	struct build *b = arg;
+	uint32_t idx = imap_get(&b->ix->by_id, (uint64_t)account);
+
+	if (idx && imap_put(&b->ix->by_gid, gid, idx) == -1) {
+		b->ix->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* load_str - one SASL user or domain into map */
+static int
+load_str(struct build *b, struct smap *map, int64_t account, const char *s)
+{
+	uint32_t idx = imap_get(&b->ix->by_id, (uint64_t)account);
+	const char *k;
+
+	if (idx == 0)
+		return 0;
+	if ((k = arena_dup(b->ix, s)) == NULL || smap_put(map, k, idx) == -1) {
+		b->ix->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+load_sasl(int64_t account, const char *user, void *arg)
+{
+	struct build *b = arg;
+
+	return load_str(b, &b->ix->by_sasl, account, user);
+}
+
+static int
+load_domain(int64_t account, const char *dom, void *arg)
+{
+	struct build *b = arg;
+
+	return load_str(b, &b->ix->by_domain, account, dom);
+}
+
+static int
+load_relay(int64_t account, const char *host, uint16_t port, void *arg)
+{
+	struct build *b = arg;
+	struct node *n = node_of(b->ix, account);
+	struct relay *r;
+
+	if (n == NULL)
+		return 0;
+	/* few relays per account: grow one at a time */
+	r = realloc(n->a.relays, (n->a.n_relays + 1) * sizeof(*r));
+	if (r == NULL) {
+		b->ix->failed = 1;
+		return -1;
+	}
+	n->a.relays = r;
+	r += n->a.n_relays++;
+	memset(r, 0, sizeof(*r));
+	snprintf(r->host, sizeof(r->host), "%s", host);
+	r->port = port;
+	return 0;
+}
+
+static int
+load_usage(const struct store_usage *u, void *arg)
+{
+	struct build *b = arg;
+	struct node *n = node_of(b->ix, u->account);
+
+	if (n)
+		n->a.use = *u;
+	return 0;
+}
+
+/* build - a complete index from one snapshot of the store */
+static int
+build(struct accts *as, struct index *ix)
+{
+	struct build b = { as, ix };
+	int own = !store_in_transaction(as->st);
+
+	memset(ix, 0, sizeof(*ix));
+	if (own && store_begin_read(as->st) == -1)
+		goto fail;
+	if (store_account_each(as->st, load_account, &b) != 0 ||
+	    store_uid_each(as->st, load_uid, &b) != 0 ||
+	    store_gid_each(as->st, load_gid, &b) != 0 ||
+	    store_sasl_each(as->st, load_sasl, &b) != 0 ||
+	    store_domain_each(as->st, load_domain, &b) != 0 ||
+	    store_relay_each(as->st, load_relay, &b) != 0 ||
+	    store_usage_each(as->st, load_usage, &b) != 0)
+		goto fail;
+	if (own && store_commit(as->st) == -1)
+		goto fail;
+	if (node_of(ix, STORE_DEFAULT_ID) == NULL) {
+		log_warnx("the default account is missing from the database");
+		index_free(ix, 1);
+		return -1;
+	}
+	return 0;
+fail:
+	if (ix->failed)
+		log_warnx("loading accounts: out of memory");
+	else
+		log_warnx("loading accounts: %s", store_error(as->st));
+	if (own)
+		store_rollback(as->st);
+	index_free(ix, 1);
+	return -1;
+}
+
+/* acct_load - build the view; NULL with a logged reason on failure */
+struct accts *
+acct_load(struct store *st, const struct config *cfg)
+{
+	struct accts *as;
+
+	if ((as = calloc(1, sizeof(*as))) == NULL) {
+		log_warn("acct_load");
+		return NULL;
+	}
+	as->st = st;
+	as->cfg = cfg;
+	as->gen = 1;
+	store_changed(st);	/* the baseline for acct_reload */
+	if (build(as, &as->ix) == -1) {
+		free(as);
+		return NULL;
+	}
+	as->dflt = node_of(&as->ix, STORE_DEFAULT_ID);
+	return as;
+}
+
+/* acct_free - every account object, including dead ones */
+void
+acct_free(struct accts *as)
+{
+	size_t i;
+
+	if (as == NULL)
+		return;
+	index_free(&as->ix, 1);
+	for (i = 0; i < as->dead.n; i++)
+		node_free(as->dead.v[i]);
+	free(as->dead.v);
+	free(as->dirty.v);
+	free(as->flushed.v);
+	free(as);
+}
+
+/*
+ * acct_reload - rebuild from the store when another process committed.
+ * Accounts that survive keep their object (pointers stay valid) and their
+ * live state: a dirty account keeps its in-memory usage (not yet written);
+ * a clean one takes the store's, which equals ours unless mailgovctl reset
+ * it.  Configuration (name, mode, budgets, relays) comes from the store.
+ */
+int
+acct_reload(struct accts *as)
+{
+	struct index nx;
+	struct node *n, *o;
+	size_t i;
+
+	if (!store_changed(as->st))
+		return 0;
+	if (build(as, &nx) == -1)
+		return -1;
+	as->gen++;
+	for (i = 0; i < nx.n; i++) {
+		n = nx.v[i];
+		if ((o = node_of(&as->ix, n->a.id)) == NULL) {
+			n->gen = as->gen;
+			continue;
+		}
+		memcpy(o->a.name, n->a.name, sizeof(o->a.name));
+		o->a.is_auto = n->a.is_auto;
+		o->a.mode = n->a.mode;
+		o->a.blocked = n->a.blocked;
+		memcpy(o->a.lim, n->a.lim, sizeof(o->a.lim));
+		free(o->a.relays);
+		o->a.relays = n->a.relays;
+		o->a.n_relays = n->a.n_relays;
+		n->a.relays = NULL;
+		if (!o->a.dirty)
+			o->a.use = n->a.use;
+		o->gen = as->gen;
+		nx.v[i] = o;
+		node_free(n);
+	}
+	/* whatever the new index did not claim was deleted */
+	for (i = 0; i < as->ix.n; i++) {
+		o = as->ix.v[i];
+		if (o->gen == as->gen)
+			continue;
+		o->dead = 1;
+		if (list_push(&as->dead, o) == -1) {
+			/* XXX cannot keep it: leak it rather than dangle */
+			log_warnx("acct_reload: out of memory");
+		}
+	}
+	index_free(&as->ix, 0);
+	as->ix = nx;
+	as->dflt = node_of(&as->ix, STORE_DEFAULT_ID);
+	log_debug("accounts reloaded: %zu", as->ix.n);
+	return 0;
+}
+
+/* --- lookups ----------------------------------------------------------- */
+
+struct acct *
+acct_default(struct accts *as)
+{
+	return &as->dflt->a;
+}
+
+struct acct *
+acct_by_id(struct accts *as, int64_t id)
+{
+	struct node *n = node_of(&as->ix, id);
+
+	return n ? &n->a : NULL;
+}
+
+/* at - the account behind a map value, or NULL */
+static struct acct *
+at(struct accts *as, uint32_t idx)
+{
+	return idx ? &as->ix.v[idx - 1]->a : NULL;
+}
+
+struct acct *
+acct_by_name(struct accts *as, const char *name)
+{
+	return name ? at(as, smap_get(&as->ix.by_name, name)) : NULL;
+}
+
+struct acct *
+acct_by_sasl(struct accts *as, const char *user)
+{
+	return user ? at(as, smap_get(&as->ix.by_sasl, user)) : NULL;
+}
+
+/* acct_by_domain - exact match, case-insensitive (stored lowercased) */
+struct acct *
+acct_by_domain(struct accts *as, const char *dom)
+{
+	char buf[256];
+	size_t i;
+
+	if (dom == NULL)
+		return NULL;
+	for (i = 0; dom[i] != '\0'; i++) {
+		if (i >= sizeof(buf) - 1)
+			return NULL;
+		buf[i] = (char)tolower((unsigned char)dom[i]);
+	}
+	buf[i] = '\0';
+	return at(as, smap_get(&as->ix.by_domain, buf));
+}
+
+/* uid_range - the range holding uid, by bisection over sorted ranges */
+static uint32_t
+uid_range(const struct index *ix, uint32_t uid)
+{
+	size_t lo = 0, hi = ix->n_ranges, mid;
+
+	/* find the last range with lo <= uid */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ix->ranges[mid].lo <= uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || ix->ranges[lo - 1].hi < uid)
+		return 0;
+	return ix->ranges[lo - 1].idx;
+}
+
+/* is_web_gid - is gid one of the configured web groups */
+static int
+is_web_gid(const struct config *cfg, uint32_t gid)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_web_gids; i++)
+		if (cfg->web_gids[i] == gid)
+			return 1;
+	return 0;
+}
+
+/*
+ * auto_account - the account for a web UID nobody owns: named after its
+ * login, or "uid<N>" when the login is not a valid account name or the
+ * name is taken.  No passwd entry means the default account (remembered,
+ * so an unknown UID costs one passwd lookup per rebuild, not per packet).
+ */
+static struct acct *
+auto_account(struct accts *as, uint32_t uid)
+{
+	struct passwd *pw;
+	struct node *n;
+	char name[STORE_NAMELEN], alt[STORE_NAMELEN];
+	const char *use;
+	int64_t id;
+
+	if (imap_get(&as->ix.neg_uid, uid))
+		return &as->dflt->a;
+	snprintf(alt, sizeof(alt), "uid%u", uid);
+	if ((pw = getpwuid(uid)) == NULL) {
+		log_debug("uid %u has no passwd entry: default account", uid);
+		if (as->ix.neg_uid.n < NEG_MAX)
+			imap_put(&as->ix.neg_uid, uid, 1);
+		return &as->dflt->a;
+	}
+	use = alt;
+	if (store_account_name_ok(pw->pw_name) &&
+	    acct_by_name(as, pw->pw_name) == NULL) {
+		snprintf(name, sizeof(name), "%s", pw->pw_name);
+		use = name;
+	}
+	if (store_account_add_auto(as->st, use, uid, &id) == -1) {
+		/* the name may be taken by an account our index has not
+		 * seen yet; the fallback name is ours by construction */
+		if (use == alt || store_account_add_auto(as->st, alt, uid,
+		    &id) == -1) {
+			log_warnx("uid %u: cannot create its account: %s", uid,
+			    store_error(as->st));
+			return &as->dflt->a;
+		}
+		use = alt;
+	}
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		goto oom;
+	n->owner = as;
+	n->gen = as->gen;
+	n->a.id = id;
+	snprintf(n->a.name, sizeof(n->a.name), "%s", use);
+	n->a.is_auto = 1;
+	n->a.mode = MODE_PATH;
+	n->a.use.account = id;
+	set_limits(&n->a, NULL, as->cfg);
+	if (index_add(&as->ix, n) == -1) {
+		free(n);
+		goto oom;
+	}
+	if (imap_put(&as->ix.by_uid, uid, (uint32_t)as->ix.n) == -1)
+		goto oom;
+	log_info("uid %u: new auto account %s", uid, n->a.name);
+	return &n->a;
+oom:
+	/* the account exists in the store; the next rebuild indexes it */
+	log_warnx("uid %u: out of memory indexing its account", uid);
+	return &as->dflt->a;
+}
+
+/* acct_by_uid - explicit uid, explicit gid, web auto account, default */
+struct acct *
+acct_by_uid(struct accts *as, uint32_t uid, uint32_t gid)
+{
+	uint32_t idx;
+
+	if ((idx = imap_get(&as->ix.by_uid, uid)) != 0 ||
+	    (idx = uid_range(&as->ix, uid)) != 0 ||
+	    (idx = imap_get(&as->ix.by_gid, gid)) != 0)
+		return at(as, idx);
+	if (uid != UINT32_MAX && (config_is_web_uid(as->cfg, uid) ||
+	    is_web_gid(as->cfg, gid)))
+		return auto_account(as, uid);
+	return &as->dflt->a;
+}
+
+/* acct_is_exempt - addr:port is an exempt relay (relay port 0: any) */
+int
+acct_is_exempt(const struct acct *a, const char *addr, uint16_t port)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+	char norm[64];
+	unsigned i;
+
+	if (a == NULL || addr == NULL || a->n_relays == 0)
+		return 0;
+	/* compare canonical forms, as the store keeps them */
+	if (inet_pton(AF_INET, addr, bin) == 1)
+		inet_ntop(AF_INET, bin, norm, sizeof(norm));
+	else if (inet_pton(AF_INET6, addr, bin) == 1)
+		inet_ntop(AF_INET6, bin, norm, sizeof(norm));
+	else
+		return 0;
+	for (i = 0; i < a->n_relays; i++)
+		if ((a->relays[i].port == 0 || a->relays[i].port == port) &&
+		    strcmp(a->relays[i].host, norm) == 0)
+			return 1;
+	return 0;
+}
+
+/* --- charging ---------------------------------------------------------- */
+
+/* mark_dirty - remember a for the next flush */
+static void
+mark_dirty(struct acct *a)
+{
+	struct node *n = NODE(a);
+
+	a->dirty = 1;
+	if (n->queued || n->dead)
+		return;
+	if (list_push(&n->owner->dirty, n) == 0)
+		n->queued = 1;
+	else
+		log_warnx("account %s: out of memory queueing its usage",
+		    a->name);
+}
+
+void
+acct_touch(struct acct *a)
+{
+	mark_dirty(a);
+}
+
+/* acct_charge - spend cost on kind at now, or say when it could pass */
+enum budget_verdict
+acct_charge(struct acct *a, enum budget_kind k, uint64_t cost, uint64_t now,
+    uint64_t *retry_at)
+{
+	const struct budget_limit *l;
+
+	if ((int)k < 0 || k >= BK_COUNT)
+		return BUDGET_OVER;
+	l = &a->lim[k];
+	if (budget_kind_is_cap(k)) {
+		if (l->limit == BUDGET_UNLIMITED || cost <= l->limit)
+			return BUDGET_OK;
+		/* a cap does not refill with time */
+		if (retry_at)
+			*retry_at = UINT64_MAX;
+		return BUDGET_OVER;
+	}
+	if (l->limit == BUDGET_UNLIMITED)
+		return BUDGET_OK;
+	if (budget_charge(l, &a->use.tat[k], now, cost, retry_at) != BUDGET_OK)
+		return BUDGET_OVER;
+	mark_dirty(a);
+	return BUDGET_OK;
+}
+
+/*
+ * acct_charge_message - all or nothing across the three message rates:
+ * every window is asked first, and only when all agree is each charged.
+ * On refusal *which is the window that clears last and *retry_at when.
+ */
+enum budget_verdict
+acct_charge_message(struct acct *a, uint32_t rcpts, uint64_t now,
+    enum budget_kind *which, uint64_t *retry_at)
+{
+	static const enum budget_kind kinds[] = {
+	    BK_MSG_HOUR, BK_MSG_DAY, BK_RCPT_DAY };
+	uint64_t cost[3] = { 1, 1, rcpts }, at_k, worst = 0;
+	enum budget_kind over = BK_MSG_HOUR;
+	int refused = 0, charged = 0;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		const struct budget_limit *l = &a->lim[kinds[i]];
+
+		if (l->limit == BUDGET_UNLIMITED)
+			continue;
+		at_k = 0;
+		if (budget_peek(l, a->use.tat[kinds[i]], now, cost[i],
+		    &at_k) == BUDGET_OK)
+			continue;
+		if (!refused || at_k > worst) {
+			worst = at_k;
+			over = kinds[i];
+		}
+		refused = 1;
+	}
+	if (refused) {
+		if (which)
+			*which = over;
+		if (retry_at)
+			*retry_at = worst;
+		return BUDGET_OVER;
+	}
+	for (i = 0; i < 3; i++) {
+		const struct budget_limit *l = &a->lim[kinds[i]];
+
+		if (l->limit == BUDGET_UNLIMITED)
+			continue;
+		/* peek said yes with the same state and clock */
+		if (budget_charge(l, &a->use.tat[kinds[i]], now, cost[i],
+		    NULL) != BUDGET_OK)
+			panic("budget_charge refused what budget_peek allowed");
+		charged = 1;
+	}
+	if (charged)
+		mark_dirty(a);
+	return BUDGET_OK;
+}
+
+/* --- writing back ------------------------------------------------------ */
+
+/*
+ * acct_flush - write every dirty account's usage.  In the caller's
+ * transaction (the daemon's group commit) a written account is clean at
+ * once; if that transaction then fails to commit, acct_unflush() puts the
+ * accounts back.  Without one, acct_flush opens and commits its own and
+ * only a successful commit cleans anything.
+ */
+int
+acct_flush(struct accts *as)
+{
+	struct store *st = as->st;
+	struct store_account tmp;
+	struct node *n;
+	size_t i, keep = 0;
+	int own = !store_in_transaction(st), rc = 0;
+
+	as->flushed.n = 0;
+	if (as->dirty.n == 0)
+		return 0;
+	if (own && store_begin(st) == -1) {
+		log_warnx("flushing usage: %s", store_error(st));
+		return -1;
+	}
+	for (i = 0; i < as->dirty.n; i++) {
+		n = as->dirty.v[i];
+		if (n->dead || !n->a.dirty) {
+			n->queued = 0;
+			continue;
+		}
+		if (rc == 0) {
+			n->a.use.account = n->a.id;
+			if (store_usage_put(st, &n->a.use) == 0) {
+				if (list_push(&as->flushed, n) == 0) {
+					n->queued = 0;
+					continue;
+				}
+				/* cannot track it for acct_unflush: keep it
+				 * dirty, a second write is harmless */
+				as->dirty.v[keep++] = n;
+				continue;
+			}
+			/* deleted by mailgovctl since the last rebuild:
+			 * nothing to write to; the rebuild unhooks it */
+			if (store_account_get_id(st, n->a.id, &tmp) == -1 &&
+			    strncmp(store_error(st), "unknown account", 15)
+			    == 0) {
+				n->a.dirty = 0;
+				n->queued = 0;
+				continue;
+			}
+			log_warnx("flushing usage of %s: %s", n->a.name,
+			    store_error(st));
+			rc = -1;
+		}
+		as->dirty.v[keep++] = n;
+	}
+	as->dirty.n = keep;
+	if (own) {
+		if (rc == 0 && store_commit(st) == -1) {
+			log_warnx("flushing usage: %s", store_error(st));
+			rc = -1;
+		}
+		if (rc == -1) {
+			store_rollback(st);
+			acct_unflush(as);
+			return -1;
+		}
+	}
+	for (i = 0; i < as->flushed.n; i++)
+		as->flushed.v[i]->a.dirty = 0;
+	return rc;
+}
+
+/* acct_unflush - the last flush did not reach the disk: dirty again */
+void
+acct_unflush(struct accts *as)
+{
+	size_t i;
+
+	for (i = 0; i < as->flushed.n; i++) {
+		struct node *n = as->flushed.v[i];
+
+		n->a.dirty = 1;
+		if (!n->queued && !n->dead) {
+			if (list_push(&as->dirty, n) == 0)
+				n->queued = 1;
+		}
+	}
+	as->flushed.n = 0;
+}
+
+size_t
+acct_count(struct accts *as)
+{
+	return as->ix.n;
+}
+
+struct store *
+acct_store(struct accts *as)
+{
+	return as->st;
+}
+
+const struct config *
+acct_config(struct accts *as)
+{
+	return as->cfg;
+}
+
+/* acct_each - every indexed account, in id order */
+int
+acct_each(struct accts *as, int (*cb)(struct acct *, void *), void *arg)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < as->ix.n; i++)
+		if ((rc = cb(&as->ix.v[i]->a, arg)) != 0)
+			return rc;
+	return 0;
+}
