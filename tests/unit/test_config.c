@@ -1,0 +1,753 @@
+/*
+ * test_config - mailgov.conf parsing as a table: every key with a good
+ * value (checked where it lands) and bad ones (checked by the exact error
+ * line), then the file-level rules (comments, CRLF, line and file bounds,
+ * unknown and repeated keys, all-or-nothing), config_load on real files,
+ * the budget syntax round trip and the kind and mode names.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "t.h"
+
+enum check { NONE, U16, U32, U64, INT, SIZE, STR };
+
+struct ccase {
+	const char	*text;
+	const char	*err;		/* NULL: must parse */
+	enum check	 check;
+	size_t		 off;
+	uint64_t	 u;
+	const char	*s;
+};
+
+#define OFF(f)	offsetof(struct config, f)
+#define GOOD(text, check, f, u)	{ text, NULL, check, OFF(f), u, NULL }
+#define GOODS(text, f, s)	{ text, NULL, STR, OFF(f), 0, s }
+#define BAD(text, err)		{ text, err, NONE, 0, 0, NULL }
+
+static const struct ccase cases[] = {
+	/* the file itself */
+	GOOD("", U16, queue_port, 2525),
+	GOOD("\n\n   \n\t\n", U16, queue_port, 2525),
+	GOOD("# a comment\n   # indented\n\t#tab\n", U16, queue_port, 2525),
+	GOOD("queue_port = 2000", U16, queue_port, 2000),
+	GOOD("queue_port = 2000\n", U16, queue_port, 2000),
+	GOOD("queue_port = 2000\r\n", U16, queue_port, 2000),
+	GOOD("# c\r\n\r\nqueue_port = 2000\r\nqueue_num = 3\r\n", U16,
+	    queue_num, 3),
+	GOOD("  queue_port\t=\t2000  \n", U16, queue_port, 2000),
+	GOOD("queue_port=2000\n", U16, queue_port, 2000),
+	BAD("foo = 1\n", "t.conf:1: unknown key 'foo'"),
+	BAD("\n\n# x\nfoo = 1\n", "t.conf:4: unknown key 'foo'"),
+	BAD("Queue_port = 1\n", "t.conf:1: unknown key 'Queue_port'"),
+	BAD("queue_port = 2000\nqueue_port = 2001\n",
+	    "t.conf:2: key 'queue_port' given twice (first on line 1)"),
+	BAD("queue_port\n", "t.conf:1: expected 'key = value'"),
+	BAD("= 5\n", "t.conf:1: expected 'key = value'"),
+	BAD("queue_port = 2525 # trailing comments are not comments\n",
+	    "t.conf:1: queue_port: not a number (1..65535)"),
+	BAD("queue_port = 20\x01\n", "t.conf:1: control character 0x01"),
+	BAD("# \x7f\n", "t.conf:1: control character 0x7f"),
+	BAD("queue_port = 2000\r\r\n", "t.conf:1: control character 0x0d"),
+
+	/* paths */
+	GOODS("db = /srv/mg.db\n", db, "/srv/mg.db"),
+	GOODS("db = /a=b\n", db, "/a=b"),
+	BAD("db = mg.db\n", "t.conf:1: db: not an absolute path"),
+	BAD("db =\n", "t.conf:1: db: not an absolute path"),
+	GOODS("rules_dir = /opt/mailgov/rules\n", rules_dir,
+	    "/opt/mailgov/rules"),
+	BAD("rules_dir = ./rules\n", "t.conf:1: rules_dir: not an absolute path"),
+	GOODS("queue_config_dir = /etc/postfix-q\n", queue_config_dir,
+	    "/etc/postfix-q"),
+	BAD("queue_config_dir = etc\n",
+	    "t.conf:1: queue_config_dir: not an absolute path"),
+	GOODS("postsuper = /opt/pf/postsuper\n", postsuper, "/opt/pf/postsuper"),
+	BAD("postsuper = postsuper\n",
+	    "t.conf:1: postsuper: not an absolute path"),
+	GOODS("postqueue = /opt/pf/postqueue\n", postqueue, "/opt/pf/postqueue"),
+	BAD("postqueue = \"\"\n", "t.conf:1: postqueue: not an absolute path"),
+	GOODS("control_socket = /run/m/c.sock\n", control_socket,
+	    "/run/m/c.sock"),
+	BAD("control_socket = none\n",
+	    "t.conf:1: control_socket: not an absolute path"),
+
+	/* user */
+	GOODS("user = mg\n", user, "mg"),
+	GOODS("user = _mg-1\n", user, "_mg-1"),
+	BAD("user = Mailgov\n", "t.conf:1: user: not a user name "
+	    "([a-z_][a-z0-9_-]*, max 32)"),
+	BAD("user = 1mg\n", "t.conf:1: user: not a user name "
+	    "([a-z_][a-z0-9_-]*, max 32)"),
+	BAD("user = -mg\n", "t.conf:1: user: not a user name "
+	    "([a-z_][a-z0-9_-]*, max 32)"),
+	BAD("user = m g\n", "t.conf:1: user: not a user name "
+	    "([a-z_][a-z0-9_-]*, max 32)"),
+	BAD("user =\n", "t.conf:1: user: not a user name "
+	    "([a-z_][a-z0-9_-]*, max 32)"),
+	GOODS("user = abcdefghijabcdefghijabcdefghijab\n", user,
+	    "abcdefghijabcdefghijabcdefghijab"),
+	BAD("user = abcdefghijabcdefghijabcdefghijabc\n", "t.conf:1: user: "
+	    "not a user name ([a-z_][a-z0-9_-]*, max 32)"),
+
+	/* web_uids */
+	GOOD("web_uids = 5000\n", SIZE, n_web_uids, 1),
+	GOOD("web_uids = 5000\n", U32, web_uids[0].hi, 5000),
+	GOOD("web_uids = 1000-1999, 2500 ,3000-3000\n", SIZE, n_web_uids, 3),
+	GOOD("web_uids = 1000-1999,2000-2999\n", U32, web_uids[1].lo, 2000),
+	GOOD("web_uids = 0-4294967294\n", U32, web_uids[0].hi, 4294967294U),
+	GOOD("web_uids =\n", SIZE, n_web_uids, 0),
+	BAD("web_uids = 1000-1999,1500\n",
+	    "t.conf:1: web_uids: overlapping ranges"),
+	BAD("web_uids = 1000-1999,500-1000\n",
+	    "t.conf:1: web_uids: overlapping ranges"),
+	BAD("web_uids = 7,7\n", "t.conf:1: web_uids: overlapping ranges"),
+	BAD("web_uids = 2000-1000\n", "t.conf:1: web_uids: reversed range"),
+	BAD("web_uids = 1000,,2000\n", "t.conf:1: web_uids: empty list element"),
+	BAD("web_uids = 1000,\n", "t.conf:1: web_uids: empty list element"),
+	BAD("web_uids = 4294967295\n", "t.conf:1: web_uids: too large"),
+	BAD("web_uids = 1000 - 1999\n", "t.conf:1: web_uids: not a number"),
+	BAD("web_uids = -5\n", "t.conf:1: web_uids: not a number"),
+	BAD("web_uids = 1-2-3\n", "t.conf:1: web_uids: not a number"),
+
+	/* web_groups */
+	GOOD("web_groups = root\n", SIZE, n_web_gids, 1),
+	GOOD("web_groups = root\n", U32, web_gids[0], 0),
+	GOOD("web_groups = 4242, root\n", U32, web_gids[0], 4242),
+	GOOD("web_groups = 4242, root\n", SIZE, n_web_gids, 2),
+	GOOD("web_groups =\n", SIZE, n_web_gids, 0),
+	BAD("web_groups = nosuchgroup_mg\n",
+	    "t.conf:1: web_groups: unknown group 'nosuchgroup_mg'"),
+	BAD("web_groups = 0,root\n",
+	    "t.conf:1: web_groups: group 'root' given twice"),
+	BAD("web_groups = a b\n", "t.conf:1: web_groups: not a group name"),
+	BAD("web_groups = -x\n", "t.conf:1: web_groups: not a group name"),
+	BAD("web_groups = root,\n", "t.conf:1: web_groups: empty list element"),
+	BAD("web_groups = 4294967295\n", "t.conf:1: web_groups: too large"),
+
+	/* smtp_ports */
+	GOOD("smtp_ports = 25\n", SIZE, n_smtp_ports, 1),
+	GOOD("smtp_ports = 25,587, 65535\n", U16, smtp_ports[2], 65535),
+	BAD("smtp_ports = 25,25\n", "t.conf:1: smtp_ports: port 25 given twice"),
+	BAD("smtp_ports = 0\n", "t.conf:1: smtp_ports: too small (1..65535)"),
+	BAD("smtp_ports = 65536\n",
+	    "t.conf:1: smtp_ports: too large (1..65535)"),
+	BAD("smtp_ports = smtp\n",
+	    "t.conf:1: smtp_ports: not a number (1..65535)"),
+	BAD("smtp_ports =\n",
+	    "t.conf:1: smtp_ports: empty: at least one port is needed"),
+	BAD("smtp_ports = 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17\n",
+	    "t.conf:1: smtp_ports: too many ports (max 16)"),
+	GOOD("smtp_ports = 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16\n", SIZE,
+	    n_smtp_ports, 16),
+
+	/* ports and numbers */
+	GOOD("queue_port = 1\n", U16, queue_port, 1),
+	GOOD("queue_port = 65535\n", U16, queue_port, 65535),
+	BAD("queue_port = 0\n", "t.conf:1: queue_port: too small (1..65535)"),
+	BAD("queue_port = 65536\n", "t.conf:1: queue_port: too large (1..65535)"),
+	BAD("queue_port = -1\n", "t.conf:1: queue_port: not a number (1..65535)"),
+	BAD("queue_port = 0x9dd\n",
+	    "t.conf:1: queue_port: not a number (1..65535)"),
+	BAD("queue_port =\n", "t.conf:1: queue_port: not a number (1..65535)"),
+	GOOD("relay_port = 10025\n", U16, relay_port, 10025),
+	BAD("relay_port = 70000\n", "t.conf:1: relay_port: too large (1..65535)"),
+	BAD("relay_port = 2525\n",
+	    "t.conf:1: relay_port: the same as queue_port (2525)"),
+	BAD("relay_port = 3000\nqueue_port = 3000\n",
+	    "t.conf:2: relay_port: the same as queue_port (3000)"),
+	GOOD("queue_num = 0\n", U16, queue_num, 0),
+	GOOD("queue_num = 65535\n", U16, queue_num, 65535),
+	BAD("queue_num = 65536\n", "t.conf:1: queue_num: too large (0..65535)"),
+	GOOD("queue_maxlen = 16\n", U32, queue_maxlen, 16),
+	GOOD("queue_maxlen = 1048576\n", U32, queue_maxlen, 1048576),
+	BAD("queue_maxlen = 15\n",
+	    "t.conf:1: queue_maxlen: too small (16..1048576)"),
+	BAD("queue_maxlen = 1048577\n",
+	    "t.conf:1: queue_maxlen: too large (16..1048576)"),
+	GOOD("flow_max = 1024\n", U32, flow_max, 1024),
+	GOOD("flow_max = 16777216\n", U32, flow_max, 16777216),
+	BAD("flow_max = 1023\n", "t.conf:1: flow_max: too small (1024..16777216)"),
+	BAD("flow_max = 16777217\n",
+	    "t.conf:1: flow_max: too large (1024..16777216)"),
+	BAD("flow_max = 99999999999999999999999\n",
+	    "t.conf:1: flow_max: too large (1024..16777216)"),
+
+	/* marks */
+	GOOD("mark_mask = 0xf0\nmark_allow = 0x10\nmark_reject = 0x20\n", U32,
+	    mark_reject, 0x20),
+	GOOD("mark_mask = 0x00f00000\nmark_allow = 4194304\n"
+	    "mark_reject = 0x00800000\n", U32, mark_allow, 0x00400000),
+	GOOD("mark_mask = 0xffffffff\n", U32, mark_mask, 0xffffffff),
+	BAD("mark_mask = 0\n", "t.conf:1: mark_mask: too small (1..0xffffffff)"),
+	BAD("mark_mask = 0x100000000\n",
+	    "t.conf:1: mark_mask: too large (1..0xffffffff)"),
+	BAD("mark_allow = 0\n", "t.conf:1: mark_allow: too small (1..0xffffffff)"),
+	BAD("mark_reject = 0x\n",
+	    "t.conf:1: mark_reject: not a number (1..0xffffffff)"),
+	BAD("mark_allow = 0x00400000\n", "t.conf:1: mark_allow: 0x00400000 is "
+	    "not inside mark_mask 0x00300000"),
+	BAD("mark_mask = 0x00100000\n", "t.conf:1: mark_reject: 0x00200000 is "
+	    "not inside mark_mask 0x00100000"),
+	BAD("mark_reject = 0x00100000\n", "t.conf:1: mark_reject: 0x00100000 "
+	    "overlaps mark_allow 0x00100000"),
+	BAD("mark_reject = 0x00300000\n", "t.conf:1: mark_reject: 0x00300000 "
+	    "overlaps mark_allow 0x00100000"),
+
+	/* durations */
+	GOOD("flow_ttl = 10s\n", U32, flow_ttl, 10),
+	GOOD("flow_ttl = 10\n", U32, flow_ttl, 10),
+	GOOD("flow_ttl = 30m\n", U32, flow_ttl, 1800),
+	GOOD("flow_ttl = 1d\n", U32, flow_ttl, 86400),
+	BAD("flow_ttl = 9s\n", "t.conf:1: flow_ttl: too small (10s..1d)"),
+	BAD("flow_ttl = 2d\n", "t.conf:1: flow_ttl: too large (10s..1d)"),
+	BAD("flow_ttl = 10x\n", "t.conf:1: flow_ttl: not a duration (10s..1d)"),
+	BAD("flow_ttl = 1h30m\n",
+	    "t.conf:1: flow_ttl: not a duration (10s..1d)"),
+	GOOD("release_interval = 1\n", U32, release_interval, 1),
+	GOOD("release_interval = 1h\n", U32, release_interval, 3600),
+	BAD("release_interval = 0\n",
+	    "t.conf:1: release_interval: too small (1s..1h)"),
+	BAD("release_interval = 61m\n",
+	    "t.conf:1: release_interval: too large (1s..1h)"),
+	GOOD("alert_limit = 1\n", U32, alert_limit, 1),
+	GOOD("alert_limit = 1000000\n", U32, alert_limit, 1000000),
+	BAD("alert_limit = 0\n", "t.conf:1: alert_limit: too small (1..1000000)"),
+	BAD("alert_limit = 1000001\n",
+	    "t.conf:1: alert_limit: too large (1..1000000)"),
+	GOOD("alert_period = 5m\n", U32, alert_period, 300),
+	GOOD("alert_period = 1d\n", U32, alert_period, 86400),
+	BAD("alert_period = 0\n", "t.conf:1: alert_period: too small (1s..1d)"),
+	BAD("alert_period = 25h\n", "t.conf:1: alert_period: too large (1s..1d)"),
+
+	/* sockets */
+	GOODS("policy_unix = /run/p.sock\n", policy_unix, "/run/p.sock"),
+	GOODS("policy_unix = none\n", policy_unix, ""),
+	GOODS("policy_unix =\n", policy_unix, ""),
+	GOODS("policy_unix = \"\"\n", policy_unix, ""),
+	BAD("policy_unix = p.sock\n", "t.conf:1: policy_unix: not an absolute "
+	    "path"),
+	BAD("policy_unix = /run/mailgov/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n",
+	    "t.conf:1: policy_unix: too long for a socket path (max 107 bytes)"),
+	GOODS("policy_tcp = 127.0.0.1:1\n", policy_tcp, "127.0.0.1:1"),
+	GOODS("policy_tcp = localhost:10040\n", policy_tcp, "localhost:10040"),
+	GOODS("policy_tcp = [::1]:10040\n", policy_tcp, "[::1]:10040"),
+	GOODS("policy_tcp = [2001:db8::1]:65535\n", policy_tcp,
+	    "[2001:db8::1]:65535"),
+	GOODS("policy_tcp = none\n", policy_tcp, ""),
+	GOODS("policy_tcp =\n", policy_tcp, ""),
+	BAD("policy_tcp = 127.0.0.1:0\n",
+	    "t.conf:1: policy_tcp: port is not a number in 1..65535"),
+	BAD("policy_tcp = 127.0.0.1:65536\n",
+	    "t.conf:1: policy_tcp: port is not a number in 1..65535"),
+	BAD("policy_tcp = 127.0.0.1:\n",
+	    "t.conf:1: policy_tcp: port is not a number in 1..65535"),
+	BAD("policy_tcp = 127.0.0.1\n", "t.conf:1: policy_tcp: expected "
+	    "host:port"),
+	BAD("policy_tcp = :10040\n", "t.conf:1: policy_tcp: not a host name "
+	    "or address"),
+	BAD("policy_tcp = a/b:10040\n", "t.conf:1: policy_tcp: not a host name "
+	    "or address"),
+	BAD("policy_tcp = ::1:10040\n", "t.conf:1: policy_tcp: an IPv6 address "
+	    "goes in brackets: [::1]:port"),
+	BAD("policy_tcp = [::g]:10040\n", "t.conf:1: policy_tcp: not an IPv6 "
+	    "address"),
+	BAD("policy_tcp = [::1]10040\n", "t.conf:1: policy_tcp: expected "
+	    "[address]:port"),
+	BAD("policy_tcp = [::1\n", "t.conf:1: policy_tcp: expected "
+	    "[address]:port"),
+
+	/* sync */
+	GOOD("sync = normal\n", INT, sync_full, 0),
+	GOOD("sync = full\n", INT, sync_full, 1),
+	BAD("sync = fast\n", "t.conf:1: sync: expected full or normal"),
+	BAD("sync = FULL\n", "t.conf:1: sync: expected full or normal"),
+
+	/* budgets */
+	GOOD("messages_per_hour = 10\n", U64, budget[BK_MSG_HOUR].limit, 10),
+	GOOD("messages_per_hour = 10\n", U64, budget[BK_MSG_HOUR].period_us,
+	    3600000000ULL),
+	GOOD("messages_per_hour = 10/30s\n", U64, budget[BK_MSG_HOUR].period_us,
+	    30000000),
+	GOOD("messages_per_hour = 0\n", U64, budget[BK_MSG_HOUR].limit, 0),
+	GOOD("messages_per_hour = 5/2h\n", U64, budget[BK_MSG_HOUR].burst, 0),
+	BAD("messages_per_hour = unlimited\n",
+	    "t.conf:1: messages_per_hour: unlimited is not allowed here"),
+	BAD("messages_per_hour = 18446744073709551615\n",
+	    "t.conf:1: messages_per_hour: too large"),
+	BAD("messages_per_hour = ten\n",
+	    "t.conf:1: messages_per_hour: not a number"),
+	BAD("messages_per_hour =\n", "t.conf:1: messages_per_hour: empty"),
+	BAD("messages_per_hour = 10/\n",
+	    "t.conf:1: messages_per_hour: window is not a duration"),
+	BAD("messages_per_hour = /1h\n",
+	    "t.conf:1: messages_per_hour: not a number"),
+	GOOD("messages_per_day = 500\n", U64, budget[BK_MSG_DAY].period_us,
+	    86400000000ULL),
+	GOOD("messages_per_day = 500/12h\n", U64, budget[BK_MSG_DAY].period_us,
+	    43200000000ULL),
+	BAD("messages_per_day = 500/0s\n",
+	    "t.conf:1: messages_per_day: window too short (min 1s)"),
+	GOOD("recipients_per_day = 300\n", U64, budget[BK_RCPT_DAY].limit, 300),
+	GOOD("recipients_per_day = 300/365d\n", U64,
+	    budget[BK_RCPT_DAY].period_us, 365 * 86400000000ULL),
+	BAD("recipients_per_day = 300/366d\n",
+	    "t.conf:1: recipients_per_day: window too long (max 365d)"),
+	GOOD("recipients_per_message = 20\n", U64, budget[BK_RCPT_MSG].limit,
+	    20),
+	GOOD("recipients_per_message = 20\n", U64,
+	    budget[BK_RCPT_MSG].period_us, 0),
+	BAD("recipients_per_message = 20/1h\n",
+	    "t.conf:1: recipients_per_message: a cap takes no window"),
+	GOOD("connections = 3\n", U64, budget[BK_CONN].limit, 3),
+	BAD("connections = 3/1m\n", "t.conf:1: connections: a cap takes no "
+	    "window"),
+	GOOD("connections_per_minute = 60\n", U64,
+	    budget[BK_CONN_MIN].period_us, 60000000),
+	GOOD("connections_per_minute = 60/10s\n", U64,
+	    budget[BK_CONN_MIN].limit, 60),
+	BAD("connections_per_minute = 60/x\n",
+	    "t.conf:1: connections_per_minute: window is not a duration"),
+};
+
+/* check_case - parse one case over the defaults and look at the result */
+static void
+check_case(const struct ccase *t)
+{
+	struct config c;
+	const char *at = (const char *)&c;
+	char	 err[512], name[256], shown[80];
+	uint64_t got = 0;
+	size_t	 i, o = 0;
+	int	 rc;
+
+	/* the case's text, one line, for the test's name */
+	for (i = 0; t->text[i] != '\0' && o + 4 < sizeof(shown); i++) {
+		unsigned char ch = (unsigned char)t->text[i];
+
+		if (ch == '\n')
+			shown[o++] = '|';
+		else if (ch < 0x20 || ch == 0x7f)
+			shown[o++] = '?';
+		else
+			shown[o++] = (char)ch;
+	}
+	shown[o] = '\0';
+
+	config_defaults(&c);
+	strcpy(err, "(none)");
+	rc = config_parse(&c, "t.conf", t->text, strlen(t->text), err,
+	    sizeof(err));
+	if (t->err != NULL) {
+		snprintf(name, sizeof(name), "[%s] is refused", shown);
+		T_OK(rc == -1, "%s", name);
+		snprintf(name, sizeof(name), "[%s] error", shown);
+		T_EQ_S(err, t->err, name);
+		return;
+	}
+	snprintf(name, sizeof(name), "[%s] parses (err: %s)", shown, err);
+	T_OK(rc == 0, "%s", name);
+	switch (t->check) {
+	case NONE:
+		return;
+	case U16:
+		got = *(const uint16_t *)(const void *)(at + t->off);
+		break;
+	case U32:
+		got = *(const uint32_t *)(const void *)(at + t->off);
+		break;
+	case U64:
+		got = *(const uint64_t *)(const void *)(at + t->off);
+		break;
+	case INT:
+		got = (uint64_t)*(const int *)(const void *)(at + t->off);
+		break;
+	case SIZE:
+		got = *(const size_t *)(const void *)(at + t->off);
+		break;
+	case STR:
+		snprintf(name, sizeof(name), "[%s] value", shown);
+		T_EQ_S(at + t->off, t->s, name);
+		return;
+	}
+	snprintf(name, sizeof(name), "[%s] value", shown);
+	T_EQ_U(got, t->u, name);
+}
+
+/* test_defaults - config_defaults gives what the documentation says */
+static void
+test_defaults(void)
+{
+	struct config c;
+	char	 buf[64];
+
+	config_defaults(&c);
+	T_EQ_S(c.path, "", "default path is empty");
+	T_EQ_S(c.db, "/var/lib/mailgov/mailgov.db", "default db");
+	T_EQ_S(c.user, "mailgov", "default user");
+	T_OK(strlen(c.rules_dir) > 6 && c.rules_dir[0] == '/' &&
+	    strcmp(c.rules_dir + strlen(c.rules_dir) - 6, "/rules") == 0,
+	    "default rules_dir ends in /rules: %s", c.rules_dir);
+	T_EQ_U(c.n_web_uids, 1, "default web_uids: one range");
+	T_EQ_U(c.web_uids[0].lo, 1000, "default web_uids low");
+	T_EQ_U(c.web_uids[0].hi, 59999, "default web_uids high");
+	T_EQ_U(c.n_web_gids, 0, "default web_groups empty");
+	T_EQ_U(c.n_smtp_ports, 4, "default smtp_ports count");
+	T_EQ_U(c.smtp_ports[0], 25, "default smtp_ports[0]");
+	T_EQ_U(c.smtp_ports[1], 465, "default smtp_ports[1]");
+	T_EQ_U(c.smtp_ports[2], 587, "default smtp_ports[2]");
+	T_EQ_U(c.smtp_ports[3], 2525, "default smtp_ports[3]");
+	T_EQ_U(c.queue_port, 2525, "default queue_port");
+	T_EQ_U(c.relay_port, 10026, "default relay_port");
+	T_EQ_U(c.queue_num, 0, "default queue_num");
+	T_EQ_U(c.queue_maxlen, 4096, "default queue_maxlen");
+	T_EQ_U(c.mark_mask, 0x00300000, "default mark_mask");
+	T_EQ_U(c.mark_allow, 0x00100000, "default mark_allow");
+	T_EQ_U(c.mark_reject, 0x00200000, "default mark_reject");
+	T_EQ_U(c.flow_max, 1048576, "default flow_max");
+	T_EQ_U(c.flow_ttl, 3600, "default flow_ttl");
+	T_EQ_S(c.policy_unix, "/run/mailgov/policy.sock", "default policy_unix");
+	T_EQ_S(c.policy_tcp, "127.0.0.1:10040", "default policy_tcp");
+	T_EQ_S(c.control_socket, "/run/mailgov/control.sock",
+	    "default control_socket");
+	T_EQ_S(c.queue_config_dir, "/etc/postfix-mailgov",
+	    "default queue_config_dir");
+	T_EQ_S(c.postsuper, "/usr/sbin/postsuper", "default postsuper");
+	T_EQ_S(c.postqueue, "/usr/sbin/postqueue", "default postqueue");
+	T_EQ_U(c.release_interval, 1, "default release_interval");
+	T_EQ_U(c.sync_full, 1, "default sync is full");
+	T_EQ_U(c.alert_limit, 5, "default alert_limit");
+	T_EQ_U(c.alert_period, 60, "default alert_period");
+	T_EQ_S(budget_format(&c.budget[BK_MSG_HOUR], buf, sizeof(buf)),
+	    "100/1h", "default messages_per_hour");
+	T_EQ_S(budget_format(&c.budget[BK_MSG_DAY], buf, sizeof(buf)),
+	    "1000/1d", "default messages_per_day");
+	T_EQ_S(budget_format(&c.budget[BK_RCPT_DAY], buf, sizeof(buf)),
+	    "2000/1d", "default recipients_per_day");
+	T_EQ_S(budget_format(&c.budget[BK_RCPT_MSG], buf, sizeof(buf)),
+	    "50", "default recipients_per_message");
+	T_EQ_S(budget_format(&c.budget[BK_CONN], buf, sizeof(buf)),
+	    "10", "default connections");
+	T_EQ_S(budget_format(&c.budget[BK_CONN_MIN], buf, sizeof(buf)),
+	    "30/1m", "default connections_per_minute");
+	T_EQ_U(c.budget[BK_MSG_HOUR].burst, 0, "default burst is 0 (= limit)");
+	T_OK(config_is_web_uid(&c, 1000) && config_is_web_uid(&c, 59999) &&
+	    !config_is_web_uid(&c, 999) && !config_is_web_uid(&c, 60000) &&
+	    !config_is_web_uid(&c, 0), "config_is_web_uid at the edges");
+}
+
+/* test_file_rules - bounds and all-or-nothing, which a table can't say */
+static void
+test_file_rules(void)
+{
+	struct config c;
+	char	 err[256], *big;
+	size_t	 i;
+	int	 rc;
+
+	/* a comment of exactly 1024 bytes is fine, with LF or CRLF */
+	big = malloc(2 * 1024 * 1024 + 16);
+	if (big == NULL)
+		return;
+	memset(big, ' ', 1024);
+	big[0] = '#';
+	memcpy(big + 1024, "\r\nqueue_num = 9\n", 17);
+	config_defaults(&c);
+	rc = config_parse(&c, "t.conf", big, strlen(big), err, sizeof(err));
+	T_OK(rc == 0 && c.queue_num == 9, "a 1024-byte line is accepted");
+
+	big[1024] = 'x';
+	config_defaults(&c);
+	rc = config_parse(&c, "t.conf", big, strlen(big), err, sizeof(err));
+	T_OK(rc == -1, "a 1025-byte line is refused");
+	T_EQ_S(err, "t.conf:1: line too long (max 1024 bytes)",
+	    "1025-byte line error");
+
+	/* a NUL inside a line is a control character, not an end */
+	config_defaults(&c);
+	rc = config_parse(&c, "t.conf", "queue_num = 1\0 junk\n", 20, err,
+	    sizeof(err));
+	T_OK(rc == -1, "NUL in a line is refused");
+	T_EQ_S(err, "t.conf:1: control character 0x00", "NUL error");
+
+	/* exactly 1 MiB of comments is fine, one byte more is not */
+	for (i = 0; i < 1024 * 1024; i += 64) {
+		memset(big + i, ' ', 63);
+		big[i] = '#';
+		big[i + 63] = '\n';
+	}
+	config_defaults(&c);
+	rc = config_parse(&c, "t.conf", big, 1024 * 1024, err, sizeof(err));
+	T_OK(rc == 0, "a 1 MiB file is accepted (%s)", rc ? err : "");
+	big[1024 * 1024] = '\n';
+	rc = config_parse(&c, "t.conf", big, 1024 * 1024 + 1, err, sizeof(err));
+	T_OK(rc == -1, "a file over 1 MiB is refused");
+	T_EQ_S(err, "t.conf: too large (max 1 MiB)", "over 1 MiB error");
+	free(big);
+
+	/* an error leaves the caller's config exactly as it was */
+	config_defaults(&c);
+	rc = config_parse(&c, "t.conf",
+	    "queue_port = 3000\nweb_uids = 5-6\nfoo = 1\n", 42, err,
+	    sizeof(err));
+	T_OK(rc == -1 && c.queue_port == 2525 && c.n_web_uids == 1 &&
+	    c.web_uids[0].lo == 1000, "a bad file changes nothing");
+
+	/* a parse applies over what is already there */
+	config_defaults(&c);
+	c.queue_num = 77;
+	rc = config_parse(&c, "t.conf", "queue_port = 3000\n", 18, err,
+	    sizeof(err));
+	T_OK(rc == 0 && c.queue_num == 77 && c.queue_port == 3000,
+	    "a parse keeps keys it does not mention");
+
+	/* an unknown key is shown printable and cut short */
+	config_defaults(&c);
+	rc = config_parse(&c, "t.conf",
+	    "a\\bcccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+	    "ccccccccccc = 1\n", 81, err, sizeof(err));
+	T_OK(rc == -1 && strstr(err, "unknown key 'a\\x5cb") != NULL &&
+	    strstr(err, "...'") != NULL && strlen(err) < 100,
+	    "an unknown key is cleaned and cut: %s", err);
+
+	/* a tiny error buffer is not overrun, and NULL is allowed */
+	config_defaults(&c);
+	rc = config_parse(&c, "t.conf", "foo = 1\n", 8, err, 5);
+	T_OK(rc == -1 && strcmp(err, "t.co") == 0, "error cut to errlen");
+	rc = config_parse(&c, "t.conf", "foo = 1\n", 8, NULL, 0);
+	T_OK(rc == -1, "no error buffer");
+}
+
+/* write_file - a scratch file with text in it; returns its path */
+static char *
+write_file(char *tmpl, const char *text, size_t len)
+{
+	int	 fd = mkstemp(tmpl);
+
+	if (fd == -1)
+		return NULL;
+	if (write(fd, text, len) != (ssize_t)len) {
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	return tmpl;
+}
+
+/* test_load - config_load on real, missing and odd files */
+static void
+test_load(void)
+{
+	struct config c;
+	char	 err[512], want[512], tmpl[] = "/tmp/mailgov-test-XXXXXX";
+	char	 dir[] = "/tmp/mailgov-test-XXXXXX", missing[600];
+	char	*path, *big;
+	int	 rc;
+
+	path = write_file(tmpl, "# test\nqueue_port = 3000\r\n", 26);
+	T_OK(path != NULL, "scratch file written");
+	if (path == NULL)
+		return;
+	config_defaults(&c);
+	rc = config_load(&c, path, 1, err, sizeof(err));
+	T_OK(rc == 0 && c.queue_port == 3000, "config_load reads a file");
+	T_EQ_S(c.path, path, "config_load records the path");
+	unlink(path);
+
+	config_defaults(&c);
+	rc = config_load(&c, path, 0, err, sizeof(err));
+	T_OK(rc == 0 && c.queue_port == 2525 && c.path[0] == '\0',
+	    "a missing file is no error unless it must exist");
+	rc = config_load(&c, path, 1, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s: %s", path, strerror(ENOENT));
+	T_OK(rc == -1, "a missing file that must exist is an error");
+	T_EQ_S(err, want, "missing file error");
+
+	strcpy(tmpl, "/tmp/mailgov-test-XXXXXX");
+	path = write_file(tmpl, "queue_num = 5\nbogus = 1\n", 24);
+	if (path != NULL) {
+		config_defaults(&c);
+		rc = config_load(&c, path, 1, err, sizeof(err));
+		snprintf(want, sizeof(want), "%s:2: unknown key 'bogus'", path);
+		T_OK(rc == -1 && c.queue_num == 0,
+		    "a bad file is refused whole");
+		T_EQ_S(err, want, "file error names the path and line");
+		unlink(path);
+	}
+
+	/* a file over 1 MiB is refused without reading it all in */
+	big = malloc(1024 * 1024 + 100);
+	if (big != NULL) {
+		memset(big, '\n', 1024 * 1024 + 100);
+		strcpy(tmpl, "/tmp/mailgov-test-XXXXXX");
+		path = write_file(tmpl, big, 1024 * 1024 + 100);
+		if (path != NULL) {
+			rc = config_load(&c, path, 1, err, sizeof(err));
+			snprintf(want, sizeof(want),
+			    "%s: too large (max 1 MiB)", path);
+			T_OK(rc == -1, "a file over 1 MiB is refused");
+			T_EQ_S(err, want, "big file error");
+			unlink(path);
+		}
+		free(big);
+	}
+
+	if (mkdtemp(dir) != NULL) {
+		rc = config_load(&c, dir, 1, err, sizeof(err));
+		snprintf(want, sizeof(want), "%s: not a regular file", dir);
+		T_OK(rc == -1, "a directory is refused");
+		T_EQ_S(err, want, "directory error");
+		snprintf(missing, sizeof(missing), "%s/none.conf", dir);
+		T_OK(config_load(&c, missing, 0, err, sizeof(err)) == 0,
+		    "missing file in a directory, optional");
+		rmdir(dir);
+	}
+}
+
+/* test_budget_syntax - budget_parse and budget_format are inverses */
+static void
+test_budget_syntax(void)
+{
+	static const struct {
+		const char *in, *out;
+		uint64_t dflt;
+	} rt[] = {
+		{ "100", "100/1h", 3600 },
+		{ "100/1h", "100/1h", 86400 },
+		{ "10/30s", "10/30s", 3600 },
+		{ "10/90s", "10/90s", 3600 },
+		{ "10/120s", "10/2m", 3600 },
+		{ "10/60m", "10/1h", 3600 },
+		{ "10/24h", "10/1d", 3600 },
+		{ "10/7d", "10/7d", 3600 },
+		{ "10/25h", "10/25h", 3600 },
+		{ "0/1m", "0/1m", 3600 },
+		{ "unlimited", "unlimited", 3600 },
+		{ "50", "50", 0 },
+		{ "18446744073709551614/365d", "18446744073709551614/365d", 1 },
+	};
+	struct budget_limit l, l2;
+	const char *err;
+	char	 buf[64], name[128];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(rt) / sizeof(rt[0]); i++) {
+		err = NULL;
+		snprintf(name, sizeof(name), "budget_parse(\"%s\")", rt[i].in);
+		T_OK(budget_parse(rt[i].in, rt[i].dflt, 1, &l, &err) == 0,
+		    "%s (%s)", name, err ? err : "");
+		snprintf(name, sizeof(name), "budget_format(\"%s\")", rt[i].in);
+		T_EQ_S(budget_format(&l, buf, sizeof(buf)), rt[i].out, name);
+		snprintf(name, sizeof(name), "\"%s\" round trip", rt[i].in);
+		T_OK(budget_parse(buf, rt[i].dflt, 1, &l2, &err) == 0 &&
+		    l2.limit == l.limit && l2.period_us == l.period_us &&
+		    l2.burst == l.burst, "%s", name);
+	}
+	T_OK(budget_parse("unlimited", 3600, 1, &l, &err) == 0 &&
+	    l.limit == BUDGET_UNLIMITED && l.period_us == 3600000000ULL,
+	    "unlimited has the default window");
+	T_OK(budget_parse("unlimited", 3600, 0, &l, &err) == -1,
+	    "unlimited refused when not allowed");
+	T_OK(budget_parse("unlimited/1h", 3600, 1, &l, &err) == -1,
+	    "unlimited takes no window");
+	T_OK(budget_parse("10/1h/1h", 3600, 1, &l, &err) == -1,
+	    "two windows refused");
+	T_OK(budget_parse(NULL, 3600, 1, &l, NULL) == -1, "NULL refused");
+	T_OK(budget_parse("123456789012345678901234567890/1h", 3600, 1, &l,
+	    &err) == -1 && strcmp(err, "too large") == 0, "huge limit refused");
+	l.limit = 5;
+	l.period_us = 1500000;
+	l.burst = 0;
+	T_EQ_S(budget_format(&l, buf, sizeof(buf)), "5/2s",
+	    "sub-second period shown rounded up");
+	T_EQ_S(budget_format(&l, buf, 4), "5/2", "budget_format cut to len");
+}
+
+/* test_names - the kind and mode names, both ways */
+static void
+test_names(void)
+{
+	static const char *const kinds[BK_COUNT] = {
+		"messages_per_hour", "messages_per_day", "recipients_per_day",
+		"recipients_per_message", "connections",
+		"connections_per_minute",
+	};
+	static const uint64_t periods[BK_COUNT] = { 3600, 86400, 86400, 0, 0,
+	    60 };
+	static const char *const modes[] = { "path", "hold", "defer",
+	    "reject" };
+	int	 k;
+
+	for (k = 0; k < BK_COUNT; k++) {
+		T_EQ_S(budget_kind_name(k), kinds[k], "budget_kind_name");
+		T_EQ_U(budget_kind_from_name(kinds[k]), k,
+		    "budget_kind_from_name");
+		T_EQ_U(budget_kind_period(k), periods[k], kinds[k]);
+		T_EQ_U(budget_kind_is_cap(k), k == BK_RCPT_MSG || k == BK_CONN,
+		    kinds[k]);
+	}
+	T_EQ_U(budget_kind_from_name("messages"), (uint64_t)-1,
+	    "unknown kind name");
+	T_EQ_U(budget_kind_from_name(NULL), (uint64_t)-1, "NULL kind name");
+	T_EQ_S(budget_kind_name(BK_COUNT), "?", "kind out of range");
+	T_EQ_U(MODE_PATH, 0, "MODE_PATH is 0");
+	for (k = 0; k < 4; k++) {
+		T_EQ_S(over_mode_name(k), modes[k], "over_mode_name");
+		T_EQ_U(over_mode_from_name(modes[k]), k, "over_mode_from_name");
+	}
+	T_EQ_U(over_mode_from_name("Hold"), (uint64_t)-1, "unknown mode");
+	T_EQ_S(over_mode_name(99), "?", "mode out of range");
+}
+
+/* test_uid_ranges - the public parser, including its limit */
+static void
+test_uid_ranges(void)
+{
+	struct uid_range r[CONFIG_MAX_RANGES];
+	char	 many[2048];
+	const char *err = NULL;
+	size_t	 n = 99, i, o = 0;
+
+	T_OK(uid_ranges_parse("1000-1999,2500", r, 2, &n, &err) == 0 &&
+	    n == 2 && r[0].lo == 1000 && r[0].hi == 1999 && r[1].lo == 2500 &&
+	    r[1].hi == 2500, "uid_ranges_parse two ranges");
+	T_OK(uid_ranges_parse("1,2,3", r, 2, &n, &err) == -1 &&
+	    strcmp(err, "too many ranges") == 0, "uid_ranges_parse max");
+	T_OK(uid_ranges_parse("", r, 2, &n, &err) == 0 && n == 0,
+	    "uid_ranges_parse empty");
+	for (i = 0; i <= CONFIG_MAX_RANGES; i++)
+		o += (size_t)snprintf(many + o, sizeof(many) - o, "%s%zu",
+		    i ? "," : "", i * 10);
+	T_OK(uid_ranges_parse(many, r, CONFIG_MAX_RANGES, &n, &err) == -1 &&
+	    strcmp(err, "too many ranges") == 0,
+	    "65 ranges refused at CONFIG_MAX_RANGES");
+	many[strlen(many) - 4] = '\0';		/* drop ",640" */
+	T_OK(uid_ranges_parse(many, r, CONFIG_MAX_RANGES, &n, &err) == 0 &&
+	    n == CONFIG_MAX_RANGES, "64 ranges accepted");
+}
+
+int
+main(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_case(&cases[i]);
+	test_defaults();
+	test_file_rules();
+	test_load();
+	test_budget_syntax();
+	test_names();
+	test_uid_ranges();
+	return t_done();
+}
