@@ -138,6 +138,12 @@ static void
 put(struct addr_state *st, char c)
 {
 	if (st->in_angle) {
+		/* blanks may surround '.' and '@' only (obs-local-part) */
+		if (st->ws && st->alen > 0 && c != '.' && c != '@' &&
+		    st->ang[st->alen - 1] != '.' &&
+		    st->ang[st->alen - 1] != '@')
+			st->bad = 1;
+		st->ws = 0;
 		if (st->alen >= MSG_ADDR_MAX)
 			st->bad = 1;
 		else
@@ -220,6 +226,7 @@ msg_add_list(struct msg *m, const char *s, size_t n, const char *what)
 			if (st.in_angle || st.had_angle)
 				goto bad;
 			st.in_angle = st.had_angle = 1;
+			st.ws = 0;
 			break;
 		case '>':
 			if (!st.in_angle)
@@ -228,6 +235,8 @@ msg_add_list(struct msg *m, const char *s, size_t n, const char *what)
 			break;
 		case ':':
 			if (st.in_angle) {	/* end of a source route */
+				if (st.alen == 0 || st.ang[0] != '@')
+					goto bad;
 				st.alen = 0;
 				break;
 			}
@@ -254,8 +263,7 @@ msg_add_list(struct msg *m, const char *s, size_t n, const char *what)
 		case '\t':
 		case '\r':
 		case '\n':
-			if (!st.in_angle)
-				st.ws = 1;
+			st.ws = 1;
 			break;
 		default:
 			put(&st, c);
