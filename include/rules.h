@@ -1,0 +1,104 @@
+/*
+ * rules - render the netfilter rules mailgov ships (rules/iptables.in,
+ * rules/nftables.in) from the configuration and the accounts' explicit
+ * connection caps.  Pure: the caller reads the template and passes its
+ * text; nothing here runs a tool or touches the kernel (src/ctl_rules.c
+ * loads what is rendered here).
+ *
+ * Template language, so that an admin can read the templates as rules:
+ *   - a line starting with "##" is a note for the reader, never loaded;
+ *   - @NAME@ is a value (@QUEUE_PORT@, @SMTP_PORTS@, ...);
+ *   - @LIST.FIELD@ is a field of a list (@WEB.ID@, @CAP.LIMIT@, ...):
+ *     the line is repeated once per item of each list it names;
+ *   - a line whose value is empty, or whose list has no item, is left
+ *     out (no TLS port: no 465 rules; no explicit cap: no cap rules);
+ *   - "@if NAME@", "@else@" and "@endif@" on a line of their own keep or
+ *     drop the lines between them (NAME is true when not empty).
+ * Anything else, including nft's "@set" references, is copied as is.
+ *
+ * Trusts: the configuration (already checked by config_load) and the
+ * template (installed by the admin); an unknown placeholder or an
+ * unbalanced @if is an error naming the template line.
+ */
+#ifndef MAILGOV_RULES_H
+#define MAILGOV_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+/* What a template renders into. */
+enum rules_target {
+	RULES_IPV4 = 0,	/* iptables-restore --noflush input (iptables.in) */
+	RULES_IPV6,	/* ip6tables-restore --noflush input (iptables.in) */
+	RULES_NFT,	/* nft -f input (nftables.in) */
+};
+
+/* The template file of each target, relative to cfg->rules_dir */
+#define RULES_IPTABLES_IN	"iptables.in"
+#define RULES_NFTABLES_IN	"nftables.in"
+
+/* The names of mailgov's own objects in the kernel. */
+#define RULES_CHAIN		"MAILGOV"	/* in mangle, nat and filter */
+#define RULES_COMMENT		"mailgov"	/* on the jumps from OUTPUT */
+#define RULES_NFT_TABLE		"mailgov"	/* table inet mailgov */
+
+/* One explicit connection cap: an account's UID range or GID. */
+struct rules_cap {
+	char		account[64];
+	int		is_gid;
+	uint32_t	lo, hi;		/* the GID in lo == hi */
+	uint64_t	limit;		/* concurrent connections */
+};
+
+struct rules_caps {
+	struct rules_cap *v;
+	size_t		n, size;
+};
+
+struct rules_opts {
+	const struct rules_caps	*caps;		/* NULL: no explicit caps */
+	int		nft_queue;	/* the kernel has nft's queue expression */
+};
+
+/*
+ * rules_caps_add_uids - the cap of account name over UIDs lo..hi, clipped
+ * to the web UID ranges (mailgov's rules never match any other UID); may
+ * add several items, or none.  Returns 0, or -1 when out of memory.
+ */
+int	rules_caps_add_uids(struct rules_caps *, const struct config *,
+	    const char *account, uint32_t lo, uint32_t hi, uint64_t limit);
+/* rules_caps_add_gid - the cap over GID gid if it is a web group */
+int	rules_caps_add_gid(struct rules_caps *, const struct config *,
+	    const char *account, uint32_t gid, uint64_t limit);
+void	rules_caps_free(struct rules_caps *);
+
+/*
+ * rules_render - render template text tmpl (len bytes; name is used in
+ * error messages, "iptables.in") for target.  Returns the text
+ * (malloc'd, NUL-terminated, ending in a newline), or NULL with a one-line
+ * message in err ("iptables.in:12: unknown placeholder @FOO@").
+ */
+char	*rules_render(const char *tmpl, size_t len, const char *name,
+	    const struct config *, enum rules_target, const struct rules_opts *,
+	    char *err, size_t errlen);
+
+/*
+ * rules_render_file - the same, reading rules_dir/rules_template(target);
+ * a template that cannot be read is an error naming its path.
+ */
+char	*rules_render_file(const struct config *, enum rules_target,
+	    const struct rules_opts *, char *err, size_t errlen);
+
+/* rules_template - the template file name of target */
+const char *rules_template(enum rules_target);
+
+/*
+ * rules_section - the "*table ... COMMIT" block of table in rendered
+ * iptables-restore text, with the lines before the first table (comments)
+ * kept; malloc'd, or NULL when the text has no such table or on ENOMEM.
+ */
+char	*rules_section(const char *text, const char *table);
+
+#endif

@@ -1,0 +1,751 @@
+/*
+ * ctl_rules - "mailgovctl rules show|install|remove [--backend
+ * iptables|nftables]": print, load or take out the netfilter rules that
+ * send web users' SMTP through mailgovd and the queue instance.
+ *
+ * iptables: a chain MAILGOV in mangle, nat and filter (IPv4 and IPv6),
+ * each reached from OUTPUT by one jump commented "mailgov", loaded with
+ * iptables-restore --noflush so that each family's chains are flushed and
+ * refilled in one transaction.  nftables: the table inet mailgov, loaded
+ * with nft -f (delete and define in one transaction); when the kernel has
+ * no nft queue expression the queue step is an xt NFQUEUE rule in
+ * iptables' mangle MAILGOV chain instead.  Removing deletes exactly those
+ * jumps, chains and the table; every other rule stays as it was.
+ *
+ * Trusts: the tools found in PATH (or /usr/sbin, /sbin) and their output,
+ * which is only searched for mailgov's own lines.  Tool messages are
+ * passed on, cleaned, in the error line.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "log.h"
+#include "rules.h"
+
+#define TOOL_OUT_MAX	(1 << 20)	/* what we read of a tool's output */
+
+enum backend { BE_IPTABLES, BE_NFTABLES, BE_ALL };
+
+static const char *const ipt_tables[] = { "mangle", "nat", "filter", NULL };
+static const char *const jump_rule =
+    "-A OUTPUT -m comment --comment " RULES_COMMENT " -j " RULES_CHAIN;
+static const char *const jump_insert =
+    "-I OUTPUT 1 -m comment --comment " RULES_COMMENT " -j " RULES_CHAIN;
+
+static const char *const queue_missing_msg =
+    "nft queue expression not available in this kernel; "
+    "using an xt NFQUEUE rule for the queue step";
+
+/* What a tool said. */
+struct run {
+	int	 status;	/* exit status, or -1 when it did not run */
+	char	*out;		/* stdout and stderr, NUL-terminated */
+};
+
+/* find_tool - the tool's path in PATH, /usr/sbin or /sbin; NULL if none */
+static char *
+find_tool(const char *name)
+{
+	const char *path = getenv("PATH"), *p, *e;
+	char	*try;
+
+	if (path == NULL || *path == '\0')
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin";
+	for (p = path;; p = e + 1) {
+		if ((e = strchr(p, ':')) == NULL)
+			e = p + strlen(p);
+		if (e > p) {
+			try = ctl_xasprintf("%.*s/%s", (int)(e - p), p, name);
+			if (access(try, X_OK) == 0)
+				return try;
+			free(try);
+		}
+		if (*e == '\0')
+			break;
+	}
+	/* root's tools are often outside a user's PATH */
+	try = ctl_xasprintf("/usr/sbin/%s", name);
+	if (access(try, X_OK) == 0)
+		return try;
+	free(try);
+	try = ctl_xasprintf("/sbin/%s", name);
+	if (access(try, X_OK) == 0)
+		return try;
+	free(try);
+	return NULL;
+}
+
+/* tmp_file - an unlinked scratch file holding data; -1 on failure */
+static int
+tmp_file(const char *data)
+{
+	FILE	*fp;
+	int	 fd;
+
+	if ((fp = tmpfile()) == NULL)
+		return -1;
+	if ((data != NULL && fputs(data, fp) == EOF) || fflush(fp) == EOF) {
+		fclose(fp);
+		return -1;
+	}
+	fd = dup(fileno(fp));
+	fclose(fp);
+	if (fd != -1)
+		lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+/* run - run argv[0] (a path) with input on stdin, collecting its output;
+ * returns 0 when it ran (see r->status), -1 when it could not be run */
+static int
+run(char *const argv[], const char *input, struct run *r)
+{
+	int	 in, out, st;
+	pid_t	 pid;
+	ssize_t	 n;
+	size_t	 len = 0;
+
+	r->status = -1;
+	r->out = ctl_xstrdup("");
+	if ((in = tmp_file(input)) == -1)
+		return -1;
+	if ((out = tmp_file(NULL)) == -1) {
+		close(in);
+		return -1;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1) {
+		close(in);
+		close(out);
+		return -1;
+	}
+	if (pid == 0) {
+		if (dup2(in, 0) == -1 || dup2(out, 1) == -1 ||
+		    dup2(out, 2) == -1)
+			_exit(127);
+		close(in);
+		close(out);
+		execv(argv[0], argv);
+		dprintf(2, "%s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(in);
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR) {
+			close(out);
+			return -1;
+		}
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (lseek(out, 0, SEEK_SET) == 0) {
+		r->out = ctl_xreallocarray(r->out, TOOL_OUT_MAX + 1, 1);
+		while (len < TOOL_OUT_MAX && (n = read(out, r->out + len,
+		    TOOL_OUT_MAX - len)) > 0)
+			len += (size_t)n;
+		r->out[len] = '\0';
+	}
+	close(out);
+	return 0;
+}
+
+/* tool_msg - a tool's output as one clean line for an error message */
+static const char *
+tool_msg(const char *out, char *buf, size_t len)
+{
+	char	 line[1024];
+	size_t	 i, j = 0;
+
+	/* join the lines; drop nft's caret lines ("   ^^^^") */
+	for (i = 0; out[i] != '\0' && j < sizeof(line) - 2; i++) {
+		if (out[i] == '\n') {
+			if (j > 0 && line[j - 1] != ' ')
+				line[j++] = ' ';
+			continue;
+		}
+		line[j++] = out[i];
+	}
+	while (j > 0 && line[j - 1] == ' ')
+		j--;
+	line[j] = '\0';
+	return ctl_clean(line, buf, len);
+}
+
+/* tool - run name with args (NULL-ended) and input; a missing tool or a
+ * failure is one error line naming it.  Returns the status or -1. */
+static int
+tool(const char *name, const char *const *args, const char *input,
+    struct run *r, int quiet)
+{
+	char	*path, *argv[16], msg[1024];
+	size_t	 i;
+	int	 rv;
+
+	r->out = NULL;
+	r->status = -1;
+	if ((path = find_tool(name)) == NULL) {
+		if (!quiet)
+			ctl_err("%s not found (is the %s package "
+			    "installed?)", name, strncmp(name, "nft", 3) == 0 ?
+			    "nftables" : "iptables");
+		r->out = ctl_xstrdup("");
+		return -1;
+	}
+	argv[0] = path;
+	for (i = 0; args[i] != NULL && i < 14; i++)
+		argv[i + 1] = (char *)args[i];
+	argv[i + 1] = NULL;
+	rv = run(argv, input, r);
+	free(path);
+	if (rv == -1) {
+		if (!quiet)
+			ctl_err("cannot run %s: %s", name, strerror(errno));
+		return -1;
+	}
+	if (r->status != 0 && !quiet)
+		ctl_err("%s failed (exit %d): %s", name, r->status,
+		    tool_msg(r->out, msg, sizeof(msg)));
+	return r->status;
+}
+
+/* has_line - does text hold line exactly, and how many times */
+static int
+count_lines(const char *text, const char *line)
+{
+	size_t	 n = strlen(line);
+	const char *p;
+	int	 count = 0;
+
+	for (p = text; (p = strstr(p, line)) != NULL; p += n)
+		if ((p == text || p[-1] == '\n') &&
+		    (p[n] == '\n' || p[n] == '\0'))
+			count++;
+	return count;
+}
+
+/* --- the explicit caps from the store ----------------------------------- */
+
+struct capacct {
+	int64_t		id;
+	char		name[STORE_NAMELEN];
+	uint64_t	limit;
+};
+
+struct capwalk {
+	const struct config *cfg;
+	struct capacct	*a;
+	size_t		 n;
+	struct rules_caps *caps;
+};
+
+/* cap_account - remember accounts with their own `connections` budget */
+static int
+cap_account(const struct store_account *a, void *arg)
+{
+	struct capwalk *w = arg;
+
+	if (!a->has[BK_CONN] || a->budget[BK_CONN].limit == BUDGET_UNLIMITED)
+		return 0;
+	w->a = ctl_xreallocarray(w->a, w->n + 1, sizeof(*w->a));
+	w->a[w->n].id = a->id;
+	snprintf(w->a[w->n].name, sizeof(w->a[w->n].name), "%s", a->name);
+	w->a[w->n].limit = a->budget[BK_CONN].limit;
+	w->n++;
+	return 0;
+}
+
+/* cap_find - the capped account id, or NULL */
+static struct capacct *
+cap_find(struct capwalk *w, int64_t id)
+{
+	size_t	 i;
+
+	for (i = 0; i < w->n; i++)
+		if (w->a[i].id == id)
+			return &w->a[i];
+	return NULL;
+}
+
+/* cap_uid - one UID range of a capped account */
+static int
+cap_uid(int64_t id, uint32_t lo, uint32_t hi, void *arg)
+{
+	struct capwalk *w = arg;
+	struct capacct *a;
+
+	if ((a = cap_find(w, id)) == NULL)
+		return 0;
+	return rules_caps_add_uids(w->caps, w->cfg, a->name, lo, hi,
+	    a->limit) == -1 ? -1 : 0;
+}
+
+/* cap_gid - one group of a capped account */
+static int
+cap_gid(int64_t id, uint32_t gid, void *arg)
+{
+	struct capwalk *w = arg;
+	struct capacct *a;
+
+	if ((a = cap_find(w, id)) == NULL)
+		return 0;
+	return rules_caps_add_gid(w->caps, w->cfg, a->name, gid,
+	    a->limit) == -1 ? -1 : 0;
+}
+
+/* load_caps - every explicit cap; a database that does not exist yet has
+ * none.  Returns 0, or -1 with the error printed. */
+static int
+load_caps(struct ctl *ctl, struct rules_caps *caps)
+{
+	struct capwalk w;
+	struct store *s;
+	int	 rc = 0;
+
+	memset(caps, 0, sizeof(*caps));
+	if (access(ctl->db_path, F_OK) == -1 && errno == ENOENT)
+		return 0;
+	if ((s = ctl_store_read(ctl)) == NULL)
+		return -1;
+	memset(&w, 0, sizeof(w));
+	w.cfg = &ctl->cfg;
+	w.caps = caps;
+	if (store_account_each(s, cap_account, &w) != 0 ||
+	    (w.n > 0 && (store_uid_each(s, cap_uid, &w) != 0 ||
+	    store_gid_each(s, cap_gid, &w) != 0))) {
+		ctl_err("%s", store_error(s)[0] ? store_error(s) :
+		    "out of memory");
+		rc = -1;
+	}
+	free(w.a);
+	return rc;
+}
+
+/* render - one target's text, or NULL with the error printed */
+static char *
+render(struct ctl *ctl, enum rules_target t, const struct rules_caps *caps,
+    int nft_queue)
+{
+	struct rules_opts o = { caps, nft_queue };
+	char	 err[512], *text;
+
+	if ((text = rules_render_file(&ctl->cfg, t, &o, err,
+	    sizeof(err))) == NULL)
+		ctl_err("%s", err);
+	return text;
+}
+
+/* --- iptables ------------------------------------------------------------ */
+
+/* ipt_name - the tool of a family: iptables, ip6tables, *-restore */
+static const char *
+ipt_name(enum rules_target t, int restore)
+{
+	if (t == RULES_IPV4)
+		return restore ? "iptables-restore" : "iptables";
+	return restore ? "ip6tables-restore" : "ip6tables";
+}
+
+/* ipt_list - "iptables -t table -S" into r; -1 when it failed */
+static int
+ipt_list(enum rules_target t, const char *table, struct run *r)
+{
+	const char *args[] = { "-w", "-t", table, "-S", NULL };
+
+	return tool(ipt_name(t, 0), args, NULL, r, 1) == 0 ? 0 : -1;
+}
+
+/* ipt_drop_jumps - text without the jump line of tables that have it */
+static char *
+ipt_drop_jumps(enum rules_target t, const char *text, int mangle_only)
+{
+	char	*out, *o;
+	const char *p, *nl, *table = NULL;
+	struct run r;
+	int	 have[3] = { 0, 0, 0 }, i, cur = -1;
+	size_t	 n;
+
+	for (i = 0; ipt_tables[i] != NULL; i++) {
+		if (mangle_only && i > 0)
+			break;
+		if (ipt_list(t, ipt_tables[i], &r) == 0)
+			have[i] = count_lines(r.out, jump_rule) > 0;
+		free(r.out);
+	}
+	out = o = ctl_xstrdup(text);
+	for (p = text; *p != '\0'; p = nl + (*nl == '\n')) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p);
+		n = (size_t)(nl - p);
+		if (*p == '*') {
+			table = p + 1;
+			for (cur = -1, i = 0; ipt_tables[i] != NULL; i++)
+				if (n - 1 == strlen(ipt_tables[i]) &&
+				    memcmp(table, ipt_tables[i], n - 1) == 0)
+					cur = i;
+		}
+		if (cur >= 0 && have[cur] && n == strlen(jump_insert) &&
+		    memcmp(p, jump_insert, n) == 0)
+			continue;
+		memcpy(o, p, n + (*nl == '\n'));
+		o += n + (*nl == '\n');
+	}
+	*o = '\0';
+	return out;
+}
+
+/* ipt_load - load rendered restore text for one family */
+static int
+ipt_load(enum rules_target t, const char *text, int mangle_only)
+{
+	const char *args[] = { "-w", "--noflush", NULL };
+	struct run r;
+	char	*in;
+	int	 rc;
+
+	in = ipt_drop_jumps(t, text, mangle_only);
+	rc = tool(ipt_name(t, 1), args, in, &r, 0);
+	free(in);
+	free(r.out);
+	return rc == 0 ? 0 : -1;
+}
+
+/* ipt_is_nft - is this iptables the nf_tables variant (iptables-nft) */
+static int
+ipt_is_nft(enum rules_target t)
+{
+	const char *args[] = { "-V", NULL };
+	struct run r;
+	int	 yes;
+
+	yes = tool(ipt_name(t, 0), args, NULL, &r, 1) == 0 &&
+	    strstr(r.out, "nf_tables") != NULL;
+	free(r.out);
+	return yes;
+}
+
+/*
+ * ipt_prune - iptables-nft creates a table (with its built-in chains) on
+ * first use and never deletes it.  After removing mailgov's chain, a table
+ * left with nothing but empty built-in chains that accept is deleted, so
+ * that the ruleset reads as it did before install.  Such a table filters
+ * nothing, so deleting it changes no packet's fate.
+ */
+static void
+ipt_prune(enum rules_target t, const char *table)
+{
+	const char *args[] = { "delete", "table",
+	    t == RULES_IPV4 ? "ip" : "ip6", table, NULL };
+	struct run r;
+	const char *p, *nl;
+	int	 empty = 1;
+
+	if (ipt_list(t, table, &r) == -1) {
+		free(r.out);
+		return;
+	}
+	for (p = r.out; *p != '\0' && empty; p = nl + (*nl == '\n')) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p);
+		if (nl == p)
+			continue;
+		if (strncmp(p, "-P ", 3) != 0 || (size_t)(nl - p) < 7 ||
+		    memcmp(nl - 7, " ACCEPT", 7) != 0)
+			empty = 0;
+	}
+	free(r.out);
+	if (!empty)
+		return;
+	tool("nft", args, NULL, &r, 1);
+	free(r.out);
+}
+
+/* ipt_remove - delete mailgov's jumps and chains of one family;
+ * *found is set when there was anything to delete */
+static int
+ipt_remove(enum rules_target t, int mangle_only, int *found)
+{
+	const char *args[] = { "-w", "--noflush", NULL };
+	char	*in = ctl_xstrdup(""), *s, *tables[3];
+	struct run r;
+	int	 i, j, jumps, chain, ntables = 0, rc = 0;
+
+	for (i = 0; ipt_tables[i] != NULL; i++) {
+		if (mangle_only && i > 0)
+			break;
+		if (ipt_list(t, ipt_tables[i], &r) == -1) {
+			free(r.out);
+			continue;	/* no such table in this kernel */
+		}
+		jumps = count_lines(r.out, jump_rule);
+		chain = count_lines(r.out, "-N " RULES_CHAIN) > 0;
+		free(r.out);
+		if (jumps == 0 && !chain)
+			continue;
+		s = ctl_xasprintf("%s*%s\n", in, ipt_tables[i]);
+		free(in);
+		in = s;
+		for (j = 0; j < jumps; j++) {
+			s = ctl_xasprintf("%s-D OUTPUT -m comment --comment "
+			    RULES_COMMENT " -j " RULES_CHAIN "\n", in);
+			free(in);
+			in = s;
+		}
+		s = ctl_xasprintf("%s%sCOMMIT\n", in, chain ?
+		    "-F " RULES_CHAIN "\n-X " RULES_CHAIN "\n" : "");
+		free(in);
+		in = s;
+		tables[ntables++] = (char *)ipt_tables[i];
+	}
+	if (ntables > 0) {
+		*found = 1;
+		if (tool(ipt_name(t, 1), args, in, &r, 0) != 0)
+			rc = -1;
+		free(r.out);
+		if (rc == 0 && ipt_is_nft(t))
+			for (i = 0; i < ntables; i++)
+				ipt_prune(t, tables[i]);
+	}
+	free(in);
+	return rc;
+}
+
+/* --- nftables ------------------------------------------------------------ */
+
+/*
+ * nft_probe - does the kernel have nft's queue expression?  Checked with
+ * "nft -c" on a throwaway table, so nothing is ever loaded: first the
+ * table and chain alone (nft itself must work), then with a queue rule.
+ * Returns 1 (yes), 0 (no) or -1 (nft does not work; error printed).
+ */
+static int
+nft_probe(const struct config *cfg)
+{
+	const char *args[] = { "-c", "-f", "-", NULL };
+	const char *base =
+	    "add table inet mailgov_probe\n"
+	    "add chain inet mailgov_probe probe { type route hook output "
+	    "priority mangle; policy accept; }\n";
+	char	*in;
+	struct run r;
+	int	 rc;
+
+	rc = tool("nft", args, base, &r, 0);
+	free(r.out);
+	if (rc != 0)
+		return -1;
+	in = ctl_xasprintf("%sadd rule inet mailgov_probe probe meta l4proto "
+	    "tcp queue num %u bypass\n", base, cfg->queue_num);
+	rc = tool("nft", args, in, &r, 1);
+	free(in);
+	free(r.out);
+	return rc == 0;
+}
+
+/* nft_load - load the table inet mailgov */
+static int
+nft_load(const char *text)
+{
+	const char *args[] = { "-f", "-", NULL };
+	struct run r;
+	int	 rc;
+
+	rc = tool("nft", args, text, &r, 0);
+	free(r.out);
+	return rc == 0 ? 0 : -1;
+}
+
+/* nft_remove - delete the table inet mailgov if it exists */
+static int
+nft_remove(int *found)
+{
+	const char *list[] = { "list", "table", "inet", RULES_NFT_TABLE, NULL };
+	const char *del[] = { "delete", "table", "inet", RULES_NFT_TABLE,
+	    NULL };
+	struct run r;
+	int	 rc;
+
+	if (find_tool("nft") == NULL)
+		return 0;	/* no nft: no table of ours either */
+	rc = tool("nft", list, NULL, &r, 1);
+	free(r.out);
+	if (rc != 0)
+		return 0;
+	*found = 1;
+	rc = tool("nft", del, NULL, &r, 0);
+	free(r.out);
+	return rc == 0 ? 0 : -1;
+}
+
+/* --- the command --------------------------------------------------------- */
+
+/* show - print what install would load */
+static int
+show(struct ctl *ctl, enum backend be, const struct rules_caps *caps)
+{
+	char	*t4 = NULL, *t6 = NULL, *q4 = NULL, *q6 = NULL, *nt = NULL;
+	int	 q = 1, rc = CTL_ERR;
+
+	if (be == BE_IPTABLES) {
+		if ((t4 = render(ctl, RULES_IPV4, caps, 0)) == NULL ||
+		    (t6 = render(ctl, RULES_IPV6, caps, 0)) == NULL)
+			goto done;
+		printf("# iptables-restore --noflush (IPv4)\n%s"
+		    "# ip6tables-restore --noflush (IPv6)\n%s", t4, t6);
+		rc = CTL_OK;
+		goto done;
+	}
+	/* Without a working nft (not root, say) show the native form. */
+	if (find_tool("nft") != NULL && geteuid() == 0 &&
+	    (q = nft_probe(&ctl->cfg)) == -1)
+		goto done;
+	if ((nt = render(ctl, RULES_NFT, caps, q)) == NULL)
+		goto done;
+	if (!q) {
+		if ((t4 = render(ctl, RULES_IPV4, caps, 0)) == NULL ||
+		    (t6 = render(ctl, RULES_IPV6, caps, 0)) == NULL ||
+		    (q4 = rules_section(t4, "mangle")) == NULL ||
+		    (q6 = rules_section(t6, "mangle")) == NULL) {
+			if (t4 != NULL && t6 != NULL)
+				ctl_err("%s: no *mangle table",
+				    RULES_IPTABLES_IN);
+			goto done;
+		}
+		printf("# %s\n", queue_missing_msg);
+	}
+	printf("# nft -f -\n%s", nt);
+	if (!q)
+		printf("# iptables-restore --noflush (IPv4, queue step)\n%s"
+		    "# ip6tables-restore --noflush (IPv6, queue step)\n%s",
+		    q4, q6);
+	rc = CTL_OK;
+done:
+	free(t4);
+	free(t6);
+	free(q4);
+	free(q6);
+	free(nt);
+	return rc;
+}
+
+/* install - load the rules of be */
+static int
+install(struct ctl *ctl, enum backend be, const struct rules_caps *caps)
+{
+	char	*t4 = NULL, *t6 = NULL, *q4 = NULL, *q6 = NULL, *nt = NULL;
+	int	 q, rc = CTL_ERR;
+
+	if ((t4 = render(ctl, RULES_IPV4, caps, 0)) == NULL ||
+	    (t6 = render(ctl, RULES_IPV6, caps, 0)) == NULL)
+		goto done;
+	if (be == BE_IPTABLES) {
+		if (ipt_load(RULES_IPV4, t4, 0) == -1 ||
+		    ipt_load(RULES_IPV6, t6, 0) == -1)
+			goto done;
+		printf("mailgov rules installed (iptables: IPv4, IPv6)\n");
+		rc = CTL_OK;
+		goto done;
+	}
+	if ((q = nft_probe(&ctl->cfg)) == -1 ||
+	    (nt = render(ctl, RULES_NFT, caps, q)) == NULL)
+		goto done;
+	if (!q && ((q4 = rules_section(t4, "mangle")) == NULL ||
+	    (q6 = rules_section(t6, "mangle")) == NULL)) {
+		ctl_err("%s: no *mangle table", RULES_IPTABLES_IN);
+		goto done;
+	}
+	if (!q)
+		printf("%s\n", queue_missing_msg);
+	if (nft_load(nt) == -1)
+		goto done;
+	if (!q && (ipt_load(RULES_IPV4, q4, 1) == -1 ||
+	    ipt_load(RULES_IPV6, q6, 1) == -1))
+		goto done;
+	printf("mailgov rules installed (nftables: table inet %s%s)\n",
+	    RULES_NFT_TABLE, q ? "" : "; queue step: iptables mangle "
+	    RULES_CHAIN);
+	rc = CTL_OK;
+done:
+	free(t4);
+	free(t6);
+	free(q4);
+	free(q6);
+	free(nt);
+	return rc;
+}
+
+/* uninstall - take out mailgov's rules of be (or of both) */
+static int
+uninstall(enum backend be)
+{
+	int	 found = 0, rc = 0;
+
+	if (be != BE_IPTABLES && nft_remove(&found) == -1)
+		rc = -1;
+	/* the nftables backend's queue step lives in iptables' mangle */
+	if (find_tool("iptables-restore") != NULL) {
+		if (ipt_remove(RULES_IPV4, be == BE_NFTABLES, &found) == -1)
+			rc = -1;
+		if (find_tool("ip6tables-restore") != NULL &&
+		    ipt_remove(RULES_IPV6, be == BE_NFTABLES, &found) == -1)
+			rc = -1;
+	} else if (be == BE_IPTABLES) {
+		return ctl_err("iptables-restore not found (is the iptables "
+		    "package installed?)");
+	}
+	if (rc == -1)
+		return CTL_ERR;
+	printf(found ? "mailgov rules removed\n" :
+	    "no mailgov rules were installed\n");
+	return CTL_OK;
+}
+
+/* ctl_rules - "rules show|install|remove [--backend iptables|nftables]" */
+int
+ctl_rules(struct ctl *ctl, int argc, char **argv)
+{
+	struct rules_caps caps;
+	const char *sub, *v;
+	enum backend be = BE_ALL;
+	int	 i, r, rc;
+
+	if (argc < 2)
+		return ctl_usage_err("rules", "no subcommand given");
+	sub = argv[1];
+	if (strcmp(sub, "show") != 0 && strcmp(sub, "install") != 0 &&
+	    strcmp(sub, "remove") != 0)
+		return ctl_usage_err("rules", "unknown subcommand '%s'", sub);
+	for (i = 2; i < argc; i++) {
+		if ((r = ctl_opt("rules", argc, argv, &i, "--backend",
+		    &v)) == -1)
+			return CTL_USAGE;
+		if (r == 0)
+			return ctl_usage_err("rules", "unexpected argument "
+			    "'%s'", argv[i]);
+		if (strcmp(v, "iptables") == 0)
+			be = BE_IPTABLES;
+		else if (strcmp(v, "nftables") == 0)
+			be = BE_NFTABLES;
+		else
+			return ctl_usage_err("rules", "unknown backend '%s' "
+			    "(iptables or nftables)", v);
+	}
+	if (strcmp(sub, "remove") == 0)
+		return uninstall(be);
+	if (be == BE_ALL)
+		be = BE_IPTABLES;	/* the default for show and install */
+	if (load_caps(ctl, &caps) == -1)
+		return CTL_ERR;
+	if (strcmp(sub, "show") == 0)
+		rc = show(ctl, be, &caps);
+	else
+		rc = install(ctl, be, &caps);
+	rules_caps_free(&caps);
+	return rc;
+}
