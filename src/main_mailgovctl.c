@@ -38,7 +38,8 @@ const struct ctl_cmd ctl_cmds[] = {
 	{ "block", ctl_block, "block NAME" },
 	{ "unblock", ctl_unblock, "unblock NAME" },
 	{ "events", ctl_events, "events [NAME] [--limit N] [--json]" },
-	{ "rules", ctl_rules, "rules show|install|remove [--backend iptables|nftables]" },
+	{ "rules", ctl_rules,
+	    "rules show|install|remove [--backend iptables|nftables]" },
 	{ NULL, NULL, NULL }
 };
 
