@@ -148,7 +148,7 @@ static int
 read_reply(struct smtpc *c, struct smtpc_reply *rp, int is_ehlo)
 {
 	char	 line[SMTPC_LINE_MAX + 2], clean[256];
-	size_t	 len, tlen = 0, elen = 0;
+	size_t	 len = 0, tlen = 0, elen = 0;
 	int	 nlines, code = 0, this;
 
 	rp->code = 0;
