@@ -16,7 +16,7 @@ DESTDIR	?=
 CC	?= cc
 PKGS	= libnetfilter_queue libmnl sqlite3 libcap-ng
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	   -Wstrict-prototypes -Wmissing-prototypes -fno-common \
 	   -D_FORTIFY_SOURCE=2 -fstack-protector-strong -Iinclude \
 	   -DSHAREDIR='"$(SHAREDIR)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \

@@ -35,6 +35,8 @@ log_verbose(void)
 }
 
 /* vlog - the one place a line leaves the process */
+static void vlog(int, const char *, va_list, int)
+    __attribute__((format(printf, 2, 0)));
 static void
 vlog(int pri, const char *fmt, va_list ap, int with_errno)
 {
