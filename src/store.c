@@ -864,7 +864,10 @@ row_budget(sqlite3_stmt *st, int *kind, struct budget_limit *b)
 	int64_t burst = sqlite3_column_int64(st, 4);
 
 	if (k < 0 || k >= BK_COUNT || lim < UNLIMITED_SQL || per < 0 ||
-	    (per == 0 && !budget_kind_is_cap((int)k)) || burst < 0) {
+	    (per == 0 && !budget_kind_is_cap((int)k)) || burst < 0 ||
+	    sqlite3_column_type(st, 2) != SQLITE_INTEGER ||
+	    sqlite3_column_type(st, 3) != SQLITE_INTEGER ||
+	    sqlite3_column_type(st, 4) != SQLITE_INTEGER) {
 		log_warnx("account %lld: ignoring a bad budget row (kind %lld)",
 		    (long long)acc, (long long)k);
 		return -1;

@@ -359,7 +359,9 @@ test_budgets(void)
 	    "default limited");
 	b.period_us = 0;
 	T_EQ_U(store_budget_set(s, "x", BK_MSG_HOUR, &b), (uint64_t)-1,
-	    "zero period");
+	    "zero period on a rate");
+	T_EQ_U(store_budget_set(s, "x", BK_RCPT_MSG, &b), 0,
+	    "zero period on a cap");
 	T_EQ_U(store_budget_set(s, "x", BK_COUNT, &u), (uint64_t)-1,
 	    "bad kind");
 	T_EQ_U(store_budget_set(s, "nope", BK_CONN, NULL), (uint64_t)-1,
@@ -754,8 +756,8 @@ test_bad_rows_are_range_checked(void)
 	T_EQ_U(store_account_get(s, "x", &a), 0, "damaged account loads");
 	T_EQ_U(a.mode, MODE_PATH, "bad mode reads as path");
 	T_EQ_U(a.blocked, 1, "blocked is boolean");
-	T_EQ_U(a.has[0] + a.has[1] + a.has[2], 0, "bad budget rows ignored");
-	T_EQ_U(a.has[3], 1, "text limit reads as 0 (refuse-all, not a crash)");
+	T_EQ_U(a.has[0] + a.has[1] + a.has[2] + a.has[3], 0,
+	    "bad budget rows ignored");
 	T_EQ_U(store_usage_get(s, 2, &u), 0, "damaged usage loads");
 	T_EQ_U(u.tat[0] + u.messages, 0, "negative numbers read as 0");
 	T_EQ_U(store_uid_each(s, count_uid, &n), 0, "uid walk");
@@ -767,6 +769,7 @@ test_bad_rows_are_range_checked(void)
 int
 main(void)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	test_open_missing_is_an_error();
 	test_create_makes_directory_and_default_account();
 	test_account_add_get_del();
