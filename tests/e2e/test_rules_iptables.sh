@@ -1,0 +1,226 @@
+#!/bin/sh
+# test_rules_iptables - `mailgovctl rules install` with the iptables backend,
+# in the lab namespace, with no mailgovd running: every web-user SMTP
+# connection still lands on the queue instance's port (the NFQUEUE rule has
+# --queue-bypass), other users are untouched, port 465 and the relay port
+# are reset at once, explicit connection caps hold, and install/remove
+# leave every other rule as it was.
+. "$(dirname "$0")/../lib.sh"
+t_sandbox "$@"
+t_topology || exit 1
+
+D=$(t_scratch)
+CONF="$D/mailgov.conf"
+DB="$D/mailgov.db"
+t_config "$CONF" </dev/null
+
+ctl() { lab "$MAILGOVCTL" --config "$CONF" --db "$DB" "$@"; }
+
+# sink NS ADDR:PORT NAME - an smtp-sink whose greeting names it
+sink() {
+	ip netns exec "$1" smtp-sink -u postfix -h "$3" "$2" 128 \
+	    >/dev/null 2>&1 &
+	t_wait 5 ip netns exec "$1" sh -c "ss -ltn | grep -qF '${2%:*}:${2##*:} '"
+}
+
+# banner HOST PORT [UID|postfix] - the first line the server sends, as
+# that user in the lab (root without a user)
+banner() {
+	_cmd="exec 3<>/dev/tcp/$1/$2 && head -1 <&3"
+	case "${3:-}" in
+	"") lab timeout 5 bash -c "$_cmd" ;;
+	postfix) lab setpriv --reuid=postfix --regid=postfix --clear-groups \
+	    timeout 5 bash -c "$_cmd" ;;
+	*) as_web "$3" timeout 5 bash -c "$_cmd" ;;
+	esac 2>&1 | tr -d '\r'
+}
+
+# save - the lab's iptables and ip6tables rules, without the timestamps
+save() {
+	{ lab iptables-save; lab ip6tables-save; } | grep -v '^#'
+}
+
+# Rules of other software that install and remove must leave alone.
+lab iptables -t mangle -A OUTPUT -p tcp --dport 80 -j MARK --set-xmark 0x1/0x1
+lab iptables -t nat -A OUTPUT -p tcp -d 192.0.2.80 --dport 8080 \
+    -j REDIRECT --to-ports 80
+lab iptables -A OUTPUT -p udp --dport 53 -j ACCEPT
+lab ip6tables -A OUTPUT -p udp --dport 53 -j ACCEPT
+
+# The queue instance (lab) and the remote MX, told apart by the greeting.
+sink "$LAB" 127.0.0.1:2525 queue.lab
+sink "$LAB" '[::1]:2525' queue6.lab
+sink "$LAB" 127.0.0.1:10026 relay.lab
+sink "$MX" 192.0.2.25:25 mx.remote
+sink "$MX" 192.0.2.25:465 mx465.remote
+sink "$MX" '[2001:db8::25]:25' mx6.remote
+
+# An account with its own connections budget: UID WEB2.
+ctl account add capped --uid "$WEB2" >/dev/null || exit 1
+ctl budget set capped connections 2 >/dev/null || exit 1
+
+BEFORE=$(save)
+ctl rules install >/dev/null || exit 1
+
+test_web_uid_to_remote_mx_lands_on_queue_port() {
+	t_match "web user's banner" '^220 queue\.lab ' \
+	    "$(banner 192.0.2.25 25 "$WEB1")"
+}
+
+test_web_uid_to_localhost_25_lands_on_queue_port() {
+	t_match "web user's banner" '^220 queue\.lab ' \
+	    "$(banner 127.0.0.1 25 "$WEB3")"
+}
+
+test_web_uid_submission_port_lands_on_queue_port() {
+	t_match "web user's banner" '^220 queue\.lab ' \
+	    "$(banner 192.0.2.25 587 "$WEB1")"
+}
+
+test_web_uid_to_queue_port_reaches_it() {
+	t_match "web user's banner" '^220 queue\.lab ' \
+	    "$(banner 127.0.0.1 2525 "$WEB1")"
+}
+
+test_root_reaches_the_mx_untouched() {
+	t_match "root's banner" '^220 mx\.remote ' "$(banner 192.0.2.25 25)"
+}
+
+test_postfix_user_reaches_the_mx_untouched() {
+	t_match "postfix's banner" '^220 mx\.remote ' \
+	    "$(banner 192.0.2.25 25 postfix)"
+}
+
+test_non_web_uid_reaches_the_mx_untouched() {
+	# 65000 is outside web_uids
+	t_match "banner" '^220 mx\.remote ' "$(banner 192.0.2.25 25 65000)"
+}
+
+test_ipv6_web_uid_lands_on_queue_port() {
+	t_match "web user's banner" '^220 queue6\.lab ' \
+	    "$(banner 2001:db8::25 25 "$WEB1")"
+}
+
+test_ipv6_root_reaches_the_mx_untouched() {
+	t_match "root's banner" '^220 mx6\.remote ' \
+	    "$(banner 2001:db8::25 25)"
+}
+
+test_port_465_web_uid_reset_at_once() {
+	_t0=$(date +%s%N)
+	_out=$(banner 192.0.2.25 465 "$WEB1")
+	_ms=$((($(date +%s%N) - _t0) / 1000000))
+	t_match "web user on 465" 'refused' "$_out" || return 1
+	[ "$_ms" -lt 2000 ] || t_fail "reset took ${_ms} ms, expected < 2000"
+}
+
+test_port_465_root_reaches_the_mx() {
+	t_match "root on 465" '^220 mx465\.remote ' \
+	    "$(banner 192.0.2.25 465)"
+}
+
+test_relay_port_refused_to_web_uid() {
+	t_match "web user on the relay port" 'refused' \
+	    "$(banner 127.0.0.1 10026 "$WEB1")" || return 1
+	t_match "web user on the relay port, lab address" 'refused' \
+	    "$(banner 192.0.2.1 10026 "$WEB1")"
+}
+
+test_relay_port_open_to_root() {
+	t_match "root on the relay port" '^220 relay\.lab ' \
+	    "$(banner 127.0.0.1 10026)"
+}
+
+test_explicit_cap_refuses_third_connection() {
+	# two connections held open, then a third
+	as_web "$WEB2" bash -c 'exec 3<>/dev/tcp/192.0.2.25/25; sleep 8' &
+	_p1=$!
+	as_web "$WEB2" bash -c 'exec 3<>/dev/tcp/192.0.2.25/25; sleep 8' &
+	_p2=$!
+	sleep 1
+	_third=$(banner 192.0.2.25 25 "$WEB2")
+	# another web user is not affected by WEB2's cap
+	_other=$(banner 192.0.2.25 25 "$WEB4")
+	kill $_p1 $_p2 2>/dev/null
+	t_match "third connection" 'refused' "$_third" || return 1
+	t_match "another web user" '^220 queue\.lab ' "$_other"
+}
+
+test_explicit_cap_rule_names_the_account() {
+	t_match "filter rules" \
+	    'uid-owner 64002 .*connlimit-above 2 .*mailgov account capped' \
+	    "$(lab iptables -S MAILGOV)" || return 1
+	t_match "ip6 filter rules" 'uid-owner 64002 .*connlimit-above 2' \
+	    "$(lab ip6tables -S MAILGOV)"
+}
+
+test_install_twice_is_idempotent() {
+	_once=$(save)
+	ctl rules install >/dev/null || return 1
+	t_eq "ruleset after a second install" "$_once" "$(save)" || return 1
+	t_eq "mailgov jumps in nat OUTPUT" 1 \
+	    "$(lab iptables -t nat -S OUTPUT | grep -c 'comment mailgov')"
+}
+
+test_install_replaces_changed_caps() {
+	ctl budget set capped connections 5 >/dev/null || return 1
+	ctl rules install >/dev/null || return 1
+	_s=$(lab iptables -S MAILGOV)
+	ctl budget set capped connections 2 >/dev/null
+	ctl rules install >/dev/null
+	t_match "cap after change" 'connlimit-above 5 ' "$_s" || return 1
+	[ "$(printf '%s\n' "$_s" | grep -c connlimit)" = 1 ] ||
+	    t_fail "expected one cap rule, saw: $_s"
+}
+
+test_show_prints_what_install_loads() {
+	_show=$(ctl rules show)
+	t_match "show" '^# iptables-restore' "$_show" || return 1
+	t_match "show" 'REDIRECT --to-ports 2525' "$_show" || return 1
+	t_match "show" 'connlimit-above 2 ' "$_show"
+}
+
+test_remove_restores_ruleset_byte_for_byte() {
+	_out=$(ctl rules remove) || return 1
+	_after=$(save)
+	_nft=$(lab nft list ruleset 2>/dev/null)
+	ctl rules install >/dev/null
+	t_eq "remove says" "mailgov rules removed" "$_out" || return 1
+	t_eq "ruleset after remove" "$BEFORE" "$_after"
+}
+
+test_remove_then_web_uid_reaches_mx() {
+	ctl rules remove >/dev/null || return 1
+	_b=$(banner 192.0.2.25 25 "$WEB1")
+	_again=$(ctl rules remove)
+	ctl rules install >/dev/null
+	t_match "banner without rules" '^220 mx\.remote ' "$_b" || return 1
+	t_eq "second remove" "no mailgov rules were installed" "$_again"
+}
+
+test_missing_tool_is_a_clear_error() {
+	# a fresh mount and network namespace with the tools hidden
+	_out=$(unshare --mount --net sh -c 'mount -t tmpfs tmpfs /usr/sbin &&
+	    PATH=/usr/bin:/bin "$0" --config "$1" --db "$2" rules install' \
+	    "$MAILGOVCTL" "$CONF" "$DB" 2>&1)
+	t_match "error" '^mailgovctl: iptables-restore not found' "$_out"
+}
+
+test_failed_load_shows_the_tool_message() {
+	mkdir -p "$D/badrules"
+	sed 's/^-A MAILGOV -p tcp --syn -m owner/-A MAILGOV --bogus-option -m owner/' \
+	    "$TOP/rules/iptables.in" > "$D/badrules/iptables.in"
+	sed "s|rules_dir = .*|rules_dir = $D/badrules|" "$CONF" > "$D/bad.conf"
+	# in a namespace of its own: nothing of the lab is touched
+	_out=$(unshare --net "$MAILGOVCTL" --config "$D/bad.conf" --db "$DB" \
+	    rules install 2>&1)
+	t_match "error" '^mailgovctl: iptables-restore failed .*bogus' "$_out"
+}
+
+test_missing_template_is_a_clear_error() {
+	sed "s|rules_dir = .*|rules_dir = $D/norules|" "$CONF" > "$D/none.conf"
+	_out=$("$MAILGOVCTL" --config "$D/none.conf" --db "$DB" rules show 2>&1)
+	t_match "error" 'norules/iptables.in: No such file' "$_out"
+}
+
+t_main "$@"
