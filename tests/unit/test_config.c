@@ -736,6 +736,61 @@ test_uid_ranges(void)
 	    n == CONFIG_MAX_RANGES, "64 ranges accepted");
 }
 
+/*
+ * test_example - examples/mailgov.conf parses, and with every "#key = "
+ * line uncommented gives exactly the defaults (rules_dir aside, which
+ * follows the build's SHAREDIR).
+ */
+static void
+test_example(void)
+{
+	struct config dflt, c;
+	char	 err[512], *buf, *out;
+	size_t	 len = 0, o = 0, i;
+	FILE	*f;
+
+	if ((f = fopen("examples/mailgov.conf", "r")) == NULL) {
+		T_OK(0, "examples/mailgov.conf readable from the top directory");
+		return;
+	}
+	buf = malloc(65536);
+	out = malloc(65536);
+	if (buf == NULL || out == NULL) {
+		fclose(f);
+		free(buf);
+		free(out);
+		return;
+	}
+	len = fread(buf, 1, 65535, f);
+	fclose(f);
+	config_defaults(&dflt);
+	c = dflt;
+	T_OK(config_parse(&c, "mailgov.conf", buf, len, err, sizeof(err)) == 0,
+	    "the example parses as shipped");
+	/* drop the '#' of lines like "#key = value" (not "# text") */
+	for (i = 0; i < len; i++) {
+		if ((i == 0 || buf[i - 1] == '\n') && buf[i] == '#' &&
+		    i + 1 < len && buf[i + 1] >= 'a' && buf[i + 1] <= 'z')
+			continue;
+		out[o++] = buf[i];
+	}
+	c = dflt;
+	err[0] = '\0';
+	T_OK(config_parse(&c, "mailgov.conf", out, o, err, sizeof(err)) == 0,
+	    "the example parses uncommented (%s)", err);
+	memcpy(c.rules_dir, dflt.rules_dir, sizeof(c.rules_dir));
+	T_OK(memcmp(&c, &dflt, sizeof(c)) == 0,
+	    "the example's values are the defaults");
+	/* each key at most once (else an error above), so 31 lines = all */
+	for (i = 0, len = 0; i < o; i++)
+		if ((i == 0 || out[i - 1] == '\n') && out[i] >= 'a' &&
+		    out[i] <= 'z')
+			len++;
+	T_EQ_U(len, 31, "the example shows every key");
+	free(buf);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -749,5 +804,6 @@ main(void)
 	test_budget_syntax();
 	test_names();
 	test_uid_ranges();
+	test_example();
 	return t_done();
 }
