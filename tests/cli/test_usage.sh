@@ -177,4 +177,19 @@ test_events_of_unknown_account_is_refused() {
 	t_eq "message" "mailgovctl: unknown account 'nosuch'" "$ERR"
 }
 
+test_events_with_hostile_text_stay_valid_json_and_one_line() {
+	setup
+	ctl account add shop
+	# quote, backslash, newline, a control byte, an invalid byte, UTF-8
+	sqlite3 "$DB" "INSERT INTO events (ts, account, kind, detail) VALUES
+	    (1, 2, 'alert', CAST(X'61225C0A62011FFF63C3A9' AS TEXT))"
+	ctl --json events
+	t_eq "status" 0 "$RC" || return
+	t_eq "decoded" "'a\"\\\\\\nb\\x01\\x1f\\ufffdc\\xe9'" "$(printf '%s' "$OUT" | python3 -c '
+import json, sys
+print(ascii(json.load(sys.stdin)[0]["detail"]))')" || return
+	ctl events
+	t_eq "one text line per event" 2 "$(echo "$OUT" | wc -l)"
+}
+
 t_main "$@"
