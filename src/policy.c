@@ -1,0 +1,1431 @@
+/*
+ * policy - mailgovd's Postfix policy delegation server (see policy.h).
+ *
+ * The loop thread accepts, reads, parses (pparse), attributes and charges
+ * in memory, and queues each answer on its connection.  Answers that
+ * depend on a count wait for the group commit that makes the count
+ * durable: every charge copies the account's usage row into the open
+ * batch; at the end of each loop turn, when the committer thread is idle,
+ * the open batch is handed to it and a new one opens.  The committer
+ * writes the batch in one transaction on its own store handle (fsync when
+ * sync_full) and signals an eventfd; the loop then releases the answers
+ * of that batch.  So the loop never waits for the disk, the disk always
+ * has the next batch ready, and per-connection order is kept because an
+ * answer never overtakes an earlier one on the same connection.
+ *
+ * Trusts: nothing a client sends.  Peers are checked at accept: web UIDs
+ * may not talk to the policy server (they could spend other accounts'
+ * budgets).  Requests are bounded by pparse; malformed input is logged
+ * (rate-limited, sanitised), gets no reply and the connection is closed.
+ */
+#define _GNU_SOURCE		/* accept4, struct ucred */
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "acct.h"
+#include "budget.h"
+#include "config.h"
+#include "identity.h"
+#include "log.h"
+#include "loop.h"
+#include "num.h"
+#include "policy.h"
+#include "pparse.h"
+#include "release.h"
+#include "store.h"
+
+#define POLICY_MAX_CONNS	1024	/* Postfix needs one per smtpd */
+#define POLICY_BACKLOG		1024
+#define POLICY_ACCEPT_BURST	64	/* accepts per wake-up */
+#define POLICY_OUT_MAX		8192	/* pending answer bytes: stop reading */
+#define POLICY_ANSWER_MAX	512	/* one answer, "action=...\n\n" */
+#define POLICY_INST_SLOTS	4	/* transactions tracked per connection */
+#define POLICY_INST_LEN		48	/* Postfix instance ids are ~25 bytes */
+#define POLICY_BARRIERS		4	/* at most 2 batches are ever pending */
+#define POLICY_PAUSE_MS		1000	/* accept pause after EMFILE */
+#define POLICY_BUSY_MS		10000	/* committer's lock wait */
+#define POLICY_LOG_RATE		20	/* malformed-input lines per second */
+
+enum lkind { L_UNIX, L_TCP };
+
+struct listener {
+	struct policy	*p;
+	int		 fd;
+	enum lkind	 kind;
+	int		 paused;
+};
+
+/* bytes of the output up to end may go once batch seq is durable */
+struct barrier {
+	size_t		end;
+	uint64_t	seq;
+};
+
+/* recipients counted so far in one SMTP transaction */
+struct inst {
+	char		id[POLICY_INST_LEN];
+	uint32_t	rcpts;
+	uint64_t	used;		/* LRU tick */
+};
+
+struct conn {
+	struct policy	*p;
+	int		 fd;
+	char		 peer[96];	/* for the log */
+	char		 in[PP_REQ_MAX];
+	size_t		 inlen;		/* bytes in in[] */
+	size_t		 start;		/* where the current request starts */
+	struct pp_req	 req;
+	char		*out;		/* POLICY_OUT_MAX + POLICY_ANSWER_MAX */
+	size_t		 outlen;	/* bytes queued */
+	size_t		 sent;		/* bytes written */
+	size_t		 rel;		/* bytes that may be written */
+	struct barrier	 bar[POLICY_BARRIERS];
+	unsigned	 nbar;
+	uint64_t	 last_seq;	/* batch of the latest answer */
+	uint32_t	 events;	/* what the loop watches */
+	int		 eof;
+	/* queue instance: the last attribution, keyed by the client */
+	char		 id_key[128];
+	int64_t		 id_acct;
+	struct inst	 inst[POLICY_INST_SLOTS];
+	uint64_t	 tick;
+	struct conn	*wprev, *wnext;	/* on the list waiting for a commit */
+	struct conn	*aprev, *anext;	/* on the list of all connections */
+	int		 waiting;
+};
+
+/* the usage rows of one group commit */
+struct batch {
+	uint64_t		 seq;
+	struct store_usage	*rows;
+	size_t			 n, cap;
+	int32_t			*idx;	/* open addressing: account -> row */
+	size_t			 icap;	/* power of two, >= 2 * cap */
+	int			 failed;
+};
+
+struct policy {
+	struct loop		*loop;
+	struct accts		*accts;
+	struct flows		*flows;
+	struct release		*rel;
+	const struct config	*cfg;
+	struct listener		 ls[2];
+	unsigned		 nls;
+	int			 pause_fd;	/* timerfd: resume accepting */
+	int			 done_fd;	/* eventfd: a commit finished */
+	unsigned		 nconns;
+	struct conn		*wait_head;	/* sentinel of the wait list */
+	struct conn		*all_head;	/* sentinel of every connection */
+
+	/* group commit */
+	struct batch		*open, *busy_batch;
+	uint64_t		 open_seq;	/* seq of the open batch */
+	uint64_t		 durable_seq;	/* every batch <= this is on disk */
+	int			 busy;		/* the committer has a batch */
+	int			 open_waiters;	/* answers wait on open_seq */
+	struct store		*cst;		/* the committer's store */
+	pthread_t		 thr;
+	int			 thr_started;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	struct batch		*work;		/* handed to the committer */
+	int			 quit;
+	uint64_t		 warn_tat;	/* log rate limiter */
+	uint64_t		 commit_fail_tat;
+};
+
+static void	conn_close(struct conn *);
+static int	conn_flush(struct conn *);
+static void	conn_update_events(struct conn *);
+static int	conn_process(struct conn *);
+
+/* now_us - wall-clock microseconds: budget state is stored across runs */
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* log_allowed - a token bucket for lines an outsider can trigger */
+static int
+log_allowed(uint64_t *tat, uint64_t now)
+{
+	struct budget_limit lim = { POLICY_LOG_RATE, 1000000, POLICY_LOG_RATE };
+
+	return budget_charge(&lim, tat, now, 1, NULL) == BUDGET_OK;
+}
+
+/* --- batches ------------------------------------------------------------- */
+
+/* batch_new - an empty batch with room for n rows */
+static struct batch *
+batch_new(size_t n)
+{
+	struct batch *b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	b->cap = n;
+	b->icap = 2 * n;
+	b->rows = calloc(b->cap, sizeof(*b->rows));
+	b->idx = malloc(b->icap * sizeof(*b->idx));
+	if (b->rows == NULL || b->idx == NULL) {
+		free(b->rows);
+		free(b->idx);
+		free(b);
+		return NULL;
+	}
+	memset(b->idx, 0xff, b->icap * sizeof(*b->idx));
+	return b;
+}
+
+static void
+batch_free(struct batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->rows);
+	free(b->idx);
+	free(b);
+}
+
+/* batch_clear - empty b for reuse, keeping its memory */
+static void
+batch_clear(struct batch *b)
+{
+	b->n = 0;
+	b->failed = 0;
+	memset(b->idx, 0xff, b->icap * sizeof(*b->idx));
+}
+
+/* batch_grow - double the room; -1 if memory is short */
+static int
+batch_grow(struct batch *b)
+{
+	struct store_usage	*rows;
+	int32_t			*idx;
+	size_t			 icap = b->icap * 2, i, h;
+
+	if ((rows = realloc(b->rows, 2 * b->cap * sizeof(*rows))) == NULL)
+		return -1;
+	b->rows = rows;
+	if ((idx = malloc(icap * sizeof(*idx))) == NULL)
+		return -1;
+	memset(idx, 0xff, icap * sizeof(*idx));
+	for (i = 0; i < b->n; i++) {
+		h = (size_t)((uint64_t)b->rows[i].account *
+		    0x9e3779b97f4a7c15ULL) & (icap - 1);
+		while (idx[h] >= 0)
+			h = (h + 1) & (icap - 1);
+		idx[h] = (int32_t)i;
+	}
+	free(b->idx);
+	b->idx = idx;
+	b->icap = icap;
+	b->cap *= 2;
+	return 0;
+}
+
+/*
+ * batch_put - the latest usage of an account into b; a later copy of the
+ * same account replaces the earlier one, so each row is written once.
+ */
+static int
+batch_put(struct batch *b, const struct store_usage *u)
+{
+	size_t	h;
+
+	if (b->n == b->cap && batch_grow(b) == -1)
+		return -1;
+	h = (size_t)((uint64_t)u->account * 0x9e3779b97f4a7c15ULL) &
+	    (b->icap - 1);
+	while (b->idx[h] >= 0) {
+		if (b->rows[b->idx[h]].account == u->account) {
+			b->rows[b->idx[h]] = *u;
+			return 0;
+		}
+		h = (h + 1) & (b->icap - 1);
+	}
+	b->idx[h] = (int32_t)b->n;
+	b->rows[b->n++] = *u;
+	return 0;
+}
+
+/* batch_has - is account already in b */
+static int
+batch_has(const struct batch *b, int64_t account)
+{
+	size_t	h = (size_t)((uint64_t)account * 0x9e3779b97f4a7c15ULL) &
+		    (b->icap - 1);
+
+	while (b->idx[h] >= 0) {
+		if (b->rows[b->idx[h]].account == account)
+			return 1;
+		h = (h + 1) & (b->icap - 1);
+	}
+	return 0;
+}
+
+/* --- the committer thread ---------------------------------------------- */
+
+/* committer - write each batch handed over in one transaction */
+static void *
+committer(void *arg)
+{
+	struct policy	*p = arg;
+	struct batch	*b;
+	uint64_t	 one = 1;
+	size_t		 i;
+	int		 ok;
+
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		while (p->work == NULL && !p->quit)
+			pthread_cond_wait(&p->cv, &p->mu);
+		b = p->work;
+		p->work = NULL;
+		pthread_mutex_unlock(&p->mu);
+		if (b == NULL)
+			break;
+		ok = store_begin(p->cst) == 0;
+		for (i = 0; ok && i < b->n; i++) {
+			/* a row of an account deleted meanwhile is not an
+			 * error worth losing the rest for */
+			if (store_usage_put(p->cst, &b->rows[i]) == -1 &&
+			    strstr(store_error(p->cst), "unknown account")
+			    == NULL)
+				ok = 0;
+		}
+		if (ok)
+			ok = store_commit(p->cst) == 0;
+		else if (store_in_transaction(p->cst))
+			store_rollback(p->cst);
+		b->failed = !ok;
+		while (write(p->done_fd, &one, sizeof(one)) == -1 &&
+		    errno == EINTR)
+			;
+	}
+	return NULL;
+}
+
+/* commit_kick - hand the open batch to the committer if it is idle */
+static void
+commit_kick(struct policy *p)
+{
+	struct batch *b;
+
+	if (p->busy || !p->open_waiters)
+		return;
+	if (p->open->n == 0) {
+		/* nothing to write: the batch is durable already */
+		p->durable_seq = p->open_seq++;
+		p->open_waiters = 0;
+		return;
+	}
+	b = p->open;
+	b->seq = p->open_seq;
+	p->open = p->busy_batch;	/* the spare, cleared when it came back */
+	p->busy_batch = b;
+	p->open_seq++;
+	p->open_waiters = 0;
+	p->busy = 1;
+	pthread_mutex_lock(&p->mu);
+	p->work = b;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* wait_release - send what the durable batches allow on every waiter */
+static void
+wait_release(struct policy *p)
+{
+	struct conn	*c, *next;
+	unsigned	 i, k;
+
+	for (c = p->wait_head->wnext; c != p->wait_head; c = next) {
+		next = c->wnext;
+		for (i = 0; i < c->nbar && c->bar[i].seq <= p->durable_seq;
+		    i++)
+			c->rel = c->bar[i].end;
+		for (k = 0; i < c->nbar; i++, k++)
+			c->bar[k] = c->bar[i];
+		c->nbar = k;
+		if (c->nbar == 0) {
+			c->wprev->wnext = c->wnext;
+			c->wnext->wprev = c->wprev;
+			c->waiting = 0;
+		}
+		(void)conn_flush(c);	/* may close c: next taken first */
+	}
+}
+
+/* on_commit_done - the committer finished a batch (eventfd) */
+static void
+on_commit_done(int fd, uint32_t events, void *arg)
+{
+	struct policy	*p = arg;
+	struct batch	*b = p->busy_batch;
+	uint64_t	 v;
+	size_t		 i;
+
+	(void)events;
+	if (read(fd, &v, sizeof(v)) != sizeof(v) || !p->busy)
+		return;
+	if (b->failed) {
+		/*
+		 * XXX The counts are not on disk.  Holding every answer
+		 * until the database recovers would stall all mail behind
+		 * a lock, so the answers go out and the rows are carried
+		 * into the next batch (unless a newer copy is there).
+		 */
+		if (log_allowed(&p->commit_fail_tat, now_us()))
+			log_warnx("policy: group commit failed (%s); %zu "
+			    "usage rows retried with the next batch",
+			    store_error(p->cst), b->n);
+		for (i = 0; i < b->n; i++)
+			if (!batch_has(p->open, b->rows[i].account) &&
+			    batch_put(p->open, &b->rows[i]) == 0)
+				p->open_waiters = 1;
+	}
+	p->durable_seq = b->seq;
+	batch_clear(b);
+	p->busy = 0;
+	wait_release(p);
+	commit_kick(p);
+}
+
+/* on_turn - end of a loop turn: start the next group commit */
+static void
+on_turn(void *arg)
+{
+	struct policy *p = arg;
+
+	commit_kick(p);
+	/* an empty batch becomes durable at once in commit_kick */
+	if (!p->busy && p->wait_head->wnext != p->wait_head)
+		wait_release(p);
+}
+
+/* --- answers ------------------------------------------------------------- */
+
+/*
+ * answer - queue "action=TEXT\n\n" on c.  dep says the answer depends on
+ * a count charged into the open batch.  An answer never overtakes an
+ * earlier one on the same connection.
+ */
+static void
+answer(struct conn *c, int dep, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+answer(struct conn *c, int dep, const char *fmt, ...)
+{
+	struct policy	*p = c->p;
+	va_list		 ap;
+	uint64_t	 seq;
+	size_t		 room = POLICY_OUT_MAX + POLICY_ANSWER_MAX - c->outlen;
+	int		 n;
+	char		 text[POLICY_ANSWER_MAX];
+
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text) - 16, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(text) - 16)
+		n = (int)sizeof(text) - 17;
+	if ((size_t)n + 9 > room)	/* cannot happen: reading stops */
+		panic("policy: output buffer overrun");
+	memcpy(c->out + c->outlen, "action=", 7);
+	memcpy(c->out + c->outlen + 7, text, (size_t)n);
+	memcpy(c->out + c->outlen + 7 + n, "\n\n", 2);
+	c->outlen += 7 + (size_t)n + 2;
+
+	seq = dep ? p->open_seq : c->last_seq;
+	if (dep)
+		p->open_waiters = 1;
+	c->last_seq = seq;
+	if (seq <= p->durable_seq && c->nbar == 0) {
+		c->rel = c->outlen;
+		return;
+	}
+	if (c->nbar > 0 && c->bar[c->nbar - 1].seq == seq) {
+		c->bar[c->nbar - 1].end = c->outlen;
+		return;
+	}
+	if (c->nbar == POLICY_BARRIERS)
+		panic("policy: too many pending batches");
+	c->bar[c->nbar].end = c->outlen;
+	c->bar[c->nbar].seq = seq;
+	c->nbar++;
+	if (!c->waiting) {
+		c->waiting = 1;
+		c->wnext = p->wait_head;
+		c->wprev = p->wait_head->wprev;
+		p->wait_head->wprev->wnext = c;
+		p->wait_head->wprev = c;
+	}
+}
+
+/* --- attribution --------------------------------------------------------- */
+
+/* the attributes this server reads; everything else is ignored */
+struct preq {
+	const char	*state, *context, *instance, *sasl, *sender;
+	const char	*caddr, *cport, *saddr, *sport;
+	const char	*rcpt_count, *size, *queue_id;
+};
+
+/* preq_fill - one pass over the attributes */
+static void
+preq_fill(struct preq *q, const struct pp_req *r)
+{
+	unsigned	i;
+	const char	*n, *v;
+
+	memset(q, 0, sizeof(*q));
+	for (i = 0; i < r->n; i++) {
+		n = r->attr[i].name;
+		v = r->attr[i].value;
+		switch (n[0]) {
+		case 'c':
+			if (strcmp(n, "client_address") == 0)
+				q->caddr = v;
+			else if (strcmp(n, "client_port") == 0)
+				q->cport = v;
+			break;
+		case 'i':
+			if (strcmp(n, "instance") == 0)
+				q->instance = v;
+			break;
+		case 'p':
+			if (strcmp(n, "protocol_state") == 0)
+				q->state = v;
+			else if (strcmp(n, "policy_context") == 0)
+				q->context = v;
+			break;
+		case 'q':
+			if (strcmp(n, "queue_id") == 0)
+				q->queue_id = v;
+			break;
+		case 'r':
+			if (strcmp(n, "recipient_count") == 0)
+				q->rcpt_count = v;
+			break;
+		case 's':
+			if (strcmp(n, "sasl_username") == 0)
+				q->sasl = v;
+			else if (strcmp(n, "sender") == 0)
+				q->sender = v;
+			else if (strcmp(n, "size") == 0)
+				q->size = v;
+			else if (strcmp(n, "server_address") == 0)
+				q->saddr = v;
+			else if (strcmp(n, "server_port") == 0)
+				q->sport = v;
+			break;
+		}
+	}
+}
+
+/* port_of - a port attribute, 0 when missing or bad */
+static uint16_t
+port_of(const char *s)
+{
+	uint64_t	 v;
+	const char	*err;
+
+	if (s == NULL || num_u64(s, 1, 65535, 0, &v, &err) == -1)
+		return 0;
+	return (uint16_t)v;
+}
+
+/* attribute_queue - the account of the web UID behind the session */
+static struct acct *
+attribute_queue(struct conn *c, const struct preq *q, uint64_t now)
+{
+	struct policy	*p = c->p;
+	struct acct	*a;
+	char		 key[sizeof(c->id_key)];
+	uint16_t	 cport, sport;
+	uint32_t	 uid;
+	int		 n;
+
+	if (q->caddr == NULL)
+		return acct_default(p->accts);
+	cport = port_of(q->cport);
+	sport = port_of(q->sport);
+	/* Postfix reuses a policy connection for many SMTP sessions; the
+	 * attribution holds for as long as the client socket is the same */
+	n = snprintf(key, sizeof(key), "%s|%u|%s|%u", q->caddr, cport,
+	    q->saddr ? q->saddr : "", sport);
+	if (n > 0 && (size_t)n < sizeof(key) && c->id_acct > 0 &&
+	    strcmp(key, c->id_key) == 0 &&
+	    (a = acct_by_id(p->accts, c->id_acct)) != NULL)
+		return a;
+	if (cport != 0 && identity_uid(p->flows, q->caddr, cport, q->saddr,
+	    sport, now / 1000000u, &uid) == 0)
+		a = acct_by_uid(p->accts, uid, (uint32_t)-1);
+	else
+		a = NULL;
+	if (a == NULL)
+		a = acct_default(p->accts);
+	if (a != NULL && n > 0 && (size_t)n < sizeof(key)) {
+		memcpy(c->id_key, key, (size_t)n + 1);
+		c->id_acct = a->id;
+	}
+	return a;
+}
+
+/* attribute_main - SASL user, else the sender's domain, else default */
+static struct acct *
+attribute_main(struct policy *p, const struct preq *q)
+{
+	struct acct	*a = NULL;
+	const char	*at;
+	char		 dom[256];
+	size_t		 i;
+
+	if (q->sasl != NULL && q->sasl[0] != '\0')
+		a = acct_by_sasl(p->accts, q->sasl);
+	if (a == NULL && q->sender != NULL &&
+	    (at = strrchr(q->sender, '@')) != NULL && at[1] != '\0' &&
+	    strlen(at + 1) < sizeof(dom)) {
+		for (i = 0; at[1 + i] != '\0'; i++)
+			dom[i] = (char)tolower((unsigned char)at[1 + i]);
+		dom[i] = '\0';
+		a = acct_by_domain(p->accts, dom);
+	}
+	if (a == NULL)
+		a = acct_default(p->accts);
+	return a;
+}
+
+/* --- counting ------------------------------------------------------------ */
+
+/* inst_slot - the recipient counter of one transaction (LRU table) */
+static struct inst *
+inst_slot(struct conn *c, const char *id)
+{
+	struct inst	*s, *victim = &c->inst[0];
+	unsigned	 i;
+
+	c->tick++;
+	for (i = 0; i < POLICY_INST_SLOTS; i++) {
+		s = &c->inst[i];
+		if (s->used != 0 && strncmp(s->id, id, sizeof(s->id) - 1) == 0) {
+			s->used = c->tick;
+			return s;
+		}
+		if (s->used < victim->used)
+			victim = s;
+	}
+	snprintf(victim->id, sizeof(victim->id), "%s", id);
+	victim->rcpts = 0;
+	victim->used = c->tick;
+	return victim;
+}
+
+/* inst_drop - the transaction ended */
+static void
+inst_drop(struct conn *c, const char *id)
+{
+	unsigned	i;
+
+	for (i = 0; i < POLICY_INST_SLOTS; i++)
+		if (c->inst[i].used != 0 &&
+		    strncmp(c->inst[i].id, id, sizeof(c->inst[i].id) - 1) == 0)
+			c->inst[i].used = 0;
+}
+
+/* snapshot - the account's counters changed: into the open batch */
+static void
+snapshot(struct policy *p, struct acct *a)
+{
+	acct_touch(a);
+	a->use.account = a->id;
+	if (batch_put(p->open, &a->use) == -1)
+		log_warnx("policy: out of memory for account %s usage",
+		    a->name);
+}
+
+/* alert - a budget was crossed: one key=value line, rate-limited per
+ * account so a flood of refusals is a few lines */
+static void
+alert(struct policy *p, struct acct *a, const char *kind, const char *action,
+    const struct preq *q, uint64_t now)
+{
+	struct budget_limit lim;
+	char		 sender[128], qid[40];
+
+	lim.limit = p->cfg->alert_limit;
+	lim.period_us = (uint64_t)p->cfg->alert_period * 1000000u;
+	lim.burst = p->cfg->alert_limit;
+	if (lim.period_us == 0 ||
+	    budget_charge(&lim, &a->alert_tat, now, 1, NULL) != BUDGET_OK)
+		return;
+	log_clean(sender, sizeof(sender), q->sender ? q->sender : "",
+	    q->sender ? strlen(q->sender) : 0);
+	log_clean(qid, sizeof(qid), q->queue_id ? q->queue_id : "",
+	    q->queue_id ? strlen(q->queue_id) : 0);
+	log_info("event=budget_over account=%s kind=%s action=%s "
+	    "context=%s queue_id=%s sender=<%s>", a->name, kind, action,
+	    q->context && strcmp(q->context, "queue") == 0 ? "queue" : "main",
+	    qid[0] ? qid : "-", sender);
+}
+
+/* do_rcpt - the per-message recipient cap, counted per transaction */
+static void
+do_rcpt(struct conn *c, const struct preq *q, struct acct *a, uint64_t now)
+{
+	struct inst	*s;
+	uint32_t	 n;
+
+	if (q->instance == NULL || a == NULL) {
+		answer(c, 0, "DUNNO");
+		return;
+	}
+	s = inst_slot(c, q->instance);
+	n = s->rcpts + 1;
+	if (acct_charge(a, BK_RCPT_MSG, n, now, NULL) == BUDGET_OVER) {
+		alert(c->p, a, budget_kind_name(BK_RCPT_MSG), "refuse_rcpt",
+		    q, now);
+		answer(c, 0, "452 4.5.3 Too many recipients (mailgov: "
+		    "recipients_per_message %" PRIu64 " exceeded)",
+		    a->lim[BK_RCPT_MSG].limit);
+		return;
+	}
+	s->rcpts = n;
+	answer(c, 0, "DUNNO");
+}
+
+/* do_eom - charge the whole message, all or nothing, and say what to do */
+static void
+do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
+    uint64_t now)
+{
+	struct policy	*p = c->p;
+	enum budget_kind which = BK_MSG_HOUR;
+	uint64_t	 rcpts = 0, size = 0, retry_at = 0, secs;
+	const char	*err, *kind;
+	int		 mode;
+
+	if (q->instance != NULL)
+		inst_drop(c, q->instance);
+	if (a == NULL) {
+		answer(c, 0, "DUNNO");
+		return;
+	}
+	if (q->rcpt_count == NULL ||
+	    num_u64(q->rcpt_count, 0, UINT32_MAX, 0, &rcpts, &err) == -1)
+		rcpts = 1;
+	if (rcpts == 0)		/* END-OF-MESSAGE has at least one */
+		rcpts = 1;
+	if (q->size == NULL ||
+	    num_u64(q->size, 0, UINT64_MAX, 0, &size, &err) == -1)
+		size = 0;
+
+	if (a->blocked) {
+		a->use.refused++;
+		snapshot(p, a);
+		alert(p, a, "blocked", "reject", q, now);
+		answer(c, 1, "REJECT 5.7.1 mailgov: account %s is blocked",
+		    a->name);
+		return;
+	}
+	if (acct_charge_message(a, (uint32_t)rcpts, now, &which, &retry_at)
+	    == BUDGET_OK) {
+		a->use.messages++;
+		a->use.recipients += rcpts;
+		a->use.bytes += size;
+		a->use.last_seen = (int64_t)(now / 1000000u);
+		snapshot(p, a);
+		answer(c, 1, "DUNNO");
+		return;
+	}
+
+	kind = budget_kind_name(which);
+	mode = a->mode;
+	if (mode == MODE_PATH)
+		mode = queue ? MODE_HOLD : MODE_DEFER;
+	switch (mode) {
+	case MODE_HOLD:
+		a->use.held++;
+		snapshot(p, a);
+		/* only the queue instance's hold queue is released by
+		 * mailgov; a hold on the main instance stays for the admin */
+		if (queue && p->rel != NULL && q->queue_id != NULL &&
+		    release_queue_id_ok(q->queue_id))
+			(void)release_note_held(p->rel, a, q->queue_id,
+			    (uint32_t)rcpts, size, q->sender ? q->sender : "");
+		alert(p, a, kind, "hold", q, now);
+		answer(c, 1, "HOLD mailgov: account %s over %s", a->name, kind);
+		break;
+	case MODE_DEFER:
+		a->use.refused++;
+		snapshot(p, a);
+		alert(p, a, kind, "defer", q, now);
+		if (retry_at == UINT64_MAX) {
+			answer(c, 1, "DEFER_IF_PERMIT 4.7.1 mailgov: %s budget "
+			    "exceeded for account %s, message too large for "
+			    "the budget", kind, a->name);
+			break;
+		}
+		secs = retry_at > now ? (retry_at - now + 999999) / 1000000 : 1;
+		answer(c, 1, "DEFER_IF_PERMIT 4.7.1 mailgov: %s budget "
+		    "exceeded for account %s, retry after %" PRIu64 " s",
+		    kind, a->name, secs);
+		break;
+	default:
+		a->use.refused++;
+		snapshot(p, a);
+		alert(p, a, kind, "reject", q, now);
+		answer(c, 1, "REJECT 5.7.1 mailgov: %s budget exceeded for "
+		    "account %s", kind, a->name);
+		break;
+	}
+}
+
+/* handle - one complete, well-formed request */
+static void
+handle(struct conn *c, const struct pp_req *r)
+{
+	struct preq	 q;
+	struct acct	*a;
+	uint64_t	 now;
+	int		 queue, rcpt;
+
+	preq_fill(&q, r);
+	rcpt = q.state != NULL && strcmp(q.state, "RCPT") == 0;
+	if (q.state == NULL || (!rcpt &&
+	    strcmp(q.state, "END-OF-MESSAGE") != 0)) {
+		answer(c, 0, "DUNNO");
+		return;
+	}
+	now = now_us();
+	queue = q.context != NULL && strcmp(q.context, "queue") == 0;
+	a = queue ? attribute_queue(c, &q, now) : attribute_main(c->p, &q);
+	if (rcpt)
+		do_rcpt(c, &q, a, now);
+	else
+		do_eom(c, &q, a, queue, now);
+}
+
+/* --- connections --------------------------------------------------------- */
+
+/* malformed - log once (rate-limited, sanitised) and drop the client */
+static void
+malformed(struct conn *c, enum pp_status st)
+{
+	char	 near[80];
+	size_t	 off = c->start + c->req.line, len;
+
+	if (log_allowed(&c->p->warn_tat, now_us())) {
+		len = off < c->inlen ? c->inlen - off : 0;
+		if (len > 60)
+			len = 60;
+		log_clean(near, sizeof(near), c->in + off, len);
+		log_warnx("policy: %s: malformed request (%s) near \"%s\"; "
+		    "closing without a reply", c->peer, pp_strerror(st), near);
+	}
+	conn_close(c);
+}
+
+/* conn_process - answer every complete request in the input, as far as
+ * the output buffer allows; -1 when c was closed (and freed) */
+static int
+conn_process(struct conn *c)
+{
+	enum pp_status	st;
+
+	while (c->outlen < POLICY_OUT_MAX) {
+		st = pp_parse(&c->req, c->in + c->start, c->inlen - c->start);
+		if (st == PP_MORE)
+			break;
+		if (st != PP_DONE) {
+			malformed(c, st);
+			return -1;
+		}
+		handle(c, &c->req);
+		c->start += c->req.len;
+		pp_init(&c->req);
+	}
+	/* keep the unfinished request at the front; the parser's offsets
+	 * are relative to its start, so they stay valid */
+	if (c->start > 0) {
+		memmove(c->in, c->in + c->start, c->inlen - c->start);
+		c->inlen -= c->start;
+		c->start = 0;
+	}
+	return conn_flush(c);
+}
+
+/* conn_update_events - read unless backlogged, write when blocked */
+static void
+conn_update_events(struct conn *c)
+{
+	uint32_t ev = 0;
+
+	if (!c->eof && c->outlen < POLICY_OUT_MAX)
+		ev |= EPOLLIN;
+	if (c->sent < c->rel)
+		ev |= EPOLLOUT;
+	if (ev != c->events) {
+		if (loop_mod(c->p->loop, c->fd, ev) == -1)
+			log_warn("policy: %s: epoll", c->peer);
+		c->events = ev;
+	}
+}
+
+/* conn_flush - write what may be written; close when done after EOF;
+ * -1 when c was closed (and freed) */
+static int
+conn_flush(struct conn *c)
+{
+	ssize_t	n;
+	size_t	k;
+	int	was_full = c->outlen >= POLICY_OUT_MAX;
+
+	while (c->sent < c->rel) {
+		n = send(c->fd, c->out + c->sent, c->rel - c->sent,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			c->sent += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		conn_close(c);		/* peer went away */
+		return -1;
+	}
+	if (c->sent > 0 && c->sent == c->outlen) {
+		c->sent = c->rel = c->outlen = 0;
+	} else if (c->sent > POLICY_OUT_MAX / 2) {
+		k = c->sent;
+		memmove(c->out, c->out + k, c->outlen - k);
+		c->outlen -= k;
+		c->rel -= k;
+		c->sent = 0;
+		for (unsigned i = 0; i < c->nbar; i++)
+			c->bar[i].end -= k;
+	}
+	if (c->eof && c->outlen == 0) {
+		conn_close(c);
+		return -1;
+	}
+	/* room again: answer what was read while the output was full */
+	if (was_full && c->outlen < POLICY_OUT_MAX && c->inlen > 0)
+		return conn_process(c);
+	conn_update_events(c);
+	return 0;
+}
+
+/* on_conn - a client's socket is readable or writable */
+static void
+on_conn(int fd, uint32_t events, void *arg)
+{
+	struct conn	*c = arg;
+	ssize_t		 n;
+
+	if ((events & EPOLLOUT) && conn_flush(c) == -1)
+		return;		/* closed, c is gone */
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || c->eof ||
+	    c->outlen >= POLICY_OUT_MAX)
+		return;
+	if (c->inlen == sizeof(c->in)) {
+		/* cannot happen: pparse refuses a full buffer */
+		conn_close(c);
+		return;
+	}
+	n = recv(fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		conn_close(c);
+		return;
+	}
+	if (n == 0) {
+		/* answers already owed still go out; then close */
+		c->eof = 1;
+		if (c->outlen == 0) {
+			conn_close(c);
+			return;
+		}
+		conn_update_events(c);
+		return;
+	}
+	c->inlen += (size_t)n;
+	(void)conn_process(c);
+}
+
+/* conn_close - forget the client; pending answers are dropped */
+static void
+conn_close(struct conn *c)
+{
+	struct policy *p = c->p;
+
+	if (c->fd == -1)
+		return;
+	loop_del(p->loop, c->fd);
+	close(c->fd);
+	c->fd = -1;
+	if (c->waiting) {
+		c->wprev->wnext = c->wnext;
+		c->wnext->wprev = c->wprev;
+	}
+	c->aprev->anext = c->anext;
+	c->anext->aprev = c->aprev;
+	p->nconns--;
+	free(c->out);
+	/* the loop may still hold this batch's events for c's fd, but it
+	 * checks its own registration (deleted above), never c */
+	free(c);
+}
+
+/* peer_allowed - web UIDs must not reach the policy server */
+static int
+peer_allowed(struct policy *p, struct listener *l, int fd, char *peer,
+    size_t plen)
+{
+	struct sockaddr_storage	 a, b;
+	socklen_t		 al = sizeof(a), bl = sizeof(b);
+	char			 ca[INET6_ADDRSTRLEN], sa[INET6_ADDRSTRLEN];
+	uint16_t		 cp, sp;
+	uint32_t		 uid;
+
+	if (l->kind == L_UNIX) {
+		struct ucred	cr;
+		socklen_t	crl = sizeof(cr);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) == -1)
+			return 0;
+		snprintf(peer, plen, "unix uid %u pid %d", (unsigned)cr.uid,
+		    (int)cr.pid);
+		return !config_is_web_uid(p->cfg, cr.uid);
+	}
+	if (getpeername(fd, (void *)&a, &al) == -1 ||
+	    getsockname(fd, (void *)&b, &bl) == -1)
+		return 0;
+	if (a.ss_family == AF_INET) {
+		struct sockaddr_in *x = (void *)&a, *y = (void *)&b;
+
+		inet_ntop(AF_INET, &x->sin_addr, ca, sizeof(ca));
+		inet_ntop(AF_INET, &y->sin_addr, sa, sizeof(sa));
+		cp = ntohs(x->sin_port);
+		sp = ntohs(y->sin_port);
+	} else if (a.ss_family == AF_INET6) {
+		struct sockaddr_in6 *x = (void *)&a, *y = (void *)&b;
+
+		inet_ntop(AF_INET6, &x->sin6_addr, ca, sizeof(ca));
+		inet_ntop(AF_INET6, &y->sin6_addr, sa, sizeof(sa));
+		cp = ntohs(x->sin6_port);
+		sp = ntohs(y->sin6_port);
+	} else
+		return 0;
+	snprintf(peer, plen, "%s:%u", ca, cp);
+	/* only a local peer has a socket the kernel can name; a remote
+	 * peer on a non-loopback listener is the admin's choice */
+	if (identity_sock_diag(ca, cp, sa, sp, &uid) == 0 &&
+	    config_is_web_uid(p->cfg, uid)) {
+		snprintf(peer + strlen(peer), plen - strlen(peer),
+		    " uid %u", (unsigned)uid);
+		return 0;
+	}
+	return 1;
+}
+
+/* on_pause_over - the accept pause after EMFILE ended */
+static void
+on_pause_over(int fd, uint32_t events, void *arg);
+
+static void	on_accept(int fd, uint32_t events, void *arg);
+
+/* pause_accepting - out of descriptors: stop accepting for a moment
+ * instead of spinning on a listener that stays readable */
+static void
+pause_accepting(struct policy *p)
+{
+	struct itimerspec its;
+	unsigned	  i;
+
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = POLICY_PAUSE_MS / 1000;
+	its.it_value.tv_nsec = (POLICY_PAUSE_MS % 1000) * 1000000L;
+	for (i = 0; i < p->nls; i++)
+		if (!p->ls[i].paused) {
+			loop_del(p->loop, p->ls[i].fd);
+			p->ls[i].paused = 1;
+		}
+	timerfd_settime(p->pause_fd, 0, &its, NULL);
+	log_warnx("policy: out of file descriptors; not accepting for %d ms",
+	    POLICY_PAUSE_MS);
+}
+
+static void
+on_pause_over(int fd, uint32_t events, void *arg)
+{
+	struct policy	*p = arg;
+	uint64_t	 v;
+	unsigned	 i;
+
+	(void)events;
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return;
+	for (i = 0; i < p->nls; i++)
+		if (p->ls[i].paused && loop_add(p->loop, p->ls[i].fd, EPOLLIN,
+		    on_accept, &p->ls[i]) == 0)
+			p->ls[i].paused = 0;
+}
+
+/* on_accept - take new clients, a bounded number per wake-up */
+static void
+on_accept(int fd, uint32_t events, void *arg)
+{
+	struct listener	*l = arg;
+	struct policy	*p = l->p;
+	struct conn	*c;
+	char		 peer[96];
+	int		 cfd, i, one = 1;
+
+	(void)events;
+	for (i = 0; i < POLICY_ACCEPT_BURST; i++) {
+		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd == -1) {
+			if (errno == EMFILE || errno == ENFILE)
+				pause_accepting(p);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_warn("policy: accept");
+			return;
+		}
+		if (p->nconns >= POLICY_MAX_CONNS) {
+			if (log_allowed(&p->warn_tat, now_us()))
+				log_warnx("policy: %u connections already; "
+				    "refusing another", p->nconns);
+			close(cfd);
+			continue;
+		}
+		if (!peer_allowed(p, l, cfd, peer, sizeof(peer))) {
+			if (log_allowed(&p->warn_tat, now_us()))
+				log_warnx("policy: refusing %s: web users may "
+				    "not use the policy service", peer);
+			close(cfd);
+			continue;
+		}
+		if (l->kind == L_TCP)
+			setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof(one));
+		c = calloc(1, sizeof(*c));
+		if (c == NULL || (c->out = malloc(POLICY_OUT_MAX +
+		    POLICY_ANSWER_MAX)) == NULL) {
+			log_warn("policy: connection");
+			free(c);
+			close(cfd);
+			continue;
+		}
+		c->p = p;
+		c->fd = cfd;
+		c->last_seq = 0;
+		snprintf(c->peer, sizeof(c->peer), "%s", peer);
+		pp_init(&c->req);
+		c->events = EPOLLIN;
+		if (loop_add(p->loop, cfd, EPOLLIN, on_conn, c) == -1) {
+			log_warn("policy: epoll");
+			free(c->out);
+			free(c);
+			close(cfd);
+			continue;
+		}
+		c->anext = p->all_head;
+		c->aprev = p->all_head->aprev;
+		p->all_head->aprev->anext = c;
+		p->all_head->aprev = c;
+		p->nconns++;
+	}
+}
+
+/* --- listeners ----------------------------------------------------------- */
+
+/* listen_unix - a stream socket at path, mode 0666 so Postfix's smtpd
+ * (user postfix) can connect; peers are checked at accept */
+static int
+listen_unix(const char *path)
+{
+	struct sockaddr_un	sun;
+	struct stat		st;
+	int			fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_warnx("policy: socket path too long: %s", path);
+		return -1;
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_warnx("policy: %s exists and is not a socket",
+			    path);
+			return -1;
+		}
+		unlink(path);	/* stale, from an earlier run */
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		log_warn("policy: socket");
+		return -1;
+	}
+	if (bind(fd, (void *)&sun, sizeof(sun)) == -1) {
+		log_warn("policy: bind %s", path);
+		goto fail;
+	}
+	if (chmod(path, 0666) == -1) {
+		log_warn("policy: chmod %s", path);
+		goto fail;
+	}
+	if (listen(fd, POLICY_BACKLOG) == -1) {
+		log_warn("policy: listen %s", path);
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* listen_tcp - "host:port" or "[v6]:port" */
+static int
+listen_tcp(const char *spec)
+{
+	struct addrinfo	 hints, *res = NULL;
+	char		 host[CONFIG_PATHLEN];
+	const char	*port;
+	char		*colon;
+	int		 fd = -1, one = 1, rc;
+
+	snprintf(host, sizeof(host), "%s", spec);
+	if ((colon = strrchr(host, ':')) == NULL) {
+		log_warnx("policy: policy_tcp %s: no port", spec);
+		return -1;
+	}
+	*colon = '\0';
+	port = colon + 1;
+	if (host[0] == '[' && colon > host && colon[-1] == ']') {
+		colon[-1] = '\0';
+		memmove(host, host + 1, strlen(host + 1) + 1);
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res))
+	    != 0) {
+		log_warnx("policy: policy_tcp %s: %s", spec, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1) {
+		log_warn("policy: socket");
+		goto fail;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1) {
+		log_warn("policy: bind %s", spec);
+		goto fail;
+	}
+	if (listen(fd, POLICY_BACKLOG) == -1) {
+		log_warn("policy: listen %s", spec);
+		goto fail;
+	}
+	freeaddrinfo(res);
+	return fd;
+fail:
+	if (fd != -1)
+		close(fd);
+	freeaddrinfo(res);
+	return -1;
+}
+
+/* --- life cycle ---------------------------------------------------------- */
+
+/* policy_new - bind the configured listeners (before privileges drop),
+ * open the committer's store handle and start its thread */
+struct policy *
+policy_new(struct loop *loop, struct accts *accts, struct flows *flows,
+    struct release *rel, const struct config *cfg)
+{
+	struct policy	*p;
+	char		 err[256];
+	unsigned	 i;
+	int		 fd;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		log_warn("policy_new");
+		return NULL;
+	}
+	p->loop = loop;
+	p->accts = accts;
+	p->flows = flows;
+	p->rel = rel;
+	p->cfg = cfg;
+	p->pause_fd = p->done_fd = -1;
+	p->wait_head = calloc(1, sizeof(*p->wait_head));
+	p->all_head = calloc(1, sizeof(*p->all_head));
+	if (p->wait_head == NULL || p->all_head == NULL) {
+		log_warn("policy_new");
+		free(p->wait_head);
+		free(p->all_head);
+		free(p);
+		return NULL;
+	}
+	p->wait_head->wnext = p->wait_head->wprev = p->wait_head;
+	p->all_head->anext = p->all_head->aprev = p->all_head;
+	p->open_seq = 1;
+	p->durable_seq = 0;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+
+	if ((p->open = batch_new(64)) == NULL ||
+	    (p->busy_batch = batch_new(64)) == NULL) {
+		log_warn("policy_new");
+		goto fail;
+	}
+	if (cfg->policy_unix[0] != '\0') {
+		if ((fd = listen_unix(cfg->policy_unix)) == -1)
+			goto fail;
+		p->ls[p->nls].fd = fd;
+		p->ls[p->nls].kind = L_UNIX;
+		p->ls[p->nls].p = p;
+		p->nls++;
+	}
+	if (cfg->policy_tcp[0] != '\0') {
+		if ((fd = listen_tcp(cfg->policy_tcp)) == -1)
+			goto fail;
+		p->ls[p->nls].fd = fd;
+		p->ls[p->nls].kind = L_TCP;
+		p->ls[p->nls].p = p;
+		p->nls++;
+	}
+	p->cst = store_open(cfg->db, 0, POLICY_BUSY_MS, err, sizeof(err));
+	if (p->cst == NULL) {
+		log_warnx("policy: %s", err);
+		goto fail;
+	}
+	store_set_sync(p->cst, cfg->sync_full);
+	p->pause_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC);
+	p->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (p->pause_fd == -1 || p->done_fd == -1) {
+		log_warn("policy: timerfd/eventfd");
+		goto fail;
+	}
+	if (loop_add(loop, p->pause_fd, EPOLLIN, on_pause_over, p) == -1 ||
+	    loop_add(loop, p->done_fd, EPOLLIN, on_commit_done, p) == -1 ||
+	    loop_on_turn(loop, on_turn, p) == -1) {
+		log_warn("policy: loop");
+		goto fail;
+	}
+	for (i = 0; i < p->nls; i++)
+		if (loop_add(loop, p->ls[i].fd, EPOLLIN, on_accept,
+		    &p->ls[i]) == -1) {
+			log_warn("policy: loop");
+			goto fail;
+		}
+	if (pthread_create(&p->thr, NULL, committer, p) != 0) {
+		log_warnx("policy: cannot start the committer thread");
+		goto fail;
+	}
+	p->thr_started = 1;
+	log_info("policy: listening on%s%s%s%s (sync=%s)",
+	    cfg->policy_unix[0] ? " unix:" : "", cfg->policy_unix,
+	    cfg->policy_tcp[0] ? " inet:" : "", cfg->policy_tcp,
+	    cfg->sync_full ? "full" : "normal");
+	return p;
+fail:
+	policy_free(p);
+	return NULL;
+}
+
+/* policy_free - finish the commit in flight, then drop everything */
+void
+policy_free(struct policy *p)
+{
+	struct conn	*c, *next;
+	unsigned	 i;
+
+	if (p == NULL)
+		return;
+	if (p->thr_started) {
+		/* counts already charged are written before we go */
+		if (!p->busy && p->open->n > 0) {
+			p->open_waiters = 1;
+			commit_kick(p);
+		}
+		pthread_mutex_lock(&p->mu);
+		p->quit = 1;
+		pthread_cond_signal(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->thr, NULL);
+		if (p->open->n > 0 && store_begin(p->cst) == 0) {
+			for (i = 0; i < p->open->n; i++)
+				(void)store_usage_put(p->cst,
+				    &p->open->rows[i]);
+			if (store_commit(p->cst) == -1)
+				log_warnx("policy: final commit: %s",
+				    store_error(p->cst));
+		}
+	}
+	for (c = p->all_head->anext; c != p->all_head; c = next) {
+		next = c->anext;
+		conn_close(c);
+	}
+	free(p->wait_head);
+	free(p->all_head);
+	for (i = 0; i < p->nls; i++) {
+		if (!p->ls[i].paused)
+			loop_del(p->loop, p->ls[i].fd);
+		close(p->ls[i].fd);
+	}
+	if (p->cfg->policy_unix[0] != '\0' && p->nls > 0)
+		(void)unlink(p->cfg->policy_unix);
+	if (p->pause_fd != -1) {
+		loop_del(p->loop, p->pause_fd);
+		close(p->pause_fd);
+	}
+	if (p->done_fd != -1) {
+		loop_del(p->loop, p->done_fd);
+		close(p->done_fd);
+	}
+	store_close(p->cst);
+	batch_free(p->open);
+	batch_free(p->busy_batch);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
