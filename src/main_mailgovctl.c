@@ -26,7 +26,7 @@ const struct ctl_cmd ctl_cmds[] = {
 	    "account set NAME [--add-uid N|N-M] [--del-uid N|N-M] "
 	    "[--add-gid G] [--del-gid G] [--add-domain D] [--del-domain D] "
 	    "[--add-sasl USER] [--del-sasl USER] [--add-relay HOST:PORT] "
-	    "[--del-relay HOST:PORT] [--mode MODE]...\n"
+	    "[--del-relay HOST:PORT] [--mode MODE]\n"
 	    "account del NAME\n"
 	    "account show NAME [--json]\n"
 	    "account list [--json]" },
@@ -49,6 +49,7 @@ usage(FILE *fp)
 {
 	const struct ctl_cmd *c;
 	const char *p, *nl;
+	int	 k;
 
 	fprintf(fp, "usage: mailgovctl [--db PATH] [--config PATH] [--json] "
 	    "COMMAND [ARGS]\n"
@@ -66,6 +67,13 @@ usage(FILE *fp)
 				nl = p + strlen(p);
 			fprintf(fp, "  %.*s\n", (int)(nl - p), p);
 		}
+	fprintf(fp, "\nbudget kinds:");
+	for (k = 0; k < BK_COUNT; k++)
+		fprintf(fp, " %s", budget_kind_name(k));
+	fprintf(fp, "\nbudget values: N, N/DURATION (10/30s, 500/12h), "
+	    "unlimited, default\n"
+	    "modes: path (hold on the queue, defer on main), hold, defer, "
+	    "reject\n");
 }
 
 /* global_opt - one global option at argv[*i]; -1 on a usage error */
