@@ -1,0 +1,412 @@
+/*
+ * ctlsock - the control socket (see ctlsock.h).
+ *
+ * Trusts: nobody connecting until SO_PEERCRED says root or the daemon's
+ * user; after that, still not the bytes: a request is one line of at
+ * most CTLSOCK_LINE_MAX bytes, and answers are bounded (the flow listing
+ * stops at CTLSOCK_FLOWS_MAX lines), so a client can never make the
+ * daemon buffer without bound.  Writes never block: what the socket does
+ * not take waits for EPOLLOUT.
+ */
+#define _GNU_SOURCE	/* struct ucred, accept4 */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctlsock.h"
+#include "log.h"
+
+#define CTL_IDLE	60	/* seconds before an idle client is closed */
+
+struct client {
+	int		 fd;		/* -1: free slot */
+	char		 in[CTLSOCK_LINE_MAX + 1];
+	size_t		 inlen;
+	char		*out;
+	size_t		 outlen, outoff, outcap;
+	uint64_t	 last;		/* seconds, last activity */
+};
+
+struct ctlsock {
+	struct loop	*loop;
+	int		 fd;
+	int		 paused;	/* accept stopped: EMFILE or full */
+	char		 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	uid_t		 uid;
+	struct accts	*accts;
+	struct flows	*flows;
+	uint64_t	 started;
+	ctlsock_status_fn status_fn;
+	void		*status_arg;
+	struct client	 c[CTLSOCK_CLIENTS];
+};
+
+static void	client_io(int, uint32_t, void *);
+
+/* mono - seconds on the monotonic clock */
+static uint64_t
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+/* client_close - free the slot; accepting resumes if it was full */
+static void
+client_close(struct ctlsock *cs, struct client *c)
+{
+	loop_del(cs->loop, c->fd);
+	close(c->fd);
+	c->fd = -1;
+	free(c->out);
+	c->out = NULL;
+	c->outlen = c->outoff = c->outcap = 0;
+	c->inlen = 0;
+	if (cs->paused && loop_mod(cs->loop, cs->fd, EPOLLIN) == 0)
+		cs->paused = 0;
+}
+
+/* put - append formatted text to the client's answer; -1 when it would
+ * pass the bound (the answer is then cut, never the daemon's memory) */
+static int __attribute__((format(printf, 2, 3)))
+put(struct client *c, const char *fmt, ...)
+{
+	va_list ap;
+	size_t cap;
+	char *n;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return -1;
+	if (c->outlen + (size_t)len + 1 > c->outcap) {
+		cap = c->outcap ? c->outcap : 4096;
+		while (cap < c->outlen + (size_t)len + 1)
+			cap *= 2;
+		if (cap > (size_t)CTLSOCK_FLOWS_MAX * 256 ||
+		    (n = realloc(c->out, cap)) == NULL)
+			return -1;
+		c->out = n;
+		c->outcap = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(c->out + c->outlen, c->outcap - c->outlen, fmt, ap);
+	va_end(ap);
+	c->outlen += (size_t)len;
+	return 0;
+}
+
+/* endpoint - "a.b.c.d:port" or "[v6]:port" */
+static void
+endpoint(char *buf, size_t len, int family, const uint8_t *addr,
+    uint16_t port)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(family, addr, a, sizeof(a)) == NULL)
+		snprintf(a, sizeof(a), "?");
+	if (family == AF_INET6)
+		snprintf(buf, len, "[%s]:%u", a, port);
+	else
+		snprintf(buf, len, "%s:%u", a, port);
+}
+
+struct listing {
+	struct ctlsock	*cs;
+	struct client	*c;
+	uint64_t	 now;		/* unix seconds */
+	size_t		 shown, more;
+};
+
+static const char *verdict_names[] = { "redirect", "allow", "reject" };
+
+/* list_flow - one line of the "flows" answer */
+static int
+list_flow(const struct flow *f, void *arg)
+{
+	struct listing *l = arg;
+	char src[64], dst[64];
+	struct acct *a;
+
+	if (l->now >= f->expires)
+		return 0;
+	if (l->shown == CTLSOCK_FLOWS_MAX) {
+		l->more++;
+		return 0;
+	}
+	endpoint(src, sizeof(src), f->key.family, f->key.addr, f->key.port);
+	endpoint(dst, sizeof(dst), f->key.family, f->dst, f->dport);
+	a = acct_by_id(l->cs->accts, f->account);
+	if (put(l->c, "src=%s dst=%s uid=%u account=%s verdict=%s age=%llu "
+	    "ttl=%llu\n", src, dst, f->uid, a ? a->name : "-",
+	    f->verdict < 3 ? verdict_names[f->verdict] : "?",
+	    (unsigned long long)(l->now > f->seen ? l->now - f->seen : 0),
+	    (unsigned long long)(f->expires - l->now)) == -1)
+		l->more++;
+	else
+		l->shown++;
+	return 0;
+}
+
+/* command - answer one request line */
+static void
+command(struct ctlsock *cs, struct client *c, const char *line)
+{
+	struct listing l;
+	char extra[1024];
+
+	if (strcmp(line, "status") == 0) {
+		put(c, "accounts=%zu\nflows=%zu\nuptime=%llu\n",
+		    acct_count(cs->accts), flow_count(cs->flows),
+		    (unsigned long long)(mono() - cs->started));
+		if (cs->status_fn != NULL) {
+			extra[0] = '\0';
+			cs->status_fn(extra, sizeof(extra), cs->status_arg);
+			put(c, "%s", extra);
+		}
+	} else if (strcmp(line, "flows") == 0) {
+		memset(&l, 0, sizeof(l));
+		l.cs = cs;
+		l.c = c;
+		l.now = (uint64_t)time(NULL);
+		flow_each(cs->flows, list_flow, &l);
+		if (l.more > 0)
+			put(c, "more=%zu\n", l.more);
+	} else
+		put(c, "error=unknown command\n");
+	put(c, "\n");
+}
+
+/* client_write - send what the socket takes; 0 when all sent */
+static int
+client_write(struct client *c)
+{
+	ssize_t n;
+
+	while (c->outoff < c->outlen) {
+		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 1;
+			return -1;
+		}
+		c->outoff += (size_t)n;
+	}
+	c->outoff = c->outlen = 0;
+	return 0;
+}
+
+/* client_read - take bytes, answer each complete line */
+static int
+client_read(struct ctlsock *cs, struct client *c)
+{
+	char *nl;
+	ssize_t n;
+	size_t used;
+
+	n = recv(c->fd, c->in + c->inlen, CTLSOCK_LINE_MAX - c->inlen,
+	    MSG_DONTWAIT);
+	if (n == 0)
+		return -1;
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	c->inlen += (size_t)n;
+	c->in[c->inlen] = '\0';
+	while ((nl = memchr(c->in, '\n', c->inlen)) != NULL) {
+		*nl = '\0';
+		if (strlen(c->in) != (size_t)(nl - c->in))
+			return -1;		/* a NUL inside the line */
+		if (nl > c->in && nl[-1] == '\r')
+			nl[-1] = '\0';
+		/* Answers queue up; one pipelined burst stays bounded
+		 * because the line buffer is. */
+		command(cs, c, c->in);
+		used = (size_t)(nl - c->in) + 1;
+		memmove(c->in, nl + 1, c->inlen - used);
+		c->inlen -= used;
+		c->in[c->inlen] = '\0';
+	}
+	if (c->inlen == CTLSOCK_LINE_MAX)
+		return -1;			/* a line too long */
+	return 0;
+}
+
+/* client_io - readable or writable */
+static void
+client_io(int fd, uint32_t events, void *arg)
+{
+	struct ctlsock *cs = arg;
+	struct client *c = NULL;
+	size_t i;
+	int w;
+
+	for (i = 0; i < CTLSOCK_CLIENTS; i++)
+		if (cs->c[i].fd == fd)
+			c = &cs->c[i];
+	if (c == NULL)
+		return;
+	c->last = mono();
+	if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) {
+		client_close(cs, c);
+		return;
+	}
+	if ((events & EPOLLIN) && client_read(cs, c) == -1) {
+		client_close(cs, c);
+		return;
+	}
+	if ((w = client_write(c)) == -1) {
+		client_close(cs, c);
+		return;
+	}
+	/* Stop reading while an answer waits: no unbounded queueing. */
+	(void)loop_mod(cs->loop, fd, w ? EPOLLOUT : EPOLLIN);
+}
+
+/* on_accept - one new client, if it is root or our user */
+static void
+on_accept(int fd, uint32_t events, void *arg)
+{
+	struct ctlsock *cs = arg;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct client *c = NULL;
+	size_t i;
+	int cfd;
+
+	(void)events;
+	if ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1) {
+		if (errno == EMFILE || errno == ENFILE) {
+			/* Stop accepting for a moment rather than spin;
+			 * ctlsock_tick() resumes. */
+			log_warn("control socket: accept");
+			if (loop_mod(cs->loop, fd, 0) == 0)
+				cs->paused = 1;
+		}
+		return;
+	}
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    (cred.uid != 0 && cred.uid != cs->uid)) {
+		log_warnx("control socket: refused pid %d uid %u",
+		    (int)cred.pid, (unsigned)cred.uid);
+		close(cfd);
+		return;
+	}
+	for (i = 0; i < CTLSOCK_CLIENTS && c == NULL; i++)
+		if (cs->c[i].fd == -1)
+			c = &cs->c[i];
+	if (c == NULL || loop_add(cs->loop, cfd, EPOLLIN, client_io, cs) ==
+	    -1) {
+		close(cfd);
+		return;
+	}
+	c->fd = cfd;
+	c->inlen = 0;
+	c->last = mono();
+}
+
+/* ctlsock_new - bind and serve the control socket */
+struct ctlsock *
+ctlsock_new(struct loop *l, const char *path, uid_t uid, gid_t gid,
+    struct accts *accts, struct flows *flows, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	struct ctlsock *cs;
+	struct stat sb;
+	size_t i;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "control socket %s: path too long", path);
+		return NULL;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((cs = calloc(1, sizeof(*cs))) == NULL) {
+		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		return NULL;
+	}
+	cs->loop = l;
+	cs->uid = uid;
+	cs->accts = accts;
+	cs->flows = flows;
+	cs->started = mono();
+	snprintf(cs->path, sizeof(cs->path), "%s", path);
+	for (i = 0; i < CTLSOCK_CLIENTS; i++)
+		cs->c[i].fd = -1;
+	cs->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (cs->fd == -1)
+		goto fail;
+	/* A socket left by a dead daemon; never remove anything else. */
+	if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+		(void)unlink(path);
+	if (bind(cs->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(path, 0660) == -1 || chown(path, uid, gid) == -1 ||
+	    listen(cs->fd, 16) == -1 ||
+	    loop_add(l, cs->fd, EPOLLIN, on_accept, cs) == -1)
+		goto fail;
+	return cs;
+fail:
+	snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+	if (cs->fd != -1)
+		close(cs->fd);
+	free(cs);
+	return NULL;
+}
+
+/* ctlsock_set_status - the daemon's extra status lines */
+void
+ctlsock_set_status(struct ctlsock *cs, ctlsock_status_fn fn, void *arg)
+{
+	cs->status_fn = fn;
+	cs->status_arg = arg;
+}
+
+/* ctlsock_tick - close idle clients; resume accepting after EMFILE */
+void
+ctlsock_tick(struct ctlsock *cs, uint64_t now)
+{
+	uint64_t m = mono();
+	size_t i;
+
+	(void)now;
+	for (i = 0; i < CTLSOCK_CLIENTS; i++)
+		if (cs->c[i].fd != -1 && m - cs->c[i].last > CTL_IDLE)
+			client_close(cs, &cs->c[i]);
+	if (cs->paused && loop_mod(cs->loop, cs->fd, EPOLLIN) == 0)
+		cs->paused = 0;
+}
+
+/* ctlsock_free - close every client and the listener */
+void
+ctlsock_free(struct ctlsock *cs)
+{
+	size_t i;
+
+	if (cs == NULL)
+		return;
+	for (i = 0; i < CTLSOCK_CLIENTS; i++)
+		if (cs->c[i].fd != -1)
+			client_close(cs, &cs->c[i]);
+	loop_del(cs->loop, cs->fd);
+	close(cs->fd);
+	(void)unlink(cs->path);
+	free(cs);
+}
