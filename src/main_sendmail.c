@@ -249,6 +249,8 @@ read_input(size_t limit, int dot_ends, size_t *len, int *more)
 	ssize_t	 n;
 
 	*more = 0;
+	if (cap > limit)
+		cap = limit;		/* so fill <= cap <= limit throughout */
 	if ((buf = malloc(cap)) == NULL)
 		goto nomem;
 	for (;;) {
