@@ -37,7 +37,8 @@ void	store_close(struct store *);
 const char *store_error(struct store *);
 /* store_db - the raw handle, for modules that prepare their own statements */
 struct sqlite3 *store_db(struct store *);
-/* store_changed - has another connection committed since the last call? */
+/* store_changed - has another connection changed accounts, identities or
+ * budgets (not usage, held mail or events) since the last call? */
 int	store_changed(struct store *);
 
 int	store_begin(struct store *);	/* BEGIN IMMEDIATE */

@@ -114,7 +114,9 @@ static const char *const migrations[] = {
 	"  account INTEGER REFERENCES accounts(id) ON DELETE CASCADE,"
 	"  kind TEXT NOT NULL,"
 	"  detail TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX events_account ON events(account, id);",
+	"CREATE INDEX events_account ON events(account, id);"
+	"CREATE TABLE generation (n INTEGER NOT NULL);"
+	"INSERT INTO generation (n) VALUES (0);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -137,6 +139,7 @@ enum st {
 	S_HELD_FIND, S_HELD_ADD, S_HELD_STATE,
 	S_HELD_ALL, S_HELD_ACC, S_HELD_ST, S_HELD_ACC_ST,
 	S_EVENT_ADD, S_EVENT_ALL, S_EVENT_ACC,
+	S_GEN, S_GEN_BUMP,
 	S_COUNT
 };
 
@@ -245,6 +248,8 @@ static const char *const st_sql[S_COUNT] = {
 	    "ORDER BY since, rowid",
 	[S_HELD_ACC_ST] = "SELECT " HELD_COLS " FROM held WHERE account = ?1 "
 	    "AND state = ?2 ORDER BY since, rowid",
+	[S_GEN] = "SELECT n FROM generation",
+	[S_GEN_BUMP] = "UPDATE generation SET n = n + 1",
 	[S_EVENT_ADD] = "INSERT INTO events (ts, account, kind, detail) "
 	    "VALUES (?1, ?2, ?3, ?4)",
 	[S_EVENT_ALL] = "SELECT ts, account, kind, detail FROM (SELECT id, ts, "
@@ -259,6 +264,7 @@ struct store {
 	sqlite3		*db;
 	int		 flags;
 	int64_t		 data_version;
+	int64_t		 generation;	/* of accounts and what they own */
 	char		 path[PATH_MAX];
 	char		 err[512];
 	sqlite3_stmt	*st[S_COUNT];
@@ -439,6 +445,18 @@ tx_close(struct store *s, int own, int ok)
 	}
 	memcpy(s->err, keep, sizeof(keep));
 	return -1;
+}
+
+/*
+ * changed - finish a change to accounts, identities or budgets: bump the
+ * generation that store_changed() watches, then commit.  Usage, held mail
+ * and events do not bump it, so the daemon's own group commits (which may
+ * come from another connection) do not make it rebuild its index.
+ */
+static int
+changed(struct store *s, int own)
+{
+	return tx_close(s, own, simple(s, S_GEN_BUMP) == 0);
 }
 
 /* store_account_name_ok - [a-z0-9][a-z0-9._-]{0,62} */
@@ -653,6 +671,25 @@ data_version(struct store *s, int64_t *v)
 	return rc == SQLITE_ROW ? 0 : dberr(s, rc);
 }
 
+/* generation - the accounts' generation counter */
+static int
+generation(struct store *s, int64_t *v)
+{
+	sqlite3_stmt *st = st_get(s, S_GEN);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return seterr(s, "database %s is corrupt or not a mailgov "
+		    "database", s->path);
+	return rc == SQLITE_ROW ? 0 : dberr(s, rc);
+}
+
 /* store_open - open (and migrate) path; NULL with err filled on failure */
 struct store *
 store_open(const char *path, int flags, int busy_ms, char *err,
@@ -734,7 +771,8 @@ store_open(const char *path, int flags, int busy_ms, char *err,
 		if (migrate(s) == -1)
 			goto fail;
 	}
-	if (data_version(s, &s->data_version) == -1)
+	if (data_version(s, &s->data_version) == -1 ||
+	    generation(s, &s->generation) == -1)
 		goto fail;
 	return s;
 fail:
@@ -778,17 +816,25 @@ store_db(struct store *s)
 	return s->db;
 }
 
-/* store_changed - has another connection committed since the last call? */
+/*
+ * store_changed - has another connection changed accounts, identities or
+ * budgets since the last call?  PRAGMA data_version answers "did anyone
+ * else commit" without reading the file; only then is the generation row
+ * read, so usage-only commits (the daemon's committer) cost nothing.
+ */
 int
 store_changed(struct store *s)
 {
-	int64_t v;
+	int64_t v, g;
 
-	if (data_version(s, &v) == -1)
+	if (data_version(s, &v) == -1 || v == s->data_version)
 		return 0;
-	if (v == s->data_version)
+	if (generation(s, &g) == -1)
 		return 0;
 	s->data_version = v;
+	if (g == s->generation)
+		return 0;
+	s->generation = g;
 	return 1;
 }
 
@@ -937,7 +983,7 @@ store_account_add(struct store *s, const char *name, int is_auto,
 		goto fail;
 	if (id)
 		*id = sqlite3_last_insert_rowid(s->db);
-	return tx_close(s, own, 1);
+	return changed(s, own);
 fail:
 	return tx_close(s, own, 0);
 }
@@ -963,7 +1009,7 @@ store_account_del(struct store *s, const char *name)
 	sqlite3_bind_int64(st, 1, id);
 	if (st_run(s, st) == -1)
 		goto fail;
-	return tx_close(s, own, 1);
+	return changed(s, own);
 fail:
 	return tx_close(s, own, 0);
 }
@@ -1049,7 +1095,7 @@ account_update(struct store *s, enum st which, const char *name, int v)
 	sqlite3_bind_int(st, 2, v);
 	if (st_run(s, st) == -1)
 		goto fail;
-	return tx_close(s, own, 1);
+	return changed(s, own);
 fail:
 	return tx_close(s, own, 0);
 }
@@ -1111,7 +1157,7 @@ store_budget_set(struct store *s, const char *name, enum budget_kind k,
 	}
 	if (st_run(s, st) == -1)
 		goto fail;
-	return tx_close(s, own, 1);
+	return changed(s, own);
 fail:
 	return tx_close(s, own, 0);
 }
@@ -1166,12 +1212,12 @@ store_uid_add(struct store *s, const char *name, uint32_t lo, uint32_t hi)
 	sqlite3_bind_int64(st, 3, id);
 	if (st_run(s, st) == -1)
 		goto fail;
-	return tx_close(s, own, 1);
+	return changed(s, own);
 fail:
 	return tx_close(s, own, 0);
 }
 
-/* ident_del - run a DELETE bound (?1 key, ?2/?3 ...), "not found" if none */
+/* ident_done - finish a delete: "not found" if it removed nothing */
 static int
 ident_done(struct store *s, int own, const char *notfound)
 {
@@ -1179,7 +1225,7 @@ ident_done(struct store *s, int own, const char *notfound)
 		seterr(s, "%s", notfound);
 		return tx_close(s, own, 0);
 	}
-	return tx_close(s, own, 1);
+	return changed(s, own);
 }
 
 /* store_uid_del - remove exactly the range lo..hi from name */
@@ -1257,7 +1303,7 @@ store_gid_add(struct store *s, const char *name, uint32_t gid)
 	sqlite3_bind_int64(st, 2, id);
 	if (st_run(s, st) == -1)
 		goto fail;
-	return tx_close(s, own, 1);
+	return changed(s, own);
 fail:
 	return tx_close(s, own, 0);
 }
@@ -1350,7 +1396,7 @@ str_add(struct store *s, const char *name, const char *key,
 	sqlite3_bind_int64(st, 2, id);
 	if (st_run(s, st) == -1)
 		goto fail;
-	return tx_close(s, own, 1);
+	return changed(s, own);
 fail:
 	return tx_close(s, own, 0);
 }
@@ -1482,7 +1528,7 @@ relay(struct store *s, const char *name, const char *host, uint16_t port,
 	sqlite3_bind_int(st, 3, port);
 	if (st_run(s, st) == -1)
 		goto fail;
-	return tx_close(s, own, 1);
+	return changed(s, own);
 fail:
 	return tx_close(s, own, 0);
 }
@@ -1767,7 +1813,7 @@ store_usage_reset(struct store *s, const char *name, int all)
 	sqlite3_bind_int64(st, 1, id);
 	if (st_run(s, st) == -1)
 		goto fail;
-	return tx_close(s, own, 1);
+	return changed(s, own);
 fail:
 	return tx_close(s, own, 0);
 }

@@ -613,6 +613,19 @@ test_changed_sees_other_connections(void)
 	store_account_add(o, "theirs", 0, NULL);
 	T_EQ_U(store_changed(s), 1, "their commit is");
 	T_EQ_U(store_changed(s), 0, "and only once");
+	{
+		struct store_usage u = { .account = 1, .messages = 3 };
+
+		store_usage_put(o, &u);
+		store_event(o, 1, "x", "y");
+	}
+	T_EQ_U(store_changed(s), 0, "usage and events are not");
+	store_sasl_add(o, "theirs", "t@example.org");
+	T_EQ_U(store_changed(s), 1, "an identity is");
+	store_sasl_del(o, "theirs", "nobody@example.org");
+	T_EQ_U(store_changed(s), 0, "a refused change is not");
+	store_usage_reset(o, "default", 1);
+	T_EQ_U(store_changed(s), 1, "a usage reset is");
 	store_close(o);
 	store_close(s);
 	cleanup();
