@@ -495,12 +495,16 @@ main(int argc, char **argv)
 	mo.truncated = more;
 	mo.full_name = o.full_name;
 	mo.sender = o.sender;
-	if ((rc = msg_parse(&m, in, len, &mo)) != MSG_OK) {
+	rc = msg_parse(&m, in, len, &mo);
+	free(in);
+	if (rc != MSG_OK) {
 		log_warnx("%s", m.err);
+		msg_free(&m);
 		exit(rc == MSG_ENOMEM ? EX_OSERR : EX_DATAERR);
 	}
-	free(in);
-	if (m.nrcpt == 0)
+	if (m.nrcpt == 0) {
+		msg_free(&m);
 		bad_usage("no recipients");
+	}
 	submit(&o, &m);
 }
