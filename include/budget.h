@@ -8,6 +8,11 @@
  * time now computes new_tat = max(tat, now) + T*cost and is refused when
  * new_tat - tau > now.  With burst == limit the whole window may be spent
  * at once, then one unit comes back every T.  All arithmetic saturates.
+ *
+ * T is period_us / limit truncated to whole microseconds and at least 1
+ * (a limit above period_us gets one unit per microsecond).  A charge whose
+ * tat would pass UINT64_MAX is refused with retry UINT64_MAX rather than
+ * saturated, so that no debt is ever forgotten.
  */
 #ifndef MAILGOV_BUDGET_H
 #define MAILGOV_BUDGET_H

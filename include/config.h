@@ -105,13 +105,14 @@ int	config_is_web_uid(const struct config *c, uint32_t uid);
 
 /*
  * budget_parse - "N", "N/DURATION" (10/30s, 100/1h), or "unlimited" when
- * allow_unlimited.  dflt_period is used when no window is given.
- * Returns 0 or -1 with *err set.
+ * allow_unlimited.  dflt_period is used when no window is given; 0 marks
+ * a cap (budget_kind_period of a cap kind): no window is accepted and
+ * period_us is 0.  Windows are 1s..365d.  Returns 0 or -1 with *err set.
  */
 int	budget_parse(const char *s, uint64_t dflt_period_s, int allow_unlimited,
 	    struct budget_limit *out, const char **err);
 
-/* budget_format - the inverse of budget_parse, into buf */
+/* budget_format - the inverse of budget_parse, into buf ("N" for a cap) */
 char	*budget_format(const struct budget_limit *, char *buf, size_t len);
 
 /* budget_kind_name / budget_kind_from_name - "messages_per_hour", ... */
