@@ -15,6 +15,7 @@
 #include "flow.h"
 #include "loop.h"
 
+struct alerts;
 struct policy;
 struct release;
 
@@ -22,5 +23,8 @@ struct release;
 struct policy *policy_new(struct loop *, struct accts *, struct flows *,
 	    struct release *, const struct config *);
 void	policy_free(struct policy *);
+/* policy_set_alerts - report budget crossings through the daemon's alert
+ * module (include/alert.h); without it they are plain log lines */
+void	policy_set_alerts(struct policy *, struct alerts *);
 
 #endif

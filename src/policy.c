@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "acct.h"
+#include "alert.h"
 #include "budget.h"
 #include "config.h"
 #include "identity.h"
@@ -129,6 +130,7 @@ struct policy {
 	struct flows		*flows;
 	struct release		*rel;
 	const struct config	*cfg;
+	struct alerts		*alerts;	/* NULL: plain log lines */
 	struct listener		 ls[2];
 	unsigned		 nls;
 	int			 pause_fd;	/* timerfd: resume accepting */
@@ -672,30 +674,55 @@ snapshot(struct policy *p, struct acct *a)
 		    a->name);
 }
 
-/* alert - a budget was crossed: one key=value line, rate-limited per
- * account so a flood of refusals is a few lines */
+/* budget_alert - a budget check ended over: through the alert module when
+ * the daemon gave us one (it logs crossings once and records them), else
+ * one key=value line rate-limited per account */
 static void
-alert(struct policy *p, struct acct *a, const char *kind, const char *action,
-    const struct preq *q, uint64_t now)
+budget_alert(struct policy *p, struct acct *a, unsigned checked, int kind,
+    const char *kname, const char *action, const struct preq *q,
+    uint64_t now)
 {
 	struct budget_limit lim;
-	char		 sender[128], qid[40];
+	char		 sender[128], qid[40], fields[256];
 
+	log_clean(sender, sizeof(sender), q->sender ? q->sender : "",
+	    q->sender ? strlen(q->sender) : 0);
+	log_clean(qid, sizeof(qid), q->queue_id ? q->queue_id : "",
+	    q->queue_id ? strlen(q->queue_id) : 0);
+	snprintf(fields, sizeof(fields), "action=%s context=%s queue_id=%s "
+	    "sender=<%s>", action,
+	    q->context && strcmp(q->context, "queue") == 0 ? "queue" : "main",
+	    qid[0] ? qid : "-", sender);
+	if (p->alerts != NULL) {
+		if (kind >= 0)
+			alert_budget(p->alerts, a, now, checked, 1u << kind,
+			    fields);
+		else
+			(void)alert(p->alerts, a, now, ALERT_WARN |
+			    ALERT_RECORD, kname, "%s", fields);
+		return;
+	}
 	lim.limit = p->cfg->alert_limit;
 	lim.period_us = (uint64_t)p->cfg->alert_period * 1000000u;
 	lim.burst = p->cfg->alert_limit;
 	if (lim.period_us == 0 ||
 	    budget_charge(&lim, &a->alert_tat, now, 1, NULL) != BUDGET_OK)
 		return;
-	log_clean(sender, sizeof(sender), q->sender ? q->sender : "",
-	    q->sender ? strlen(q->sender) : 0);
-	log_clean(qid, sizeof(qid), q->queue_id ? q->queue_id : "",
-	    q->queue_id ? strlen(q->queue_id) : 0);
-	log_info("event=budget_over account=%s kind=%s action=%s "
-	    "context=%s queue_id=%s sender=<%s>", a->name, kind, action,
-	    q->context && strcmp(q->context, "queue") == 0 ? "queue" : "main",
-	    qid[0] ? qid : "-", sender);
+	log_info("event=%s account=%s kind=%s %s", kind >= 0 ? "budget_over" :
+	    kname, a->name, kname, fields);
 }
+
+/* alert_ok - checks that passed, so the alert module can see a budget
+ * come back (a later refusal is then a new crossing) */
+static void
+alert_ok(struct policy *p, struct acct *a, unsigned checked, uint64_t now)
+{
+	if (p->alerts != NULL)
+		alert_budget(p->alerts, a, now, checked, 0, "");
+}
+
+#define EOM_KINDS ((1u << BK_MSG_HOUR) | (1u << BK_MSG_DAY) | \
+	(1u << BK_RCPT_DAY))
 
 /* do_rcpt - the per-message recipient cap, counted per transaction */
 static void
@@ -711,8 +738,8 @@ do_rcpt(struct conn *c, const struct preq *q, struct acct *a, uint64_t now)
 	s = inst_slot(c, q->instance);
 	n = s->rcpts + 1;
 	if (acct_charge(a, BK_RCPT_MSG, n, now, NULL) == BUDGET_OVER) {
-		alert(c->p, a, budget_kind_name(BK_RCPT_MSG), "refuse_rcpt",
-		    q, now);
+		budget_alert(c->p, a, 1u << BK_RCPT_MSG, BK_RCPT_MSG,
+		    budget_kind_name(BK_RCPT_MSG), "refuse_rcpt", q, now);
 		answer(c, 0, "452 4.5.3 Too many recipients (mailgov: "
 		    "recipients_per_message %" PRIu64 " exceeded)",
 		    a->lim[BK_RCPT_MSG].limit);
@@ -751,7 +778,7 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 	if (a->blocked) {
 		a->use.refused++;
 		snapshot(p, a);
-		alert(p, a, "blocked", "reject", q, now);
+		budget_alert(p, a, 0, -1, "blocked", "reject", q, now);
 		answer(c, 1, "REJECT 5.7.1 mailgov: account %s is blocked",
 		    a->name);
 		return;
@@ -763,6 +790,7 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 		a->use.bytes += size;
 		a->use.last_seen = (int64_t)(now / 1000000u);
 		snapshot(p, a);
+		alert_ok(p, a, EOM_KINDS, now);
 		answer(c, 1, "DUNNO");
 		return;
 	}
@@ -781,13 +809,13 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 		    release_queue_id_ok(q->queue_id))
 			(void)release_note_held(p->rel, a, q->queue_id,
 			    (uint32_t)rcpts, size, q->sender ? q->sender : "");
-		alert(p, a, kind, "hold", q, now);
+		budget_alert(p, a, EOM_KINDS, (int)which, kind, "hold", q, now);
 		answer(c, 1, "HOLD mailgov: account %s over %s", a->name, kind);
 		break;
 	case MODE_DEFER:
 		a->use.refused++;
 		snapshot(p, a);
-		alert(p, a, kind, "defer", q, now);
+		budget_alert(p, a, EOM_KINDS, (int)which, kind, "defer", q, now);
 		if (retry_at == UINT64_MAX) {
 			answer(c, 1, "DEFER_IF_PERMIT 4.7.1 mailgov: %s budget "
 			    "exceeded for account %s, message too large for "
@@ -802,7 +830,7 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 	default:
 		a->use.refused++;
 		snapshot(p, a);
-		alert(p, a, kind, "reject", q, now);
+		budget_alert(p, a, EOM_KINDS, (int)which, kind, "reject", q, now);
 		answer(c, 1, "REJECT 5.7.1 mailgov: %s budget exceeded for "
 		    "account %s", kind, a->name);
 		break;
@@ -847,6 +875,9 @@ malformed(struct conn *c, enum pp_status st)
 		len = off < c->inlen ? c->inlen - off : 0;
 		if (len > 60)
 			len = 60;
+		if (memchr(c->in + off, '\n', len) != NULL)
+			len = (size_t)((char *)memchr(c->in + off, '\n', len) -
+			    (c->in + off));
 		log_clean(near, sizeof(near), c->in + off, len);
 		log_warnx("policy: %s: malformed request (%s) near \"%s\"; "
 		    "closing without a reply", c->peer, pp_strerror(st), near);
@@ -1370,6 +1401,13 @@ policy_new(struct loop *loop, struct accts *accts, struct flows *flows,
 fail:
 	policy_free(p);
 	return NULL;
+}
+
+/* policy_set_alerts - report budget crossings through the alert module */
+void
+policy_set_alerts(struct policy *p, struct alerts *al)
+{
+	p->alerts = al;
 }
 
 /* policy_free - finish the commit in flight, then drop everything */
