@@ -40,6 +40,7 @@
 #include "log.h"
 #include "loop.h"
 #include "nfq.h"
+#include "policy.h"
 #include "privs.h"
 #include "sockdiag.h"
 #include "store.h"
@@ -57,6 +58,7 @@ struct daemon {
 	struct sockdiag	*diag;
 	struct alerts	*alerts;
 	struct ctlsock	*ctl;
+	struct policy	*policy;
 	uint16_t	 ports[CONFIG_MAX_PORTS + 1];	/* SMTP + queue */
 	size_t		 nports;
 	int		 sigfd, timerfd;
@@ -505,9 +507,11 @@ main(int argc, char **argv)
 	 * credentials and capabilities are per thread and a thread made
 	 * before privs_drop() would keep root's.  Its listeners (a socket
 	 * in /run/mailgov, 127.0.0.1:10040) need no privilege.
-	 *	d->policy = policy_new(d->loop, d->accts, d->flows,
-	 *	    d->release, &d->cfg);
 	 */
+	if ((d->policy = policy_new(d->loop, d->accts, d->flows, NULL,
+	    &d->cfg)) == NULL)
+		fatalx("cannot start the policy server");
+	policy_set_alerts(d->policy, d->alerts);
 
 	if (nfq_queue_start(d->nfq, d->loop, on_syn, d) == -1)
 		fatalx("cannot serve NFQUEUE %u", d->cfg.queue_num);
@@ -517,6 +521,7 @@ main(int argc, char **argv)
 	if (loop_run(d->loop) == -1)
 		log_warnx("event loop failed");
 
+	policy_free(d->policy);	/* writes the counts it still holds */
 	d->dirty = 1;
 	commit(d);
 	nfq_queue_close(d->nfq);

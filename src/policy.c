@@ -53,6 +53,14 @@
 #include "release.h"
 #include "store.h"
 
+/*
+ * XXX Weak: release.c may not be linked into a program that never calls
+ * release_new() (then rel is NULL and these are never called); a program
+ * that does call it pulls release.o in and these resolve to it.
+ */
+#pragma weak release_note_held
+#pragma weak release_queue_id_ok
+
 #define POLICY_MAX_CONNS	1024	/* Postfix needs one per smtpd */
 #define POLICY_BACKLOG		1024
 #define POLICY_ACCEPT_BURST	64	/* accepts per wake-up */
@@ -805,8 +813,8 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 		snapshot(p, a);
 		/* only the queue instance's hold queue is released by
 		 * mailgov; a hold on the main instance stays for the admin */
-		if (queue && p->rel != NULL && q->queue_id != NULL &&
-		    release_queue_id_ok(q->queue_id))
+		if (queue && p->rel != NULL && release_note_held != NULL &&
+		    q->queue_id != NULL && release_queue_id_ok(q->queue_id))
 			(void)release_note_held(p->rel, a, q->queue_id,
 			    (uint32_t)rcpts, size, q->sender ? q->sender : "");
 		budget_alert(p, a, EOM_KINDS, (int)which, kind, "hold", q, now);
