@@ -32,7 +32,7 @@ struct smtpc_reply {
 /*
  * smtpc_open - connect to host:port (numeric or resolvable) within
  * connect_ms and read the greeting.  reply_ms bounds every later reply
- * and total_ms the whole session.  Returns NULL with *err and errbuf set.
+ * and total_ms the whole exchange.  Returns NULL with *err and errbuf set.
  */
 struct smtpc *smtpc_open(const char *host, const char *port, int reply_ms,
 	    int total_ms, struct smtpc_reply *greeting, int *err,

@@ -291,15 +291,15 @@ nomem:
 	exit(EX_OSERR);
 }
 
-/* The SMTP session and what it is talking to, for messages. */
-struct session {
+/* The SMTP connection and what it is talking to, for messages. */
+struct conn {
 	struct smtpc	*c;
 	char		 where[300];	/* "queue at HOST:PORT" */
 };
 
-/* session_exit - after an smtpc failure: say why, exit accordingly */
+/* conn_exit - after an smtpc failure: say why, exit accordingly */
 static void __attribute__((noreturn))
-session_exit(struct session *s, const char *doing)
+conn_exit(struct conn *s, const char *doing)
 {
 	const char *text;
 	int	 err = smtpc_error(s->c, &text);
@@ -312,7 +312,7 @@ session_exit(struct session *s, const char *doing)
 
 /* reply_exit - after a refusal: QUIT politely, say why, exit with ex */
 static void __attribute__((noreturn))
-reply_exit(struct session *s, const struct smtpc_reply *rp, int ex,
+reply_exit(struct conn *s, const struct smtpc_reply *rp, int ex,
     const char *what)
 {
 	struct smtpc_reply q;
@@ -332,7 +332,7 @@ reply_exit(struct session *s, const struct smtpc_reply *rp, int ex,
 static void __attribute__((noreturn))
 submit(const struct opts *o, const struct msg *m)
 {
-	struct session s;
+	struct conn s;
 	struct smtpc_reply rp;
 	char	 ebuf[256], params[128], **refused = NULL;
 	char	 rtext[512];
@@ -350,13 +350,13 @@ submit(const struct opts *o, const struct msg *m)
 	}
 	if (rp.code / 100 != 2)
 		reply_exit(&s, &rp, rp.code / 100 == 4 ? EX_TEMPFAIL :
-		    EX_UNAVAILABLE, rp.code / 100 == 4 ? "" : "the session");
+		    EX_UNAVAILABLE, rp.code / 100 == 4 ? "" : "the connection");
 	if (smtpc_cmd(s.c, &rp, "EHLO localhost") == -1)
-		session_exit(&s, "EHLO");
+		conn_exit(&s, "EHLO");
 	if (rp.code / 100 == 5) {	/* no ESMTP: plain HELO */
 		helo = 1;
 		if (smtpc_cmd(s.c, &rp, "HELO localhost") == -1)
-			session_exit(&s, "HELO");
+			conn_exit(&s, "HELO");
 	}
 	if (rp.code / 100 != 2)
 		reply_exit(&s, &rp, rp.code / 100 == 4 ? EX_TEMPFAIL :
@@ -370,7 +370,7 @@ submit(const struct opts *o, const struct msg *m)
 		snprintf(params + strlen(params), sizeof(params) -
 		    strlen(params), " BODY=8BITMIME");
 	if (smtpc_cmd(s.c, &rp, "MAIL FROM:<%s>%s", o->sender, params) == -1)
-		session_exit(&s, "MAIL FROM");
+		conn_exit(&s, "MAIL FROM");
 	if (rp.code / 100 != 2) {
 		snprintf(rtext, sizeof(rtext), "sender <%s>", o->sender);
 		reply_exit(&s, &rp, rp.code / 100 == 4 ? EX_TEMPFAIL :
@@ -383,7 +383,7 @@ submit(const struct opts *o, const struct msg *m)
 	}
 	for (i = 0; i < m->nrcpt; i++) {
 		if (smtpc_cmd(s.c, &rp, "RCPT TO:<%s>", m->rcpt[i]) == -1)
-			session_exit(&s, "RCPT TO");
+			conn_exit(&s, "RCPT TO");
 		if (rp.code / 100 == 2) {
 			accepted++;
 		} else if (rp.code / 100 == 4) {
@@ -409,13 +409,13 @@ submit(const struct opts *o, const struct msg *m)
 	}
 
 	if (smtpc_cmd(s.c, &rp, "DATA") == -1)
-		session_exit(&s, "DATA");
+		conn_exit(&s, "DATA");
 	if (rp.code / 100 != 3)
 		reply_exit(&s, &rp, rp.code / 100 == 4 ? EX_TEMPFAIL :
 		    rp.code / 100 == 5 ? EX_UNAVAILABLE : EX_PROTOCOL,
 		    "DATA");
 	if (smtpc_data(s.c, m->data, m->len, &rp) == -1)
-		session_exit(&s, "end of data");
+		conn_exit(&s, "end of data");
 	if (rp.code / 100 != 2)
 		reply_exit(&s, &rp, rp.code / 100 == 4 ? EX_TEMPFAIL :
 		    rp.code / 100 == 5 ? EX_UNAVAILABLE : EX_PROTOCOL,
@@ -448,6 +448,7 @@ login_sender(struct opts *o)
 	}
 }
 
+/* main - options, the message, then one SMTP transaction */
 int
 main(int argc, char **argv)
 {

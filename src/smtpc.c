@@ -26,7 +26,7 @@
 struct smtpc {
 	int	 fd;
 	int	 reply_ms;
-	long long deadline;		/* monotonic ms: end of the session */
+	long long deadline;		/* monotonic ms: end of the whole exchange */
 	char	 buf[4096];		/* read buffer */
 	size_t	 off, fill;
 	char	 ehlo[2048];		/* EHLO keywords, " KW1 KW2 ... " */
@@ -44,7 +44,7 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* fail - record why the session failed; returns -1 */
+/* fail - record why the exchange failed; returns -1 */
 static int __attribute__((format(printf, 3, 4)))
 fail(struct smtpc *c, int err, const char *fmt, ...)
 {
@@ -57,7 +57,7 @@ fail(struct smtpc *c, int err, const char *fmt, ...)
 	return -1;
 }
 
-/* wait_fd - poll for events until the reply or session deadline */
+/* wait_fd - poll for events until the reply or overall deadline */
 static int
 wait_fd(struct smtpc *c, short events)
 {

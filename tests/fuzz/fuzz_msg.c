@@ -41,6 +41,7 @@ check_output(const struct msg *m)
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
+/* LLVMFuzzerTestOneInput - one input through msg_parse and msg_add_list */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -70,6 +70,7 @@ data(const struct msg *m)
 	return buf;
 }
 
+/* test_address_lists - address lists: groups, names, comments, routes, bad syntax */
 static void
 test_address_lists(void)
 {
@@ -123,6 +124,7 @@ test_address_lists(void)
 	}
 }
 
+/* test_addr_ok - the address checks that guard SMTP command lines */
 static void
 test_addr_ok(void)
 {
@@ -139,6 +141,7 @@ test_addr_ok(void)
 	T_OK(msg_addr_ok("a@[192.0.2.1]", 13), "domain literal allowed");
 }
 
+/* test_sender - -f forms, the null sender, injection */
 static void
 test_sender(void)
 {
@@ -157,6 +160,7 @@ test_sender(void)
 	T_OK(msg_sender("a b@x", s, sizeof(s)) == -1, "-f with a space refused");
 }
 
+/* test_extract - -t recipients and Bcc: removal */
 static void
 test_extract(void)
 {
@@ -199,6 +203,7 @@ test_extract(void)
 	msg_free(&m);
 }
 
+/* test_line_endings - every line ending becomes CRLF, bare CRs go */
 static void
 test_line_endings(void)
 {
@@ -223,6 +228,7 @@ test_line_endings(void)
 	}
 }
 
+/* test_dots - dot-stuffing, and a lone "." ending input without -i */
 static void
 test_dots(void)
 {
@@ -250,6 +256,7 @@ test_dots(void)
 	msg_free(&m);
 }
 
+/* test_validation - 998/999-byte lines, NUL, malformed header lines */
 static void
 test_validation(void)
 {
@@ -325,6 +332,7 @@ test_validation(void)
 	free(buf);
 }
 
+/* test_size - the size bound, and a "." just after it */
 static void
 test_size(void)
 {
@@ -355,6 +363,7 @@ test_size(void)
 	msg_free(&m);
 }
 
+/* test_full_name - -F adds a From: only when there is none */
 static void
 test_full_name(void)
 {
@@ -386,6 +395,7 @@ test_full_name(void)
 	msg_free(&m);
 }
 
+/* test_rcpt_limit - no more than MSG_RCPT_MAX recipients */
 static void
 test_rcpt_limit(void)
 {
