@@ -1,0 +1,218 @@
+#!/bin/sh
+# bench/run.sh - the policy server benchmark (`make bench`).
+#
+# Measures, in one run and interleaved round by round so that machine
+# noise hits every server alike:
+#   trivial   a C epoll server that always answers DUNNO (the ceiling)
+#   postfwd1  postfwd 1.35, single process, rate(sasl_username/100/3600)
+#   mailgovd  the real daemon, policy on TCP loopback, scratch database on
+#             disk, 1000 SASL users mapped to 1000 accounts, budgets high
+#             enough never to trigger; with sync=full and sync=normal
+# at 16 and 128 connections, with bench/loadgen (closed loop,
+# END-OF-MESSAGE requests shaped like Postfix 3.7's).  Prints one line per
+# measurement, then a table of medians and the ratios.
+#
+# Everything runs in a private network namespace (only its 127.0.0.1 is
+# used) and a private mount namespace (a scratch /etc with the mailgov
+# user); every server is stopped at the end.  Needs root.
+#
+# Environment: BENCH_SECONDS (10), BENCH_WARMUP (2), BENCH_ROUNDS (3),
+# BENCH_CONNS ("16 128"), BENCH_USERS (1000), MAILGOV_BUILD (build).
+set -u
+cd "$(dirname "$0")/.."
+TOP=$(pwd)
+BUILD=${MAILGOV_BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
+SECS=${BENCH_SECONDS:-10}
+WARM=${BENCH_WARMUP:-2}
+ROUNDS=${BENCH_ROUNDS:-3}
+CONNS=${BENCH_CONNS:-16 128}
+USERS=${BENCH_USERS:-1000}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "bench: needs root (network and mount namespaces)" >&2
+	exit 1
+fi
+if [ -z "${MAILGOV_BENCH_NS:-}" ]; then
+	MAILGOV_BENCH_NS=1 exec timeout --kill-after=10 1800 \
+	    unshare --mount --net --propagation private sh "$0" "$@"
+fi
+ip link set lo up
+
+# On disk, not tmpfs: an fsync here costs what it costs in production.
+WORK=$(mktemp -d /var/tmp/mailgov-bench.XXXXXX)
+chmod 0755 "$WORK"
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	sleep 0.5
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	[ -f "$WORK/postfwd.pid" ] && kill "$(cat "$WORK/postfwd.pid")" 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# A scratch /etc with the daemon's user, seen only in this namespace.
+cp -a /etc "$WORK/etc"
+mount --bind "$WORK/etc" /etc
+if ! getent passwd mailgov >/dev/null; then
+	echo "mailgov:x:64090:64090::/nonexistent:/usr/sbin/nologin" >> /etc/passwd
+	echo "mailgov:x:64090:" >> /etc/group
+fi
+mkdir -p /run/mailgov
+mount -t tmpfs -o mode=0755 tmpfs /run/mailgov
+chown mailgov /run/mailgov
+
+cc -O2 -o "$WORK/loadgen" bench/loadgen.c || exit 1
+cc -O2 -o "$WORK/trivial" bench/trivial.c || exit 1
+LOADGEN="$WORK/loadgen"
+
+P_TRIVIAL=19001 P_POSTFWD=19002 P_FULL=19003 P_NORMAL=19004
+
+# wait_port PORT - until something listens (5 s)
+wait_port() {
+	_n=50
+	while [ $_n -gt 0 ]; do
+		ss -ltn | grep -q "127.0.0.1:$1 " && return 0
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	echo "bench: nothing listens on 127.0.0.1:$1" >&2
+	return 1
+}
+
+# --- servers -------------------------------------------------------------
+
+"$WORK/trivial" -p $P_TRIVIAL &
+PIDS="$PIDS $!"
+wait_port $P_TRIVIAL || exit 1
+
+HAVE_POSTFWD=0
+if [ -x /usr/sbin/postfwd1 ]; then
+	# an absolute -f: with a relative one postfwd may run with no rules
+	echo 'id=RATE01; protocol_state==END-OF-MESSAGE; action=rate(sasl_username/100/3600/450 4.7.1 rate limit exceeded)' \
+	    > "$WORK/postfwd.cf"
+	/usr/sbin/postfwd1 -d -f "$WORK/postfwd.cf" -i 127.0.0.1 \
+	    -p $P_POSTFWD -P -u nobody -g nogroup \
+	    --pidfile "$WORK/postfwd.pid" >/dev/null 2>&1
+	if wait_port $P_POSTFWD; then
+		# prove the limit works: 5 users x 101 messages must give
+		# exactly 500 DUNNO and 5 refusals
+		v=$("$LOADGEN" -p $P_POSTFWD -n 5 -v 101 -x main)
+		echo "# postfwd1 rate check: $v"
+		case "$v" in
+		*"dunno=500 other=5 "*) HAVE_POSTFWD=1 ;;
+		*) echo "bench: postfwd1's rate limit did not trigger as" \
+		    "expected; leaving it out" >&2 ;;
+		esac
+	fi
+else
+	echo "# postfwd1 not installed (Debian package postfwd): left out"
+fi
+
+# mailgovd_start NAME PORT SYNC - a daemon on its own database
+mailgovd_start() {
+	_d="$WORK/$1"
+	mkdir -p "$_d"
+	cat > "$_d/mailgov.conf" <<EOF
+db = $_d/mailgov.db
+user = mailgov
+policy_unix = ""
+policy_tcp = 127.0.0.1:$2
+control_socket = $_d/control.sock
+queue_num = $3
+sync = $4
+messages_per_hour = 1000000000/1h
+messages_per_day = 1000000000/1d
+recipients_per_day = 1000000000/1d
+EOF
+	cp "$WORK/accounts.db" "$_d/mailgov.db"
+	chown -R mailgov "$_d"
+	"$BUILD/mailgovd" -d -f "$_d/mailgov.conf" 2>"$_d/log" &
+	PIDS="$PIDS $!"
+	wait_port "$2" || { cat "$_d/log" >&2; return 1; }
+}
+
+# USERS accounts, one SASL user each, made once on tmpfs (an fsync per
+# account would take minutes on a slow disk) and copied to each daemon
+echo "# making $USERS accounts ..."
+_i=0
+while [ $_i -lt "$USERS" ]; do
+	"$BUILD/mailgovctl" --db /run/mailgov/accounts.db \
+	    account add "acct$_i" --sasl "user$_i" >/dev/null || exit 1
+	_i=$((_i + 1))
+done
+sqlite3 /run/mailgov/accounts.db "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+cp /run/mailgov/accounts.db "$WORK/accounts.db"
+mailgovd_start full $P_FULL 11 full || exit 1
+mailgovd_start normal $P_NORMAL 12 normal || exit 1
+
+# --- measurements ----------------------------------------------------------
+
+RES="$WORK/results"
+: > "$RES"
+measure() {	# NAME PORT CONNS
+	_out=$("$LOADGEN" -p "$2" -c "$3" -w "$WARM" -d "$SECS" -n "$USERS" -x main 2>&1)
+	echo "$1 $_out" | tee -a "$RES"
+}
+
+echo "# $ROUNDS rounds of ${WARM}s warm-up + ${SECS}s, $USERS users, $(nproc) CPUs"
+r=1
+while [ $r -le "$ROUNDS" ]; do
+	for c in $CONNS; do
+		measure trivial $P_TRIVIAL "$c"
+		[ $HAVE_POSTFWD = 1 ] && measure postfwd1 $P_POSTFWD "$c"
+		measure mailgovd-full $P_FULL "$c"
+		measure mailgovd-normal $P_NORMAL "$c"
+	done
+	r=$((r + 1))
+done
+
+# every request was charged and is on disk: usage must show it
+for s in full normal; do
+	n=$(sqlite3 "$WORK/$s/mailgov.db" "SELECT SUM(messages) FROM usage;" 2>/dev/null)
+	echo "# mailgovd-$s: $n messages counted in its database"
+done
+
+# --- table -----------------------------------------------------------------
+
+# median NAME CONNS FIELD
+median() {
+	grep "^$1 conns=$2 " "$RES" | sed -n "s/.* $3=\([0-9]*\).*/\1/p" |
+	    sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'
+}
+# maxof NAME CONNS FIELD
+maxof() {
+	grep "^$1 conns=$2 " "$RES" | sed -n "s/.* $3=\([0-9]*\).*/\1/p" |
+	    sort -n | tail -1
+}
+
+echo
+echo "| server | conns | req/s (median) | p50 ms | p99 ms | unanswered conns (worst) |"
+echo "|---|---|---|---|---|---|"
+for c in $CONNS; do
+	for s in trivial postfwd1 mailgovd-full mailgovd-normal; do
+		grep -q "^$s conns=$c " "$RES" || continue
+		rps=$(median $s $c rps)
+		p50=$(median $s $c p50_us)
+		p99=$(median $s $c p99_us)
+		un=$(maxof $s $c unanswered)
+		printf '| %s | %s | %s | %s | %s | %s |\n' "$s" "$c" "$rps" \
+		    "$(awk "BEGIN { printf \"%.2f\", $p50 / 1000 }")" \
+		    "$(awk "BEGIN { printf \"%.2f\", $p99 / 1000 }")" "$un"
+	done
+done
+echo
+for c in $CONNS; do
+	t=$(median trivial $c rps)
+	for s in mailgovd-full mailgovd-normal; do
+		m=$(median $s $c rps)
+		line="$s at $c conns: $(awk "BEGIN { printf \"%.2f\", $m / $t }") x trivial"
+		if [ $HAVE_POSTFWD = 1 ]; then
+			pf=$(median postfwd1 $c rps)
+			line="$line, $(awk "BEGIN { printf \"%.1f\", $m / $pf }") x postfwd1"
+		fi
+		echo "$line"
+	done
+done
