@@ -278,14 +278,14 @@ accept:
 	verdict(q, pkt.id, setmark, mark);
 }
 
-/* walk - handle every message in a datagram; returns the error of an
- * ack with sequence number seq (0 if it was a success), or 1 if none */
+/* walk - handle every message in a datagram; returns the errno of an
+ * ack with sequence number seq (0 if it was a success), or -1 if none */
 static int
 walk(struct nfq *q, const char *buf, int n, unsigned seq)
 {
 	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 	const struct nlmsgerr *e;
-	int ack = 1;
+	int ack = -1;
 
 	for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n)) {
 		if (nlh->nlmsg_type == NLMSG_ERROR) {
@@ -355,7 +355,7 @@ config(struct nfq *q, struct nlmsghdr *nlh)
 		/* Packets may already arrive: walk() accepts them. */
 		r = walk(q, q->rbuf, n, q->seq);
 		flush(q);
-		if (r != 1)
+		if (r != -1)
 			return r;
 	}
 }
