@@ -177,7 +177,7 @@ t_sink() {
 	chmod 0777 "$3"
 	( cd "$3" && ip netns exec "$1" smtp-sink -u postfix -d "%M%S." \
 	    "$2" 128 ) >/dev/null 2>&1 &
-	t_wait 5 ip netns exec "$1" sh -c "ss -ltn | grep -q ' ${2##*:} '"
+	t_wait 5 ip netns exec "$1" sh -c "ss -ltn | grep -q ':${2##*:} '"
 }
 
 # t_listen NS ADDR:PORT - a plain smtp-sink with no capture (counts only)
