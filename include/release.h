@@ -7,7 +7,7 @@
  * postsuper must run as root, so release_new() forks a tiny privileged
  * child before mailgovd drops its privileges.  The child reads fixed-size
  * requests ("H" or "D" and a queue ID) from a socketpair, validates the
- * queue ID ([0-9A-Za-z]{6,32}), runs postsuper -c <queue_config_dir> with
+ * queue ID ([0-9A-Za-z]{6,31}), runs postsuper -c <queue_config_dir> with
  * exactly those arguments and answers its exit status.  Nothing else.
  */
 #ifndef MAILGOV_RELEASE_H

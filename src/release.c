@@ -1,0 +1,1029 @@
+/*
+ * release - held mail and its automatic release (see release.h).
+ *
+ * Two processes.  The privileged child, forked by release_new() while
+ * mailgovd is still root, does three things and nothing else: "H" runs
+ * postsuper -c DIR -H ID then postqueue -c DIR -i ID (the release moves
+ * the message to the deferred queue; the flush makes it leave now, not at
+ * the next queue run), "D" runs postsuper -c DIR -d ID, and "Q" runs
+ * postqueue -c DIR -j with its output on a pipe the main process passed
+ * along.  Requests are fixed-size records on a SOCK_SEQPACKET socketpair;
+ * every queue ID is validated again in the child; argv is fixed, there is
+ * no shell and the environment is empty.  The child exits when the socket
+ * closes.  postqueue -j runs there too because mailgovd, once it has
+ * dropped privileges (with no_new_privs), cannot use postqueue's setgid
+ * postdrop to reach showq.
+ *
+ * The main process, unprivileged, charges each held message to its
+ * account's budget, oldest first, and asks the child to release it; it
+ * stops at an account's first message that does not fit and does not look
+ * at that account again before the budget engine says it could.  Answers
+ * come back asynchronously: the loop never waits for postsuper.  Every
+ * minute (and at start-up) it lists the queue and reconciles: held rows
+ * whose message is gone are closed, messages on hold that the store does
+ * not know (held by default_action=HOLD while mailgovd was down) are
+ * adopted by the default account.
+ *
+ * Trusts: the child trusts nothing the main process sends (it may be
+ * compromised); the main process trusts nothing in postqueue's output.
+ */
+#define _GNU_SOURCE	/* pipe2, close_range */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+
+#include "acct.h"
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "postfix.h"
+#include "release.h"
+#include "store.h"
+
+#define REL_IDLEN	32		/* 31 characters and a NUL */
+#define REL_INFLIGHT	128		/* requests the child has not answered */
+#define REL_RECONCILE	60		/* seconds between queue listings */
+#define REL_GRACE	120		/* a row younger than this is never
+					 * judged gone (still being written) */
+#define REL_QMAX	200000		/* queue entries one listing keeps */
+#define REL_OUTMAX	4096		/* postsuper output the child reads */
+
+enum { ST_OK = 0, ST_NOTFOUND = 1, ST_FAIL = 2 };
+
+struct rel_req {
+	char	op;			/* 'H', 'D' or 'Q' */
+	char	id[REL_IDLEN];
+};
+
+struct rel_ans {
+	char	op;
+	char	status;			/* ST_* */
+	char	id[REL_IDLEN];
+};
+
+struct inflight {
+	char		id[REL_IDLEN];
+	int64_t		account;
+};
+
+struct heldacct {
+	int64_t		id;
+	uint64_t	not_before;	/* microseconds: budget not yet back */
+};
+
+struct qent {
+	char		id[REL_IDLEN];
+	int		hold;
+	int64_t		arrival;
+	uint64_t	size;
+	uint32_t	rcpts;
+	char		*sender;	/* hold entries only */
+};
+
+struct release {
+	struct loop	*loop;
+	struct accts	*accts;
+	const struct config *cfg;
+	pid_t		 child;
+	int		 fd;		/* -1: the child is gone */
+
+	struct inflight	 infl[REL_INFLIGHT];
+	size_t		 n_infl;
+
+	struct heldacct	*held;		/* accounts that have held mail */
+	size_t		 n_held, cap_held;
+
+	uint64_t	 next_tick, next_reconcile, fail_until;
+
+	/* the running queue listing */
+	int		 q_fd;		/* pipe from postqueue -j, or -1 */
+	int		 q_running, q_eof, q_status;	/* q_status < 0: none */
+	int64_t		 q_started;	/* unix seconds */
+	char		*q_line;
+	size_t		 q_len;
+	int		 q_skip;	/* discarding an over-long line */
+	struct qent	*q_ent;
+	size_t		 q_n, q_cap;
+	int		 q_over;
+};
+
+/* release_queue_id_ok - [0-9A-Za-z]{6,31}: Postfix short and long queue
+ * IDs, within what the store keeps */
+int
+release_queue_id_ok(const char *q)
+{
+	size_t	 i;
+
+	if (q == NULL)
+		return 0;
+	for (i = 0; q[i] != '\0'; i++)
+		if (i >= 31 || !isalnum((unsigned char)q[i]))
+			return 0;
+	return i >= 6;
+}
+
+/* --- the privileged child -------------------------------------------- */
+
+/* run - fork/exec argv with an empty environment; stdout to out_fd when
+ * >= 0, else stdout+stderr captured into buf; returns the exit status,
+ * or -1 */
+static int
+run(const char *path, char *const argv[], int out_fd, char *buf,
+    size_t buflen)
+{
+	static char *const envp[] = { NULL };
+	int	 p[2] = { -1, -1 }, st, devnull;
+	size_t	 n = 0;
+	ssize_t	 r;
+	pid_t	 pid;
+
+	if (buf != NULL && pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	if ((pid = fork()) == -1) {
+		if (buf != NULL) {
+			close(p[0]);
+			close(p[1]);
+		}
+		return -1;
+	}
+	if (pid == 0) {
+		devnull = open("/dev/null", O_RDWR);
+		if (devnull != -1)
+			dup2(devnull, 0);
+		if (out_fd >= 0) {
+			dup2(out_fd, 1);
+			if (devnull != -1)
+				dup2(devnull, 2);
+		} else if (buf != NULL) {
+			dup2(p[1], 1);
+			dup2(p[1], 2);
+		}
+		close_range(3, ~0U, 0);
+		execve(path, argv, envp);
+		_exit(127);
+	}
+	if (buf != NULL) {
+		close(p[1]);
+		while ((r = read(p[0], buf + n, buflen - 1 - n)) != 0) {
+			if (r == -1) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			n += (size_t)r;
+			if (n >= buflen - 1) {
+				/* keep draining so the command never blocks */
+				char	 junk[512];
+
+				while (read(p[0], junk, sizeof(junk)) > 0)
+					;
+				break;
+			}
+		}
+		buf[n] = '\0';
+		close(p[0]);
+	}
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* child_postsuper - op 'H' or 'D' on one validated queue ID */
+static int
+child_postsuper(const struct config *cfg, char op, const char *id)
+{
+	char	 out[REL_OUTMAX], dir[CONFIG_PATHLEN], qid[REL_IDLEN];
+	char	 flag[3] = { '-', op == 'H' ? 'H' : 'd', '\0' };
+	char	*argv[] = { "postsuper", "-c", dir, flag, qid, NULL };
+	char	*qargv[] = { "postqueue", "-c", dir, "-i", qid, NULL };
+	int	 st;
+
+	snprintf(dir, sizeof(dir), "%s", cfg->queue_config_dir);
+	snprintf(qid, sizeof(qid), "%s", id);
+	st = run(cfg->postsuper, argv, -1, out, sizeof(out));
+	if (st != 0) {
+		log_warnx("release: postsuper %s %s exited %d", flag, qid, st);
+		return ST_FAIL;
+	}
+	/* postsuper exits 0 for an ID it did not find; its summary says */
+	if (op == 'H') {
+		if (strstr(out, "Released from hold: 0 messages") != NULL ||
+		    strstr(out, "released from hold") == NULL)
+			return ST_NOTFOUND;
+		/* moved to deferred: deliver it now, not at the next run */
+		st = run(cfg->postqueue, qargv, -1, out, sizeof(out));
+		if (st != 0)
+			log_warnx("release: postqueue -i %s exited %d (it "
+			    "leaves at the next queue run)", qid, st);
+		return ST_OK;
+	}
+	if (strstr(out, "Deleted: 0 messages") != NULL ||
+	    strstr(out, ": removed") == NULL)
+		return ST_NOTFOUND;
+	return ST_OK;
+}
+
+/* child_list - op 'Q': postqueue -j with stdout on fd */
+static int
+child_list(const struct config *cfg, int fd)
+{
+	char	 dir[CONFIG_PATHLEN];
+	char	*argv[] = { "postqueue", "-c", dir, "-j", NULL };
+	int	 st;
+
+	snprintf(dir, sizeof(dir), "%s", cfg->queue_config_dir);
+	st = run(cfg->postqueue, argv, fd, NULL, 0);
+	close(fd);
+	return st == 0 ? ST_OK : ST_FAIL;
+}
+
+/* child_main - the privileged loop; never returns */
+static void __attribute__((noreturn))
+child_main(const struct config *cfg, int s)
+{
+	struct rel_req req;
+	struct rel_ans ans;
+	struct msghdr msg;
+	struct iovec iov;
+	struct cmsghdr *cm;
+	union {
+		char		buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	align;
+	} cbuf;
+	ssize_t	 n;
+	int	 fd;
+
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	for (;;) {
+		memset(&req, 0, sizeof(req));
+		memset(&msg, 0, sizeof(msg));
+		iov.iov_base = &req;
+		iov.iov_len = sizeof(req);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = cbuf.buf;
+		msg.msg_controllen = sizeof(cbuf.buf);
+		n = recvmsg(s, &msg, MSG_CMSG_CLOEXEC);
+		if (n == 0)
+			_exit(0);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		fd = -1;
+		for (cm = CMSG_FIRSTHDR(&msg); cm != NULL;
+		    cm = CMSG_NXTHDR(&msg, cm))
+			if (cm->cmsg_level == SOL_SOCKET &&
+			    cm->cmsg_type == SCM_RIGHTS &&
+			    cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+				if (fd != -1)
+					close(fd);
+				memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+			}
+		memset(&ans, 0, sizeof(ans));
+		ans.op = req.op;
+		ans.status = ST_FAIL;
+		req.id[REL_IDLEN - 1] = '\0';
+		memcpy(ans.id, req.id, sizeof(ans.id));
+		if (n != (ssize_t)sizeof(req) || (msg.msg_flags & MSG_TRUNC))
+			log_warnx("release helper: bad request size %zd", n);
+		else if (req.op == 'Q' && fd != -1) {
+			ans.status = (char)child_list(cfg, fd);
+			fd = -1;
+		} else if ((req.op == 'H' || req.op == 'D') &&
+		    release_queue_id_ok(req.id))
+			ans.status = (char)child_postsuper(cfg, req.op, req.id);
+		else
+			log_warnx("release helper: refused a bad request");
+		if (fd != -1)
+			close(fd);
+		if (send(s, &ans, sizeof(ans), 0) == -1 && errno != EINTR)
+			_exit(1);
+	}
+}
+
+/* --- the main process: bookkeeping -------------------------------------- */
+
+/* held_find - index of account id in the held set, or -1 */
+static ssize_t
+held_find(struct release *r, int64_t id)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->n_held; i++)
+		if (r->held[i].id == id)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* held_note - remember that account id has held mail */
+static void
+held_note(struct release *r, int64_t id)
+{
+	struct heldacct *nh;
+	ssize_t	 i;
+	size_t	 ncap;
+
+	if ((i = held_find(r, id)) >= 0) {
+		r->held[i].not_before = 0;
+		return;
+	}
+	if (r->n_held == r->cap_held) {
+		ncap = r->cap_held ? r->cap_held * 2 : 16;
+		if ((nh = reallocarray(r->held, ncap, sizeof(*nh))) == NULL) {
+			log_warn("release: held accounts");
+			return;
+		}
+		r->held = nh;
+		r->cap_held = ncap;
+	}
+	r->held[r->n_held].id = id;
+	r->held[r->n_held].not_before = 0;
+	r->n_held++;
+}
+
+/* held_drop - account id has no held mail any more */
+static void
+held_drop(struct release *r, int64_t id)
+{
+	ssize_t	 i;
+
+	if ((i = held_find(r, id)) >= 0)
+		r->held[i] = r->held[--r->n_held];
+}
+
+/* infl_find - the in-flight request for id, or -1 */
+static ssize_t
+infl_find(struct release *r, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->n_infl; i++)
+		if (strcmp(r->infl[i].id, id) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* send_req - one request to the child, with an fd when fd >= 0 */
+static int
+send_req(struct release *r, char op, const char *id, int fd)
+{
+	struct rel_req req;
+	struct msghdr msg;
+	struct iovec iov;
+	struct cmsghdr *cm;
+	union {
+		char		buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	align;
+	} cbuf;
+
+	if (r->fd == -1)
+		return -1;
+	memset(&req, 0, sizeof(req));
+	req.op = op;
+	if (id != NULL)
+		snprintf(req.id, sizeof(req.id), "%s", id);
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = &req;
+	iov.iov_len = sizeof(req);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (fd >= 0) {
+		memset(&cbuf, 0, sizeof(cbuf));
+		msg.msg_control = cbuf.buf;
+		msg.msg_controllen = sizeof(cbuf.buf);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	if (sendmsg(r->fd, &msg, MSG_NOSIGNAL) == -1) {
+		log_warn("release: request to the helper");
+		return -1;
+	}
+	return 0;
+}
+
+/* child_gone - the helper died: nothing can be released any more */
+static void
+child_gone(struct release *r)
+{
+	if (r->fd == -1)
+		return;
+	log_warnx("release: the privileged helper is gone; held mail stays "
+	    "held until mailgovd is restarted");
+	loop_del(r->loop, r->fd);
+	close(r->fd);
+	r->fd = -1;
+	r->n_infl = 0;
+	if (r->child > 0)
+		(void)waitpid(r->child, NULL, WNOHANG);
+}
+
+/* --- reconciling with the queue ---------------------------------------- */
+
+/* q_reset - forget the current listing */
+static void
+q_reset(struct release *r)
+{
+	size_t	 i;
+
+	if (r->q_fd != -1) {
+		loop_del(r->loop, r->q_fd);
+		close(r->q_fd);
+		r->q_fd = -1;
+	}
+	for (i = 0; i < r->q_n; i++)
+		free(r->q_ent[i].sender);
+	r->q_n = 0;
+	r->q_len = 0;
+	r->q_skip = 0;
+	r->q_over = 0;
+	r->q_running = 0;
+	r->q_eof = 0;
+	r->q_status = -1;
+}
+
+/* q_line - one complete line of postqueue -j */
+static void
+q_line(struct release *r, const char *line, size_t len)
+{
+	struct pf_qentry e;
+	struct qent *ne, *q;
+	size_t	 ncap;
+
+	if (len == 0)
+		return;
+	if (pf_qline_parse(line, len, &e) == -1) {
+		log_debug("release: skipped a postqueue -j line");
+		return;
+	}
+	if (r->q_n >= REL_QMAX) {
+		r->q_over = 1;
+		return;
+	}
+	if (r->q_n == r->q_cap) {
+		ncap = r->q_cap ? r->q_cap * 2 : 256;
+		if ((ne = reallocarray(r->q_ent, ncap, sizeof(*ne))) == NULL) {
+			r->q_over = 1;
+			return;
+		}
+		r->q_ent = ne;
+		r->q_cap = ncap;
+	}
+	q = &r->q_ent[r->q_n++];
+	memset(q, 0, sizeof(*q));
+	snprintf(q->id, sizeof(q->id), "%s", e.queue_id);
+	q->hold = strcmp(e.queue_name, "hold") == 0;
+	q->arrival = e.arrival_time;
+	q->size = e.message_size;
+	q->rcpts = e.recipients;
+	if (q->hold && (q->sender = strdup(e.sender)) == NULL)
+		r->q_over = 1;
+}
+
+/* qent_cmp - order listing entries by queue ID */
+static int
+qent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct qent *)a)->id,
+	    ((const struct qent *)b)->id);
+}
+
+struct rec_walk {
+	struct release	*r;
+	char		(*gone)[REL_IDLEN];	/* rows to close */
+	int		*gone_state;
+	size_t		 n_gone, cap_gone;
+	char		(*known)[REL_IDLEN];	/* every HELD row */
+	size_t		 n_known, cap_known;
+	int		 oom;
+};
+
+/* rec_row - one HELD row against the listing */
+static int
+rec_row(const struct store_held *h, void *arg)
+{
+	struct rec_walk *w = arg;
+	struct release *r = w->r;
+	struct qent key, *q;
+	void	*p;
+
+	if (w->n_known == w->cap_known) {
+		w->cap_known = w->cap_known ? w->cap_known * 2 : 256;
+		if ((p = reallocarray(w->known, w->cap_known,
+		    sizeof(*w->known))) == NULL) {
+			w->oom = 1;
+			return 1;
+		}
+		w->known = p;
+	}
+	snprintf(w->known[w->n_known++], REL_IDLEN, "%s", h->queue_id);
+	held_note(r, h->account);
+	if (infl_find(r, h->queue_id) >= 0 ||
+	    h->since + REL_GRACE > r->q_started)
+		return 0;
+	snprintf(key.id, sizeof(key.id), "%s", h->queue_id);
+	q = bsearch(&key, r->q_ent, r->q_n, sizeof(*q), qent_cmp);
+	if (q != NULL && q->hold)
+		return 0;
+	if (w->n_gone == w->cap_gone) {
+		w->cap_gone = w->cap_gone ? w->cap_gone * 2 : 64;
+		if ((p = reallocarray(w->gone, w->cap_gone,
+		    sizeof(*w->gone))) == NULL) {
+			w->oom = 1;
+			return 1;
+		}
+		w->gone = p;
+		if ((p = reallocarray(w->gone_state, w->cap_gone,
+		    sizeof(*w->gone_state))) == NULL) {
+			w->oom = 1;
+			return 1;
+		}
+		w->gone_state = p;
+	}
+	snprintf(w->gone[w->n_gone], REL_IDLEN, "%s", h->queue_id);
+	/* still queued but not on hold: released by someone else; not in
+	 * the queue at all: deleted (or released and delivered: the store
+	 * cannot tell, and either way it is no longer held) */
+	w->gone_state[w->n_gone] = q != NULL ? HELD_RELEASED : HELD_DELETED;
+	w->n_gone++;
+	return 0;
+}
+
+/* known_cmp - order queue IDs */
+static int
+known_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* reconcile - the listing is complete: close gone rows, adopt strangers */
+static void
+reconcile(struct release *r)
+{
+	struct store *st = acct_store(r->accts);
+	struct rec_walk w;
+	struct store_held h;
+	struct acct *def;
+	struct qent *q;
+	char	 cbuf[128];
+	size_t	 i, adopted = 0;
+
+	memset(&w, 0, sizeof(w));
+	w.r = r;
+	qsort(r->q_ent, r->q_n, sizeof(*r->q_ent), qent_cmp);
+	if (store_held_each(st, -1, HELD, rec_row, &w) == -1 || w.oom) {
+		log_warnx("release: reconcile: %s", w.oom ? "out of memory" :
+		    store_error(st));
+		goto done;
+	}
+	if (w.n_known > 0)
+		qsort(w.known, w.n_known, sizeof(*w.known), known_cmp);
+	if (store_begin(st) == -1) {
+		log_warnx("release: reconcile: %s", store_error(st));
+		goto done;
+	}
+	for (i = 0; i < w.n_gone; i++) {
+		if (store_held_set_state(st, w.gone[i], w.gone_state[i]) == -1)
+			goto fail;
+		log_info("release: queue_id=%s left the hold queue without "
+		    "mailgov: state=%s", w.gone[i],
+		    w.gone_state[i] == HELD_RELEASED ? "released" : "deleted");
+	}
+	def = acct_default(r->accts);
+	for (i = 0; def != NULL && i < r->q_n; i++) {
+		q = &r->q_ent[i];
+		if (!q->hold || infl_find(r, q->id) >= 0 ||
+		    (w.n_known > 0 && bsearch(q->id, w.known, w.n_known,
+		    sizeof(*w.known), known_cmp) != NULL))
+			continue;
+		memset(&h, 0, sizeof(h));
+		snprintf(h.queue_id, sizeof(h.queue_id), "%s", q->id);
+		h.account = def->id;
+		h.since = q->arrival > 0 ? q->arrival : r->q_started;
+		h.recipients = q->rcpts;
+		h.size = q->size;
+		h.state = HELD;
+		snprintf(h.sender, sizeof(h.sender), "%s",
+		    q->sender ? q->sender : "");
+		if (store_held_add(st, &h) == -1)
+			goto fail;
+		def->n_held++;
+		held_note(r, def->id);
+		adopted++;
+		log_info("release: adopted queue_id=%s account=%s rcpts=%u "
+		    "size=%" PRIu64 " sender=<%s>: on hold in Postfix, unknown "
+		    "to mailgov (held while mailgovd was down?)", q->id,
+		    def->name, q->rcpts, q->size, log_clean(cbuf, sizeof(cbuf),
+		    h.sender, strlen(h.sender)));
+	}
+	if (store_commit(st) == -1)
+		goto fail;
+	if (w.n_gone > 0 || adopted > 0)
+		log_info("release: reconciled with the queue: %zu closed, "
+		    "%zu adopted", w.n_gone, adopted);
+	goto done;
+fail:
+	log_warnx("release: reconcile: %s", store_error(st));
+	store_rollback(st);
+done:
+	free(w.gone);
+	free(w.gone_state);
+	free(w.known);
+}
+
+/* q_finish - both the listing and its exit status are in */
+static void
+q_finish(struct release *r)
+{
+	if (!r->q_eof || r->q_status < 0)
+		return;
+	if (r->q_status != ST_OK)
+		log_warnx("release: postqueue -j failed (is the %s instance "
+		    "running?); not reconciling", PF_INSTANCE);
+	else if (r->q_over)
+		log_warnx("release: queue listing too large or out of memory; "
+		    "not reconciling");
+	else
+		reconcile(r);
+	q_reset(r);
+}
+
+/* on_qdata - postqueue -j output */
+static void
+on_qdata(int fd, uint32_t events, void *arg)
+{
+	struct release *r = arg;
+	char	 buf[8192], *nl, *p;
+	ssize_t	 n;
+	size_t	 k, take;
+
+	(void)events;
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0)
+			break;
+		for (p = buf, k = (size_t)n; k > 0; ) {
+			nl = memchr(p, '\n', k);
+			take = nl != NULL ? (size_t)(nl - p) : k;
+			if (!r->q_skip) {
+				if (r->q_len + take > PF_QLINE_MAX) {
+					r->q_skip = 1;	/* over-long line */
+					r->q_len = 0;
+				} else {
+					memcpy(r->q_line + r->q_len, p, take);
+					r->q_len += take;
+				}
+			}
+			if (nl == NULL)
+				break;
+			if (!r->q_skip)
+				q_line(r, r->q_line, r->q_len);
+			r->q_skip = 0;
+			r->q_len = 0;
+			p = nl + 1;
+			k -= take + 1;
+		}
+	}
+	if (r->q_len > 0 && !r->q_skip)
+		q_line(r, r->q_line, r->q_len);
+	loop_del(r->loop, r->q_fd);
+	close(r->q_fd);
+	r->q_fd = -1;
+	r->q_eof = 1;
+	q_finish(r);
+}
+
+/* q_start - ask the child for a listing */
+static void
+q_start(struct release *r)
+{
+	int	 p[2];
+
+	if (r->q_running || r->fd == -1)
+		return;
+	q_reset(r);
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		log_warn("release: pipe");
+		return;
+	}
+	if (fcntl(p[0], F_SETFL, O_NONBLOCK) == -1 ||
+	    loop_add(r->loop, p[0], EPOLLIN, on_qdata, r) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	r->q_fd = p[0];
+	if (send_req(r, 'Q', NULL, p[1]) == -1) {
+		close(p[1]);
+		q_reset(r);
+		return;
+	}
+	close(p[1]);
+	r->q_running = 1;
+	r->q_started = (int64_t)time(NULL);
+}
+
+/* --- answers and the tick ------------------------------------------------- */
+
+/* on_answer - the child's answers, applied in one transaction */
+static void
+on_answer(int fd, uint32_t events, void *arg)
+{
+	struct release *r = arg;
+	struct store *st = acct_store(r->accts);
+	struct rel_ans ans;
+	struct acct *a;
+	ssize_t	 n, i;
+	int	 in_tx = 0, state;
+	int64_t	 account;
+
+	(void)events;
+	for (;;) {
+		n = recv(fd, &ans, sizeof(ans), MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			child_gone(r);
+			break;
+		}
+		if (n != (ssize_t)sizeof(ans))
+			continue;
+		ans.id[REL_IDLEN - 1] = '\0';
+		if (ans.op == 'Q') {
+			r->q_status = ans.status;
+			q_finish(r);
+			continue;
+		}
+		if ((i = infl_find(r, ans.id)) < 0)
+			continue;
+		account = r->infl[i].account;
+		r->infl[i] = r->infl[--r->n_infl];
+		if (ans.status == ST_FAIL) {
+			/* leave it held; try again in a minute */
+			r->fail_until = (uint64_t)time(NULL) + 60;
+			continue;
+		}
+		if (!in_tx) {
+			if (store_begin(st) == -1) {
+				log_warnx("release: %s", store_error(st));
+				continue;
+			}
+			in_tx = 1;
+		}
+		state = ans.op == 'D' ? HELD_DELETED : HELD_RELEASED;
+		if (store_held_set_state(st, ans.id, state) == -1)
+			log_warnx("release: %s", store_error(st));
+		a = acct_by_id(r->accts, account);
+		if (ans.status == ST_OK && a != NULL) {
+			if (ans.op == 'H')
+				a->use.released++;
+			if (a->n_held > 0)
+				a->n_held--;
+			acct_touch(a);
+			log_info("release: released queue_id=%s account=%s",
+			    ans.id, a->name);
+		} else if (ans.status == ST_NOTFOUND)
+			log_info("release: queue_id=%s was no longer on hold",
+			    ans.id);
+	}
+	if (in_tx) {
+		if (acct_flush(r->accts) == -1 || store_commit(st) == -1) {
+			log_warnx("release: %s", store_error(st));
+			store_rollback(st);
+			acct_unflush(r->accts);
+		}
+	}
+}
+
+struct tick_walk {
+	struct release	*r;
+	struct acct	*a;
+	uint64_t	 now;
+	size_t		 rows, sent;
+	int		 stopped;
+	uint64_t	 retry_at;
+};
+
+/* tick_row - one held message of the account, oldest first */
+static int
+tick_row(const struct store_held *h, void *arg)
+{
+	struct tick_walk *w = arg;
+	struct release *r = w->r;
+	enum budget_kind which;
+	uint64_t retry_at = 0;
+
+	w->rows++;
+	if (infl_find(r, h->queue_id) >= 0)
+		return 0;
+	if (r->n_infl >= REL_INFLIGHT)
+		return 1;
+	if (acct_charge_message(w->a, h->recipients ? h->recipients : 1,
+	    w->now, &which, &retry_at) != BUDGET_OK) {
+		w->stopped = 1;
+		w->retry_at = retry_at;
+		return 1;
+	}
+	acct_touch(w->a);
+	if (send_req(r, 'H', h->queue_id, -1) == -1)
+		return 1;
+	snprintf(r->infl[r->n_infl].id, REL_IDLEN, "%s", h->queue_id);
+	r->infl[r->n_infl].account = h->account;
+	r->n_infl++;
+	w->sent++;
+	return 0;
+}
+
+/* release_tick - release what the budgets allow, reconcile every minute */
+void
+release_tick(struct release *r, uint64_t now)
+{
+	struct store *st;
+	struct tick_walk w;
+	struct acct *a;
+	size_t	 i;
+	uint64_t secs = now / 1000000u;
+
+	if (r == NULL || r->fd == -1)
+		return;
+	if (now < r->next_tick)
+		return;
+	r->next_tick = now + (uint64_t)r->cfg->release_interval * 1000000u;
+	if (secs >= r->next_reconcile) {
+		r->next_reconcile = secs + REL_RECONCILE;
+		q_start(r);
+	}
+	if ((uint64_t)time(NULL) < r->fail_until)
+		return;
+	st = acct_store(r->accts);
+	for (i = 0; i < r->n_held && r->n_infl < REL_INFLIGHT; ) {
+		if (r->held[i].not_before > now) {
+			i++;
+			continue;
+		}
+		if ((a = acct_by_id(r->accts, r->held[i].id)) == NULL ||
+		    a->blocked) {
+			/* a blocked account's mail waits for the admin */
+			i++;
+			continue;
+		}
+		memset(&w, 0, sizeof(w));
+		w.r = r;
+		w.a = a;
+		w.now = now;
+		if (store_held_each(st, a->id, HELD, tick_row, &w) == -1) {
+			log_warnx("release: %s", store_error(st));
+			return;
+		}
+		if (w.rows == 0) {
+			held_drop(r, r->held[i].id);	/* i now holds another */
+			continue;
+		}
+		if (w.stopped)
+			r->held[i].not_before = w.retry_at;
+		i++;
+	}
+}
+
+/* release_note_held - the policy server answered HOLD for this message */
+int
+release_note_held(struct release *r, struct acct *a, const char *queue_id,
+    uint32_t rcpts, uint64_t size, const char *sender)
+{
+	struct store *st;
+	struct store_held h;
+
+	if (r == NULL || a == NULL || !release_queue_id_ok(queue_id))
+		return -1;
+	st = acct_store(r->accts);
+	memset(&h, 0, sizeof(h));
+	snprintf(h.queue_id, sizeof(h.queue_id), "%s", queue_id);
+	h.account = a->id;
+	h.since = (int64_t)time(NULL);
+	h.recipients = rcpts;
+	h.size = size;
+	h.state = HELD;
+	snprintf(h.sender, sizeof(h.sender), "%s", sender ? sender : "");
+	if (store_held_add(st, &h) == -1) {
+		/* reconcile adopts it later under the default account */
+		log_warnx("release: recording held queue_id=%s: %s", queue_id,
+		    store_error(st));
+		return -1;
+	}
+	a->n_held++;
+	held_note(r, a->id);
+	return 0;
+}
+
+/* count_held - start-up: which accounts have held mail, and how much */
+static int
+count_held(const struct store_held *h, void *arg)
+{
+	struct release *r = arg;
+	struct acct *a;
+
+	held_note(r, h->account);
+	if ((a = acct_by_id(r->accts, h->account)) != NULL)
+		a->n_held++;
+	return 0;
+}
+
+/* release_new - fork the privileged helper (call while still root) */
+struct release *
+release_new(struct loop *loop, struct accts *accts, const struct config *cfg)
+{
+	struct release *r;
+	int	 sv[2];
+	pid_t	 pid;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->q_line = malloc(PF_QLINE_MAX)) == NULL) {
+		log_warn("release");
+		free(r);
+		return NULL;
+	}
+	r->loop = loop;
+	r->accts = accts;
+	r->cfg = cfg;
+	r->fd = -1;
+	r->q_fd = -1;
+	r->q_status = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("release: socketpair");
+		goto fail;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("release: fork");
+		close(sv[0]);
+		close(sv[1]);
+		goto fail;
+	}
+	if (pid == 0) {
+		/* keep only stdio and the socket, at fd 3 */
+		if (dup2(sv[1], 3) == -1)
+			_exit(1);
+		close_range(4, ~0U, 0);
+		child_main(cfg, 3);
+	}
+	close(sv[1]);
+	r->child = pid;
+	r->fd = sv[0];
+	if (fcntl(r->fd, F_SETFL, O_NONBLOCK) == -1 ||
+	    loop_add(loop, r->fd, EPOLLIN, on_answer, r) == -1) {
+		log_warn("release: helper socket");
+		goto fail;
+	}
+	if (store_held_each(acct_store(accts), -1, HELD, count_held, r) == -1)
+		log_warnx("release: loading held mail: %s",
+		    store_error(acct_store(accts)));
+	log_debug("release: helper pid %d, %zu accounts with held mail",
+	    (int)pid, r->n_held);
+	return r;
+fail:
+	release_free(r);
+	return NULL;
+}
+
+/* release_free - close the helper's socket (it exits) and free */
+void
+release_free(struct release *r)
+{
+	if (r == NULL)
+		return;
+	q_reset(r);
+	if (r->fd != -1) {
+		loop_del(r->loop, r->fd);
+		close(r->fd);
+	}
+	if (r->child > 0)
+		(void)waitpid(r->child, NULL, 0);
+	free(r->q_ent);
+	free(r->q_line);
+	free(r->held);
+	free(r);
+}
