@@ -67,6 +67,9 @@ chown mailgov /run/mailgov
 cc -O2 -o "$WORK/loadgen" bench/loadgen.c || exit 1
 cc -O2 -o "$WORK/trivial" bench/trivial.c || exit 1
 LOADGEN="$WORK/loadgen"
+# copies: a rebuild during the run must not swap the binaries under it
+cp "$BUILD/mailgovd" "$BUILD/mailgovctl" "$WORK/" || exit 1
+BUILD="$WORK"
 
 P_TRIVIAL=19001 P_POSTFWD=19002 P_FULL=19003 P_NORMAL=19004
 
