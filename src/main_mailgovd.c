@@ -1,8 +1,8 @@
 /*
  * mailgovd - the governor daemon: one thread, one epoll loop.  The kernel
  * path (NFQUEUE verdicts for web-UID SMTP SYNs) is wired here; the queue
- * path (the Postfix policy server) and held-mail release plug into the
- * marked spots.
+ * path (the Postfix policy server) and held-mail release are started
+ * here too, each at the one point of start-up where it must be.
  *
  * Start-up, in this order, because each step needs the one before:
  * configuration; refuse without CAP_NET_ADMIN; the store and accounts;
@@ -42,6 +42,7 @@
 #include "nfq.h"
 #include "policy.h"
 #include "privs.h"
+#include "release.h"
 #include "sockdiag.h"
 #include "store.h"
 
@@ -59,6 +60,7 @@ struct daemon {
 	struct alerts	*alerts;
 	struct ctlsock	*ctl;
 	struct policy	*policy;
+	struct release	*release;
 	uint16_t	 ports[CONFIG_MAX_PORTS + 1];	/* SMTP + queue */
 	size_t		 nports;
 	int		 sigfd, timerfd;
@@ -286,11 +288,8 @@ on_timer(int fd, uint32_t events, void *arg)
 	alert_tick(d->alerts, d->accts, now);
 	if (d->ctl != NULL)
 		ctlsock_tick(d->ctl, now);
-	/*
-	 * Held-mail release goes here once it is wired at start-up:
-	 *	if (d->release != NULL)
-	 *		release_tick(d->release, now);
-	 */
+	if (d->release != NULL)
+		release_tick(d->release, now);
 	commit(d);
 }
 
@@ -491,10 +490,9 @@ main(int argc, char **argv)
 	if (setup_signals(d) == -1 || setup_timer(d) == -1)
 		fatal("signalfd/timerfd");
 
-	/*
-	 * Privileged helpers are forked HERE, while still root:
-	 *	d->release = release_new(d->loop, d->accts, &d->cfg);
-	 */
+	/* Privileged helpers are forked here, while still root. */
+	if ((d->release = release_new(d->loop, d->accts, &d->cfg)) == NULL)
+		log_warnx("held mail will not be released automatically");
 
 	if (privs_drop(uid, gid, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -508,7 +506,7 @@ main(int argc, char **argv)
 	 * before privs_drop() would keep root's.  Its listeners (a socket
 	 * in /run/mailgov, 127.0.0.1:10040) need no privilege.
 	 */
-	if ((d->policy = policy_new(d->loop, d->accts, d->flows, NULL,
+	if ((d->policy = policy_new(d->loop, d->accts, d->flows, d->release,
 	    &d->cfg)) == NULL)
 		fatalx("cannot start the policy server");
 	policy_set_alerts(d->policy, d->alerts);
@@ -525,6 +523,7 @@ main(int argc, char **argv)
 	d->dirty = 1;
 	commit(d);
 	nfq_queue_close(d->nfq);
+	release_free(d->release);
 	ctlsock_free(d->ctl);
 	sockdiag_free(d->diag);
 	alert_free(d->alerts);
