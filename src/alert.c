@@ -210,9 +210,15 @@ alert_budget(struct alerts *al, struct acct *a, uint64_t now,
 			continue;
 		if (e != NULL)
 			e->over |= 1u << k;
-		budget_format(&a->lim[k], lim, sizeof(lim));
+		/* a cap is a number; a rate is "N/window" */
+		if (budget_kind_is_cap(k))
+			snprintf(lim, sizeof(lim), "%llu",
+			    (unsigned long long)a->lim[k].limit);
+		else
+			budget_format(&a->lim[k], lim, sizeof(lim));
 		alert(al, a, now, ALERT_WARN | ALERT_RECORD, "budget_over",
-		    "kind=%s limit=%s %s", budget_kind_name(k), lim, fields);
+		    "kind=%s limit=%s%s%s", budget_kind_name(k), lim,
+		    fields[0] ? " " : "", fields);
 	}
 }
 
