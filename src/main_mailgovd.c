@@ -8,7 +8,7 @@
  * configuration; refuse without CAP_NET_ADMIN; the store and accounts;
  * the database handed to the daemon's user; the flow table; NFQUEUE bound
  * and the control socket created (clear errors on the terminal); then
- * into the background; privileged helpers forked; privileges dropped to
+ * into the background; privileged children forked; privileges dropped to
  * cfg.user keeping only CAP_NET_ADMIN; listeners and threads that run
  * unprivileged; the loop.
  *
@@ -480,7 +480,7 @@ main(int argc, char **argv)
 	if (d->ctl != NULL)
 		ctlsock_set_status(d->ctl, status_extra, d);
 
-	/* Into the background before any helper is forked or thread made:
+	/* Into the background before any child is forked or thread made:
 	 * both must belong to the process that stays. */
 	if (!fg) {
 		if (daemon(0, 0) == -1)
@@ -490,7 +490,7 @@ main(int argc, char **argv)
 	if (setup_signals(d) == -1 || setup_timer(d) == -1)
 		fatal("signalfd/timerfd");
 
-	/* Privileged helpers are forked here, while still root. */
+	/* Privileged children are forked here, while still root. */
 	if ((d->release = release_new(d->loop, d->accts, &d->cfg)) == NULL)
 		log_warnx("held mail will not be released automatically");
 
