@@ -40,6 +40,11 @@ const struct ctl_cmd ctl_cmds[] = {
 	{ "events", ctl_events, "events [NAME] [--limit N] [--json]" },
 	{ "rules", ctl_rules,
 	    "rules show|install|remove [--backend iptables|nftables]" },
+	{ "postfix", ctl_postfix,
+	    "postfix setup [--dry-run]|check|remove [--force]" },
+	{ "hold", ctl_hold,
+	    "hold list [ACCOUNT] [--json]\n"
+	    "hold release|delete ACCOUNT|QUEUE_ID" },
 	{ NULL, NULL, NULL }
 };
 

@@ -1,0 +1,316 @@
+/*
+ * ctl_hold - "mailgovctl hold list|release|delete": the administrator's
+ * view of held mail and the way to let it go (regardless of the budget)
+ * or throw it away.  mailgovctl runs as root, so it calls postsuper and
+ * postqueue of the queue instance itself: absolute paths, fixed argv, no
+ * shell, queue IDs validated and handed over on standard input.
+ *
+ * Trusts: nothing on the command line; queue IDs and senders from the
+ * store are validated or cleaned before use or output.
+ */
+#define _GNU_SOURCE	/* pipe2 */
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "release.h"
+#include "store.h"
+
+#define HOLD_OUT_MAX	(4u << 20)
+
+struct idlist {
+	struct store_held *v;
+	size_t		 n;
+};
+
+/* collect - append one held row */
+static int
+collect(const struct store_held *h, void *arg)
+{
+	struct idlist *l = arg;
+
+	l->v = ctl_xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+	l->v[l->n++] = *h;
+	return 0;
+}
+
+/* run_cmd - run argv with in on stdin; returns the exit status and its
+ * output (stdout and stderr together) in *out */
+static int
+run_cmd(char *const argv[], const char *in, char **out)
+{
+	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+	    NULL };
+	int	 pi[2], po[2], st;
+	size_t	 n = 0, cap = 8192;
+	ssize_t	 r;
+	char	*buf, *nb;
+	pid_t	 pid;
+
+	*out = NULL;
+	if ((buf = malloc(cap)) == NULL)
+		return -1;
+	if (pipe2(pi, O_CLOEXEC) == -1 || pipe2(po, O_CLOEXEC) == -1) {
+		free(buf);
+		return -1;
+	}
+	fflush(stdout);
+	if ((pid = fork()) == -1) {
+		free(buf);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(pi[0], 0);
+		dup2(po[1], 1);
+		dup2(po[1], 2);
+		execve(argv[0], argv, envp);
+		_exit(127);
+	}
+	close(pi[0]);
+	close(po[1]);
+	/* IDs are short and few enough for the pipe buffer in practice;
+	 * a write error (EPIPE) just means the command stopped reading */
+	signal(SIGPIPE, SIG_IGN);
+	(void)!write(pi[1], in, strlen(in));
+	close(pi[1]);
+	for (;;) {
+		if (n + 1 >= cap) {
+			if (cap >= HOLD_OUT_MAX)
+				break;
+			if ((nb = realloc(buf, cap * 2)) == NULL)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(po[0], buf + n, cap - n - 1);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	close(po[0]);
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR) {
+			free(buf);
+			return -1;
+		}
+	*out = buf;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* done_for - did postsuper report this ID with the given phrase
+ * ("postsuper: ID: released from hold") */
+static int
+done_for(const char *out, const char *id, const char *phrase)
+{
+	char	*needle;
+	int	 r;
+
+	needle = ctl_xasprintf(" %s: %s", id, phrase);
+	r = strstr(out, needle) != NULL;
+	free(needle);
+	return r;
+}
+
+/* hold_list - mailgovctl hold list [ACCOUNT] */
+static int
+hold_list(struct ctl *ctl, const char *name)
+{
+	struct store *st;
+	struct store_account a;
+	struct idlist l = { NULL, 0 };
+	struct ctl_table *t;
+	char	 tbuf[32], sbuf[96], rbuf[16], zbuf[24];
+	char	 acc[STORE_NAMELEN];
+	int64_t	 id = -1, cached = 0;
+	size_t	 i;
+
+	if ((st = ctl_store_read(ctl)) == NULL)
+		return CTL_ERR;
+	if (name != NULL) {
+		if (store_account_get(st, name, &a) == -1)
+			return ctl_fail(ctl, 0);
+		id = a.id;
+	}
+	if (store_held_each(st, id, HELD, collect, &l) == -1)
+		return ctl_fail(ctl, 0);
+	acc[0] = '\0';
+	if (ctl->json) {
+		printf("{\"held\": [");
+		for (i = 0; i < l.n; i++) {
+			if (cached != l.v[i].account) {
+				cached = l.v[i].account;
+				if (store_account_get_id(st, cached, &a) == 0)
+					snprintf(acc, sizeof(acc), "%s", a.name);
+				else
+					snprintf(acc, sizeof(acc), "?");
+			}
+			printf("%s\n  {\"queue_id\": ", i ? "," : "");
+			ctl_json_str(stdout, l.v[i].queue_id);
+			printf(", \"account\": ");
+			ctl_json_str(stdout, acc);
+			printf(", \"since\": %" PRId64 ", \"recipients\": %u, "
+			    "\"size\": %" PRIu64 ", \"sender\": ",
+			    l.v[i].since, l.v[i].recipients, l.v[i].size);
+			ctl_json_str(stdout, l.v[i].sender);
+			printf("}");
+		}
+		printf("%s]}\n", l.n ? "\n" : "");
+		free(l.v);
+		return CTL_OK;
+	}
+	t = ctl_table_new(6, "QUEUE_ID", "ACCOUNT", "SINCE", "RCPTS", "SIZE",
+	    "SENDER");
+	for (i = 0; i < l.n; i++) {
+		if (cached != l.v[i].account) {
+			cached = l.v[i].account;
+			if (store_account_get_id(st, cached, &a) == 0)
+				snprintf(acc, sizeof(acc), "%s", a.name);
+			else
+				snprintf(acc, sizeof(acc), "?");
+		}
+		snprintf(rbuf, sizeof(rbuf), "%u", l.v[i].recipients);
+		snprintf(zbuf, sizeof(zbuf), "%" PRIu64, l.v[i].size);
+		ctl_table_row(t, l.v[i].queue_id, acc,
+		    ctl_time(l.v[i].since, tbuf, sizeof(tbuf)), rbuf, zbuf,
+		    ctl_clean(l.v[i].sender[0] ? l.v[i].sender : "<>", sbuf,
+		    sizeof(sbuf)));
+	}
+	ctl_table_print(t, stdout);
+	free(l.v);
+	return CTL_OK;
+}
+
+/* hold_act - release or delete one account's held mail or one message */
+static int
+hold_act(struct ctl *ctl, const char *what, int release)
+{
+	struct store *st;
+	struct store_account a;
+	struct idlist l = { NULL, 0 };
+	struct store_held one;
+	const char *cfgdir = ctl->cfg.queue_config_dir;
+	char	*in, *out = NULL, *p, *detail;
+	char	*argv[] = { ctl->cfg.postsuper, "-c", (char *)cfgdir,
+	    release ? "-H" : "-d", "-", NULL };
+	char	*qargv[] = { ctl->cfg.postqueue, "-c", (char *)cfgdir, "-i",
+	    NULL, NULL };
+	const char *phrase = release ? "released from hold" : "removed";
+	size_t	 i, done = 0, len;
+	int	 rc, is_account = 0;
+
+	if ((st = ctl_store(ctl)) == NULL)
+		return CTL_ERR;
+	if (store_account_name_ok(what) && store_account_get(st, what, &a)
+	    == 0) {
+		is_account = 1;
+		if (store_held_each(st, a.id, HELD, collect, &l) == -1)
+			return ctl_fail(ctl, 0);
+		if (l.n == 0) {
+			printf("hold: account %s has no held mail\n", what);
+			return CTL_OK;
+		}
+	} else if (release_queue_id_ok(what)) {
+		/* one message, known to the store or not (an administrator
+		 * may also clear what mailgov never recorded) */
+		memset(&one, 0, sizeof(one));
+		snprintf(one.queue_id, sizeof(one.queue_id), "%s", what);
+		one.account = -1;
+		(void)store_held_each(st, -1, -1, collect, &l);
+		for (i = 0; i < l.n; i++)
+			if (strcmp(l.v[i].queue_id, what) == 0)
+				one = l.v[i];
+		free(l.v);
+		l.v = ctl_xreallocarray(NULL, 1, sizeof(*l.v));
+		l.v[0] = one;
+		l.n = 1;
+	} else
+		return ctl_err("'%s' is neither an account nor a queue ID",
+		    what);
+
+	for (i = 0, len = 1; i < l.n; i++)
+		len += strlen(l.v[i].queue_id) + 1;
+	in = p = ctl_xreallocarray(NULL, len, 1);
+	for (i = 0; i < l.n; i++)
+		p += sprintf(p, "%s\n", l.v[i].queue_id);
+	*p = '\0';
+	rc = run_cmd(argv, in, &out);
+	free(in);
+	if (rc != 0) {
+		ctl_err("postsuper %s failed (exit %d): %s", argv[3], rc,
+		    out ? strtok(out, "\n") : "");
+		free(out);
+		free(l.v);
+		return CTL_ERR;
+	}
+	for (i = 0; i < l.n; i++) {
+		if (!done_for(out, l.v[i].queue_id, phrase)) {
+			if (!is_account)
+				fprintf(stderr, "mailgovctl: %s: not %s in "
+				    "the queue\n", l.v[i].queue_id, release ?
+				    "on hold" : "found");
+			/* gone from Postfix: no longer held either way */
+			if (l.v[i].account >= 0 && l.v[i].state == HELD)
+				(void)store_held_set_state(st, l.v[i].queue_id,
+				    HELD_DELETED);
+			continue;
+		}
+		done++;
+		if (release) {
+			char	*qo = NULL;
+
+			/* released mail waits in deferred: send it now */
+			qargv[4] = l.v[i].queue_id;
+			(void)run_cmd(qargv, "", &qo);
+			free(qo);
+		}
+		if (l.v[i].account >= 0) {
+			if (store_held_set_state(st, l.v[i].queue_id, release ?
+			    HELD_RELEASED : HELD_DELETED) == -1)
+				ctl_err("%s", store_error(st));
+			detail = ctl_xasprintf("queue_id=%s by=admin",
+			    l.v[i].queue_id);
+			(void)store_event(st, l.v[i].account, release ?
+			    "released" : "deleted", detail);
+			free(detail);
+		}
+	}
+	free(out);
+	free(l.v);
+	printf("hold: %s %zu message%s\n", release ? "released" : "deleted",
+	    done, done == 1 ? "" : "s");
+	return done > 0 || is_account ? CTL_OK : CTL_ERR;
+}
+
+/* ctl_hold - mailgovctl hold list|release|delete */
+int
+ctl_hold(struct ctl *ctl, int argc, char **argv)
+{
+	if (argc < 2)
+		return ctl_usage_err("hold", "missing subcommand");
+	if (strcmp(argv[1], "list") == 0) {
+		if (argc > 3)
+			return ctl_usage_err("hold", "too many arguments");
+		return hold_list(ctl, argc == 3 ? argv[2] : NULL);
+	}
+	if (strcmp(argv[1], "release") == 0 || strcmp(argv[1], "delete") == 0) {
+		if (argc != 3)
+			return ctl_usage_err("hold", "%s needs one ACCOUNT or "
+			    "QUEUE_ID", argv[1]);
+		if (geteuid() != 0)
+			return ctl_err("hold %s must run as root (postsuper)",
+			    argv[1]);
+		return hold_act(ctl, argv[2], strcmp(argv[1], "release") == 0);
+	}
+	return ctl_usage_err("hold", "unknown subcommand '%s'", argv[1]);
+}
