@@ -958,7 +958,7 @@ static int
 undo_key(struct pfx *x, const struct conf *c, const char *line,
     const struct pf_want *w)
 {
-	const char *key, *eq, *cur;
+	const char *key, *eq, *cur, *dflt = "";
 	char	*k, *nv = NULL, *arg;
 	size_t	 i;
 	int	 rc, is_list = 0;
@@ -977,8 +977,10 @@ undo_key(struct pfx *x, const struct conf *c, const char *line,
 		return -1;
 	for (i = 0; i < w->n_params; i++)
 		if (strcmp(w->params[i].key, k) == 0 &&
-		    w->params[i].how == PF_LIST)
+		    w->params[i].how == PF_LIST) {
 			is_list = 1;
+			dflt = w->params[i].dflt;
+		}
 	cur = conf_get(c, k);
 	/* a list the administrator edited since: take out only ours */
 	if (is_list && cur != NULL) {
@@ -989,7 +991,8 @@ undo_key(struct pfx *x, const struct conf *c, const char *line,
 		if (eq != NULL && pf_space_eq(nv, eq + 1)) {
 			free(nv);
 			nv = strdup(eq + 1);
-		} else if (eq == NULL && *nv == '\0') {
+		} else if (eq == NULL && (*nv == '\0' ||
+		    pf_space_eq(nv, dflt))) {
 			free(nv);
 			nv = NULL;
 		}

@@ -423,6 +423,9 @@ pf_want_main(const struct config *cfg)
 	    "%s", PF_WEB_USERS_ELEM) == -1)
 		goto fail;
 	/*
+	 * Written the way postconf -M prints it back, so that check and a
+	 * second setup compare equal.
+	 *
 	 * The relay hop from the queue instance: loopback only, already
 	 * counted (no policy check), and none of the administrator's client
 	 * restrictions, which were written for the Internet.  Milters are
@@ -438,8 +441,8 @@ pf_want_main(const struct config *cfg)
 	    " -o smtpd_sender_restrictions="
 	    " -o smtpd_recipient_restrictions="
 	    " -o smtpd_data_restrictions="
-	    " -o { smtpd_relay_restrictions = permit_mynetworks, reject }"
-	    " -o { mynetworks = 127.0.0.0/8, [::1]/128 }",
+	    " -o {smtpd_relay_restrictions=permit_mynetworks, reject}"
+	    " -o {mynetworks=127.0.0.0/8, [::1]/128}",
 	    (unsigned)cfg->relay_port);
 	if (want_service(w, name, line) == -1)
 		goto fail;
