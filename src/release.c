@@ -266,6 +266,12 @@ child_main(const struct config *cfg, int s)
 	ssize_t	 n;
 	int	 fd;
 
+	sigset_t all;
+
+	/* mailgovd blocks its signals for signalfd: postsuper must not
+	 * inherit that */
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
