@@ -1,0 +1,227 @@
+#!/bin/sh
+# test_policy - mailgovd's Postfix policy server end to end, over TCP and
+# the unix socket: malformed requests (tests/policy/*.req) get no reply
+# and a closed connection while a well-behaved client keeps being
+# answered; pipelined requests are answered in order; over budget the
+# queue instance (attributed by SOCK_DIAG to the web user who owns the
+# client socket) answers HOLD and the main instance (by sasl_username)
+# answers DEFER_IF_PERMIT; counts survive a restart; web users may not
+# talk to the policy server.
+. "$(dirname "$0")/../lib.sh"
+t_sandbox "$@"
+t_topology || exit 1
+
+D=$(t_scratch)
+chmod 0755 "$D"
+mkdir -p "$D/db"
+CONF="$D/mailgov.conf"
+DB="$D/db/mailgov.db"
+LOG="$D/mailgovd.log"
+PSOCK=/run/mailgov/policy.sock	# the daemon binds it after dropping to mailgov
+PTCP=127.0.0.1:10040
+REQS="$TOP/tests/policy"
+t_config "$CONF" <<EOF
+control_socket = $D/control.sock
+policy_unix = $PSOCK
+policy_tcp = $PTCP
+alert_limit = 1000
+EOF
+
+ctl() { lab "$MAILGOVCTL" --config "$CONF" --db "$DB" "$@"; }
+
+# The policy client: php is already a test dependency (the web side).
+# pc.php ADDR each FILE...  - one connection per FILE: send it, read to
+#   EOF (3 s at most); between files a long-lived good connection sends
+#   valid.req and must be answered.  One line per file.
+# pc.php ADDR pipe FILE...  - one connection, every FILE in one write,
+#   then one line per answer ("EOF" if the server closed instead).
+cat > "$D/pc.php" <<'PHP'
+<?php
+$addr = $argv[1]; $mode = $argv[2]; $files = array_slice($argv, 3);
+function dial($a) {
+	$s = @stream_socket_client($a, $en, $es, 3);
+	if (!$s) { fwrite(STDERR, "connect $a: $es\n"); exit(1); }
+	stream_set_timeout($s, 3);
+	return $s;
+}
+function answers($s, $n) {
+	$out = ""; $got = array();
+	while (count($got) < $n) {
+		$d = fread($s, 65536);
+		if ($d === false || $d === "") {
+			$m = stream_get_meta_data($s);
+			$got[] = $m["timed_out"] ? "TIMEOUT" : "EOF";
+			break;
+		}
+		$out .= $d;
+		while (($p = strpos($out, "\n\n")) !== false) {
+			$got[] = substr($out, 0, $p);
+			$out = substr($out, $p + 2);
+		}
+	}
+	return $got;
+}
+$valid = file_get_contents(getenv("REQS") . "/valid.req");
+if ($mode == "pipe") {
+	$s = dial($addr);
+	$all = "";
+	foreach ($files as $f) $all .= file_get_contents($f);
+	fwrite($s, $all);
+	foreach (answers($s, count($files)) as $a) echo "$a\n";
+	exit(0);
+}
+$good = dial($addr);
+foreach ($files as $f) {
+	$s = dial($addr);
+	$data = file_get_contents($f);
+	@fwrite($s, $data);
+	if (substr($data, -2) != "\n\n")	/* truncated: the client is done */
+		stream_socket_shutdown($s, STREAM_SHUT_WR);
+	$d = @fread($s, 65536);
+	$m = stream_get_meta_data($s);
+	$r = ($d === "" || $d === false) ?
+	    ($m["timed_out"] ? "TIMEOUT" : "closed") : "replied";
+	fwrite($good, $valid);
+	$g = answers($good, 1);
+	echo basename($f), " ", $r, " good=", $g[0], "\n";
+}
+PHP
+export REQS
+
+# pc ADDR MODE FILE... - the client, as root in the lab
+pc() { lab php "$D/pc.php" "$@"; }
+
+# req STATE CONTEXT ATTR... - one policy request into a file; prints its name
+N=0
+req() {
+	N=$((N + 1))
+	_f="$D/req$N"
+	{
+		echo "request=smtpd_access_policy"
+		echo "protocol_state=$1"
+		echo "policy_context=$2"
+		shift 2
+		for _a in "$@"; do echo "$_a"; done
+		echo "instance=abc.$N"
+		echo "recipient_count=1"
+		echo "size=1000"
+		echo
+	} > "$_f"
+	echo "$_f"
+}
+
+start_daemon() {
+	: > "$LOG"
+	ip netns exec "$LAB" "$MAILGOVD" -d -v -f "$CONF" --db "$DB" \
+	    2>>"$LOG" &
+	DPID=$!
+	t_on_exit "kill $DPID"
+	t_wait 5 grep -q 'started: queue' "$LOG" || {
+		cat "$LOG" >&2
+		return 1
+	}
+}
+
+stop_daemon() {
+	kill "$DPID"
+	t_wait 5 sh -c "! kill -0 $DPID"
+}
+
+ctl account add alice --sasl alice >/dev/null || exit 1
+ctl budget set alice messages_per_hour 2 >/dev/null || exit 1
+ctl account add web1 --uid "$WEB1" >/dev/null || exit 1
+ctl budget set web1 messages_per_hour 2 >/dev/null || exit 1
+# the queue port: any listener will do, the test only needs the socket
+ip netns exec "$LAB" smtp-sink -u postfix 127.0.0.1:2525 128 >/dev/null 2>&1 &
+t_wait 5 ip netns exec "$LAB" sh -c "ss -ltn | grep -q '127.0.0.1:2525 '" ||
+    { echo "not ok - no listener on the queue port"; exit 1; }
+start_daemon || { echo "not ok - mailgovd did not start"; exit 1; }
+
+MALFORMED="$REQS/truncated.req $REQS/long-line.req $REQS/nul.req
+$REQS/missing-request.req $REQS/many-attributes.req $REQS/no-equals.req
+$REQS/too-large.req"
+
+# check_malformed ADDR - every malformed file: closed, no reply, and the
+# good client answered each time
+check_malformed() {
+	_out=$(pc "$1" each $MALFORMED) || return 1
+	for _f in $MALFORMED; do
+		_n=$(basename "$_f")
+		t_eq "$_n over $1" "$_n closed good=action=DUNNO" \
+		    "$(echo "$_out" | grep "^$_n ")" || return 1
+	done
+}
+
+test_malformed_over_tcp_closed_without_reply() {
+	check_malformed "tcp://$PTCP"
+}
+
+test_malformed_over_unix_closed_without_reply() {
+	check_malformed "unix://$PSOCK"
+}
+
+test_malformed_input_logged_sanitised() {
+	t_match "log line" \
+	    'malformed request \(NUL byte\) near "helo_name=a\\x00b"' \
+	    "$(cat "$LOG")"
+}
+
+test_pipelined_requests_answered_in_order() {
+	_a=$(req CONNECT main "sasl_username=nobody")
+	_b=$(req END-OF-MESSAGE main "sasl_username=nobody")
+	_c=$(req RCPT main "sasl_username=nobody")
+	_out=$(pc "tcp://$PTCP" pipe "$_a" "$_b" "$_c" "$REQS/valid.req" |
+	    tr '\n' ' ')
+	t_eq "four answers" \
+	    "action=DUNNO action=DUNNO action=DUNNO action=DUNNO " "$_out"
+}
+
+test_main_instance_defers_sasl_user_over_budget() {
+	_r=$(req END-OF-MESSAGE main "sasl_username=alice" \
+	    "sender=a@x.example")
+	_out=$(pc "unix://$PSOCK" pipe "$_r" "$_r" "$_r" | tr '\n' '|')
+	t_match "third message deferred" \
+	    '^action=DUNNO\|action=DUNNO\|action=DEFER_IF_PERMIT 4\.7\.1 mailgov: messages_per_hour budget exceeded for account alice, retry after [0-9]+ s\|$' \
+	    "$_out"
+}
+
+test_queue_instance_holds_web_user_over_budget() {
+	# a socket of the web user to the queue port, held open meanwhile
+	as_web "$WEB1" php -r '
+	    $s = stream_socket_client("tcp://127.0.0.1:2525", $en, $es, 3);
+	    $n = stream_socket_get_name($s, false);
+	    echo substr($n, strrpos($n, ":") + 1), "\n";
+	    fflush(STDOUT);
+	    sleep(20);' > "$D/webport" &
+	t_wait 5 test -s "$D/webport" || return 1
+	_port=$(cat "$D/webport")
+	_r=$(req END-OF-MESSAGE queue client_address=127.0.0.1 \
+	    "client_port=$_port" server_address=127.0.0.1 server_port=2525 \
+	    queue_id=4ZxQ1k2LmNz sender=app@site.example)
+	_out=$(pc "tcp://$PTCP" pipe "$_r" "$_r" "$_r" | tr '\n' '|')
+	t_eq "third message held" \
+	    "action=DUNNO|action=DUNNO|action=HOLD mailgov: account web1 over messages_per_hour|" \
+	    "$_out"
+}
+
+test_counts_survive_a_restart() {
+	_n=$(ctl usage alice --json |
+	    sed -n 's/.*"messages":\([0-9]*\).*/\1/p')
+	t_eq "alice's messages before" 2 "$_n" || return 1
+	stop_daemon || return 1
+	start_daemon || return 1
+	_n=$(ctl usage alice --json |
+	    sed -n 's/.*"messages":\([0-9]*\).*/\1/p')
+	t_eq "alice's messages after" 2 "$_n" || return 1
+	_r=$(req END-OF-MESSAGE main "sasl_username=alice")
+	t_match "still over budget" '^action=DEFER_IF_PERMIT ' \
+	    "$(pc "tcp://$PTCP" pipe "$_r")"
+}
+
+test_web_user_may_not_use_the_policy_service() {
+	_out=$(as_web "$WEB1" php "$D/pc.php" "tcp://$PTCP" pipe \
+	    "$REQS/valid.req" 2>&1)
+	t_eq "web user's answer" "EOF" "$_out"
+}
+
+t_main
