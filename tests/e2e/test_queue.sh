@@ -1,0 +1,205 @@
+#!/bin/sh
+# test_queue - the whole queue path: the rules redirect web users' SMTP to
+# the queue instance, mailgovd counts each message there, holds what is
+# over budget and releases it as the budget refills; nothing is lost,
+# nothing leaks.  Real Postfix (main and queue instance, set up by
+# mailgovctl postfix setup), real rules, real mailgovd and
+# mailgov-sendmail; the remote MX is an smtp-sink saving every message.
+#
+# The tests run in file order and share the daemon and Postfix.
+
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib_postfix.sh"
+t_sandbox "$@"
+t_topology || exit 1
+
+D=$(t_scratch)
+chmod 0755 "$D"
+mkdir -p "$D/db"
+CONF="$D/mailgov.conf"
+DB="$D/db/mailgov.db"
+LOG="$D/mailgovd.log"
+SINK="$D/sink"
+PAIR1=64011 PAIR2=64012		# web UIDs of two explicit accounts
+t_config "$CONF" <<EOF
+control_socket = $D/control.sock
+messages_per_hour = 10/30s
+connections_per_minute = 600
+alert_limit = 1000
+release_interval = 1s
+EOF
+
+ctl() { lab "$MAILGOVCTL" --config "$CONF" --db "$DB" "$@"; }
+
+# start_daemon - mailgovd in the foreground in the lab; pid in $D/pid
+start_daemon() {
+	: > "$LOG"
+	ip netns exec "$LAB" "$MAILGOVD" -d -v -f "$CONF" --db "$DB" \
+	    2>>"$LOG" &
+	echo $! > "$D/pid"
+	t_wait 5 grep -q 'started: queue' "$LOG" || {
+		cat "$LOG" >&2
+		t_fail "mailgovd did not start"
+	}
+}
+
+# stop_daemon - TERM and wait for it to go
+stop_daemon() {
+	_p=$(cat "$D/pid")
+	kill "$_p" 2>/dev/null
+	t_wait 10 sh -c "! kill -0 $_p 2>/dev/null"
+}
+
+# php_mail UID N - N messages through PHP's mail() and mailgov-sendmail
+php_mail() {
+	as_web "$1" php -n -d "sendmail_path=$SENDMAIL -t -i" -r '
+	    for ($i = 0; $i < (int)$argv[1]; $i++)
+		if (!mail("x@example.net", "mailgov php $i", "body $i",
+		    "From: site@lab.mailgov.test"))
+			exit(1);' "$2"
+}
+
+# swaks_as UID ADDR PORT - one message as a web user to ADDR:PORT
+swaks_as() {
+	as_web "$1" swaks --server "$2" --port "$3" --timeout 20 \
+	    --from site@lab.mailgov.test --to x@example.net \
+	    --header "Subject: mailgov swaks" >/dev/null 2>&1
+}
+
+# held ACCOUNT - held messages of ACCOUNT according to mailgovctl
+held() {
+	ctl hold list "$1" --json | grep -c '"queue_id"' || true
+}
+
+# settle N - wait until N messages are accounted for: on the MX or on
+# hold, nothing in flight in either Postfix
+settle() {
+	_s=0
+	while [ $_s -lt 150 ]; do
+		_total=$(( $(pf_sink_count "$SINK") + $(pf_queue_count hold) ))
+		_flight=$(( $(pf_queue_count) - $(pf_queue_count hold) +
+		    $(pf_main_count) ))
+		[ "$_total" -ge "$1" ] && [ "$_flight" -eq 0 ] && return 0
+		sleep 0.2
+		_s=$((_s + 1))
+	done
+	t_fail "expected $1 messages delivered or held, saw $_total ($_flight in flight)"
+}
+
+pf_main_conf
+ctl postfix setup >/dev/null || { echo "not ok - postfix setup failed"; exit 1; }
+pf_queue_log
+t_sink "$MX" 192.0.2.25:25 "$SINK"
+pf_start
+t_wait 10 lab sh -c "ss -ltn | grep -q '127.0.0.1:2525 '" ||
+    { echo "not ok - the queue instance did not start"; exit 1; }
+ctl account add pair1 --uid "$PAIR1" >/dev/null || exit 1
+ctl account add pair2 --uid "$PAIR2" >/dev/null || exit 1
+ctl budget set pair1 messages_per_hour 3/1h >/dev/null || exit 1
+ctl budget set pair2 messages_per_hour 3/1h >/dev/null || exit 1
+ctl account add steady --uid "$WEB3" >/dev/null || exit 1
+ctl budget set steady messages_per_hour 3/1h >/dev/null || exit 1
+ctl rules install >/dev/null || { echo "not ok - rules install failed"; exit 1; }
+start_daemon || { echo "not ok - mailgovd did not start"; exit 1; }
+
+test_fifteen_messages_ten_delivered_five_held() {
+	# all at once: the budget gives one message back every 3 s, so
+	# sending must not take that long
+	php_mail "$WEB1" 5 &
+	for _i in 1 2 3 4 5; do swaks_as "$WEB1" 192.0.2.25 25 & done
+	for _i in 1 2 3 4 5; do swaks_as "$WEB1" 127.0.0.1 25 & done
+	wait
+	settle 15 || return
+	t_eq "messages on the MX" 10 "$(pf_sink_count "$SINK")" || return
+	t_eq "messages on hold" 5 "$(pf_queue_count hold)" || return
+	t_eq "held for mgweb1 in the store" 5 "$(held mgweb1)"
+}
+
+test_held_mail_released_as_the_budget_refills() {
+	pf_wait_count 60 15 pf_sink_count "$SINK" || return
+	t_eq "left on hold" 0 "$(pf_queue_count hold)" || return
+	t_eq "held in the store" 0 "$(held mgweb1)" || return
+	t_match "usage counts the releases" '"released": ?5' \
+	    "$(ctl usage mgweb1 --json)" || return
+	t_match "release logged" "released queue_id=[0-9A-Za-z]+ account=mgweb1" \
+	    "$(cat "$LOG")"
+}
+
+test_two_accounts_each_held_to_their_own_budget() {
+	n0=$(pf_sink_count "$SINK")
+	for _i in 1 2 3 4 5; do
+		swaks_as "$PAIR1" 192.0.2.25 25 &
+		swaks_as "$PAIR2" 192.0.2.25 25 &
+	done
+	wait
+	settle $((n0 + 10)) || return
+	t_eq "delivered" $((n0 + 6)) "$(pf_sink_count "$SINK")" || return
+	t_eq "pair1 held" 2 "$(held pair1)" || return
+	t_eq "pair2 held" 2 "$(held pair2)"
+}
+
+test_hold_cli_list_release_delete() {
+	n0=$(pf_sink_count "$SINK")
+	out=$(ctl hold list)
+	t_match "text listing" "pair1 .* site@lab.mailgov.test" "$out" ||
+	    return
+	out=$(ctl hold release pair1)
+	t_eq "release output" "hold: released 2 messages" "$out" || return
+	pf_wait_count 20 $((n0 + 2)) pf_sink_count "$SINK" || return
+	t_eq "pair1 held after release" 0 "$(held pair1)" || return
+	id=$(ctl hold list pair2 --json | grep -o '"queue_id": "[^"]*"' |
+	    head -1 | cut -d'"' -f4)
+	out=$(ctl hold delete "$id")
+	t_eq "delete output" "hold: deleted 1 message" "$out" || return
+	t_eq "pair2 held after deleting one" 1 "$(held pair2)" || return
+	ctl hold delete pair2 >/dev/null || t_fail "hold delete pair2" ||
+	    return
+	t_eq "queue on hold" 0 "$(pf_queue_count hold)" || return
+	sleep 2
+	t_eq "deleted mail not delivered" $((n0 + 2)) \
+	    "$(pf_sink_count "$SINK")" || return
+	out=$(ctl hold release ZZZZZZZZ 2>&1)
+	t_eq "release of an unknown queue ID" 1 "$?" || return
+	out=$(ctl hold release '../etc' 2>&1)
+	t_match "a bad argument" "neither an account nor a queue ID" "$out"
+}
+
+test_daemon_restart_resets_no_counter_and_loses_no_mail() {
+	n0=$(pf_sink_count "$SINK")
+	for _i in 1 2 3 4; do swaks_as "$WEB3" 192.0.2.25 25 & done
+	wait
+	settle $((n0 + 4)) || return
+	t_eq "delivered before restart" $((n0 + 3)) \
+	    "$(pf_sink_count "$SINK")" || return
+	stop_daemon || t_fail "mailgovd did not stop" || return
+	start_daemon || return
+	swaks_as "$WEB3" 127.0.0.1 25
+	settle $((n0 + 5)) || return
+	t_eq "delivered after restart" $((n0 + 3)) \
+	    "$(pf_sink_count "$SINK")" || return
+	t_eq "held for steady" 2 "$(held steady)" || return
+	t_match "usage kept" '"messages": ?3' "$(ctl usage steady --json)" ||
+	    return
+	ctl hold release steady >/dev/null
+	pf_wait_count 20 $((n0 + 5)) pf_sink_count "$SINK"
+}
+
+test_daemon_stopped_mail_held_then_adopted() {
+	n0=$(pf_sink_count "$SINK")
+	stop_daemon || t_fail "mailgovd did not stop" || return
+	swaks_as "$WEB4" 192.0.2.25 25
+	php_mail "$WEB4" 1
+	pf_wait_count 15 2 pf_queue_count hold || return
+	sleep 2
+	t_eq "delivered while mailgovd is down" "$n0" \
+	    "$(pf_sink_count "$SINK")" || return
+	start_daemon || return
+	# reconciled at start-up: adopted by the default account (whose
+	# budget is not spent) and released
+	pf_wait_count 30 $((n0 + 2)) pf_sink_count "$SINK" || return
+	t_match "adoption logged" "adopted queue_id=[0-9A-Za-z]+ account=default" \
+	    "$(cat "$LOG")" || return
+	t_eq "on hold" 0 "$(pf_queue_count hold)"
+}
+
+t_main "$@"
