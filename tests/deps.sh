@@ -5,7 +5,8 @@
 set -eu
 PKGS="build-essential pkg-config clang libnetfilter-queue-dev libmnl-dev
 libsqlite3-dev libcap-ng-dev libcap-ng-utils sqlite3 iptables nftables
-iproute2 util-linux procps psmisc postfix swaks php-cli postfwd valgrind"
+iproute2 util-linux procps psmisc postfix swaks php-cli postfwd valgrind
+sasl2-bin"
 
 missing=""
 for p in $PKGS; do

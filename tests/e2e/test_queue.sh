@@ -86,7 +86,27 @@ settle() {
 	t_fail "expected $1 messages delivered or held, saw $_total ($_flight in flight)"
 }
 
+# sasl_submission - an authenticated submission service on the main
+# instance, 127.0.0.1:587, with a Cyrus sasldb user alice
+sasl_submission() {
+	mkdir -p /etc/postfix/sasl
+	printf '%s\n' 'pwcheck_method: auxprop' 'auxprop_plugin: sasldb' \
+	    'mech_list: PLAIN LOGIN' 'sasldb_path: /etc/postfix/sasldb2' \
+	    > /etc/postfix/sasl/smtpd.conf
+	echo secret | saslpasswd2 -p -c -f /etc/postfix/sasldb2 \
+	    -u lab.mailgov.test alice || return 1
+	chown root:postfix /etc/postfix/sasldb2
+	chmod 0640 /etc/postfix/sasldb2
+	postconf -e cyrus_sasl_config_path=/etc/postfix/sasl
+	postconf -Me "127.0.0.1:587/inet=127.0.0.1:587 inet n - n - - smtpd \
+	    -o syslog_name=postfix/submission -o smtpd_sasl_auth_enable=yes \
+	    -o smtpd_tls_security_level=none \
+	    -o {smtpd_client_restrictions=permit_sasl_authenticated, reject} \
+	    -o {smtpd_relay_restrictions=permit_sasl_authenticated, reject}"
+}
+
 pf_main_conf
+sasl_submission || { echo "not ok - SASL submission setup failed"; exit 1; }
 ctl postfix setup >/dev/null || { echo "not ok - postfix setup failed"; exit 1; }
 pf_queue_log
 t_sink "$MX" 192.0.2.25:25 "$SINK"
@@ -99,6 +119,8 @@ ctl budget set pair1 messages_per_hour 3/1h >/dev/null || exit 1
 ctl budget set pair2 messages_per_hour 3/1h >/dev/null || exit 1
 ctl account add steady --uid "$WEB3" >/dev/null || exit 1
 ctl budget set steady messages_per_hour 3/1h >/dev/null || exit 1
+ctl account add subm --sasl alice@lab.mailgov.test >/dev/null || exit 1
+ctl budget set subm messages_per_hour 2/1h >/dev/null || exit 1
 ctl rules install >/dev/null || { echo "not ok - rules install failed"; exit 1; }
 start_daemon || { echo "not ok - mailgovd did not start"; exit 1; }
 
@@ -200,6 +222,23 @@ test_daemon_stopped_mail_held_then_adopted() {
 	t_match "adoption logged" "adopted queue_id=[0-9A-Za-z]+ account=default" \
 	    "$(cat "$LOG")" || return
 	t_eq "on hold" 0 "$(pf_queue_count hold)"
+}
+
+test_sasl_submission_over_budget_deferred() {
+	n0=$(pf_sink_count "$SINK")
+	for _i in 1 2; do
+		out=$(pf_smtp 127.0.0.1 587 alice@lab.mailgov.test \
+		    x@example.net -a PLAIN -au alice@lab.mailgov.test \
+		    -ap secret)
+		t_match "submission $_i accepted" "<- +250 .*queued as" "$out" ||
+		    return
+	done
+	out=$(pf_smtp 127.0.0.1 587 alice@lab.mailgov.test x@example.net \
+	    -a PLAIN -au alice@lab.mailgov.test -ap secret)
+	t_match "third submission deferred" "<\\*\\* +45[01] 4\\.7\\.1 " "$out" ||
+	    return
+	pf_wait_count 20 $((n0 + 2)) pf_sink_count "$SINK" || return
+	t_eq "queue instance untouched" 0 "$(pf_queue_count)"
 }
 
 t_main "$@"
