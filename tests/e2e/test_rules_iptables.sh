@@ -133,15 +133,17 @@ test_relay_port_open_to_root() {
 
 test_explicit_cap_refuses_third_connection() {
 	# two connections held open, then a third
-	as_web "$WEB2" bash -c 'exec 3<>/dev/tcp/192.0.2.25/25; sleep 8' &
-	_p1=$!
-	as_web "$WEB2" bash -c 'exec 3<>/dev/tcp/192.0.2.25/25; sleep 8' &
-	_p2=$!
+	for _i in 1 2; do
+		ip netns exec "$LAB" setpriv --reuid="$WEB2" --regid="$WEB2" \
+		    --clear-groups bash -c \
+		    'exec 3<>/dev/tcp/192.0.2.25/25 && sleep 8' >/dev/null 2>&1 &
+		_held="${_held:-} $!"
+	done
 	sleep 1
 	_third=$(banner 192.0.2.25 25 "$WEB2")
 	# another web user is not affected by WEB2's cap
 	_other=$(banner 192.0.2.25 25 "$WEB4")
-	kill $_p1 $_p2 2>/dev/null
+	kill $_held 2>/dev/null
 	t_match "third connection" 'refused' "$_third" || return 1
 	t_match "another web user" '^220 queue\.lab ' "$_other"
 }
