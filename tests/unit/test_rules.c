@@ -1,0 +1,306 @@
+/*
+ * test_rules - the rule renderer: the template language on small inline
+ * templates, then the shipped templates (rules/) rendered for a few
+ * configurations and compared with golden files (tests/golden/rules, NAME.TARGET.ref).
+ * MAILGOV_UPDATE_GOLDEN=1 rewrites the golden files instead.
+ * Run from the repository root (tests/run.sh does).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "t.h"
+#include "config.h"
+#include "rules.h"
+
+#define GOLDEN	"tests/golden/rules"
+
+/* render - an inline template against c, or NULL with err */
+static char *
+render(const char *tmpl, const struct config *c, enum rules_target t,
+    const struct rules_opts *o, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	return rules_render(tmpl, strlen(tmpl), "t.in", c, t, o, err, errlen);
+}
+
+/* check - inline template renders to want */
+static void
+check(const char *name, const char *tmpl, const struct config *c,
+    enum rules_target t, const struct rules_opts *o, const char *want)
+{
+	char	 err[256], *got;
+
+	got = render(tmpl, c, t, o, err, sizeof(err));
+	T_EQ_S(got ? got : err, want, name);
+	free(got);
+}
+
+/* check_err - inline template fails with want */
+static void
+check_err(const char *name, const char *tmpl, const struct config *c,
+    const char *want)
+{
+	char	 err[256], *got;
+
+	got = render(tmpl, c, RULES_IPV4, NULL, err, sizeof(err));
+	T_EQ_S(got ? got : err, want, name);
+	free(got);
+}
+
+static void
+test_language(void)
+{
+	struct config c;
+	struct rules_caps caps = { NULL, 0, 0 };
+	struct rules_opts o = { &caps, 0 };
+	int	 i;
+
+	config_defaults(&c);
+	c.web_uids[0].lo = 64000;
+	c.web_uids[0].hi = 64099;
+	c.web_uids[1].lo = 1000;
+	c.web_uids[1].hi = 1000;
+	c.n_web_uids = 2;
+
+	check("plain text is copied", "a b c\n", &c, RULES_IPV4, NULL,
+	    "a b c\n");
+	check("a last line without newline gets one", "a", &c, RULES_IPV4,
+	    NULL, "a\n");
+	check("notes are left out", "## note\n  ## indented\nx\n", &c,
+	    RULES_IPV4, NULL, "x\n");
+	check("scalars", "q @QUEUE_NUM@ p @QUEUE_PORT@ r @RELAY_PORT@\n", &c,
+	    RULES_IPV4, NULL, "q 0 p 2525 r 10026\n");
+	check("marks in hex", "@MARK_ALLOW@/@MARK_MASK@ @MARK_REJECT@\n", &c,
+	    RULES_IPV4, NULL, "0x100000/0x300000 0x200000\n");
+	check("ports, iptables", "@SMTP_PORTS@|@REDIRECT_PORTS@|@TLS_PORTS@|"
+	    "@CAP_PORTS@\n", &c, RULES_IPV4, NULL,
+	    "25,465,587,2525|25,587,2525|465|25,465,587,2525\n");
+	check("ports, nft", "{ @SMTP_PORTS@ }\n", &c, RULES_NFT, NULL,
+	    "{ 25, 465, 587, 2525 }\n");
+	check("loopback per family", "@LOOPBACK@\n", &c, RULES_IPV6, NULL,
+	    "::1/128\n");
+	check("a list repeats the line", "-@WEB.KIND@ @WEB.ID@\n", &c,
+	    RULES_IPV4, NULL, "-uid 64000-64099\n-uid 1000\n");
+	check("an empty list drops the line", "a\ncap @CAP.ID@\nb\n", &c,
+	    RULES_IPV4, &o, "a\nb\n");
+	check("an empty value drops the line", "x @LOOPBACK@\ny\n", &c,
+	    RULES_NFT, NULL, "y\n");
+	check("nft set references are text",
+	    "add @connlimit { ct count over @CONN_DEFAULT@ } @x @ @a@\n", &c,
+	    RULES_NFT, NULL, "add @connlimit { ct count over 10 } @x @ @a@\n");
+	check("@if false", "@if NFT_QUEUE@\nq\n@else@\nno q\n@endif@\nz\n",
+	    &c, RULES_NFT, NULL, "no q\nz\n");
+	o.nft_queue = 1;
+	check("@if true", "@if NFT_QUEUE@\nq\n@else@\nno q\n@endif@\nz\n",
+	    &c, RULES_NFT, &o, "q\nz\n");
+	check("@if on a list", "@if CAP@\ncaps\n@endif@\n", &c, RULES_NFT, &o,
+	    "");
+
+	T_OK(rules_caps_add_uids(&caps, &c, "acme", 63990, 64005, 2) == 0,
+	    "caps: add a range");
+	T_EQ_U(caps.n, 1, "caps: clipped to one web range");
+	T_EQ_U(caps.v[0].lo, 64000, "caps: clipped low end");
+	T_EQ_U(caps.v[0].hi, 64005, "caps: high end");
+	rules_caps_add_uids(&caps, &c, "root", 0, 0, 1);
+	T_EQ_U(caps.n, 1, "caps: a non-web UID gets no cap");
+	rules_caps_add_gid(&caps, &c, "grp", 33, 1);
+	T_EQ_U(caps.n, 1, "caps: a non-web group gets no cap");
+	rules_caps_add_uids(&caps, &c, "Bad Name\"", 1000, 1000, 3);
+	T_EQ_S(caps.v[1].account, "_ad__ame_", "caps: account names cleaned");
+	check("two lists: every combination",
+	    "@WEB.ID@ x @CAP.ID@=@CAP.LIMIT@\n", &c, RULES_IPV4, &o,
+	    "64000-64099 x 64000-64005=2\n64000-64099 x 1000=3\n"
+	    "1000 x 64000-64005=2\n1000 x 1000=3\n");
+	caps.v[1].limit = BUDGET_UNLIMITED;
+	check("an unlimited cap has no rule", "@CAP.ACCOUNT@\n", &c,
+	    RULES_IPV4, &o, "acme\n");
+	rules_caps_free(&caps);
+
+	c.budget[BK_CONN].limit = BUDGET_UNLIMITED;
+	check("an unlimited default has no rule", "d @CONN_DEFAULT@\ne\n",
+	    &c, RULES_NFT, NULL, "e\n");
+
+	check_err("unknown placeholder", "a\nb @NOPE@\n", &c,
+	    "t.in:2: unknown placeholder @NOPE@");
+	check_err("unknown field", "@WEB.NOPE@\n", &c,
+	    "t.in:1: unknown placeholder @WEB.NOPE@");
+	check_err("list used as a value", "@WEB@\n", &c,
+	    "t.in:1: unknown placeholder @WEB@");
+	check_err("value used as a list", "@QUEUE_PORT.X@\n", &c,
+	    "t.in:1: unknown placeholder @QUEUE_PORT.X@");
+	check_err("@else without @if", "@else@\n", &c,
+	    "t.in:1: @else@ without @if");
+	check_err("@endif without @if", "x\n@endif@\n", &c,
+	    "t.in:2: @endif@ without @if");
+	check_err("@if without @endif", "@if CAP@\n", &c,
+	    "t.in: @if without @endif@ at the end");
+	check_err("unknown @if name", "@if NOPE@\n@endif@\n", &c,
+	    "t.in:1: unknown name in @if: NOPE");
+
+	for (i = 0; i < 15; i++)
+		c.smtp_ports[i] = (uint16_t)(100 + i);
+	c.n_smtp_ports = 15;
+	check_err("more than 15 ports for multiport", "x\n", &c,
+	    "t.in: iptables' multiport match takes at most 15 ports; "
+	    "smtp_ports and queue_port make 16");
+}
+
+static void
+test_section(void)
+{
+	const char *text = "# head\n*mangle\n:M - [0:0]\nCOMMIT\n# nat\n"
+	    "*nat\n-A X\nCOMMIT\n";
+	char	*s;
+
+	s = rules_section(text, "mangle");
+	T_EQ_S(s, "# head\n*mangle\n:M - [0:0]\nCOMMIT\n", "section mangle");
+	free(s);
+	s = rules_section(text, "nat");
+	T_EQ_S(s, "# head\n*nat\n-A X\nCOMMIT\n", "section nat");
+	free(s);
+	T_OK(rules_section(text, "filter") == NULL, "no section filter");
+	T_OK(rules_section(text, "man") == NULL, "no section by prefix");
+}
+
+/* slurp - a whole file, or NULL */
+static char *
+slurp(const char *path)
+{
+	FILE	*fp;
+	char	*buf;
+	long	 n;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return NULL;
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	if (n < 0 || (buf = malloc((size_t)n + 1)) == NULL) {
+		fclose(fp);
+		return NULL;
+	}
+	buf[fread(buf, 1, (size_t)n, fp)] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+/* golden - render the shipped template and compare with NAME.SUFFIX.ref */
+static void
+golden(const char *name, const struct config *c, enum rules_target t,
+    const struct rules_opts *o)
+{
+	static const char *const suffix[] = { "iptables", "ip6tables", "nft" };
+	char	 path[256], err[256], *got, *want;
+	FILE	*fp;
+
+	snprintf(path, sizeof(path), GOLDEN "/%s.%s%s.ref", name, suffix[t],
+	    t == RULES_NFT && o != NULL && o->nft_queue ? "-queue" : "");
+	got = rules_render_file(c, t, o, err, sizeof(err));
+	if (got == NULL) {
+		T_OK(0, "%s: %s", path, err);
+		return;
+	}
+	if (getenv("MAILGOV_UPDATE_GOLDEN") != NULL) {
+		if ((fp = fopen(path, "w")) != NULL) {
+			fputs(got, fp);
+			fclose(fp);
+		}
+	}
+	want = slurp(path);
+	T_OK(want != NULL && strcmp(got, want) == 0,
+	    "%s%s", path, want == NULL ? ": missing" :
+	    strcmp(got, want) ? ": differs (MAILGOV_UPDATE_GOLDEN=1 shows "
+	    "how)" : "");
+	free(got);
+	free(want);
+}
+
+/* golden_all - every target of one configuration */
+static void
+golden_all(const char *name, const struct config *c,
+    const struct rules_caps *caps)
+{
+	struct rules_opts o = { caps, 0 };
+
+	golden(name, c, RULES_IPV4, &o);
+	golden(name, c, RULES_IPV6, &o);
+	golden(name, c, RULES_NFT, &o);
+	o.nft_queue = 1;
+	golden(name, c, RULES_NFT, &o);
+}
+
+/* base - the defaults with the shipped templates and one web range */
+static void
+base(struct config *c)
+{
+	config_defaults(c);
+	snprintf(c->rules_dir, sizeof(c->rules_dir), "rules");
+	c->web_uids[0].lo = 64000;
+	c->web_uids[0].hi = 64099;
+	c->n_web_uids = 1;
+}
+
+static void
+test_golden(void)
+{
+	struct config c;
+	struct rules_caps caps = { NULL, 0, 0 };
+
+	/* one web range, every default */
+	base(&c);
+	golden_all("single", &c, NULL);
+
+	/* several ranges and a web group */
+	base(&c);
+	c.web_uids[0].lo = 1000;
+	c.web_uids[0].hi = 1999;
+	c.web_uids[1].lo = 5000;
+	c.web_uids[1].hi = 5000;
+	c.web_uids[2].lo = 64000;
+	c.web_uids[2].hi = 64099;
+	c.n_web_uids = 3;
+	c.web_gids[0] = 33;
+	c.n_web_gids = 1;
+	golden_all("ranges", &c, NULL);
+
+	/* custom ports and marks, no 465, no default cap */
+	base(&c);
+	c.smtp_ports[0] = 25;
+	c.smtp_ports[1] = 587;
+	c.smtp_ports[2] = 26;
+	c.n_smtp_ports = 3;
+	c.queue_port = 10025;
+	c.relay_port = 10027;
+	c.queue_num = 7;
+	c.mark_mask = 0xc;
+	c.mark_allow = 0x4;
+	c.mark_reject = 0x8;
+	c.budget[BK_CONN].limit = BUDGET_UNLIMITED;
+	golden_all("ports", &c, NULL);
+
+	/* explicit account caps: ranges, a group, clipped and dropped ones */
+	base(&c);
+	c.web_uids[1].lo = 70000;
+	c.web_uids[1].hi = 70999;
+	c.n_web_uids = 2;
+	c.web_gids[0] = 33;
+	c.n_web_gids = 1;
+	rules_caps_add_uids(&caps, &c, "acme", 64002, 64003, 2);
+	rules_caps_add_uids(&caps, &c, "acme", 70010, 70010, 2);
+	rules_caps_add_uids(&caps, &c, "wide", 64090, 70005, 20);
+	rules_caps_add_uids(&caps, &c, "outside", 100, 200, 1);
+	rules_caps_add_gid(&caps, &c, "shared", 33, 4);
+	rules_caps_add_gid(&caps, &c, "notweb", 99, 4);
+	golden_all("caps", &c, &caps);
+	rules_caps_free(&caps);
+}
+
+int
+main(void)
+{
+	test_language();
+	test_section();
+	test_golden();
+	return t_done();
+}
