@@ -466,10 +466,16 @@ ipt_prune(enum rules_target t, const char *table)
 	free(r.out);
 }
 
-/* ipt_remove - delete mailgov's jumps and chains of one family;
- * *found is set when there was anything to delete */
+/* Which of ipt_tables[] ipt_remove looks at. */
+#define T_MANGLE	0x1
+#define T_NAT		0x2
+#define T_FILTER	0x4
+#define T_ALL		(T_MANGLE | T_NAT | T_FILTER)
+
+/* ipt_remove - delete mailgov's jumps and chains of one family in the
+ * tables of mask; *found is set when there was anything to delete */
 static int
-ipt_remove(enum rules_target t, int mangle_only, int *found)
+ipt_remove(enum rules_target t, int mask, int *found)
 {
 	const char *args[] = { "-w", "--noflush", NULL };
 	char	*in = ctl_xstrdup(""), *s, *tables[3];
@@ -477,8 +483,8 @@ ipt_remove(enum rules_target t, int mangle_only, int *found)
 	int	 i, j, jumps, chain, ntables = 0, rc = 0;
 
 	for (i = 0; ipt_tables[i] != NULL; i++) {
-		if (mangle_only && i > 0)
-			break;
+		if (!(mask & (1 << i)))
+			continue;
 		if (ipt_list(t, ipt_tables[i], &r) == -1) {
 			free(r.out);
 			continue;	/* no such table in this kernel */
@@ -639,7 +645,7 @@ static int
 install(struct ctl *ctl, enum backend be, const struct rules_caps *caps)
 {
 	char	*t4 = NULL, *t6 = NULL, *q4 = NULL, *q6 = NULL, *nt = NULL;
-	int	 q, rc = CTL_ERR;
+	int	 q, found, mask, rc = CTL_ERR;
 
 	if ((t4 = render(ctl, RULES_IPV4, caps, 0)) == NULL ||
 	    (t6 = render(ctl, RULES_IPV6, caps, 0)) == NULL)
@@ -648,6 +654,13 @@ install(struct ctl *ctl, enum backend be, const struct rules_caps *caps)
 		if (ipt_load(RULES_IPV4, t4, 0) == -1 ||
 		    ipt_load(RULES_IPV6, t6, 0) == -1)
 			goto done;
+		/* switching backends: the other one's table goes */
+		found = 0;
+		if (nft_remove(&found) == -1)
+			goto done;
+		if (found)
+			printf("deleted the nftables backend's table inet %s\n",
+			    RULES_NFT_TABLE);
 		printf("mailgov rules installed (iptables: IPv4, IPv6)\n");
 		rc = CTL_OK;
 		goto done;
@@ -667,6 +680,17 @@ install(struct ctl *ctl, enum backend be, const struct rules_caps *caps)
 	if (!q && (ipt_load(RULES_IPV4, q4, 1) == -1 ||
 	    ipt_load(RULES_IPV6, q6, 1) == -1))
 		goto done;
+	/* switching backends: the iptables backend's chains go (and its
+	 * queue step too when nft queues natively) */
+	found = 0;
+	mask = q ? T_ALL : T_NAT | T_FILTER;
+	if (ipt_remove(RULES_IPV4, mask, &found) == -1 ||
+	    (find_tool("ip6tables-restore") != NULL &&
+	    ipt_remove(RULES_IPV6, mask, &found) == -1))
+		goto done;
+	if (found)
+		printf("deleted the iptables backend's %s chains\n",
+		    RULES_CHAIN);
 	printf("mailgov rules installed (nftables: table inet %s%s)\n",
 	    RULES_NFT_TABLE, q ? "" : "; queue step: iptables mangle "
 	    RULES_CHAIN);
@@ -684,16 +708,17 @@ done:
 static int
 uninstall(enum backend be)
 {
-	int	 found = 0, rc = 0;
+	int	 found = 0, rc = 0, mask;
 
 	if (be != BE_IPTABLES && nft_remove(&found) == -1)
 		rc = -1;
 	/* the nftables backend's queue step lives in iptables' mangle */
+	mask = be == BE_NFTABLES ? T_MANGLE : T_ALL;
 	if (find_tool("iptables-restore") != NULL) {
-		if (ipt_remove(RULES_IPV4, be == BE_NFTABLES, &found) == -1)
+		if (ipt_remove(RULES_IPV4, mask, &found) == -1)
 			rc = -1;
 		if (find_tool("ip6tables-restore") != NULL &&
-		    ipt_remove(RULES_IPV6, be == BE_NFTABLES, &found) == -1)
+		    ipt_remove(RULES_IPV6, mask, &found) == -1)
 			rc = -1;
 	} else if (be == BE_IPTABLES) {
 		return ctl_err("iptables-restore not found (is the iptables "

@@ -223,6 +223,25 @@ test_install_twice_is_idempotent() {
 	    "$(lab nft list tables | grep -c 'inet mailgov$')"
 }
 
+test_switching_backends_leaves_one() {
+	_out=$(ctl rules install --backend iptables) || return 1
+	_ipt_nat=$(lab iptables -t nat -S | grep -c MAILGOV)
+	_nft_ipt=$(lab nft list tables | grep -c 'inet mailgov$')
+	_out2=$(ctl rules install --backend nftables) || return 1
+	_nft_nat=$(lab iptables -t nat -S | grep -c MAILGOV)
+	_nft=$(lab nft list tables | grep -c 'inet mailgov$')
+	t_match "iptables install says" 'deleted the nftables backend' \
+	    "$_out" || return 1
+	t_eq "iptables nat MAILGOV lines with iptables" 4 "$_ipt_nat" ||
+	    return 1
+	t_eq "inet mailgov with iptables" 0 "$_nft_ipt" || return 1
+	t_match "nftables install says" 'deleted the iptables backend' \
+	    "$_out2" || return 1
+	t_eq "iptables nat MAILGOV lines with nftables" 0 "$_nft_nat" ||
+	    return 1
+	t_eq "inet mailgov with nftables" 1 "$_nft"
+}
+
 test_remove_restores_ruleset_byte_for_byte() {
 	_out=$(ctl rules remove --backend nftables) || return 1
 	_after=$(save)
