@@ -24,6 +24,34 @@ render(const char *tmpl, const struct config *c, enum rules_target t,
 	return rules_render(tmpl, strlen(tmpl), "t.in", c, t, o, err, errlen);
 }
 
+/* esc - s on one line, newlines as \n (one of two static buffers) */
+static const char *
+esc(const char *s)
+{
+	static char buf[2][1024];
+	static int which;
+	char	*b = buf[which ^= 1];
+	size_t	 j = 0;
+
+	for (; s != NULL && *s != '\0' && j < sizeof(buf[0]) - 3; s++) {
+		if (*s == '\n') {
+			b[j++] = '\\';
+			b[j++] = 'n';
+		} else
+			b[j++] = *s;
+	}
+	b[j] = '\0';
+	return b;
+}
+
+/* same - got equals want; the output keeps one line per check */
+static void
+same(const char *name, const char *got, const char *want)
+{
+	T_OK(got != NULL && strcmp(got, want) == 0,
+	    "%s: expected \"%s\", saw \"%s\"", name, esc(want), esc(got));
+}
+
 /* check - inline template renders to want */
 static void
 check(const char *name, const char *tmpl, const struct config *c,
@@ -32,7 +60,7 @@ check(const char *name, const char *tmpl, const struct config *c,
 	char	 err[256], *got;
 
 	got = render(tmpl, c, t, o, err, sizeof(err));
-	T_EQ_S(got ? got : err, want, name);
+	same(name, got ? got : err, want);
 	free(got);
 }
 
@@ -44,7 +72,7 @@ check_err(const char *name, const char *tmpl, const struct config *c,
 	char	 err[256], *got;
 
 	got = render(tmpl, c, RULES_IPV4, NULL, err, sizeof(err));
-	T_EQ_S(got ? got : err, want, name);
+	same(name, got ? got : err, want);
 	free(got);
 }
 
@@ -154,10 +182,10 @@ test_section(void)
 	char	*s;
 
 	s = rules_section(text, "mangle");
-	T_EQ_S(s, "# head\n*mangle\n:M - [0:0]\nCOMMIT\n", "section mangle");
+	same("section mangle", s, "# head\n*mangle\n:M - [0:0]\nCOMMIT\n");
 	free(s);
 	s = rules_section(text, "nat");
-	T_EQ_S(s, "# head\n*nat\n-A X\nCOMMIT\n", "section nat");
+	same("section nat", s, "# head\n*nat\n-A X\nCOMMIT\n");
 	free(s);
 	T_OK(rules_section(text, "filter") == NULL, "no section filter");
 	T_OK(rules_section(text, "man") == NULL, "no section by prefix");
