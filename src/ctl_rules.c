@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "log.h"
 #include "rules.h"
 
 #define TOOL_OUT_MAX	(1 << 20)	/* what we read of a tool's output */
@@ -215,7 +214,7 @@ tool(const char *name, const char *const *args, const char *input,
 	return r->status;
 }
 
-/* has_line - does text hold line exactly, and how many times */
+/* count_lines - how many lines of text are exactly line */
 static int
 count_lines(const char *text, const char *line)
 {
