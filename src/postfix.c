@@ -417,7 +417,10 @@ pf_want_main(const struct config *cfg)
 		return NULL;
 	if ((chk = pf_policy_check(cfg, "DUNNO", "main")) == NULL)
 		goto fail;
+	/* RCPT too: the policy server caps recipients per message there */
 	if (want_param(w, "smtpd_end_of_data_restrictions", PF_LIST, "",
+	    "%s", chk) == -1 ||
+	    want_param(w, "smtpd_recipient_restrictions", PF_LIST, "",
 	    "%s", chk) == -1 ||
 	    want_param(w, "authorized_submit_users", PF_LIST, "static:anyone",
 	    "%s", PF_WEB_USERS_ELEM) == -1)
@@ -464,13 +467,16 @@ pf_want_queue(const struct config *cfg, int ipv6,
     const char *message_size_limit)
 {
 	struct pf_want *w;
-	char	*chk = NULL, name[64], line[256];
+	char	*chk = NULL, *rcpt = NULL, name[64], line[256];
 	unsigned qp = cfg->queue_port;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
 	w->chroot_n = 1;
-	if ((chk = pf_policy_check(cfg, "HOLD", "queue")) == NULL)
+	/* a message is held at END-OF-MESSAGE; at RCPT (the recipients
+	 * cap) a silent policy server must not hold every recipient */
+	if ((chk = pf_policy_check(cfg, "HOLD", "queue")) == NULL ||
+	    (rcpt = pf_policy_check(cfg, "DUNNO", "queue")) == NULL)
 		goto fail;
 	if (want_param(w, "master_service_disable", PF_SET, NULL, "%s", "")
 	    == -1 ||
@@ -482,6 +488,8 @@ pf_want_queue(const struct config *cfg, int ipv6,
 	    (unsigned)cfg->relay_port) == -1 ||
 	    want_param(w, "smtpd_end_of_data_restrictions", PF_SET, NULL,
 	    "%s", chk) == -1 ||
+	    want_param(w, "smtpd_recipient_restrictions", PF_SET, NULL,
+	    "%s", rcpt) == -1 ||
 	    /*
 	     * The listener is bound to loopback, so every client is a
 	     * process on this host; but a connection redirected from a
@@ -525,9 +533,11 @@ pf_want_queue(const struct config *cfg, int ipv6,
 			goto fail;
 	}
 	free(chk);
+	free(rcpt);
 	return w;
 fail:
 	free(chk);
+	free(rcpt);
 	pf_want_free(w);
 	return NULL;
 }
