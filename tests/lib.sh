@@ -114,8 +114,8 @@ t_sandbox() {
 		echo "mgweb$((_u - 64000)):x:$_u:" >> /etc/group
 	done
 	if ! getent passwd mailgov >/dev/null; then
-		echo "mailgov:x:64090:64090::/var/lib/mailgov:/usr/sbin/nologin" >> /etc/passwd
-		echo "mailgov:x:64090:" >> /etc/group
+		echo "mailgov:x:64190:64190::/var/lib/mailgov:/usr/sbin/nologin" >> /etc/passwd
+		echo "mailgov:x:64190:" >> /etc/group
 	fi
 	chown mailgov:mailgov /var/lib/mailgov /run/mailgov
 	t_on_exit "rm -rf '$SANDBOX'"
