@@ -1,5 +1,8 @@
 # mailgov - outbound mail governor for shared web hosting
 #
+# Build with the same PREFIX you install with: the rules directory is
+# compiled in (mailgov.conf's rules_dir overrides it).
+#
 # Plain make, pkg-config, one module per src/*.c.  Programs are the
 # src/main_*.c files; src/ctl_*.c belong to mailgovctl only; everything else
 # is a library module linked into whichever program needs it.
@@ -9,7 +12,7 @@ SBINDIR	?= $(PREFIX)/sbin
 BINDIR	?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec/mailgov
 SHAREDIR ?= $(PREFIX)/share/mailgov
-MANDIR	?= $(PREFIX)/share/man
+DOCDIR	?= $(PREFIX)/share/doc/mailgov
 SYSCONFDIR ?= /etc
 DESTDIR	?=
 
@@ -101,18 +104,19 @@ fuzz:
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(SHAREDIR)/rules $(DESTDIR)$(SYSCONFDIR)/mailgov \
-	    $(DESTDIR)$(MANDIR)/man8
+	    $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(BUILD)/mailgovd $(DESTDIR)$(SBINDIR)/mailgovd
 	install -m 0755 $(BUILD)/mailgovctl $(DESTDIR)$(SBINDIR)/mailgovctl
 	install -m 0755 $(BUILD)/mailgov-sendmail $(DESTDIR)$(BINDIR)/mailgov-sendmail
 	install -m 0644 rules/* $(DESTDIR)$(SHAREDIR)/rules/
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	test -e $(DESTDIR)$(SYSCONFDIR)/mailgov/mailgov.conf || \
 	    install -m 0644 examples/mailgov.conf $(DESTDIR)$(SYSCONFDIR)/mailgov/mailgov.conf
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/mailgovd $(DESTDIR)$(SBINDIR)/mailgovctl \
 	    $(DESTDIR)$(BINDIR)/mailgov-sendmail
-	rm -rf $(DESTDIR)$(SHAREDIR)
+	rm -rf $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf build build-asan build-fuzz
