@@ -200,10 +200,11 @@ setup(char *dir)
 	    store_budget_set(st, "capped", BK_CONN_MIN, &rate) == -1 ||
 	    store_budget_set(st, "capped", BK_CONN, &cap) == -1) {
 		printf("# store: %s\n", store_error(st));
+		store_close(st);
 		return NULL;
 	}
 	if ((as = acct_load(st, &cfg)) == NULL)
-		return NULL;
+		store_close(st);
 	return as;
 }
 
@@ -219,8 +220,14 @@ main(void)
 		return 1;
 	as = setup(dir);
 	T_OK(as != NULL, "scratch accounts");
-	if (as != NULL)
+	if (as != NULL) {
+		struct store *st = acct_store(as);
+
 		test_verdicts(as);
+		/* freed so that the sanitizer build's leak check stays quiet */
+		acct_free(as);
+		store_close(st);
+	}
 	test_mark();
 	test_reuse();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
