@@ -47,7 +47,12 @@ step() {
 }
 
 # say TEXT - a paragraph of explanation
-say() { printf '%s\n' "$*" | fold -s -w 76; echo; }
+say() {
+	[ -n "${_OKED:-}" ] && echo
+	_OKED=""
+	printf '%s\n' "$*" | fold -s -w 76
+	echo
+}
 
 # run PROMPT CMD - show CMD the way an admin types it, run it, indent its
 # output; returns CMD's status
@@ -68,7 +73,7 @@ lab_() { run 'lab#' "$1"; }
 web_() { run "lab\$ (uid $1)" "$2"; }
 
 # ok WHAT - a check that held
-ok() { printf '  [ok] %s\n' "$*"; }
+ok() { printf '  [ok] %s\n' "$*"; _OKED=1; }
 
 # die WHY - a check that did not hold: say so, show the daemon's last
 # words, and stop
@@ -275,6 +280,7 @@ web_ "$BLOG" "swaks --server 192.0.2.25:25 --from news@blog.example \
 _ms=$((($(date +%s%N) - _t0) / 1000000))
 grep -q 'Connection refused' "$D/out" || die "blog's connection was not reset"
 ok "blog's raw connection refused after ${_ms} ms"
+BLOG_REFUSED=$(logged 'event=reject account=blog reason=blocked' | wc -l)
 lab_ "grep -E 'event=reject account=blog' $LOG | head -3"
 logged 'event=reject account=blog reason=blocked' >/dev/null ||
     die "no reject of blog in mailgovd's log"
@@ -347,6 +353,7 @@ row "shop: held while mailgovd was down, delivered later" 1 \
 row "uid $WEB: raw SMTP to the MX, redirected, delivered" 1 \
     "$(at_mx spam@web.example)"
 row "blog: delivered (all before the block)" 1 "$(at_mx news@blog.example)"
+row "blog: connections reset after the block" 2 "$BLOG_REFUSED"
 row "messages still in a queue (lost or stuck)" 0 "$_queued"
 echo
 [ "$_queued" = 0 ] || die "$_queued messages are still queued"
