@@ -82,6 +82,17 @@ find_tool(const char *name)
 	return NULL;
 }
 
+/* have_tool - 1 if find_tool finds name, else 0 (frees the path) */
+static int
+have_tool(const char *name)
+{
+	char	*path = find_tool(name);
+	int	 found = path != NULL;
+
+	free(path);
+	return found;
+}
+
 /* tmp_file - an unlinked scratch file holding data; -1 on failure */
 static int
 tmp_file(const char *data)
@@ -576,7 +587,7 @@ nft_remove(int *found)
 	struct run r;
 	int	 rc;
 
-	if (find_tool("nft") == NULL)
+	if (!have_tool("nft"))
 		return 0;	/* no nft: no table of ours either */
 	rc = tool("nft", list, NULL, &r, 1);
 	free(r.out);
@@ -607,7 +618,7 @@ show(struct ctl *ctl, enum backend be, const struct rules_caps *caps)
 		goto done;
 	}
 	/* Without a working nft (not root, say) show the native form. */
-	if (find_tool("nft") != NULL && geteuid() == 0 &&
+	if (have_tool("nft") && geteuid() == 0 &&
 	    (q = nft_probe(&ctl->cfg)) == -1)
 		goto done;
 	if ((nt = render(ctl, RULES_NFT, caps, q)) == NULL)
@@ -684,7 +695,7 @@ install(struct ctl *ctl, enum backend be, const struct rules_caps *caps)
 	found = 0;
 	mask = q ? T_ALL : T_NAT | T_FILTER;
 	if (ipt_remove(RULES_IPV4, mask, &found) == -1 ||
-	    (find_tool("ip6tables-restore") != NULL &&
+	    (have_tool("ip6tables-restore") &&
 	    ipt_remove(RULES_IPV6, mask, &found) == -1))
 		goto done;
 	if (found)
@@ -713,10 +724,10 @@ uninstall(enum backend be)
 		rc = -1;
 	/* the nftables backend's queue step lives in iptables' mangle */
 	mask = be == BE_NFTABLES ? T_MANGLE : T_ALL;
-	if (find_tool("iptables-restore") != NULL) {
+	if (have_tool("iptables-restore")) {
 		if (ipt_remove(RULES_IPV4, mask, &found) == -1)
 			rc = -1;
-		if (find_tool("ip6tables-restore") != NULL &&
+		if (have_tool("ip6tables-restore") &&
 		    ipt_remove(RULES_IPV6, mask, &found) == -1)
 			rc = -1;
 	} else if (be == BE_IPTABLES) {
