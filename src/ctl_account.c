@@ -430,7 +430,9 @@ views_add(struct views *vs, int64_t account, enum idkind k, char *text,
 	struct view key, *v;
 
 	key.a.id = account;
-	v = bsearch(&key, vs->v, vs->n, sizeof(*vs->v), view_cmp_id);
+	/* no accounts: a NULL array, which bsearch may not be given */
+	v = vs->n == 0 ? NULL :
+	    bsearch(&key, vs->v, vs->n, sizeof(*vs->v), view_cmp_id);
 	if (v == NULL) {
 		free(text);
 		free(json);
@@ -518,6 +520,8 @@ views_load(struct ctl *ctl, struct store *st, struct views *vs)
 {
 	if (store_account_each(st, views_account, vs) < 0)
 		return -1;
+	if (vs->n == 0)		/* a NULL array, which qsort may not be given */
+		return 0;
 	qsort(vs->v, vs->n, sizeof(*vs->v), view_cmp_id);
 	if (store_uid_each(st, each_uid, vs) < 0 ||
 	    store_gid_each(st, each_gid, vs) < 0 ||

@@ -59,6 +59,9 @@ find_account(const struct accts_v *v, int64_t id)
 	struct store_account key;
 
 	key.id = id;
+	/* no accounts: a NULL array, which bsearch may not be given */
+	if (v->n == 0)
+		return NULL;
 	return bsearch(&key, v->a, v->n, sizeof(*v->a), acct_cmp_id);
 }
 
@@ -171,8 +174,11 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 		rc = ctl_fail(ctl, 0);
 		goto out;
 	}
-	qsort(uv.u, uv.n, sizeof(*uv.u), usage_cmp);
-	qsort(av.a, av.n, sizeof(*av.a), acct_cmp_name);
+	/* empty vectors are NULL, which qsort and bsearch may not be given */
+	if (uv.n > 0)
+		qsort(uv.u, uv.n, sizeof(*uv.u), usage_cmp);
+	if (av.n > 0)
+		qsort(av.a, av.n, sizeof(*av.a), acct_cmp_name);
 	now = ctl_now_us();
 
 	if (!ctl->json) {
@@ -189,7 +195,8 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 		const struct store_account *a = &av.a[i];
 
 		key.account = a->id;
-		u = bsearch(&key, uv.u, uv.n, sizeof(*uv.u), usage_cmp);
+		u = uv.n == 0 ? NULL :
+		    bsearch(&key, uv.u, uv.n, sizeof(*uv.u), usage_cmp);
 		if (u == NULL) {
 			/* never seen: nothing counted, full budgets */
 			memset(&zero, 0, sizeof(zero));
@@ -397,7 +404,8 @@ ctl_events(struct ctl *ctl, int argc, char **argv)
 		rc = ctl_fail(ctl, 0);
 		goto out;
 	}
-	qsort(av.a, av.n, sizeof(*av.a), acct_cmp_id);
+	if (av.n > 0)
+		qsort(av.a, av.n, sizeof(*av.a), acct_cmp_id);
 	memset(&eo, 0, sizeof(eo));
 	eo.ctl = ctl;
 	eo.av = &av;

@@ -547,7 +547,8 @@ rec_row(const struct store_held *h, void *arg)
 	    h->since + REL_GRACE > r->q_started)
 		return 0;
 	snprintf(key.id, sizeof(key.id), "%s", h->queue_id);
-	q = bsearch(&key, r->q_ent, r->q_n, sizeof(*q), qent_cmp);
+	q = r->q_n == 0 ? NULL :
+	    bsearch(&key, r->q_ent, r->q_n, sizeof(*q), qent_cmp);
 	if (q != NULL && q->hold)
 		return 0;
 	if (w->n_gone == w->cap_gone) {
@@ -595,7 +596,8 @@ reconcile(struct release *r)
 
 	memset(&w, 0, sizeof(w));
 	w.r = r;
-	qsort(r->q_ent, r->q_n, sizeof(*r->q_ent), qent_cmp);
+	if (r->q_n > 0)		/* an empty queue may be a NULL array */
+		qsort(r->q_ent, r->q_n, sizeof(*r->q_ent), qent_cmp);
 	if (store_held_each(st, -1, HELD, rec_row, &w) == -1 || w.oom) {
 		log_warnx("release: reconcile: %s", w.oom ? "out of memory" :
 		    store_error(st));
