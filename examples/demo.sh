@@ -43,6 +43,7 @@ STEP=0
 # step TITLE - a numbered heading
 step() {
 	STEP=$((STEP + 1))
+	_OKED=""
 	printf '\n\n=== %s. %s ===\n\n' "$STEP" "$*"
 }
 
