@@ -607,7 +607,7 @@ account_show(struct ctl *ctl, int argc, char **argv)
 	struct store_account a;
 	struct store *st;
 	struct view *v;
-	char	 tbuf[64], *s;
+	char	 tbuf[64], nbuf[STORE_NAMELEN * 4 + 4], *s;
 	size_t	 k;
 
 	if (argc != 3)
@@ -634,7 +634,9 @@ account_show(struct ctl *ctl, int argc, char **argv)
 		static const char *labels[ID_COUNT] = {
 			"uids", "gids", "domains", "sasl", "relays"
 		};
-		printf("%-9s %s\n", "account", v->a.name);
+		/* the store may hold anything: escaped like every field */
+		printf("%-9s %s\n", "account",
+		    ctl_clean(v->a.name, nbuf, sizeof(nbuf)));
 		printf("%-9s %lld\n", "id", (long long)v->a.id);
 		printf("%-9s %s\n", "mode", over_mode_name(v->a.mode));
 		printf("%-9s %s\n", "blocked", v->a.blocked ? "yes" : "no");
@@ -660,7 +662,7 @@ account_list(struct ctl *ctl, int argc, char **argv)
 	struct views vs = { NULL, 0, -1 };
 	struct ctl_table *t;
 	struct store *st;
-	char	*c[ID_COUNT];
+	char	*c[ID_COUNT], nbuf[STORE_NAMELEN * 4 + 4];
 	size_t	 i, k;
 
 	(void)argv;
@@ -687,7 +689,8 @@ account_list(struct ctl *ctl, int argc, char **argv)
 		for (i = 0; i < vs.n; i++) {
 			for (k = 0; k < ID_COUNT; k++)
 				c[k] = joined(&vs.v[i], k);
-			ctl_table_row(t, vs.v[i].a.name,
+			ctl_table_row(t, ctl_clean(vs.v[i].a.name, nbuf,
+			    sizeof(nbuf)),
 			    over_mode_name(vs.v[i].a.mode),
 			    vs.v[i].a.blocked ? "yes" : "no", c[ID_UID],
 			    c[ID_GID], c[ID_DOMAIN], c[ID_SASL], c[ID_RELAY]);

@@ -131,7 +131,8 @@ hold_list(struct ctl *ctl, const char *name)
 	struct idlist l = { NULL, 0 };
 	struct ctl_table *t;
 	char	 tbuf[32], sbuf[96], rbuf[16], zbuf[24];
-	char	 acc[STORE_NAMELEN];
+	char	 qbuf[sizeof(l.v->queue_id) * 4 + 4];
+	char	 acc[STORE_NAMELEN], abuf[STORE_NAMELEN * 4 + 4];
 	int64_t	 id = -1, cached = 0;
 	size_t	 i;
 
@@ -181,7 +182,9 @@ hold_list(struct ctl *ctl, const char *name)
 		}
 		snprintf(rbuf, sizeof(rbuf), "%u", l.v[i].recipients);
 		snprintf(zbuf, sizeof(zbuf), "%" PRIu64, l.v[i].size);
-		ctl_table_row(t, l.v[i].queue_id, acc,
+		/* the store may hold anything: escaped like every field */
+		ctl_table_row(t, ctl_clean(l.v[i].queue_id, qbuf, sizeof(qbuf)),
+		    ctl_clean(acc, abuf, sizeof(abuf)),
 		    ctl_time(l.v[i].since, tbuf, sizeof(tbuf)), rbuf, zbuf,
 		    ctl_clean(l.v[i].sender[0] ? l.v[i].sender : "<>", sbuf,
 		    sizeof(sbuf)));

@@ -157,7 +157,7 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 	struct usage_v uv = { NULL, 0 };
 	struct store_usage zero, *u, key;
 	struct ctl_table *t1, *t2;
-	char	 c[8][32], tbuf[64], lbuf[64];
+	char	 c[8][32], tbuf[64], lbuf[64], nbuf[STORE_NAMELEN * 4 + 4];
 	uint64_t now, r;
 	size_t	 i;
 	int	 k, rc = CTL_ERR;
@@ -223,7 +223,9 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 		    (unsigned long long)u->refused);
 		snprintf(c[6], sizeof(c[6]), "%llu",
 		    (unsigned long long)u->connections);
-		ctl_table_row(t1, a->name, c[0], c[1], c[2], c[3], c[4],
+		/* the store may hold anything: escaped like every field */
+		ctl_clean(a->name, nbuf, sizeof(nbuf));
+		ctl_table_row(t1, nbuf, c[0], c[1], c[2], c[3], c[4],
 		    c[5], c[6], ctl_time(u->last_seen, tbuf, sizeof(tbuf)));
 		for (k = 0; k < BK_COUNT; k++) {
 			const struct budget_limit *l =
@@ -233,7 +235,7 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 				    (unsigned long long)r);
 			else
 				snprintf(c[7], sizeof(c[7]), "-");
-			ctl_table_row(t2, a->name, budget_kind_name(k),
+			ctl_table_row(t2, nbuf, budget_kind_name(k),
 			    budget_format(l, lbuf, sizeof(lbuf)), c[7]);
 		}
 	}
@@ -347,7 +349,7 @@ each_event(int64_t ts, int64_t account, const char *kind,
 {
 	struct ev_out *eo = arg;
 	const struct store_account *a = find_account(eo->av, account);
-	char	 tbuf[64], nbuf[32], kbuf[64], dbuf[512];
+	char	 tbuf[64], nbuf[STORE_NAMELEN * 4 + 4], kbuf[64], dbuf[512];
 
 	if (eo->ctl->json) {
 		printf("%s{\"ts\":%lld,\"account\":", eo->n ? "," : "",
@@ -362,9 +364,11 @@ each_event(int64_t ts, int64_t account, const char *kind,
 		ctl_json_str(stdout, detail);
 		putchar('}');
 	} else {
-		snprintf(nbuf, sizeof(nbuf), "#%lld", (long long)account);
-		ctl_table_row(eo->t, ctl_time(ts, tbuf, sizeof(tbuf)),
-		    a != NULL ? a->name : nbuf,
+		if (a != NULL)
+			ctl_clean(a->name, nbuf, sizeof(nbuf));
+		else
+			snprintf(nbuf, sizeof(nbuf), "#%lld", (long long)account);
+		ctl_table_row(eo->t, ctl_time(ts, tbuf, sizeof(tbuf)), nbuf,
 		    ctl_clean(kind, kbuf, sizeof(kbuf)),
 		    ctl_clean(detail, dbuf, sizeof(dbuf)));
 	}
