@@ -7,8 +7,12 @@
  * UID is seen for the first time and its auto account is created.
  * Sized for 100k accounts.
  *
- * Charges change memory only and mark the account dirty; acct_flush()
- * writes every dirty account in the caller's transaction (group commit).
+ * Charges change memory only and mark the account dirty.  In mailgovd the
+ * committer (commit.h) is the single writer of usage: it collects the
+ * accounts charged since its last batch (acct_collect) and reports each
+ * batch on disk (acct_committed), which makes the account clean again.
+ * Without a committer, acct_flush() writes every dirty account in the
+ * caller's transaction.
  */
 #ifndef MAILGOV_ACCT_H
 #define MAILGOV_ACCT_H
@@ -35,7 +39,8 @@ struct acct {
 	struct store_usage use;			/* tat[] and counters */
 	struct relay	*relays;
 	unsigned	n_relays;
-	unsigned	dirty;
+	uint64_t	dirty;		/* 0 clean; else the batch of its
+					 * latest copy (1: not collected) */
 	uint64_t	alert_tat;		/* log rate limiter state */
 	uint32_t	n_held;			/* held messages not released */
 };
@@ -82,6 +87,19 @@ int	acct_flush(struct accts *);
 /* acct_unflush - the caller's transaction around acct_flush() did not
  * commit: mark the accounts it wrote dirty again */
 void	acct_unflush(struct accts *);
+/*
+ * acct_single_writer - from now on a committer writes usage: acct_flush()
+ * and acct_unflush() do nothing, so that no second writer can put an
+ * older row over a newer one.
+ */
+void	acct_single_writer(struct accts *);
+/* acct_collect - every account charged since the last collection: put
+ * copies its usage into batch seq (0, or -1 to leave it for the next) */
+void	acct_collect(struct accts *, uint64_t seq,
+	    int (*put)(struct acct *, void *), void *);
+/* acct_committed - batch seq, holding account id's usage, is on disk: the
+ * account is clean unless charged again since */
+void	acct_committed(struct accts *, int64_t id, uint64_t seq);
 size_t	acct_count(struct accts *);
 struct store *acct_store(struct accts *);
 const struct config *acct_config(struct accts *);

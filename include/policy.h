@@ -16,12 +16,14 @@
 #include "loop.h"
 
 struct alerts;
+struct commit;
 struct policy;
 struct release;
 
-/* policy_new - bind the configured listeners (before privileges drop) */
+/* policy_new - bind the configured listeners; answers that depend on a
+ * count wait for the committer's group commit (commit.h) */
 struct policy *policy_new(struct loop *, struct accts *, struct flows *,
-	    struct release *, const struct config *);
+	    struct release *, struct commit *, const struct config *);
 void	policy_free(struct policy *);
 /* policy_set_alerts - report budget crossings through the daemon's alert
  * module (include/alert.h); without it they are plain log lines */

@@ -51,6 +51,12 @@ int	store_in_transaction(struct store *);
 /* store_set_sync - synchronous FULL (fsync each commit, the default) or
  * NORMAL (fsync at checkpoints; a power cut may lose the last commits) */
 void	store_set_sync(struct store *, int full);
+/* store_set_autocheckpoint - WAL frames before a commit on this handle
+ * checkpoints; 0 never (the caller checkpoints elsewhere) */
+void	store_set_autocheckpoint(struct store *, int frames);
+/* store_checkpoint - PASSIVE (never waits for writers) or RESTART (waits
+ * for them, then the WAL starts over); *frames: WAL size, -1 unknown */
+int	store_checkpoint(struct store *, int restart, int *frames);
 
 /* --- accounts ---------------------------------------------------------- */
 

@@ -88,6 +88,7 @@ struct accts {
 	struct nodelist		 dirty;		/* charged since the last flush */
 	struct nodelist		 flushed;	/* written by the last flush */
 	struct nodelist		 dead;
+	int			 single;	/* a committer writes usage */
 };
 
 #define NODE(a)	((struct node *)(void *)((char *)(a) - offsetof(struct node, a)))
@@ -841,7 +842,8 @@ mark_dirty(struct acct *a)
 {
 	struct node *n = NODE(a);
 
-	a->dirty = 1;
+	if (a->dirty == 0)
+		a->dirty = 1;
 	if (n->queued || n->dead)
 		return;
 	if (list_push(&n->owner->dirty, n) == 0)
@@ -956,7 +958,7 @@ acct_flush(struct accts *as)
 	int own = !store_in_transaction(st), rc = 0;
 
 	as->flushed.n = 0;
-	if (as->dirty.n == 0)
+	if (as->dirty.n == 0 || as->single)
 		return 0;
 	if (own && store_begin(st) == -1) {
 		log_warnx("flushing usage: %s", store_error(st));
@@ -1028,6 +1030,50 @@ acct_unflush(struct accts *as)
 		}
 	}
 	as->flushed.n = 0;
+}
+
+/* acct_single_writer - the committer owns usage writes from now on */
+void
+acct_single_writer(struct accts *as)
+{
+	as->single = 1;
+}
+
+/* acct_collect - hand the accounts charged since the last collection to
+ * put; the ones it could not take stay queued for the next */
+void
+acct_collect(struct accts *as, uint64_t seq,
+    int (*put)(struct acct *, void *), void *arg)
+{
+	struct node *n;
+	size_t i, keep = 0;
+
+	for (i = 0; i < as->dirty.n; i++) {
+		n = as->dirty.v[i];
+		if (n->dead) {
+			n->queued = 0;
+			continue;
+		}
+		n->a.use.account = n->a.id;
+		if (put(&n->a, arg) == -1) {
+			as->dirty.v[keep++] = n;
+			continue;
+		}
+		n->a.dirty = seq;
+		n->queued = 0;
+	}
+	as->dirty.n = keep;
+}
+
+/* acct_committed - clean unless charged (queued) or copied into a later
+ * batch since */
+void
+acct_committed(struct accts *as, int64_t id, uint64_t seq)
+{
+	struct node *n = node_of(&as->ix, id);
+
+	if (n != NULL && !n->queued && n->a.dirty == seq)
+		n->a.dirty = 0;
 }
 
 size_t

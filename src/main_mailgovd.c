@@ -33,6 +33,7 @@
 
 #include "acct.h"
 #include "alert.h"
+#include "commit.h"
 #include "config.h"
 #include "ctlsock.h"
 #include "flow.h"
@@ -60,11 +61,11 @@ struct daemon {
 	struct alerts	*alerts;
 	struct ctlsock	*ctl;
 	struct policy	*policy;
+	struct commit	*commit;
 	struct release	*release;
 	uint16_t	 ports[CONFIG_MAX_PORTS + 1];	/* SMTP + queue */
 	size_t		 nports;
 	int		 sigfd, timerfd;
-	int		 dirty;		/* usage changed since the commit */
 	uint64_t	 flow_full_logged;
 };
 
@@ -166,6 +167,8 @@ on_syn(const struct nfq_pkt *p, uint32_t *mark, void *arg)
 	char dst[80], uid[16];
 	uint64_t now = now_us(), secs = now / 1000000u;
 
+	/* a reset by mailgovctl is seen before the account is charged */
+	commit_fresh(d->commit);
 	memset(&syn, 0, sizeof(syn));
 	syn.family = p->family;
 	memcpy(syn.daddr, p->daddr, 16);
@@ -228,8 +231,7 @@ on_syn(const struct nfq_pkt *p, uint32_t *mark, void *arg)
 	if (r.verdict != FLOW_REJECT && r.reason != GOV_R_IMPLICIT_TLS)
 		a->use.connections++;
 	a->use.last_seen = (int64_t)secs;
-	acct_touch(a);
-	d->dirty = 1;
+	acct_touch(a);		/* the committer writes it, never this thread */
 
 	memcpy(nf.dst, p->daddr, 16);
 	nf.dport = p->dport;
@@ -252,24 +254,26 @@ on_syn(const struct nfq_pkt *p, uint32_t *mark, void *arg)
 
 /* --- housekeeping ------------------------------------------------------- */
 
-/* commit - the group commit of usage and events, when anything changed */
+/*
+ * events_commit - the alert module's queued events.  Usage never goes
+ * through here: the committer (commit.h) is its only writer.  This
+ * handle commits without fsync and never checkpoints, so the loop never
+ * waits for the disk; the committer's next synced commit or the
+ * checkpoint thread (within a second) makes these rows durable.
+ */
 static void
-commit(struct daemon *d)
+events_commit(struct daemon *d)
 {
-	if (!d->dirty && alert_pending(d->alerts) == 0)
+	if (alert_pending(d->alerts) == 0)
 		return;
 	if (store_begin(d->st) == -1) {
-		log_warnx("group commit: %s", store_error(d->st));
-		return;		/* still dirty: the next tick retries */
+		log_warnx("event log: %s", store_error(d->st));
+		return;		/* still queued: the next tick retries */
 	}
-	if (acct_flush(d->accts) == -1 || alert_flush(d->alerts, d->st) ==
-	    -1 || store_commit(d->st) == -1) {
-		log_warnx("group commit: %s", store_error(d->st));
+	if (alert_flush(d->alerts, d->st) == -1 || store_commit(d->st) == -1) {
+		log_warnx("event log: %s", store_error(d->st));
 		store_rollback(d->st);
-		acct_unflush(d->accts);
-		return;
 	}
-	d->dirty = 0;
 }
 
 /* on_timer - once a second: reload, expire, alerts, commit */
@@ -290,7 +294,7 @@ on_timer(int fd, uint32_t events, void *arg)
 		ctlsock_tick(d->ctl, now);
 	if (d->release != NULL)
 		release_tick(d->release, now);
-	commit(d);
+	events_commit(d);
 }
 
 /* on_signal - TERM/INT stop, HUP reloads the accounts */
@@ -506,8 +510,14 @@ main(int argc, char **argv)
 	 * before privs_drop() would keep root's.  Its listeners (a socket
 	 * in /run/mailgov, 127.0.0.1:10040) need no privilege.
 	 */
+	if ((d->commit = commit_new(d->loop, d->accts, &d->cfg)) == NULL)
+		fatalx("cannot start the committer");
+	/* the loop's own writes (events, held mail, auto accounts) must
+	 * not wait for an fsync or a checkpoint either */
+	store_set_sync(d->st, 0);
+	store_set_autocheckpoint(d->st, 0);
 	if ((d->policy = policy_new(d->loop, d->accts, d->flows, d->release,
-	    &d->cfg)) == NULL)
+	    d->commit, &d->cfg)) == NULL)
 		fatalx("cannot start the policy server");
 	policy_set_alerts(d->policy, d->alerts);
 
@@ -519,9 +529,9 @@ main(int argc, char **argv)
 	if (loop_run(d->loop) == -1)
 		log_warnx("event loop failed");
 
-	policy_free(d->policy);	/* writes the counts it still holds */
-	d->dirty = 1;
-	commit(d);
+	policy_free(d->policy);
+	commit_free(d->commit);	/* writes the counts still in memory */
+	events_commit(d);
 	nfq_queue_close(d->nfq);
 	release_free(d->release);
 	ctlsock_free(d->ctl);

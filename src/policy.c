@@ -3,15 +3,15 @@
  *
  * The loop thread accepts, reads, parses (pparse), attributes and charges
  * in memory, and queues each answer on its connection.  Answers that
- * depend on a count wait for the group commit that makes the count
- * durable: every charge copies the account's usage row into the open
- * batch; at the end of each loop turn, when the committer thread is idle,
- * the open batch is handed to it and a new one opens.  The committer
- * writes the batch in one transaction on its own store handle (fsync when
- * sync_full) and signals an eventfd; the loop then releases the answers
- * of that batch.  So the loop never waits for the disk, the disk always
- * has the next batch ready, and per-connection order is kept because an
- * answer never overtakes an earlier one on the same connection.
+ * depend on a count wait for the group commit (commit.h) that makes the
+ * count durable: the answer is tagged with the batch that will carry the
+ * charge and released when that batch is on disk.  So the loop never
+ * waits for the disk, and per-connection order is kept because an answer
+ * never overtakes an earlier one on the same connection.
+ *
+ * A connection that stops in the middle of a request is closed after
+ * request_timeout; an idle one after idle_timeout (Postfix keeps its
+ * policy connections open for up to max_idle = 100 s and reuses them).
  *
  * Trusts: nothing a client sends.  Peers are checked at accept: web UIDs
  * may not talk to the policy server (they could spend other accounts'
@@ -43,6 +43,7 @@
 #include "acct.h"
 #include "alert.h"
 #include "budget.h"
+#include "commit.h"
 #include "config.h"
 #include "identity.h"
 #include "log.h"
@@ -53,14 +54,6 @@
 #include "release.h"
 #include "store.h"
 
-/*
- * XXX Weak: release.c may not be linked into a program that never calls
- * release_new() (then rel is NULL and these are never called); a program
- * that does call it pulls release.o in and these resolve to it.
- */
-#pragma weak release_note_held
-#pragma weak release_queue_id_ok
-
 #define POLICY_MAX_CONNS	1024	/* Postfix needs one per smtpd */
 #define POLICY_BACKLOG		1024
 #define POLICY_ACCEPT_BURST	64	/* accepts per wake-up */
@@ -70,7 +63,9 @@
 #define POLICY_INST_LEN		48	/* Postfix instance ids are ~25 bytes */
 #define POLICY_BARRIERS		4	/* at most 2 batches are ever pending */
 #define POLICY_PAUSE_MS		1000	/* accept pause after EMFILE */
-#define POLICY_BUSY_MS		10000	/* committer's lock wait */
+#define POLICY_REQ_TIMEOUT	30	/* s: an unfinished request */
+#define POLICY_IDLE_TIMEOUT	600	/* s: no request at all */
+#define POLICY_SWEEP_MS		1000	/* how often timeouts are checked */
 #define POLICY_LOG_RATE		20	/* malformed-input lines per second */
 
 enum lkind { L_UNIX, L_TCP };
@@ -112,6 +107,7 @@ struct conn {
 	uint64_t	 last_seq;	/* batch of the latest answer */
 	uint32_t	 events;	/* what the loop watches */
 	int		 eof;
+	uint64_t	 last_rx;	/* monotonic s of the last bytes read */
 	/* queue instance: the last attribution, keyed by the client */
 	char		 id_key[128];
 	int64_t		 id_acct;
@@ -120,16 +116,6 @@ struct conn {
 	struct conn	*wprev, *wnext;	/* on the list waiting for a commit */
 	struct conn	*aprev, *anext;	/* on the list of all connections */
 	int		 waiting;
-};
-
-/* the usage rows of one group commit */
-struct batch {
-	uint64_t		 seq;
-	struct store_usage	*rows;
-	size_t			 n, cap;
-	int32_t			*idx;	/* open addressing: account -> row */
-	size_t			 icap;	/* power of two, >= 2 * cap */
-	int			 failed;
 };
 
 struct policy {
@@ -142,28 +128,16 @@ struct policy {
 	struct listener		 ls[2];
 	unsigned		 nls;
 	int			 pause_fd;	/* timerfd: resume accepting */
-	int			 done_fd;	/* eventfd: a commit finished */
+	int			 sweep_fd;	/* timerfd: timeouts */
 	unsigned		 nconns;
 	struct conn		*wait_head;	/* sentinel of the wait list */
 	struct conn		*all_head;	/* sentinel of every connection */
-
-	/* group commit */
-	struct batch		*open, *busy_batch;
-	uint64_t		 open_seq;	/* seq of the open batch */
-	uint64_t		 durable_seq;	/* every batch <= this is on disk */
-	int			 busy;		/* the committer has a batch */
-	int			 open_waiters;	/* answers wait on open_seq */
-	struct store		*cst;		/* the committer's store */
-	pthread_t		 thr;
-	int			 thr_started;
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
-	struct batch		*work;		/* handed to the committer */
-	int			 quit;
+	struct commit		*cm;
+	uint64_t		 req_timeout, idle_timeout;	/* s */
 	uint64_t		 warn_tat;	/* log rate limiter */
-	uint64_t		 commit_fail_tat;
 };
 
+static uint64_t	mono_s(void);
 static void	conn_close(struct conn *);
 static int	conn_flush(struct conn *);
 static void	conn_update_events(struct conn *);
@@ -188,197 +162,21 @@ log_allowed(uint64_t *tat, uint64_t now)
 	return budget_charge(&lim, tat, now, 1, NULL) == BUDGET_OK;
 }
 
-/* --- batches ------------------------------------------------------------- */
+/* --- group commit ------------------------------------------------------- */
 
-/* batch_new - an empty batch with room for n rows */
-static struct batch *
-batch_new(size_t n)
-{
-	struct batch *b;
-
-	if ((b = calloc(1, sizeof(*b))) == NULL)
-		return NULL;
-	b->cap = n;
-	b->icap = 2 * n;
-	b->rows = calloc(b->cap, sizeof(*b->rows));
-	b->idx = malloc(b->icap * sizeof(*b->idx));
-	if (b->rows == NULL || b->idx == NULL) {
-		free(b->rows);
-		free(b->idx);
-		free(b);
-		return NULL;
-	}
-	memset(b->idx, 0xff, b->icap * sizeof(*b->idx));
-	return b;
-}
-
+/* wait_release - send what the durable batches allow on every waiter
+ * (the committer's callback after each batch) */
 static void
-batch_free(struct batch *b)
-{
-	if (b == NULL)
-		return;
-	free(b->rows);
-	free(b->idx);
-	free(b);
-}
-
-/* batch_clear - empty b for reuse, keeping its memory */
-static void
-batch_clear(struct batch *b)
-{
-	b->n = 0;
-	b->failed = 0;
-	memset(b->idx, 0xff, b->icap * sizeof(*b->idx));
-}
-
-/* batch_grow - double the room; -1 if memory is short */
-static int
-batch_grow(struct batch *b)
-{
-	struct store_usage	*rows;
-	int32_t			*idx;
-	size_t			 icap = b->icap * 2, i, h;
-
-	if ((rows = realloc(b->rows, 2 * b->cap * sizeof(*rows))) == NULL)
-		return -1;
-	b->rows = rows;
-	if ((idx = malloc(icap * sizeof(*idx))) == NULL)
-		return -1;
-	memset(idx, 0xff, icap * sizeof(*idx));
-	for (i = 0; i < b->n; i++) {
-		h = (size_t)((uint64_t)b->rows[i].account *
-		    0x9e3779b97f4a7c15ULL) & (icap - 1);
-		while (idx[h] >= 0)
-			h = (h + 1) & (icap - 1);
-		idx[h] = (int32_t)i;
-	}
-	free(b->idx);
-	b->idx = idx;
-	b->icap = icap;
-	b->cap *= 2;
-	return 0;
-}
-
-/*
- * batch_put - the latest usage of an account into b; a later copy of the
- * same account replaces the earlier one, so each row is written once.
- */
-static int
-batch_put(struct batch *b, const struct store_usage *u)
-{
-	size_t	h;
-
-	if (b->n == b->cap && batch_grow(b) == -1)
-		return -1;
-	h = (size_t)((uint64_t)u->account * 0x9e3779b97f4a7c15ULL) &
-	    (b->icap - 1);
-	while (b->idx[h] >= 0) {
-		if (b->rows[b->idx[h]].account == u->account) {
-			b->rows[b->idx[h]] = *u;
-			return 0;
-		}
-		h = (h + 1) & (b->icap - 1);
-	}
-	b->idx[h] = (int32_t)b->n;
-	b->rows[b->n++] = *u;
-	return 0;
-}
-
-/* batch_has - is account already in b */
-static int
-batch_has(const struct batch *b, int64_t account)
-{
-	size_t	h = (size_t)((uint64_t)account * 0x9e3779b97f4a7c15ULL) &
-		    (b->icap - 1);
-
-	while (b->idx[h] >= 0) {
-		if (b->rows[b->idx[h]].account == account)
-			return 1;
-		h = (h + 1) & (b->icap - 1);
-	}
-	return 0;
-}
-
-/* --- the committer thread ---------------------------------------------- */
-
-/* committer - write each batch handed over in one transaction */
-static void *
-committer(void *arg)
+wait_release(void *arg)
 {
 	struct policy	*p = arg;
-	struct batch	*b;
-	uint64_t	 one = 1;
-	size_t		 i;
-	int		 ok;
-
-	for (;;) {
-		pthread_mutex_lock(&p->mu);
-		while (p->work == NULL && !p->quit)
-			pthread_cond_wait(&p->cv, &p->mu);
-		b = p->work;
-		p->work = NULL;
-		pthread_mutex_unlock(&p->mu);
-		if (b == NULL)
-			break;
-		ok = store_begin(p->cst) == 0;
-		for (i = 0; ok && i < b->n; i++) {
-			/* a row of an account deleted meanwhile is not an
-			 * error worth losing the rest for */
-			if (store_usage_put(p->cst, &b->rows[i]) == -1 &&
-			    strstr(store_error(p->cst), "unknown account")
-			    == NULL)
-				ok = 0;
-		}
-		if (ok)
-			ok = store_commit(p->cst) == 0;
-		else if (store_in_transaction(p->cst))
-			store_rollback(p->cst);
-		b->failed = !ok;
-		while (write(p->done_fd, &one, sizeof(one)) == -1 &&
-		    errno == EINTR)
-			;
-	}
-	return NULL;
-}
-
-/* commit_kick - hand the open batch to the committer if it is idle */
-static void
-commit_kick(struct policy *p)
-{
-	struct batch *b;
-
-	if (p->busy || !p->open_waiters)
-		return;
-	if (p->open->n == 0) {
-		/* nothing to write: the batch is durable already */
-		p->durable_seq = p->open_seq++;
-		p->open_waiters = 0;
-		return;
-	}
-	b = p->open;
-	b->seq = p->open_seq;
-	p->open = p->busy_batch;	/* the spare, cleared when it came back */
-	p->busy_batch = b;
-	p->open_seq++;
-	p->open_waiters = 0;
-	p->busy = 1;
-	pthread_mutex_lock(&p->mu);
-	p->work = b;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-}
-
-/* wait_release - send what the durable batches allow on every waiter */
-static void
-wait_release(struct policy *p)
-{
 	struct conn	*c, *next;
+	uint64_t	 durable = commit_durable(p->cm);
 	unsigned	 i, k;
 
 	for (c = p->wait_head->wnext; c != p->wait_head; c = next) {
 		next = c->wnext;
-		for (i = 0; i < c->nbar && c->bar[i].seq <= p->durable_seq;
-		    i++)
+		for (i = 0; i < c->nbar && c->bar[i].seq <= durable; i++)
 			c->rel = c->bar[i].end;
 		for (k = 0; i < c->nbar; i++, k++)
 			c->bar[k] = c->bar[i];
@@ -390,53 +188,6 @@ wait_release(struct policy *p)
 		}
 		(void)conn_flush(c);	/* may close c: next taken first */
 	}
-}
-
-/* on_commit_done - the committer finished a batch (eventfd) */
-static void
-on_commit_done(int fd, uint32_t events, void *arg)
-{
-	struct policy	*p = arg;
-	struct batch	*b = p->busy_batch;
-	uint64_t	 v;
-	size_t		 i;
-
-	(void)events;
-	if (read(fd, &v, sizeof(v)) != sizeof(v) || !p->busy)
-		return;
-	if (b->failed) {
-		/*
-		 * XXX The counts are not on disk.  Holding every answer
-		 * until the database recovers would stall all mail behind
-		 * a lock, so the answers go out and the rows are carried
-		 * into the next batch (unless a newer copy is there).
-		 */
-		if (log_allowed(&p->commit_fail_tat, now_us()))
-			log_warnx("policy: group commit failed (%s); %zu "
-			    "usage rows retried with the next batch",
-			    store_error(p->cst), b->n);
-		for (i = 0; i < b->n; i++)
-			if (!batch_has(p->open, b->rows[i].account) &&
-			    batch_put(p->open, &b->rows[i]) == 0)
-				p->open_waiters = 1;
-	}
-	p->durable_seq = b->seq;
-	batch_clear(b);
-	p->busy = 0;
-	wait_release(p);
-	commit_kick(p);
-}
-
-/* on_turn - end of a loop turn: start the next group commit */
-static void
-on_turn(void *arg)
-{
-	struct policy *p = arg;
-
-	commit_kick(p);
-	/* an empty batch becomes durable at once in commit_kick */
-	if (!p->busy && p->wait_head->wnext != p->wait_head)
-		wait_release(p);
 }
 
 /* --- answers ------------------------------------------------------------- */
@@ -474,11 +225,9 @@ answer(struct conn *c, int dep, const char *fmt, ...)
 	memcpy(c->out + c->outlen + 7 + n, "\n\n", 2);
 	c->outlen += 7 + (size_t)n + 2;
 
-	seq = dep ? p->open_seq : c->last_seq;
-	if (dep)
-		p->open_waiters = 1;
+	seq = dep ? commit_need(p->cm) : c->last_seq;
 	c->last_seq = seq;
-	if (seq <= p->durable_seq && c->nbar == 0) {
+	if (seq <= commit_durable(p->cm) && c->nbar == 0) {
 		c->rel = c->outlen;
 		return;
 	}
@@ -671,15 +420,13 @@ inst_drop(struct conn *c, const char *id)
 			c->inst[i].used = 0;
 }
 
-/* snapshot - the account's counters changed: into the open batch */
+/* snapshot - the account's counters changed: the committer collects it
+ * into the open batch at the end of the turn */
 static void
 snapshot(struct policy *p, struct acct *a)
 {
+	(void)p;
 	acct_touch(a);
-	a->use.account = a->id;
-	if (batch_put(p->open, &a->use) == -1)
-		log_warnx("policy: out of memory for account %s usage",
-		    a->name);
 }
 
 /* budget_alert - a budget check ended over: through the alert module when
@@ -813,8 +560,7 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 		snapshot(p, a);
 		/* only the queue instance's hold queue is released by
 		 * mailgov; a hold on the main instance stays for the admin */
-		if (queue && p->rel != NULL && release_note_held != NULL &&
-		    q->queue_id != NULL && release_queue_id_ok(q->queue_id))
+		if (queue && p->rel != NULL && q->queue_id != NULL && release_queue_id_ok(q->queue_id))
 			(void)release_note_held(p->rel, a, q->queue_id,
 			    (uint32_t)rcpts, size, q->sender ? q->sender : "");
 		budget_alert(p, a, EOM_KINDS, (int)which, kind, "hold", q, now);
@@ -862,6 +608,8 @@ handle(struct conn *c, const struct pp_req *r)
 		return;
 	}
 	now = now_us();
+	/* a reset by mailgovctl is seen before the account is charged */
+	commit_fresh(c->p->cm);
 	queue = q.context != NULL && strcmp(q.context, "queue") == 0;
 	a = queue ? attribute_queue(c, &q, now) : attribute_main(c->p, &q);
 	if (rcpt)
@@ -1019,6 +767,7 @@ on_conn(int fd, uint32_t events, void *arg)
 		return;
 	}
 	c->inlen += (size_t)n;
+	c->last_rx = mono_s();
 	(void)conn_process(c);
 }
 
@@ -1103,6 +852,7 @@ static void
 on_pause_over(int fd, uint32_t events, void *arg);
 
 static void	on_accept(int fd, uint32_t events, void *arg);
+static void	on_sweep(int fd, uint32_t events, void *arg);
 
 /* pause_accepting - out of descriptors: stop accepting for a moment
  * instead of spinning on a listener that stays readable */
@@ -1190,6 +940,7 @@ on_accept(int fd, uint32_t events, void *arg)
 		c->p = p;
 		c->fd = cfd;
 		c->last_seq = 0;
+		c->last_rx = mono_s();
 		snprintf(c->peer, sizeof(c->peer), "%s", peer);
 		pp_init(&c->req);
 		c->events = EPOLLIN;
@@ -1205,6 +956,50 @@ on_accept(int fd, uint32_t events, void *arg)
 		p->all_head->aprev->anext = c;
 		p->all_head->aprev = c;
 		p->nconns++;
+	}
+}
+
+/* mono_s - monotonic seconds, for the timeouts */
+static uint64_t
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+/*
+ * on_sweep - once a second: close a connection stuck in the middle of a
+ * request for request_timeout (it holds a slot and 16 KiB), or silent for
+ * idle_timeout.  A connection whose answers still wait for the disk or
+ * for the client to read is left alone: that is not the client idling.
+ */
+static void
+on_sweep(int fd, uint32_t events, void *arg)
+{
+	struct policy	*p = arg;
+	struct conn	*c, *next;
+	uint64_t	 v, now = mono_s(), idle;
+
+	(void)events;
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return;
+	for (c = p->all_head->anext; c != p->all_head; c = next) {
+		next = c->anext;
+		if (c->outlen > 0)
+			continue;
+		idle = now - c->last_rx;
+		if (c->inlen > 0 && idle >= p->req_timeout) {
+			if (log_allowed(&p->warn_tat, now_us()))
+				log_warnx("policy: %s: unfinished request for "
+				    "%" PRIu64 " s; closing", c->peer, idle);
+			conn_close(c);
+		} else if (idle >= p->idle_timeout) {
+			log_debug("policy: %s: idle for %" PRIu64 " s; "
+			    "closing", c->peer, idle);
+			conn_close(c);
+		}
 	}
 }
 
@@ -1313,16 +1108,34 @@ fail:
 
 /* --- life cycle ---------------------------------------------------------- */
 
-/* policy_new - bind the configured listeners (before privileges drop),
- * open the committer's store handle and start its thread */
+/* env_secs - a timeout from the environment (tests shorten them), else
+ * dflt */
+static uint64_t
+env_secs(const char *name, uint64_t dflt)
+{
+	const char	*v = getenv(name), *err;
+	uint64_t	 n;
+
+	if (v == NULL || *v == '\0')
+		return dflt;
+	if (num_u64(v, 1, 86400, 0, &n, &err) == -1) {
+		log_warnx("policy: %s=%s: %s; using %" PRIu64 " s", name, v,
+		    err, dflt);
+		return dflt;
+	}
+	return n;
+}
+
+/* policy_new - bind the configured listeners; answers that depend on a
+ * count wait for cm's group commit */
 struct policy *
 policy_new(struct loop *loop, struct accts *accts, struct flows *flows,
-    struct release *rel, const struct config *cfg)
+    struct release *rel, struct commit *cm, const struct config *cfg)
 {
-	struct policy	*p;
-	char		 err[256];
-	unsigned	 i;
-	int		 fd;
+	struct policy		*p;
+	struct itimerspec	 its;
+	unsigned		 i;
+	int			 fd;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		log_warn("policy_new");
@@ -1332,8 +1145,13 @@ policy_new(struct loop *loop, struct accts *accts, struct flows *flows,
 	p->accts = accts;
 	p->flows = flows;
 	p->rel = rel;
+	p->cm = cm;
 	p->cfg = cfg;
-	p->pause_fd = p->done_fd = -1;
+	p->pause_fd = p->sweep_fd = -1;
+	p->req_timeout = env_secs("MAILGOVD_POLICY_REQUEST_TIMEOUT",
+	    POLICY_REQ_TIMEOUT);
+	p->idle_timeout = env_secs("MAILGOVD_POLICY_IDLE_TIMEOUT",
+	    POLICY_IDLE_TIMEOUT);
 	p->wait_head = calloc(1, sizeof(*p->wait_head));
 	p->all_head = calloc(1, sizeof(*p->all_head));
 	if (p->wait_head == NULL || p->all_head == NULL) {
@@ -1345,16 +1163,7 @@ policy_new(struct loop *loop, struct accts *accts, struct flows *flows,
 	}
 	p->wait_head->wnext = p->wait_head->wprev = p->wait_head;
 	p->all_head->anext = p->all_head->aprev = p->all_head;
-	p->open_seq = 1;
-	p->durable_seq = 0;
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
 
-	if ((p->open = batch_new(64)) == NULL ||
-	    (p->busy_batch = batch_new(64)) == NULL) {
-		log_warn("policy_new");
-		goto fail;
-	}
 	if (cfg->policy_unix[0] != '\0') {
 		if ((fd = listen_unix(cfg->policy_unix)) == -1)
 			goto fail;
@@ -1371,22 +1180,19 @@ policy_new(struct loop *loop, struct accts *accts, struct flows *flows,
 		p->ls[p->nls].p = p;
 		p->nls++;
 	}
-	p->cst = store_open(cfg->db, 0, POLICY_BUSY_MS, err, sizeof(err));
-	if (p->cst == NULL) {
-		log_warnx("policy: %s", err);
-		goto fail;
-	}
-	store_set_sync(p->cst, cfg->sync_full);
 	p->pause_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
 	    TFD_CLOEXEC);
-	p->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (p->pause_fd == -1 || p->done_fd == -1) {
-		log_warn("policy: timerfd/eventfd");
+	p->sweep_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC);
+	if (p->pause_fd == -1 || p->sweep_fd == -1) {
+		log_warn("policy: timerfd");
 		goto fail;
 	}
-	if (loop_add(loop, p->pause_fd, EPOLLIN, on_pause_over, p) == -1 ||
-	    loop_add(loop, p->done_fd, EPOLLIN, on_commit_done, p) == -1 ||
-	    loop_on_turn(loop, on_turn, p) == -1) {
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = its.it_interval.tv_sec = POLICY_SWEEP_MS / 1000;
+	if (timerfd_settime(p->sweep_fd, 0, &its, NULL) == -1 ||
+	    loop_add(loop, p->pause_fd, EPOLLIN, on_pause_over, p) == -1 ||
+	    loop_add(loop, p->sweep_fd, EPOLLIN, on_sweep, p) == -1) {
 		log_warn("policy: loop");
 		goto fail;
 	}
@@ -1396,11 +1202,7 @@ policy_new(struct loop *loop, struct accts *accts, struct flows *flows,
 			log_warn("policy: loop");
 			goto fail;
 		}
-	if (pthread_create(&p->thr, NULL, committer, p) != 0) {
-		log_warnx("policy: cannot start the committer thread");
-		goto fail;
-	}
-	p->thr_started = 1;
+	commit_on_durable(cm, wait_release, p);
 	log_info("policy: listening on%s%s%s%s (sync=%s)",
 	    cfg->policy_unix[0] ? " unix:" : "", cfg->policy_unix,
 	    cfg->policy_tcp[0] ? " inet:" : "", cfg->policy_tcp,
@@ -1418,7 +1220,8 @@ policy_set_alerts(struct policy *p, struct alerts *al)
 	p->alerts = al;
 }
 
-/* policy_free - finish the commit in flight, then drop everything */
+/* policy_free - close every connection (answers still held back are
+ * dropped: their counts are written by commit_free) */
 void
 policy_free(struct policy *p)
 {
@@ -1427,26 +1230,8 @@ policy_free(struct policy *p)
 
 	if (p == NULL)
 		return;
-	if (p->thr_started) {
-		/* counts already charged are written before we go */
-		if (!p->busy && p->open->n > 0) {
-			p->open_waiters = 1;
-			commit_kick(p);
-		}
-		pthread_mutex_lock(&p->mu);
-		p->quit = 1;
-		pthread_cond_signal(&p->cv);
-		pthread_mutex_unlock(&p->mu);
-		pthread_join(p->thr, NULL);
-		if (p->open->n > 0 && store_begin(p->cst) == 0) {
-			for (i = 0; i < p->open->n; i++)
-				(void)store_usage_put(p->cst,
-				    &p->open->rows[i]);
-			if (store_commit(p->cst) == -1)
-				log_warnx("policy: final commit: %s",
-				    store_error(p->cst));
-		}
-	}
+	if (p->cm != NULL)
+		commit_on_durable(p->cm, NULL, NULL);
 	for (c = p->all_head->anext; c != p->all_head; c = next) {
 		next = c->anext;
 		conn_close(c);
@@ -1464,14 +1249,9 @@ policy_free(struct policy *p)
 		loop_del(p->loop, p->pause_fd);
 		close(p->pause_fd);
 	}
-	if (p->done_fd != -1) {
-		loop_del(p->loop, p->done_fd);
-		close(p->done_fd);
+	if (p->sweep_fd != -1) {
+		loop_del(p->loop, p->sweep_fd);
+		close(p->sweep_fd);
 	}
-	store_close(p->cst);
-	batch_free(p->open);
-	batch_free(p->busy_batch);
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->cv);
 	free(p);
 }

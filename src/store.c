@@ -804,6 +804,35 @@ store_set_sync(struct store *s, int full)
 	    "PRAGMA synchronous = NORMAL");
 }
 
+/*
+ * store_set_autocheckpoint - WAL frames after which a commit on this
+ * handle checkpoints (0: never).  mailgovd turns it off on the handles
+ * that must not wait for the disk and checkpoints from a thread of its own.
+ */
+void
+store_set_autocheckpoint(struct store *s, int frames)
+{
+	sqlite3_wal_autocheckpoint(s->db, frames < 0 ? 0 : frames);
+}
+
+/*
+ * store_checkpoint - copy the WAL into the database (PASSIVE: never waits
+ * for writers; restart: wait for them and start the WAL over).  *frames
+ * gets the WAL's size in frames, -1 if unknown.
+ */
+int
+store_checkpoint(struct store *s, int restart, int *frames)
+{
+	int rc, log = -1, done = -1;
+
+	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, restart ?
+	    SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE, &log,
+	    &done);
+	if (frames != NULL)
+		*frames = log;
+	return rc == SQLITE_OK ? 0 : dberr(s, rc);
+}
+
 const char *
 store_error(struct store *s)
 {

@@ -1,0 +1,44 @@
+/*
+ * commit - mailgovd's single writer of usage rows (group commit).  At the
+ * end of every loop turn the accounts charged since the last batch (by the
+ * policy server, the kernel path or held-mail release) are copied into the
+ * open batch; when the committer thread is idle the batch is handed to it
+ * and written in one transaction on its own store handle (fsync when
+ * sync = full), and the loop hears back through an eventfd.  A second
+ * thread checkpoints the WAL, so no commit waits for a checkpoint and the
+ * loop thread never waits for the disk.
+ *
+ * Answers that depend on a count ask commit_need() for the batch that
+ * will carry it and go out once commit_durable() has reached it.
+ */
+#ifndef MAILGOV_COMMIT_H
+#define MAILGOV_COMMIT_H
+
+#include <stdint.h>
+
+#include "acct.h"
+#include "config.h"
+#include "loop.h"
+
+struct commit;
+
+/* commit_new - open the store handles and start the threads; call it
+ * after the privilege drop (threads keep the credentials they start
+ * with).  NULL with a logged reason on failure. */
+struct commit *commit_new(struct loop *, struct accts *,
+	    const struct config *);
+/* commit_free - finish the batch in flight, write every count still in
+ * memory, stop the threads */
+void	commit_free(struct commit *);
+/* commit_need - someone waits for the counts charged so far: the batch
+ * that will carry them */
+uint64_t commit_need(struct commit *);
+/* commit_durable - every batch up to this one is on disk */
+uint64_t commit_durable(const struct commit *);
+/* commit_on_durable - fn(arg) after each batch became durable */
+void	commit_on_durable(struct commit *, void (*fn)(void *), void *);
+/* commit_fresh - pick up changes another process committed (mailgovctl
+ * reset, budgets) before counting on the view: at most once a loop turn */
+void	commit_fresh(struct commit *);
+
+#endif

@@ -1,0 +1,514 @@
+/*
+ * commit - the group commit of usage rows (see commit.h).
+ *
+ * Three threads touch this module.  The loop thread owns the accounts,
+ * the open batch and the sequence numbers.  The committer thread only
+ * ever sees the batch handed to it (p->work, under the mutex) and its own
+ * store handle.  The checkpointer thread only has its own store handle:
+ * once a second it copies the WAL into the database (PASSIVE, so it never
+ * holds up the committer) and, should the WAL grow past CKPT_RESTART
+ * frames because commits never pause, waits for a gap (RESTART).
+ *
+ * Trusts: the accounts module for what it hands over; the store for
+ * everything else.
+ */
+#define _GNU_SOURCE
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "budget.h"
+#include "commit.h"
+#include "log.h"
+#include "store.h"
+
+#define COMMIT_BUSY_MS	10000	/* the committer's lock wait */
+#define CKPT_BUSY_MS	50	/* a RESTART checkpoint waits no longer */
+#define CKPT_EVERY_MS	1000
+#define CKPT_RESTART	20000	/* WAL frames (80 MB of 4 KiB pages) */
+#define LOG_RATE	20	/* failure lines per second */
+
+/* the usage rows of one group commit */
+struct batch {
+	uint64_t		 seq;
+	struct store_usage	*rows;
+	size_t			 n, cap;
+	int32_t			*idx;	/* open addressing: account -> row */
+	size_t			 icap;	/* power of two, >= 2 * cap */
+	int			 failed;
+};
+
+struct commit {
+	struct loop		*loop;
+	struct accts		*accts;
+	struct batch		*open, *busy_batch;
+	uint64_t		 open_seq;	/* seq of the open batch */
+	uint64_t		 durable_seq;	/* every batch <= this is on disk */
+	int			 busy;		/* the committer has a batch */
+	int			 waiters;	/* answers wait on open_seq */
+	int			 fresh;		/* reload checked this turn */
+	int			 done_fd;	/* eventfd: a commit finished */
+	void			(*on_durable)(void *);
+	void			*arg;
+	uint64_t		 fail_tat;
+
+	struct store		*cst;		/* the committer's */
+	pthread_t		 thr;
+	int			 thr_started;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	struct batch		*work;		/* handed to the committer */
+	int			 quit;
+
+	struct store		*kst;		/* the checkpointer's */
+	pthread_t		 kthr;
+	int			 kthr_started;
+	pthread_cond_t		 kcv;
+};
+
+/* --- batches ------------------------------------------------------------- */
+
+/* batch_new - an empty batch with room for n rows (n a power of two) */
+static struct batch *
+batch_new(size_t n)
+{
+	struct batch *b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	b->cap = n;
+	b->icap = 2 * n;
+	b->rows = calloc(b->cap, sizeof(*b->rows));
+	b->idx = malloc(b->icap * sizeof(*b->idx));
+	if (b->rows == NULL || b->idx == NULL) {
+		free(b->rows);
+		free(b->idx);
+		free(b);
+		return NULL;
+	}
+	memset(b->idx, 0xff, b->icap * sizeof(*b->idx));
+	return b;
+}
+
+static void
+batch_free(struct batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->rows);
+	free(b->idx);
+	free(b);
+}
+
+/* batch_clear - empty b for reuse, keeping its memory */
+static void
+batch_clear(struct batch *b)
+{
+	b->n = 0;
+	b->failed = 0;
+	memset(b->idx, 0xff, b->icap * sizeof(*b->idx));
+}
+
+/* slot - where account hashes to in an index of icap slots */
+static size_t
+slot(int64_t account, size_t icap)
+{
+	return (size_t)((uint64_t)account * 0x9e3779b97f4a7c15ULL >> 32) &
+	    (icap - 1);
+}
+
+/* batch_grow - double the room; -1 if memory is short */
+static int
+batch_grow(struct batch *b)
+{
+	struct store_usage	*rows;
+	int32_t			*idx;
+	size_t			 icap = b->icap * 2, i, h;
+
+	if ((rows = realloc(b->rows, 2 * b->cap * sizeof(*rows))) == NULL)
+		return -1;
+	b->rows = rows;
+	if ((idx = malloc(icap * sizeof(*idx))) == NULL)
+		return -1;
+	memset(idx, 0xff, icap * sizeof(*idx));
+	for (i = 0; i < b->n; i++) {
+		h = slot(b->rows[i].account, icap);
+		while (idx[h] >= 0)
+			h = (h + 1) & (icap - 1);
+		idx[h] = (int32_t)i;
+	}
+	free(b->idx);
+	b->idx = idx;
+	b->icap = icap;
+	b->cap *= 2;
+	return 0;
+}
+
+/* batch_put - the latest usage of an account into b; a later copy of the
+ * same account replaces the earlier one, so each row is written once */
+static int
+batch_put(struct batch *b, const struct store_usage *u)
+{
+	size_t	h;
+
+	if (b->n == b->cap && batch_grow(b) == -1)
+		return -1;
+	h = slot(u->account, b->icap);
+	while (b->idx[h] >= 0) {
+		if (b->rows[b->idx[h]].account == u->account) {
+			b->rows[b->idx[h]] = *u;
+			return 0;
+		}
+		h = (h + 1) & (b->icap - 1);
+	}
+	b->idx[h] = (int32_t)b->n;
+	b->rows[b->n++] = *u;
+	return 0;
+}
+
+/* batch_write - b in one transaction on st; 0 or -1 */
+static int
+batch_write(struct store *st, const struct batch *b)
+{
+	size_t	i;
+	int	ok;
+
+	ok = store_begin(st) == 0;
+	for (i = 0; ok && i < b->n; i++) {
+		/* a row of an account deleted meanwhile is not an error
+		 * worth losing the rest for */
+		if (store_usage_put(st, &b->rows[i]) == -1 &&
+		    strstr(store_error(st), "unknown account") == NULL)
+			ok = 0;
+	}
+	if (ok)
+		ok = store_commit(st) == 0;
+	else if (store_in_transaction(st))
+		store_rollback(st);
+	return ok ? 0 : -1;
+}
+
+/* --- threads ------------------------------------------------------------- */
+
+/* committer - write each batch handed over in one transaction */
+static void *
+committer(void *arg)
+{
+	struct commit	*cm = arg;
+	struct batch	*b;
+	uint64_t	 one = 1;
+
+	for (;;) {
+		pthread_mutex_lock(&cm->mu);
+		while (cm->work == NULL && !cm->quit)
+			pthread_cond_wait(&cm->cv, &cm->mu);
+		b = cm->work;
+		cm->work = NULL;
+		pthread_mutex_unlock(&cm->mu);
+		if (b == NULL)
+			break;
+		b->failed = batch_write(cm->cst, b) == -1;
+		while (write(cm->done_fd, &one, sizeof(one)) == -1 &&
+		    errno == EINTR)
+			;
+	}
+	return NULL;
+}
+
+/* checkpointer - copy the WAL into the database once a second, off the
+ * commit path: a checkpoint syncs the database file, and at sync = full
+ * that fsync would otherwise sit inside some commit */
+static void *
+checkpointer(void *arg)
+{
+	struct commit	*cm = arg;
+	struct timespec	 ts;
+	int		 frames, quit;
+
+	for (;;) {
+		pthread_mutex_lock(&cm->mu);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += CKPT_EVERY_MS / 1000;
+		while (!cm->quit && pthread_cond_timedwait(&cm->kcv, &cm->mu,
+		    &ts) != ETIMEDOUT)
+			;
+		quit = cm->quit;
+		pthread_mutex_unlock(&cm->mu);
+		if (quit)
+			break;
+		if (store_checkpoint(cm->kst, 0, &frames) == 0 &&
+		    frames > CKPT_RESTART)
+			(void)store_checkpoint(cm->kst, 1, &frames);
+	}
+	return NULL;
+}
+
+/* --- the loop's side ------------------------------------------------------ */
+
+/* put_row - acct_collect's callback: into the open batch */
+static int
+put_row(struct acct *a, void *arg)
+{
+	struct commit *cm = arg;
+
+	return batch_put(cm->open, &a->use);
+}
+
+/* log_allowed - a token bucket for repeated failure lines */
+static int
+log_allowed(uint64_t *tat)
+{
+	struct budget_limit lim = { LOG_RATE, 1000000, LOG_RATE };
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return budget_charge(&lim, tat, (uint64_t)ts.tv_sec * 1000000u +
+	    (uint64_t)ts.tv_nsec / 1000u, 1, NULL) == BUDGET_OK;
+}
+
+/* kick - collect what was charged; hand the open batch to the committer
+ * if it is idle */
+static void
+kick(struct commit *cm)
+{
+	struct batch *b;
+
+	acct_collect(cm->accts, cm->open_seq, put_row, cm);
+	if (cm->busy)
+		return;
+	if (cm->open->n == 0) {
+		if (!cm->waiters)
+			return;
+		/* nothing to write: the batch is durable already */
+		cm->durable_seq = cm->open_seq++;
+		cm->waiters = 0;
+		if (cm->on_durable != NULL)
+			cm->on_durable(cm->arg);
+		return;
+	}
+	b = cm->open;
+	b->seq = cm->open_seq;
+	cm->open = cm->busy_batch;	/* the spare, cleared when it came back */
+	cm->busy_batch = b;
+	cm->open_seq++;
+	cm->waiters = 0;
+	cm->busy = 1;
+	pthread_mutex_lock(&cm->mu);
+	cm->work = b;
+	pthread_cond_signal(&cm->cv);
+	pthread_mutex_unlock(&cm->mu);
+}
+
+/* settle - the loop's view of a batch that came back from the disk */
+static void
+settle(struct commit *cm, struct batch *b)
+{
+	struct acct	*a;
+	size_t		 i;
+
+	if (b->failed) {
+		/*
+		 * XXX The counts are not on disk.  Holding every answer
+		 * until the database recovers would stall all mail behind
+		 * a lock, so the answers go out and the accounts are
+		 * charged to the next batch again.
+		 */
+		if (log_allowed(&cm->fail_tat))
+			log_warnx("commit: group commit failed (%s); %zu "
+			    "usage rows retried with the next batch",
+			    store_error(cm->cst), b->n);
+		for (i = 0; i < b->n; i++)
+			if ((a = acct_by_id(cm->accts, b->rows[i].account))
+			    != NULL)
+				acct_touch(a);
+	} else
+		for (i = 0; i < b->n; i++)
+			acct_committed(cm->accts, b->rows[i].account, b->seq);
+	cm->durable_seq = b->seq;
+	batch_clear(b);
+}
+
+/* on_done - the committer finished a batch (eventfd) */
+static void
+on_done(int fd, uint32_t events, void *arg)
+{
+	struct commit	*cm = arg;
+	uint64_t	 v;
+
+	(void)events;
+	if (read(fd, &v, sizeof(v)) != sizeof(v) || !cm->busy)
+		return;
+	settle(cm, cm->busy_batch);
+	cm->busy = 0;
+	if (cm->on_durable != NULL)
+		cm->on_durable(cm->arg);
+	kick(cm);
+}
+
+/* on_turn - end of a loop turn: start the next group commit */
+static void
+on_turn(void *arg)
+{
+	struct commit *cm = arg;
+
+	cm->fresh = 0;
+	kick(cm);
+}
+
+uint64_t
+commit_need(struct commit *cm)
+{
+	cm->waiters = 1;
+	return cm->open_seq;
+}
+
+uint64_t
+commit_durable(const struct commit *cm)
+{
+	return cm->durable_seq;
+}
+
+void
+commit_on_durable(struct commit *cm, void (*fn)(void *), void *arg)
+{
+	cm->on_durable = fn;
+	cm->arg = arg;
+}
+
+/* commit_fresh - a reset by mailgovctl must be seen before an account is
+ * charged again, or the next batch would write the old state over it */
+void
+commit_fresh(struct commit *cm)
+{
+	if (cm->fresh)
+		return;
+	cm->fresh = 1;
+	if (acct_reload(cm->accts) == -1)
+		log_warnx("reloading accounts failed; keeping the old view");
+}
+
+/* --- life cycle ---------------------------------------------------------- */
+
+/* open_handle - a store handle of this module's threads */
+static struct store *
+open_handle(const struct config *cfg, int busy_ms, int sync_full)
+{
+	struct store	*st;
+	char		 err[256];
+
+	if ((st = store_open(cfg->db, 0, busy_ms, err, sizeof(err))) == NULL) {
+		log_warnx("commit: %s", err);
+		return NULL;
+	}
+	store_set_sync(st, sync_full);
+	store_set_autocheckpoint(st, 0);
+	return st;
+}
+
+struct commit *
+commit_new(struct loop *loop, struct accts *accts, const struct config *cfg)
+{
+	struct commit *cm;
+
+	if ((cm = calloc(1, sizeof(*cm))) == NULL) {
+		log_warn("commit_new");
+		return NULL;
+	}
+	cm->loop = loop;
+	cm->accts = accts;
+	cm->open_seq = 1;
+	cm->done_fd = -1;
+	pthread_mutex_init(&cm->mu, NULL);
+	pthread_cond_init(&cm->cv, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&cm->kcv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	if ((cm->open = batch_new(64)) == NULL ||
+	    (cm->busy_batch = batch_new(64)) == NULL) {
+		log_warn("commit_new");
+		goto fail;
+	}
+	if ((cm->cst = open_handle(cfg, COMMIT_BUSY_MS, cfg->sync_full)) ==
+	    NULL || (cm->kst = open_handle(cfg, CKPT_BUSY_MS, 1)) == NULL)
+		goto fail;
+	if ((cm->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		log_warn("commit: eventfd");
+		goto fail;
+	}
+	if (loop_add(loop, cm->done_fd, EPOLLIN, on_done, cm) == -1 ||
+	    loop_on_turn(loop, on_turn, cm) == -1) {
+		log_warn("commit: loop");
+		goto fail;
+	}
+	if (pthread_create(&cm->thr, NULL, committer, cm) != 0) {
+		log_warnx("commit: cannot start the committer thread");
+		goto fail;
+	}
+	cm->thr_started = 1;
+	if (pthread_create(&cm->kthr, NULL, checkpointer, cm) != 0) {
+		log_warnx("commit: cannot start the checkpoint thread");
+		goto fail;
+	}
+	cm->kthr_started = 1;
+	acct_single_writer(accts);
+	return cm;
+fail:
+	commit_free(cm);
+	return NULL;
+}
+
+void
+commit_free(struct commit *cm)
+{
+	if (cm == NULL)
+		return;
+	pthread_mutex_lock(&cm->mu);
+	cm->quit = 1;
+	pthread_cond_signal(&cm->cv);
+	pthread_cond_signal(&cm->kcv);
+	pthread_mutex_unlock(&cm->mu);
+	/* the committer finishes the batch it has before it looks */
+	if (cm->thr_started)
+		pthread_join(cm->thr, NULL);
+	if (cm->kthr_started)
+		pthread_join(cm->kthr, NULL);
+	if (cm->busy) {
+		settle(cm, cm->busy_batch);
+		cm->busy = 0;
+	}
+	/* counts still in memory are written before we go */
+	if (cm->cst != NULL && cm->open != NULL) {
+		acct_collect(cm->accts, cm->open_seq, put_row, cm);
+		if (cm->open->n > 0) {
+			cm->open->seq = cm->open_seq;
+			if (batch_write(cm->cst, cm->open) == -1)
+				log_warnx("commit: final commit: %s",
+				    store_error(cm->cst));
+			else
+				settle(cm, cm->open);
+		}
+		(void)store_checkpoint(cm->cst, 0, NULL);
+	}
+	if (cm->done_fd != -1) {
+		loop_del(cm->loop, cm->done_fd);
+		close(cm->done_fd);
+	}
+	store_close(cm->cst);
+	store_close(cm->kst);
+	batch_free(cm->open);
+	batch_free(cm->busy_batch);
+	pthread_mutex_destroy(&cm->mu);
+	pthread_cond_destroy(&cm->cv);
+	pthread_cond_destroy(&cm->kcv);
+	free(cm);
+}
