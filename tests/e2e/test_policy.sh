@@ -5,8 +5,10 @@
 # answered; pipelined requests are answered in order; over budget the
 # queue instance (attributed by SOCK_DIAG to the web user who owns the
 # client socket) answers HOLD and the main instance (by sasl_username)
-# answers DEFER_IF_PERMIT; counts survive a restart; web users may not
-# talk to the policy server.
+# answers DEFER_IF_PERMIT; counts survive a restart and kill -9; a reset
+# by mailgovctl takes effect in the running daemon; an unfinished request
+# times out but an idle connection is kept longer; web users may not talk
+# to the policy server.
 . "$(dirname "$0")/../lib.sh"
 t_sandbox "$@"
 t_topology || exit 1
@@ -26,6 +28,11 @@ policy_unix = $PSOCK
 policy_tcp = $PTCP
 alert_limit = 1000
 EOF
+
+# short timeouts, so that the timeout test does not take minutes
+MAILGOVD_POLICY_REQUEST_TIMEOUT=2
+MAILGOVD_POLICY_IDLE_TIMEOUT=5
+export MAILGOVD_POLICY_REQUEST_TIMEOUT MAILGOVD_POLICY_IDLE_TIMEOUT
 
 ctl() { lab "$MAILGOVCTL" --config "$CONF" --db "$DB" "$@"; }
 
@@ -115,6 +122,7 @@ start_daemon() {
 	ip netns exec "$LAB" "$MAILGOVD" -d -v -f "$CONF" --db "$DB" \
 	    2>>"$LOG" &
 	DPID=$!
+	echo "$DPID" > "$D/dpid"	# tests run in subshells
 	t_on_exit "kill $DPID"
 	t_wait 5 grep -q 'started: queue' "$LOG" || {
 		cat "$LOG" >&2
@@ -123,14 +131,23 @@ start_daemon() {
 }
 
 stop_daemon() {
-	kill "$DPID"
+	DPID=$(cat "$D/dpid")
+	kill ${1:-} "$DPID"
 	t_wait 5 sh -c "! kill -0 $DPID"
+}
+
+# messages_of NAME - the account's message count in the database
+messages_of() {
+	ctl usage "$1" --json | sed -n 's/.*"messages":\([0-9]*\).*/\1/p'
 }
 
 ctl account add alice --sasl alice >/dev/null || exit 1
 ctl budget set alice messages_per_hour 2 >/dev/null || exit 1
 ctl account add web1 --uid "$WEB1" >/dev/null || exit 1
 ctl budget set web1 messages_per_hour 2 >/dev/null || exit 1
+ctl account add carol --sasl carol >/dev/null || exit 1
+ctl budget set carol messages_per_hour 1 >/dev/null || exit 1
+ctl account add dave --sasl dave >/dev/null || exit 1
 # the queue port: any listener will do, the test only needs the socket
 ip netns exec "$LAB" smtp-sink -u postfix 127.0.0.1:2525 128 >/dev/null 2>&1 &
 t_wait 5 ip netns exec "$LAB" sh -c "ss -ltn | grep -q '127.0.0.1:2525 '" ||
@@ -216,6 +233,64 @@ test_counts_survive_a_restart() {
 	_r=$(req END-OF-MESSAGE main "sasl_username=alice")
 	t_match "still over budget" '^action=DEFER_IF_PERMIT ' \
 	    "$(pc "tcp://$PTCP" pipe "$_r")"
+}
+
+test_counts_survive_kill_9() {
+	_r=$(req END-OF-MESSAGE main "sasl_username=dave")
+	_out=$(pc "tcp://$PTCP" pipe "$_r" "$_r" "$_r" "$_r" "$_r" |
+	    tr '\n' ' ')
+	t_eq "five answers" "action=DUNNO action=DUNNO action=DUNNO \
+action=DUNNO action=DUNNO " "$_out" || return 1
+	# every answer went out after its count was committed
+	stop_daemon -9 || return 1
+	t_eq "dave's messages after kill -9" 5 "$(messages_of dave)" ||
+	    return 1
+	start_daemon || return 1
+	_out=$(pc "tcp://$PTCP" pipe "$_r")
+	t_eq "answered after the restart" "action=DUNNO" "$_out" || return 1
+	stop_daemon || return 1
+	t_eq "dave's messages after the restart" 6 "$(messages_of dave)"
+	start_daemon
+}
+
+test_reset_takes_effect_in_running_daemon() {
+	_r=$(req END-OF-MESSAGE main "sasl_username=carol")
+	_out=$(pc "tcp://$PTCP" pipe "$_r" "$_r" | tr '\n' '|')
+	t_match "second message deferred" \
+	    '^action=DUNNO\|action=DEFER_IF_PERMIT 4\.7\.1 ' "$_out" ||
+	    return 1
+	ctl reset carol >/dev/null || return 1
+	t_eq "allowed after mailgovctl reset" "action=DUNNO" \
+	    "$(pc "tcp://$PTCP" pipe "$_r")" || return 1
+	t_match "over budget again" '^action=DEFER_IF_PERMIT ' \
+	    "$(pc "tcp://$PTCP" pipe "$_r")"
+}
+
+test_unfinished_request_times_out_idle_connection_kept() {
+	# one connection sends half a request, another nothing; after the
+	# request timeout (2 s here) only the first is closed, after the
+	# idle timeout (5 s here) both
+	_out=$(lab php -r '
+	    function dial() {
+		$s = stream_socket_client("tcp://'"$PTCP"'", $en, $es, 3);
+		stream_set_blocking($s, false);
+		return $s;
+	    }
+	    function closed($s) {
+		$r = array($s); $w = null; $e = null;
+		if (stream_select($r, $w, $e, 0) < 1) return "open";
+		return fread($s, 100) === "" ? "closed" : "data";
+	    }
+	    $half = dial(); $idle = dial();
+	    fwrite($half, "request=smtpd_access_policy\nprotocol_state=RCPT\n");
+	    sleep(4);
+	    echo "4s half=", closed($half), " idle=", closed($idle), "\n";
+	    sleep(4);
+	    echo "8s idle=", closed($idle), "\n";')
+	t_eq "timeouts" "4s half=closed idle=open
+8s idle=closed" "$_out" || return 1
+	t_match "logged" 'unfinished request for [0-9]+ s; closing' \
+	    "$(cat "$LOG")"
 }
 
 test_web_user_may_not_use_the_policy_service() {
