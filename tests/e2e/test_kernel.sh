@@ -190,6 +190,21 @@ test_unknown_passwd_uid_maps_to_default() {
 	    "$(control flows)"
 }
 
+test_account_added_while_running_takes_effect() {
+	# A site's first connection may race the daemon's next reload; by the
+	# reload after that, the new account must own the UID.
+	grep -q '^mgweb9:' /etc/passwd ||
+	    echo "mgweb9:x:64009:64009::/nonexistent:/usr/sbin/nologin" \
+	    >> /etc/passwd
+	ctl account add late --uid 64009 >/dev/null || return 1
+	banner 192.0.2.25 25 64009 >/dev/null
+	sleep 2.5
+	banner 192.0.2.25 2525 64009 >/dev/null
+	t_match "flows" \
+	    'dst=192\.0\.2\.25:2525 uid=64009 account=late verdict=redirect' \
+	    "$(control flows)"
+}
+
 test_daemon_keeps_only_cap_net_admin() {
 	_st=$(cat "/proc/$DPID/status")
 	t_eq "CapEff" "0000000000001000" \
