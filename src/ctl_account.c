@@ -617,6 +617,10 @@ account_show(struct ctl *ctl, int argc, char **argv)
 		return CTL_ERR;
 	if (store_account_get(st, argv[2], &a) == -1)
 		return ctl_fail(ctl, 0);
+	/* mailgov never makes one, and -1 would mean "every account" */
+	if (a.id < 0)
+		return ctl_err("account '%s': bad id %lld in the database",
+		    argv[2], (long long)a.id);
 	vs.only = a.id;
 	if (views_load(ctl, st, &vs) == -1) {
 		views_free(&vs);

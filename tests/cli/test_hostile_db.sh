@@ -178,4 +178,11 @@ test_missing_account_among_hostile_rows_is_a_clear_error() {
 	t_match "message" "mailgovctl: unknown account 'nosuch'" "$ERR"
 }
 
+test_account_with_a_negative_id_is_a_clear_error() {
+	setup || return
+	ctl account show minid || return
+	t_eq "status" 1 "$RC" || return
+	t_match "message" "mailgovctl: account 'minid': bad id " "$ERR"
+}
+
 t_main "$@"
