@@ -460,6 +460,62 @@ test_hundred_thousand_accounts(void)
 	cleanup();
 }
 
+/* collect_put - acct_collect's callback: count what was handed over */
+static int
+collect_put(struct acct *a, void *arg)
+{
+	int *n = arg;
+
+	(void)a;
+	(*n)++;
+	return 0;
+}
+
+static void
+test_collect_and_committed(void)
+{
+	struct store *s = scratch();
+	struct config cfg;
+	struct accts *as;
+	struct acct *a, *b;
+	int n = 0;
+
+	test_config(&cfg);
+	populate(s);
+	as = acct_load(s, &cfg);
+	acct_single_writer(as);
+	a = acct_by_name(as, "alice");
+	b = acct_by_name(as, "bob");
+	acct_touch(a);
+	acct_touch(b);
+	acct_touch(a);
+	T_EQ_U(acct_flush(as), 0, "flush writes nothing with a committer");
+	T_EQ_U(a->dirty, 1, "still dirty after acct_flush");
+	acct_collect(as, 7, collect_put, &n);
+	T_EQ_U(n, 2, "each charged account collected once");
+	T_EQ_U(a->dirty, 7, "dirty until batch 7 is on disk");
+	n = 0;
+	acct_collect(as, 8, collect_put, &n);
+	T_EQ_U(n, 0, "nothing charged since");
+	/* bob charged again and copied into batch 8 before 7 came back */
+	acct_touch(b);
+	acct_collect(as, 8, collect_put, &n);
+	acct_committed(as, a->id, 7);
+	acct_committed(as, b->id, 7);
+	T_EQ_U(a->dirty, 0, "alice clean once batch 7 committed");
+	T_EQ_U(b->dirty, 8, "bob waits for batch 8");
+	/* charged again after collection: not clean when its batch lands */
+	acct_touch(b);
+	acct_committed(as, b->id, 8);
+	T_EQ_U(b->dirty, 8, "bob charged since: still dirty");
+	acct_collect(as, 9, collect_put, &n);
+	acct_committed(as, b->id, 9);
+	T_EQ_U(b->dirty, 0, "bob clean");
+	acct_free(as);
+	store_close(s);
+	cleanup();
+}
+
 int
 main(void)
 {
@@ -468,6 +524,7 @@ main(void)
 	test_auto_accounts();
 	test_charge();
 	test_flush_is_durable();
+	test_collect_and_committed();
 	test_reload_keeps_state();
 	test_hundred_thousand_accounts();
 	return t_done();
