@@ -1,25 +1,7 @@
 #!/bin/sh
 # mailgovctl account: adding, changing, deleting, showing and listing
 # accounts and their identities, against a scratch database.
-. "$(dirname "$0")/../lib.sh"
-
-S=$(t_scratch)
-
-# setup - a fresh database path and config file for one test
-setup() {
-	D=$(mktemp -d "$S/t.XXXXXX")
-	DB=$D/mailgov.db
-	CONF=$D/mailgov.conf
-	t_config "$CONF" </dev/null
-}
-
-# ctl ARGS... - mailgovctl on this test's database; sets OUT, ERR, RC
-ctl() {
-	"$MAILGOVCTL" --db "$DB" --config "$CONF" "$@" >"$D/out" 2>"$D/err"
-	RC=$?
-	OUT=$(cat "$D/out")
-	ERR=$(cat "$D/err")
-}
+. "$(dirname "$0")/lib_cli.sh"
 
 test_add_then_show_lists_every_identity() {
 	setup

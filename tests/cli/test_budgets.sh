@@ -1,25 +1,7 @@
 #!/bin/sh
 # mailgovctl budget: setting limits per budget kind, clearing them to the
 # configured default, and showing where each limit comes from.
-. "$(dirname "$0")/../lib.sh"
-
-S=$(t_scratch)
-
-# setup - a fresh database path and config file for one test
-setup() {
-	D=$(mktemp -d "$S/t.XXXXXX")
-	DB=$D/mailgov.db
-	CONF=$D/mailgov.conf
-	t_config "$CONF" </dev/null
-}
-
-# ctl ARGS... - mailgovctl on this test's database; sets OUT, ERR, RC
-ctl() {
-	"$MAILGOVCTL" --db "$DB" --config "$CONF" "$@" >"$D/out" 2>"$D/err"
-	RC=$?
-	OUT=$(cat "$D/out")
-	ERR=$(cat "$D/err")
-}
+. "$(dirname "$0")/lib_cli.sh"
 
 test_set_then_show_marks_account_and_default_limits() {
 	setup

@@ -1,25 +1,7 @@
 #!/bin/sh
 # mailgovctl against a bad environment: configuration errors, a locked,
 # read-only, corrupt or newer database, and the command line itself.
-. "$(dirname "$0")/../lib.sh"
-
-S=$(t_scratch)
-
-# setup - a fresh database path and config file for one test
-setup() {
-	D=$(mktemp -d "$S/t.XXXXXX")
-	DB=$D/mailgov.db
-	CONF=$D/mailgov.conf
-	t_config "$CONF" </dev/null
-}
-
-# ctl ARGS... - mailgovctl on this test's database; sets OUT, ERR, RC
-ctl() {
-	"$MAILGOVCTL" --db "$DB" --config "$CONF" "$@" >"$D/out" 2>"$D/err"
-	RC=$?
-	OUT=$(cat "$D/out")
-	ERR=$(cat "$D/err")
-}
+. "$(dirname "$0")/lib_cli.sh"
 
 # lock_db - hold the write lock of $DB from another sqlite3 process until
 # unlock_db; waits until the lock is really taken

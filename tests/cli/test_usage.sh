@@ -1,25 +1,7 @@
 #!/bin/sh
 # mailgovctl usage, reset, block, unblock and events: counters and the
 # budget left now, clearing state, and the event log.
-. "$(dirname "$0")/../lib.sh"
-
-S=$(t_scratch)
-
-# setup - a fresh database path and config file for one test
-setup() {
-	D=$(mktemp -d "$S/t.XXXXXX")
-	DB=$D/mailgov.db
-	CONF=$D/mailgov.conf
-	t_config "$CONF" </dev/null
-}
-
-# ctl ARGS... - mailgovctl on this test's database; sets OUT, ERR, RC
-ctl() {
-	"$MAILGOVCTL" --db "$DB" --config "$CONF" "$@" >"$D/out" 2>"$D/err"
-	RC=$?
-	OUT=$(cat "$D/out")
-	ERR=$(cat "$D/err")
-}
+. "$(dirname "$0")/lib_cli.sh"
 
 # seed_usage ACCOUNT_ID - counters as mailgovd would leave them, with 30
 # messages of the hourly budget spent just now
