@@ -194,3 +194,24 @@ t_config() {
 		cat
 	} > "$1"
 }
+
+# --- servers and clients in the lab -----------------------------------
+
+# sink NS ADDR:PORT NAME - an smtp-sink whose greeting names it
+sink() {
+	ip netns exec "$1" smtp-sink -u postfix -h "$3" "$2" 128 \
+	    >/dev/null 2>&1 &
+	t_wait 5 ip netns exec "$1" sh -c "ss -ltn | grep -qF '${2%:*}:${2##*:} '"
+}
+
+# banner HOST PORT [UID|postfix] - the first line the server sends, as
+# that user in the lab (root without a user)
+banner() {
+	_cmd="exec 3<>/dev/tcp/$1/$2 && head -1 <&3"
+	case "${3:-}" in
+	"") lab timeout 5 bash -c "$_cmd" ;;
+	postfix) lab setpriv --reuid=postfix --regid=postfix --clear-groups \
+	    timeout 5 bash -c "$_cmd" ;;
+	*) as_web "$3" timeout 5 bash -c "$_cmd" ;;
+	esac 2>&1 | tr -d '\r'
+}
