@@ -523,6 +523,15 @@ struct rec_walk {
 	int		 oom;
 };
 
+/* zero_held - forget an account's held count before recounting it */
+static int
+zero_held(struct acct *a, void *arg)
+{
+	(void)arg;
+	a->n_held = 0;
+	return 0;
+}
+
 /* rec_row - one HELD row against the listing */
 static int
 rec_row(const struct store_held *h, void *arg)
@@ -530,6 +539,7 @@ rec_row(const struct store_held *h, void *arg)
 	struct rec_walk *w = arg;
 	struct release *r = w->r;
 	struct qent key, *q;
+	struct acct *a;
 	void	*p;
 
 	if (w->n_known == w->cap_known) {
@@ -543,6 +553,8 @@ rec_row(const struct store_held *h, void *arg)
 	}
 	snprintf(w->known[w->n_known++], REL_IDLEN, "%s", h->queue_id);
 	held_note(r, h->account);
+	if ((a = acct_by_id(r->accts, h->account)) != NULL)
+		a->n_held++;
 	if (infl_find(r, h->queue_id) >= 0 ||
 	    h->since + REL_GRACE > r->q_started)
 		return 0;
@@ -598,6 +610,9 @@ reconcile(struct release *r)
 	w.r = r;
 	if (r->q_n > 0)		/* an empty queue may be a NULL array */
 		qsort(r->q_ent, r->q_n, sizeof(*r->q_ent), qent_cmp);
+	/* held rows may have changed hands (an explicit account taking over
+	 * an auto account's UID): count every account's afresh */
+	acct_each(r->accts, zero_held, NULL);
 	if (store_held_each(st, -1, HELD, rec_row, &w) == -1 || w.oom) {
 		log_warnx("release: reconcile: %s", w.oom ? "out of memory" :
 		    store_error(st));
@@ -894,8 +909,13 @@ release_tick(struct release *r, uint64_t now)
 			i++;
 			continue;
 		}
-		if ((a = acct_by_id(r->accts, r->held[i].id)) == NULL ||
-		    a->blocked) {
+		if ((a = acct_by_id(r->accts, r->held[i].id)) == NULL) {
+			/* deleted, or taken over: its rows moved on, and
+			 * the next reconcile notes their new account */
+			held_drop(r, r->held[i].id);
+			continue;
+		}
+		if (a->blocked) {
 			/* a blocked account's mail waits for the admin */
 			i++;
 			continue;

@@ -1018,11 +1018,29 @@ fail:
 }
 
 /* store_account_del - an account and (by cascade) all it owns */
+/* held_count - messages of account id still on hold */
+static int
+held_count(struct store *s, int64_t id, int64_t *n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM held WHERE "
+	    "account = ?1 AND state = 0", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return dberr(s, rc);
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	*n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : dberr(s, rc);
+}
+
 int
 store_account_del(struct store *s, const char *name)
 {
 	sqlite3_stmt *st;
-	int64_t id;
+	int64_t id, n;
 	int own;
 
 	if (tx_open(s, &own) == -1)
@@ -1031,6 +1049,16 @@ store_account_del(struct store *s, const char *name)
 		goto fail;
 	if (id == STORE_DEFAULT_ID) {
 		seterr(s, "the default account cannot be deleted");
+		goto fail;
+	}
+	/* held mail would lose its account (and its way out): say so */
+	if (held_count(s, id, &n) == -1)
+		goto fail;
+	if (n > 0) {
+		seterr(s, "account '%s' has %lld held message%s: release or "
+		    "delete %s first (mailgovctl hold release|delete %s)", name,
+		    (long long)n, n == 1 ? "" : "s", n == 1 ? "it" : "them",
+		    name);
 		goto fail;
 	}
 	if ((st = st_get(s, S_ACC_DEL)) == NULL)
@@ -1193,6 +1221,76 @@ fail:
 
 /* --- identities -------------------------------------------------------- */
 
+/*
+ * adopt_auto - an explicit account claiming UIDs that auto accounts hold
+ * takes them over: each such auto account's held mail and usage (its
+ * budget state too, so re-creating an account is no way to a fresh
+ * budget) move to the claimant, and the auto account goes.  Explicit
+ * owners are left for the overlap check to refuse.  Runs inside the
+ * caller's transaction.
+ */
+static int
+adopt_auto(struct store *s, int64_t id, uint32_t lo, uint32_t hi)
+{
+	static const char *const moves[] = {
+		/* usage: the claimant keeps its own row if it has one */
+		"UPDATE OR IGNORE usage SET account = ?1 WHERE account = ?2",
+		"UPDATE held SET account = ?1 WHERE account = ?2",
+		"INSERT INTO events (ts, account, kind, detail) SELECT "
+		    "strftime('%s','now'), ?1, 'adopt', 'took over auto account '"
+		    " || name FROM accounts WHERE id = ?2",
+		"DELETE FROM accounts WHERE id = ?2",
+	};
+	sqlite3_stmt *find = NULL, *st = NULL;
+	int64_t victim;
+	size_t i;
+	int rc, is_auto;
+
+	/* auto accounts never take over: only the admin's accounts do */
+	rc = sqlite3_prepare_v2(s->db, "SELECT is_auto FROM accounts WHERE "
+	    "id = ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return dberr(s, rc);
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	is_auto = rc == SQLITE_ROW && sqlite3_column_int64(st, 0) != 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : dberr(s, rc);
+	if (is_auto)
+		return 0;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT a.id FROM account_uids u "
+	    "JOIN accounts a ON a.id = u.account WHERE a.is_auto = 1 "
+	    "AND a.id != ?1 AND u.lo >= ?2 AND u.hi <= ?3 LIMIT 1", -1,
+	    &find, NULL);
+	if (rc != SQLITE_OK)
+		return dberr(s, rc);
+	sqlite3_bind_int64(find, 1, id);
+	sqlite3_bind_int64(find, 2, lo);
+	sqlite3_bind_int64(find, 3, hi);
+	while ((rc = sqlite3_step(find)) == SQLITE_ROW) {
+		victim = sqlite3_column_int64(find, 0);
+		sqlite3_reset(find);
+		for (i = 0; i < sizeof(moves) / sizeof(moves[0]); i++) {
+			rc = sqlite3_prepare_v2(s->db, moves[i], -1, &st, NULL);
+			if (rc != SQLITE_OK)
+				goto fail;
+			sqlite3_bind_int64(st, 1, id);
+			sqlite3_bind_int64(st, 2, victim);
+			rc = sqlite3_step(st);
+			sqlite3_finalize(st);
+			if (rc != SQLITE_DONE)
+				goto fail;
+		}
+	}
+	sqlite3_finalize(find);
+	return rc == SQLITE_DONE ? 0 : dberr(s, rc);
+fail:
+	sqlite3_finalize(find);
+	return dberr(s, rc);
+}
+
 /* store_uid_add - lo..hi (inclusive) to name; no overlap with any range */
 int
 store_uid_add(struct store *s, const char *name, uint32_t lo, uint32_t hi)
@@ -1213,6 +1311,8 @@ store_uid_add(struct store *s, const char *name, uint32_t lo, uint32_t hi)
 		    "every UID nobody owns)");
 		goto fail;
 	}
+	if (adopt_auto(s, id, lo, hi) == -1)
+		goto fail;
 	if ((st = st_get(s, S_UID_FIND)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, hi);

@@ -139,6 +139,30 @@ test_uid_claimed_by_two_accounts_is_refused() {
 	t_eq "b was not created" 1 "$RC"
 }
 
+test_explicit_account_takes_over_an_auto_account() {
+	setup
+	ctl account add shop
+	sqlite3 "$DB" "UPDATE accounts SET is_auto = 1 WHERE name = 'shop';
+	    INSERT INTO account_uids (lo, hi, account)
+	    SELECT 64001, 64001, id FROM accounts WHERE name = 'shop';
+	    INSERT INTO held (queue_id, account, since)
+	    SELECT 'AB12CD', id, 100 FROM accounts WHERE name = 'shop';" ||
+	    t_fail "seeding an auto account" || return
+	ctl account del shop
+	t_eq "del status with held mail" 1 "$RC" || return
+	t_match "del error" "has 1 held message: release or delete it first" \
+	    "$ERR" || return
+	ctl account add site --uid 64000-64009
+	t_eq "add status" 0 "$RC" || return
+	ctl account show shop
+	t_eq "auto account gone" 1 "$RC" || return
+	t_eq "held mail moved" site "$(sqlite3 "$DB" "SELECT a.name FROM held h
+	    JOIN accounts a ON a.id = h.account WHERE h.queue_id = 'AB12CD'")" ||
+	    return
+	ctl events site
+	t_match "event" "took over auto account shop" "$OUT"
+}
+
 test_domain_claimed_by_two_accounts_is_refused() {
 	setup
 	ctl account add a --domain shop.example

@@ -527,6 +527,56 @@ test_held(void)
 	cleanup();
 }
 
+/* An explicit account claiming an auto account's UID takes over its held
+ * mail and its budget state; the auto account goes.  Explicit owners are
+ * still refused, and an account with held mail cannot be deleted. */
+static void
+test_explicit_account_takes_over_auto_uid(void)
+{
+	struct store *s = fresh();
+	struct store_held h;
+	struct store_usage u;
+	struct store_account a;
+	struct heldlist l;
+	int64_t aut, shop;
+
+	T_EQ_U(store_account_add_auto(s, "mgweb1", 64001, &aut), 0, "auto");
+	memset(&u, 0, sizeof(u));
+	u.account = aut;
+	u.tat[BK_MSG_HOUR] = 777;
+	u.messages = 9;
+	T_EQ_U(store_usage_put(s, &u), 0, "auto usage");
+	memset(&h, 0, sizeof(h));
+	h.account = aut;
+	h.since = 100;
+	snprintf(h.queue_id, sizeof(h.queue_id), "AB12CD");
+	T_EQ_U(store_held_add(s, &h), 0, "auto held");
+
+	T_EQ_U(store_account_del(s, "mgweb1"), (uint64_t)-1, "del with held");
+	T_EQ_S(store_error(s), "account 'mgweb1' has 1 held message: release "
+	    "or delete it first (mailgovctl hold release|delete mgweb1)",
+	    "del with held error");
+
+	T_EQ_U(store_account_add(s, "shop", 0, &shop), 0, "shop");
+	T_EQ_U(store_uid_add(s, "shop", 64000, 64009), 0, "shop claims range");
+	T_EQ_U(store_account_get(s, "mgweb1", &a), (uint64_t)-1, "auto gone");
+	memset(&l, 0, sizeof(l));
+	store_held_each(s, shop, HELD, collect_held, &l);
+	T_EQ_S(l.ids, "AB12CD ", "held mail moved to shop");
+	memset(&u, 0, sizeof(u));
+	T_EQ_U(store_usage_get(s, shop, &u), 0, "shop usage");
+	T_EQ_U(u.tat[BK_MSG_HOUR], 777, "budget state moved");
+	T_EQ_U(u.messages, 9, "counters moved");
+
+	T_EQ_U(store_account_add(s, "blog", 0, NULL), 0, "blog");
+	T_EQ_U(store_uid_add(s, "blog", 64005, 64005), (uint64_t)-1,
+	    "explicit owner kept");
+	T_EQ_S(store_error(s), "uid 64005 already belongs to account 'shop'",
+	    "explicit owner error");
+	store_close(s);
+	cleanup();
+}
+
 static int
 collect_event(int64_t ts, int64_t acc, const char *kind, const char *detail,
     void *arg)
@@ -591,7 +641,11 @@ test_transactions_nest(void)
 	T_EQ_U(store_account_add_auto(s, "z", 12, NULL), 0, "auto add");
 	T_EQ_U(store_account_get(s, "z", &a), 0, "z exists");
 	T_EQ_U(a.is_auto, 1, "z is auto");
-	T_EQ_U(store_uid_add(s, "x", 12, 12), (uint64_t)-1, "z owns 12");
+	T_EQ_U(store_account_add_auto(s, "w", 12, NULL), (uint64_t)-1,
+	    "auto add with an auto account's uid");
+	T_EQ_U(store_account_get(s, "z", &a), 0, "z kept its uid");
+	T_EQ_U(store_uid_add(s, "x", 12, 12), 0, "explicit x takes over 12");
+	T_EQ_U(store_account_get(s, "z", &a), (uint64_t)-1, "z taken over");
 	T_EQ_U(store_account_add_auto(s, "w", 12, NULL), (uint64_t)-1,
 	    "auto add with taken uid");
 	T_EQ_U(store_account_get(s, "w", &a), (uint64_t)-1, "no half account");
@@ -791,6 +845,7 @@ main(void)
 	test_budgets();
 	test_usage();
 	test_held();
+	test_explicit_account_takes_over_auto_uid();
 	test_events();
 	test_transactions_nest();
 	test_changed_sees_other_connections();
