@@ -120,7 +120,7 @@ daemon_cpu() {
 	if [ -n "${1:-}" ]; then
 		cut -d' ' -f1 /proc/"$DPID"/task/"$DPID"/schedstat
 	else
-		cat /proc/"$DPID"/task/*/schedstat | awk '{ s += $1 } END { print s }'
+		cat /proc/"$DPID"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'
 	fi
 }
 
