@@ -189,8 +189,10 @@ test_auto_accounts(void)
 		T_OK(acct_by_name(as, "root") == a, "by name");
 		T_EQ_U(store_account_get(s, "root", &sa), 0, "in the store");
 		T_EQ_U(sa.is_auto, 1, "stored as auto");
-		T_EQ_U(store_uid_add(s, "bob", 0, 0), (uint64_t)-1,
-		    "owns its uid in the store");
+		/* an explicit account claiming it takes the auto account
+		 * over (see store_uid_add) */
+		T_EQ_U(store_uid_add(s, "bob", 0, 0), 0,
+		    "an explicit account takes over the auto account's uid");
 	}
 	if (getpwuid(1) != NULL &&
 	    strcmp(getpwuid(1)->pw_name, "daemon") == 0) {
@@ -222,8 +224,8 @@ test_auto_accounts(void)
 	s = reopen();
 	as = acct_load(s, &cfg);
 	if (getpwuid(0) != NULL && strcmp(getpwuid(0)->pw_name, "root") == 0)
-		T_EQ_S(acct_by_uid(as, 0, 0)->name, "root",
-		    "auto account after restart");
+		T_EQ_S(acct_by_uid(as, 0, 0)->name, "bob",
+		    "the taking account owns the uid after restart");
 	acct_free(as);
 	store_close(s);
 	cleanup();
