@@ -1,10 +1,16 @@
 /*
  * commit - the group commit of usage rows (see commit.h).
  *
- * Three threads touch this module.  The loop thread owns the accounts,
- * the open batch and the sequence numbers.  The committer thread only
- * ever sees the batch handed to it (p->work, under the mutex) and its own
- * store handle.  The checkpointer thread only has its own store handle:
+ * With sync = full, three threads touch this module.  The loop thread
+ * owns the accounts, the open batch and the sequence numbers.  The
+ * committer thread only ever sees the batch handed to it (p->work, under
+ * the mutex) and its own store handle.  With sync = normal a commit never
+ * waits for the disk (the WAL write lands in the page cache), so handing
+ * it to a thread costs more in wake-ups and context switches than it
+ * saves: the loop thread writes each batch itself, on the accounts' own
+ * store handle, at the end of its turn, and releases the answers after
+ * COMMIT returned.  That handle's own commits do not bump its PRAGMA
+ * data_version, so the per-turn reload check stays one cheap call.  The checkpointer thread only has its own store handle:
  * once a second it copies the WAL into the database (PASSIVE, so it never
  * holds up the committer) and, should the WAL grow past CKPT_RESTART
  * frames because commits never pause, waits for a gap (RESTART).
@@ -52,12 +58,15 @@ struct commit {
 	int			 busy;		/* the committer has a batch */
 	int			 waiters;	/* answers wait on open_seq */
 	int			 fresh;		/* reload checked this turn */
+	int			 inline_;	/* sync = normal: no committer */
 	int			 done_fd;	/* eventfd: a commit finished */
 	void			(*on_durable)(void *);
 	void			*arg;
 	uint64_t		 fail_tat;
 
 	struct store		*cst;		/* the committer's */
+	struct store		*wst;		/* writes batches: cst or the
+						 * accounts' handle (inline) */
 	pthread_t		 thr;
 	int			 thr_started;
 	pthread_mutex_t		 mu;
@@ -271,6 +280,8 @@ log_allowed(uint64_t *tat)
 	    (uint64_t)ts.tv_nsec / 1000u, 1, NULL) == BUDGET_OK;
 }
 
+static void settle(struct commit *, struct batch *);
+
 /* kick - collect what was charged; hand the open batch to the committer
  * if it is idle */
 static void
@@ -293,6 +304,16 @@ kick(struct commit *cm)
 	}
 	b = cm->open;
 	b->seq = cm->open_seq;
+	if (cm->inline_) {
+		/* the write lock, the upserts and COMMIT, then the answers */
+		cm->open_seq++;
+		cm->waiters = 0;
+		b->failed = batch_write(cm->wst, b) == -1;
+		settle(cm, b);
+		if (cm->on_durable != NULL)
+			cm->on_durable(cm->arg);
+		return;
+	}
 	cm->open = cm->busy_batch;	/* the spare, cleared when it came back */
 	cm->busy_batch = b;
 	cm->open_seq++;
@@ -321,7 +342,7 @@ settle(struct commit *cm, struct batch *b)
 		if (log_allowed(&cm->fail_tat))
 			log_warnx("commit: group commit failed (%s); %zu "
 			    "usage rows retried with the next batch",
-			    store_error(cm->cst), b->n);
+			    store_error(cm->wst), b->n);
 		for (i = 0; i < b->n; i++)
 			if ((a = acct_by_id(cm->accts, b->rows[i].account))
 			    != NULL)
@@ -438,8 +459,13 @@ commit_new(struct loop *loop, struct accts *accts, const struct config *cfg)
 		log_warn("commit_new");
 		goto fail;
 	}
-	if ((cm->cst = open_handle(cfg, COMMIT_BUSY_MS, cfg->sync_full)) ==
-	    NULL || (cm->kst = open_handle(cfg, CKPT_BUSY_MS, 1)) == NULL)
+	cm->inline_ = !cfg->sync_full;
+	if (cm->inline_)
+		cm->wst = acct_store(accts);
+	else if ((cm->wst = cm->cst = open_handle(cfg, COMMIT_BUSY_MS, 1)) ==
+	    NULL)
+		goto fail;
+	if ((cm->kst = open_handle(cfg, CKPT_BUSY_MS, 1)) == NULL)
 		goto fail;
 	if ((cm->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
 		log_warn("commit: eventfd");
@@ -450,11 +476,13 @@ commit_new(struct loop *loop, struct accts *accts, const struct config *cfg)
 		log_warn("commit: loop");
 		goto fail;
 	}
-	if (pthread_create(&cm->thr, NULL, committer, cm) != 0) {
-		log_warnx("commit: cannot start the committer thread");
-		goto fail;
+	if (!cm->inline_) {
+		if (pthread_create(&cm->thr, NULL, committer, cm) != 0) {
+			log_warnx("commit: cannot start the committer thread");
+			goto fail;
+		}
+		cm->thr_started = 1;
 	}
-	cm->thr_started = 1;
 	if (pthread_create(&cm->kthr, NULL, checkpointer, cm) != 0) {
 		log_warnx("commit: cannot start the checkpoint thread");
 		goto fail;
@@ -487,17 +515,17 @@ commit_free(struct commit *cm)
 		cm->busy = 0;
 	}
 	/* counts still in memory are written before we go */
-	if (cm->cst != NULL && cm->open != NULL) {
+	if (cm->wst != NULL && cm->open != NULL) {
 		acct_collect(cm->accts, cm->open_seq, put_row, cm);
 		if (cm->open->n > 0) {
 			cm->open->seq = cm->open_seq;
-			if (batch_write(cm->cst, cm->open) == -1)
+			if (batch_write(cm->wst, cm->open) == -1)
 				log_warnx("commit: final commit: %s",
-				    store_error(cm->cst));
+				    store_error(cm->wst));
 			else
 				settle(cm, cm->open);
 		}
-		(void)store_checkpoint(cm->cst, 0, NULL);
+		(void)store_checkpoint(cm->wst, 0, NULL);
 	}
 	if (cm->done_fd != -1) {
 		loop_del(cm->loop, cm->done_fd);
