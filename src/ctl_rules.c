@@ -261,7 +261,8 @@ cap_account(const struct store_account *a, void *arg)
 {
 	struct capwalk *w = arg;
 
-	if (!a->has[BK_CONN] || a->budget[BK_CONN].limit == BUDGET_UNLIMITED)
+	/* an unlimited account is listed too: it must skip the default cap */
+	if (!a->has[BK_CONN])
 		return 0;
 	w->a = ctl_xreallocarray(w->a, w->n + 1, sizeof(*w->a));
 	w->a[w->n].id = a->id;

@@ -302,11 +302,14 @@ define(struct vars *vs, const struct config *c, enum rules_target t,
 	cap = var_list(vs, "CAP", cap_fields);
 	for (i = 0; o != NULL && o->caps != NULL && i < o->caps->n; i++) {
 		k = &o->caps->v[i];
-		if (k->limit > UINT32_MAX)
-			continue;	/* unlimited: no rule */
+		/* unlimited: an empty LIMIT drops the lines that cap, and
+		 * keeps those that only exempt it from the default cap */
 		id_text(buf, sizeof(buf), k->lo, k->hi);
-		snprintf(lim, sizeof(lim), "%llu",
-		    (unsigned long long)k->limit);
+		if (k->limit > UINT32_MAX)
+			lim[0] = '\0';
+		else
+			snprintf(lim, sizeof(lim), "%llu",
+			    (unsigned long long)k->limit);
 		var_item(vs, cap, k->is_gid ? "gid" : "uid", buf, lim,
 		    k->account);
 	}
@@ -391,8 +394,9 @@ emit_line(struct vars *vs, const char *line, size_t n, struct sbuf *out,
 	struct ph ph[32];
 	struct var *lists[MAX_LISTS];
 	size_t	 idx[MAX_LISTS];
-	size_t	 nph = 0, nlists = 0, i, j, len;
+	size_t	 nph = 0, nlists = 0, i, j, len, mark;
 	const char *p = line, *q, *val;
+	int	 drop;
 
 	while ((q = next_ph(p, n - (size_t)(p - line), &len)) != NULL) {
 		if (nph >= sizeof(ph) / sizeof(ph[0])) {
@@ -430,6 +434,8 @@ emit_line(struct vars *vs, const char *line, size_t n, struct sbuf *out,
 	/* Every combination of the lists' items, the first list slowest. */
 	memset(idx, 0, sizeof(idx));
 	for (;;) {
+		mark = out->len;
+		drop = 0;
 		p = line;
 		for (i = 0; i < nph; i++) {
 			sb_add(out, p, (size_t)(ph[i].start - p));
@@ -440,12 +446,19 @@ emit_line(struct vars *vs, const char *line, size_t n, struct sbuf *out,
 					;
 				val = ph[i].var->items[idx[j] *
 				    ph[i].var->nfields + ph[i].field];
+				/* an empty field drops this item's line */
+				if (val[0] == '\0')
+					drop = 1;
 			}
 			sb_str(out, val);
 			p = ph[i].start + ph[i].len;
 		}
 		sb_add(out, p, n - (size_t)(p - line));
 		sb_add(out, "\n", 1);
+		if (drop && out->s != NULL && out->len >= mark) {
+			out->len = mark;
+			out->s[mark] = '\0';
+		}
 		for (j = nlists; j > 0; j--) {
 			if (++idx[j - 1] < lists[j - 1]->nitems)
 				break;

@@ -81,6 +81,9 @@ sink "$MX" '[2001:db8::25]:25' mx6.remote
 # An account with its own connections budget, above the default of 3.
 ctl account add capped --uid "$WEB2" >/dev/null || exit 1
 ctl budget set capped connections 5 >/dev/null || exit 1
+# And one with no cap at all: the default must not apply to it either.
+ctl account add uncapped --uid "$WEB4" >/dev/null || exit 1
+ctl budget set uncapped connections unlimited >/dev/null || exit 1
 
 BEFORE=$(save)
 INSTALL_OUT=$(ctl rules install --backend nftables) || exit 1
@@ -194,6 +197,13 @@ test_explicit_cap_replaces_the_default() {
 	t_match "WEB2's fifth connection" '^220 queue\.lab ' "$_fifth" ||
 	    return 1
 	t_match "WEB2's sixth connection" 'refused' "$_sixth"
+}
+
+test_unlimited_account_skips_the_default_cap() {
+	hold "$WEB4" 4
+	_fifth=$(banner 192.0.2.25 25 "$WEB4")
+	kill $HELD 2>/dev/null
+	t_match "WEB4's fifth connection" '^220 queue\.lab ' "$_fifth"
 }
 
 test_install_twice_is_idempotent() {

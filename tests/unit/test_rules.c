@@ -141,8 +141,12 @@ test_language(void)
 	    "64000-64099 x 64000-64005=2\n64000-64099 x 1000=3\n"
 	    "1000 x 64000-64005=2\n1000 x 1000=3\n");
 	caps.v[1].limit = BUDGET_UNLIMITED;
-	check("an unlimited cap has no rule", "@CAP.ACCOUNT@\n", &c,
-	    RULES_IPV4, &o, "acme\n");
+	check("an unlimited cap has no capping line",
+	    "@CAP.ACCOUNT@ over @CAP.LIMIT@\n", &c, RULES_IPV4, &o,
+	    "acme over 2\n");
+	check("an unlimited cap still skips the default",
+	    "@CAP.ACCOUNT@ return\n", &c, RULES_IPV4, &o,
+	    "acme return\n_ad__ame_ return\n");
 	rules_caps_free(&caps);
 
 	c.budget[BK_CONN].limit = BUDGET_UNLIMITED;
