@@ -77,9 +77,13 @@ demo: deps
 	$(MAKE) all
 	sh examples/demo.sh
 
+# Ratios taken side by side in one run: the policy server against postfwd
+# and a trivial server, the kernel path against no rules, and scale.
 bench: deps
 	$(MAKE) all
 	sh bench/run.sh
+	sh bench/kernel.sh
+	sh bench/scale.sh
 
 # Sanitizer build: the unit and CLI tests against ASan+UBSan binaries.  A
 # sanitizer report stops the program with status 86 (not 1, which a test
