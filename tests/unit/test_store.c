@@ -92,6 +92,58 @@ test_open_missing_is_an_error(void)
 	cleanup();
 }
 
+/* page_of - PRAGMA page_size of the file at path, via a plain connection */
+static int
+page_of(void)
+{
+	sqlite3 *db = raw();
+	sqlite3_stmt *st = NULL;
+	int ps = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		ps = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return ps;
+}
+
+/* a new file gets 1 KiB pages (smaller group commits); an existing file
+ * keeps the page size it was made with */
+static void
+test_new_file_has_small_pages(void)
+{
+	char err[256];
+	struct store *s = fresh();
+
+	T_EQ_U(page_of(), 1024, "new database: 1 KiB pages");
+	store_close(s);
+	s = store_open(path, STORE_CREATE, 100, err, sizeof(err));
+	T_OK(s != NULL, "reopen with STORE_CREATE");
+	T_EQ_U(page_of(), 1024, "still 1 KiB after reopening");
+	store_close(s);
+	cleanup();
+
+	/* a file made with 4 KiB pages is left alone */
+	scratch();
+	s = store_open(path, STORE_CREATE, 100, err, sizeof(err));
+	store_close(s);
+	{
+		sqlite3 *db = raw();
+
+		T_OK(sqlite3_exec(db, "PRAGMA journal_mode = DELETE; "
+		    "PRAGMA page_size = 4096; VACUUM; "
+		    "PRAGMA journal_mode = WAL", NULL, NULL, NULL) == SQLITE_OK,
+		    "convert to 4 KiB pages");
+		sqlite3_close(db);
+	}
+	s = store_open(path, STORE_CREATE, 100, err, sizeof(err));
+	T_OK(s != NULL, "open a 4 KiB file");
+	T_EQ_U(page_of(), 4096, "an existing file keeps its page size");
+	store_close(s);
+	cleanup();
+}
+
 static void
 test_create_makes_directory_and_default_account(void)
 {
@@ -839,6 +891,7 @@ main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	test_open_missing_is_an_error();
 	test_create_makes_directory_and_default_account();
+	test_new_file_has_small_pages();
 	test_account_add_get_del();
 	test_uid_ranges_do_not_overlap();
 	test_gid_domain_sasl_relay();
