@@ -2,11 +2,13 @@
  * commit - mailgovd's single writer of usage rows (group commit).  At the
  * end of every loop turn the accounts charged since the last batch (by the
  * policy server, the kernel path or held-mail release) are copied into the
- * open batch; when the committer thread is idle the batch is handed to it
- * and written in one transaction on its own store handle (fsync when
- * sync = full), and the loop hears back through an eventfd.  A second
- * thread checkpoints the WAL, so no commit waits for a checkpoint and the
- * loop thread never waits for the disk.
+ * open batch.  With sync = full, when the committer thread is idle the
+ * batch is handed to it and written in one transaction (with an fsync) on
+ * its own store handle, and the loop hears back through an eventfd.  With
+ * sync = normal no commit waits for the disk, so the loop thread writes
+ * the batch itself at the end of its turn, on the accounts' store handle.
+ * A second thread checkpoints the WAL, so no commit waits for a
+ * checkpoint and the loop thread never waits for an fsync.
  *
  * Answers that depend on a count ask commit_need() for the batch that
  * will carry it and go out once commit_durable() has reached it.
