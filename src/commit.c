@@ -38,6 +38,7 @@
 #define CKPT_EVERY_MS	1000
 #define CKPT_RESTART	20000	/* WAL frames (80 MB of 4 KiB pages) */
 #define LOG_RATE	20	/* failure lines per second */
+#define COMMIT_LAZY_MS	500	/* counts no answer waits for wait this long */
 
 /* the usage rows of one group commit */
 struct batch {
@@ -59,6 +60,7 @@ struct commit {
 	int			 waiters;	/* answers wait on open_seq */
 	int			 fresh;		/* reload checked this turn */
 	int			 inline_;	/* sync = normal: no committer */
+	uint64_t		 open_since;	/* a lazy batch's first row, ms */
 	int			 done_fd;	/* eventfd: a commit finished */
 	void			(*on_durable)(void *);
 	void			*arg;
@@ -268,6 +270,16 @@ put_row(struct acct *a, void *arg)
 	return batch_put(cm->open, &a->use);
 }
 
+/* mono_ms - a clock for batch ages, never 0 */
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u + 1;
+}
+
 /* log_allowed - a token bucket for repeated failure lines */
 static int
 log_allowed(uint64_t *tat)
@@ -292,6 +304,19 @@ kick(struct commit *cm)
 	acct_collect(cm->accts, cm->open_seq, put_row, cm);
 	if (cm->busy)
 		return;
+	/*
+	 * Counts nobody waits for (the kernel path's connections, release)
+	 * ride along with the next commit someone does wait for, or go out
+	 * on their own once they are COMMIT_LAZY_MS old: a stream of SYNs
+	 * must not cost an fsync each.
+	 */
+	if (!cm->waiters && cm->open->n > 0) {
+		if (cm->open_since == 0)
+			cm->open_since = mono_ms();
+		if (mono_ms() - cm->open_since < COMMIT_LAZY_MS)
+			return;
+	}
+	cm->open_since = 0;
 	if (cm->open->n == 0) {
 		if (!cm->waiters)
 			return;

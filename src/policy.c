@@ -359,7 +359,35 @@ attribute_queue(struct conn *c, const struct preq *q, uint64_t now)
 	return a;
 }
 
-/* attribute_main - SASL user, else the sender's domain, else default */
+/*
+ * from_this_host - did the session come from this machine: a loopback
+ * client, or one whose address is the server address it talked to.  Mail
+ * from other hosts reaching the main instance is inbound, not submitted.
+ */
+static int
+from_this_host(const struct preq *q)
+{
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+
+	if (q->caddr == NULL)
+		return 0;
+	if (q->saddr != NULL && strcmp(q->caddr, q->saddr) == 0)
+		return 1;
+	if (inet_pton(AF_INET, q->caddr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, q->caddr, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		    (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	return 0;
+}
+
+/*
+ * attribute_main - SASL user; else, for mail submitted from this host,
+ * the sender's domain, else default.  Unauthenticated mail from other
+ * hosts is someone else's outbound mail arriving here: it is nobody's
+ * budget (NULL), or a forged sender could spend a customer's budget.
+ */
 static struct acct *
 attribute_main(struct policy *p, const struct preq *q)
 {
@@ -370,6 +398,8 @@ attribute_main(struct policy *p, const struct preq *q)
 
 	if (q->sasl != NULL && q->sasl[0] != '\0')
 		a = acct_by_sasl(p->accts, q->sasl);
+	else if (!from_this_host(q))
+		return NULL;
 	if (a == NULL && q->sender != NULL &&
 	    (at = strrchr(q->sender, '@')) != NULL && at[1] != '\0' &&
 	    strlen(at + 1) < sizeof(dom)) {
@@ -504,6 +534,25 @@ do_rcpt(struct conn *c, const struct preq *q, struct acct *a, uint64_t now)
 	answer(c, 0, "DUNNO");
 }
 
+/*
+ * hold - count a message answered HOLD and, on the queue instance (rcpts
+ * > 0), note it for release.  A hold on the main instance is not released
+ * by mailgov: it stays for the admin.
+ */
+static void
+hold(struct conn *c, const struct preq *q, struct acct *a, uint32_t rcpts,
+    uint64_t size)
+{
+	struct policy	*p = c->p;
+
+	a->use.held++;
+	snapshot(p, a);
+	if (rcpts > 0 && p->rel != NULL && q->queue_id != NULL &&
+	    release_queue_id_ok(q->queue_id))
+		(void)release_note_held(p->rel, a, q->queue_id, rcpts, size,
+		    q->sender ? q->sender : "");
+}
+
 /* do_eom - charge the whole message, all or nothing, and say what to do */
 static void
 do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
@@ -538,6 +587,17 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 		    a->name);
 		return;
 	}
+	mode = a->mode;
+	if (mode == MODE_PATH)
+		mode = queue ? MODE_HOLD : MODE_DEFER;
+	/* held mail leaves oldest first: while some of this account's mail
+	 * waits, new mail waits behind it instead of overtaking it */
+	if (queue && mode == MODE_HOLD && a->n_held > 0) {
+		hold(c, q, a, (uint32_t)rcpts, size);
+		answer(c, 1, "HOLD mailgov: account %s has held mail waiting; "
+		    "this message follows it", a->name);
+		return;
+	}
 	if (acct_charge_message(a, (uint32_t)rcpts, now, &which, &retry_at)
 	    == BUDGET_OK) {
 		a->use.messages++;
@@ -551,18 +611,9 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 	}
 
 	kind = budget_kind_name(which);
-	mode = a->mode;
-	if (mode == MODE_PATH)
-		mode = queue ? MODE_HOLD : MODE_DEFER;
 	switch (mode) {
 	case MODE_HOLD:
-		a->use.held++;
-		snapshot(p, a);
-		/* only the queue instance's hold queue is released by
-		 * mailgov; a hold on the main instance stays for the admin */
-		if (queue && p->rel != NULL && q->queue_id != NULL && release_queue_id_ok(q->queue_id))
-			(void)release_note_held(p->rel, a, q->queue_id,
-			    (uint32_t)rcpts, size, q->sender ? q->sender : "");
+		hold(c, q, a, queue ? (uint32_t)rcpts : 0, size);
 		budget_alert(p, a, EOM_KINDS, (int)which, kind, "hold", q, now);
 		answer(c, 1, "HOLD mailgov: account %s over %s", a->name, kind);
 		break;

@@ -148,6 +148,8 @@ ctl budget set web1 messages_per_hour 2 >/dev/null || exit 1
 ctl account add carol --sasl carol >/dev/null || exit 1
 ctl budget set carol messages_per_hour 1 >/dev/null || exit 1
 ctl account add dave --sasl dave >/dev/null || exit 1
+ctl account add shopdom --domain shop.example >/dev/null || exit 1
+ctl budget set shopdom messages_per_hour 1 >/dev/null || exit 1
 # the queue port: any listener will do, the test only needs the socket
 ip netns exec "$LAB" smtp-sink -u postfix 127.0.0.1:2525 128 >/dev/null 2>&1 &
 t_wait 5 ip netns exec "$LAB" sh -c "ss -ltn | grep -q '127.0.0.1:2525 '" ||
@@ -202,6 +204,20 @@ test_main_instance_defers_sasl_user_over_budget() {
 	    "$_out"
 }
 
+test_main_instance_counts_sender_domain_only_from_this_host() {
+	# a forged hosted sender arriving from elsewhere spends nothing
+	_far=$(req END-OF-MESSAGE main client_address=198.51.100.77 \
+	    server_address=192.0.2.1 sender=x@Shop.Example)
+	_out=$(pc "tcp://$PTCP" pipe "$_far" "$_far" | tr '\n' '|')
+	t_eq "inbound mail" "action=DUNNO|action=DUNNO|" "$_out" || return 1
+	_near=$(req END-OF-MESSAGE main client_address=127.0.0.1 \
+	    server_address=127.0.0.1 sender=x@Shop.Example)
+	_out=$(pc "tcp://$PTCP" pipe "$_near" "$_near" | tr '\n' '|')
+	t_match "local submission" \
+	    '^action=DUNNO\|action=DEFER_IF_PERMIT 4\.7\.1 mailgov: messages_per_hour budget exceeded for account shopdom' \
+	    "$_out"
+}
+
 test_queue_instance_holds_web_user_over_budget() {
 	# a socket of the web user to the queue port, held open meanwhile
 	as_web "$WEB1" php -r '
@@ -219,6 +235,26 @@ test_queue_instance_holds_web_user_over_budget() {
 	t_eq "third message held" \
 	    "action=DUNNO|action=DUNNO|action=HOLD mailgov: account web1 over messages_per_hour|" \
 	    "$_out"
+}
+
+test_new_mail_waits_behind_held_mail() {
+	# web1 has a held message (above); with budget to spare again, its
+	# next message must still queue behind the held one
+	ctl budget set web1 messages_per_hour 100 >/dev/null || return 1
+	sleep 1.5	# the daemon picks up the budget
+	as_web "$WEB1" php -r '
+	    $s = stream_socket_client("tcp://127.0.0.1:2525", $en, $es, 3);
+	    $n = stream_socket_get_name($s, false);
+	    echo substr($n, strrpos($n, ":") + 1), "\n";
+	    fflush(STDOUT);
+	    sleep(20);' > "$D/webport2" &
+	t_wait 5 test -s "$D/webport2" || return 1
+	_r=$(req END-OF-MESSAGE queue client_address=127.0.0.1 \
+	    "client_port=$(cat "$D/webport2")" server_address=127.0.0.1 \
+	    server_port=2525 queue_id=5AbC2k3LmNz sender=app@site.example)
+	t_eq "next message" \
+	    "action=HOLD mailgov: account web1 has held mail waiting; this message follows it|" \
+	    "$(pc "tcp://$PTCP" pipe "$_r" | tr '\n' '|')"
 }
 
 test_counts_survive_a_restart() {

@@ -141,6 +141,9 @@ test_held_mail_released_as_the_budget_refills() {
 	pf_wait_count 60 15 pf_sink_count "$SINK" || return
 	t_eq "left on hold" 0 "$(pf_queue_count hold)" || return
 	t_eq "held in the store" 0 "$(held mgweb1)" || return
+	# counts no answer waits for reach the database within a second or two
+	t_wait 3 sh -c "$MAILGOVCTL --config '$CONF' --db '$DB' usage mgweb1 \
+	    --json | grep -Eq '\"released\": ?5'"
 	t_match "usage counts the releases" '"released": ?5' \
 	    "$(ctl usage mgweb1 --json)" || return
 	t_match "release logged" "released queue_id=[0-9A-Za-z]+ account=mgweb1" \
