@@ -29,6 +29,9 @@ void	release_free(struct release *);
 int	release_note_held(struct release *, struct acct *,
 	    const char *queue_id, uint32_t rcpts, uint64_t size,
 	    const char *sender);
+struct commit;
+/* release_set_commit - charges made by release are committed promptly */
+void	release_set_commit(struct release *, struct commit *);
 /* release_tick - release what budgets allow at now (microseconds) */
 void	release_tick(struct release *, uint64_t now);
 

@@ -512,6 +512,7 @@ main(int argc, char **argv)
 	 */
 	if ((d->commit = commit_new(d->loop, d->accts, &d->cfg)) == NULL)
 		fatalx("cannot start the committer");
+	release_set_commit(d->release, d->commit);
 	/* the loop's own writes (events, held mail, auto accounts) must
 	 * not wait for an fsync or a checkpoint either */
 	store_set_sync(d->st, 0);
@@ -530,6 +531,7 @@ main(int argc, char **argv)
 		log_warnx("event loop failed");
 
 	policy_free(d->policy);
+	release_set_commit(d->release, NULL);
 	commit_free(d->commit);	/* writes the counts still in memory */
 	events_commit(d);
 	nfq_queue_close(d->nfq);

@@ -45,6 +45,7 @@
 #include <sys/epoll.h>
 
 #include "acct.h"
+#include "commit.h"
 #include "config.h"
 #include "log.h"
 #include "loop.h"
@@ -93,6 +94,7 @@ struct qent {
 };
 
 struct release {
+	struct commit	*cm;		/* group commit, once it exists */
 	struct loop	*loop;
 	struct accts	*accts;
 	const struct config *cfg;
@@ -873,6 +875,10 @@ tick_row(const struct store_held *h, void *arg)
 		return 1;
 	}
 	acct_touch(w->a);
+	/* the charge is committed promptly, not in a lazy batch: it
+	 * stands for mail that is about to leave */
+	if (r->cm != NULL)
+		(void)commit_need(r->cm);
 	if (send_req(r, 'H', h->queue_id, -1) == -1)
 		return 1;
 	snprintf(r->infl[r->n_infl].id, REL_IDLEN, "%s", h->queue_id);
@@ -936,6 +942,14 @@ release_tick(struct release *r, uint64_t now)
 			r->held[i].not_before = w.retry_at;
 		i++;
 	}
+}
+
+/* release_set_commit - the group commit, made after release_new */
+void
+release_set_commit(struct release *r, struct commit *cm)
+{
+	if (r != NULL)
+		r->cm = cm;
 }
 
 /* release_note_held - the policy server answered HOLD for this message */
