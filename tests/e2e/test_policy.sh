@@ -23,6 +23,7 @@ PSOCK=/run/mailgov/policy.sock	# the daemon binds it after dropping to mailgov
 PTCP=127.0.0.1:10040
 REQS="$TOP/tests/policy"
 t_config "$CONF" <<EOF
+sync = ${MAILGOV_TEST_SYNC:-full}
 control_socket = $D/control.sock
 policy_unix = $PSOCK
 policy_tcp = $PTCP
