@@ -37,7 +37,8 @@ void	commit_free(struct commit *);
 uint64_t commit_need(struct commit *);
 /* commit_durable - every batch up to this one is on disk */
 uint64_t commit_durable(const struct commit *);
-/* commit_on_durable - fn(arg) after each batch became durable */
+/* commit_on_durable - fn(arg) after each batch became durable; one hook
+ * per arg (a second call replaces it, fn NULL removes it) */
 void	commit_on_durable(struct commit *, void (*fn)(void *), void *);
 /* commit_fresh - pick up changes another process committed (mailgovctl
  * reset, budgets) before counting on the view: at most once a loop turn */

@@ -39,6 +39,7 @@
 #define CKPT_RESTART	20000	/* WAL frames (80 MB of 4 KiB pages) */
 #define LOG_RATE	20	/* failure lines per second */
 #define COMMIT_LAZY_MS	500	/* counts no answer waits for wait this long */
+#define COMMIT_HOOKS	4	/* modules waiting for durability */
 
 /* the usage rows of one group commit */
 struct batch {
@@ -62,8 +63,10 @@ struct commit {
 	int			 inline_;	/* sync = normal: no committer */
 	uint64_t		 open_since;	/* a lazy batch's first row, ms */
 	int			 done_fd;	/* eventfd: a commit finished */
-	void			(*on_durable)(void *);
-	void			*arg;
+	struct {
+		void		(*fn)(void *);
+		void		*arg;
+	}			 hooks[COMMIT_HOOKS];	/* on durable */
 	uint64_t		 fail_tat;
 
 	struct store		*cst;		/* the committer's */
@@ -294,6 +297,17 @@ log_allowed(uint64_t *tat)
 
 static void settle(struct commit *, struct batch *);
 
+/* durable_hooks - tell every waiting module that a batch is on disk */
+static void
+durable_hooks(struct commit *cm)
+{
+	size_t i;
+
+	for (i = 0; i < COMMIT_HOOKS; i++)
+		if (cm->hooks[i].fn != NULL)
+			cm->hooks[i].fn(cm->hooks[i].arg);
+}
+
 /* kick - collect what was charged; hand the open batch to the committer
  * if it is idle */
 static void
@@ -323,8 +337,7 @@ kick(struct commit *cm)
 		/* nothing to write: the batch is durable already */
 		cm->durable_seq = cm->open_seq++;
 		cm->waiters = 0;
-		if (cm->on_durable != NULL)
-			cm->on_durable(cm->arg);
+		durable_hooks(cm);
 		return;
 	}
 	b = cm->open;
@@ -335,8 +348,7 @@ kick(struct commit *cm)
 		cm->waiters = 0;
 		b->failed = batch_write(cm->wst, b) == -1;
 		settle(cm, b);
-		if (cm->on_durable != NULL)
-			cm->on_durable(cm->arg);
+		durable_hooks(cm);
 		return;
 	}
 	cm->open = cm->busy_batch;	/* the spare, cleared when it came back */
@@ -391,8 +403,7 @@ on_done(int fd, uint32_t events, void *arg)
 		return;
 	settle(cm, cm->busy_batch);
 	cm->busy = 0;
-	if (cm->on_durable != NULL)
-		cm->on_durable(cm->arg);
+	durable_hooks(cm);
 	kick(cm);
 }
 
@@ -419,11 +430,26 @@ commit_durable(const struct commit *cm)
 	return cm->durable_seq;
 }
 
+/* commit_on_durable - add (fn NULL: remove) a hook for arg */
 void
 commit_on_durable(struct commit *cm, void (*fn)(void *), void *arg)
 {
-	cm->on_durable = fn;
-	cm->arg = arg;
+	size_t i;
+
+	for (i = 0; i < COMMIT_HOOKS; i++)
+		if (cm->hooks[i].arg == arg && cm->hooks[i].fn != NULL) {
+			cm->hooks[i].fn = fn;	/* replace, or remove */
+			return;
+		}
+	if (fn == NULL)
+		return;
+	for (i = 0; i < COMMIT_HOOKS; i++)
+		if (cm->hooks[i].fn == NULL) {
+			cm->hooks[i].fn = fn;
+			cm->hooks[i].arg = arg;
+			return;
+		}
+	panic("commit: more than %d durable hooks", COMMIT_HOOKS);
 }
 
 /* commit_fresh - a reset by mailgovctl must be seen before an account is

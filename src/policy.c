@@ -1282,7 +1282,7 @@ policy_free(struct policy *p)
 	if (p == NULL)
 		return;
 	if (p->cm != NULL)
-		commit_on_durable(p->cm, NULL, NULL);
+		commit_on_durable(p->cm, NULL, p);
 	for (c = p->all_head->anext; c != p->all_head; c = next) {
 		next = c->anext;
 		conn_close(c);

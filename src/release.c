@@ -77,6 +77,8 @@ struct rel_ans {
 struct inflight {
 	char		id[REL_IDLEN];
 	int64_t		account;
+	uint64_t	seq;		/* the group commit carrying its charge */
+	int		sent;		/* asked of the child yet */
 };
 
 struct heldacct {
@@ -854,12 +856,15 @@ struct tick_walk {
 	uint64_t	 retry_at;
 };
 
+static void	send_pending(struct release *);
+
 /* tick_row - one held message of the account, oldest first */
 static int
 tick_row(const struct store_held *h, void *arg)
 {
 	struct tick_walk *w = arg;
 	struct release *r = w->r;
+	struct inflight *f;
 	enum budget_kind which;
 	uint64_t retry_at = 0;
 
@@ -875,17 +880,44 @@ tick_row(const struct store_held *h, void *arg)
 		return 1;
 	}
 	acct_touch(w->a);
-	/* the charge is committed promptly, not in a lazy batch: it
-	 * stands for mail that is about to leave */
-	if (r->cm != NULL)
-		(void)commit_need(r->cm);
-	if (send_req(r, 'H', h->queue_id, -1) == -1)
-		return 1;
-	snprintf(r->infl[r->n_infl].id, REL_IDLEN, "%s", h->queue_id);
-	r->infl[r->n_infl].account = h->account;
+	/*
+	 * The message leaves only once its charge is on disk: a crash in
+	 * between must not hand the budget back while the mail is gone.
+	 * Without a group commit (none yet) it goes at once.
+	 */
+	f = &r->infl[r->n_infl];
+	snprintf(f->id, REL_IDLEN, "%s", h->queue_id);
+	f->account = h->account;
+	f->sent = 0;
+	f->seq = r->cm != NULL ? commit_need(r->cm) : 0;
 	r->n_infl++;
 	w->sent++;
+	if (r->cm == NULL)
+		send_pending(r);
 	return 0;
+}
+
+/* send_pending - ask the child for every release whose charge is durable */
+static void
+send_pending(struct release *r)
+{
+	uint64_t durable = r->cm != NULL ? commit_durable(r->cm) : UINT64_MAX;
+	size_t	 i;
+
+	for (i = 0; i < r->n_infl; i++) {
+		if (r->infl[i].sent || r->infl[i].seq > durable)
+			continue;
+		if (send_req(r, 'H', r->infl[i].id, -1) == -1)
+			return;		/* the child is gone: logged there */
+		r->infl[i].sent = 1;
+	}
+}
+
+/* on_durable - a group commit reached the disk */
+static void
+on_durable(void *arg)
+{
+	send_pending(arg);
 }
 
 /* release_tick - release what the budgets allow, reconcile every minute */
@@ -948,8 +980,13 @@ release_tick(struct release *r, uint64_t now)
 void
 release_set_commit(struct release *r, struct commit *cm)
 {
-	if (r != NULL)
-		r->cm = cm;
+	if (r == NULL)
+		return;
+	if (r->cm != NULL)
+		commit_on_durable(r->cm, NULL, r);
+	r->cm = cm;
+	if (cm != NULL)
+		commit_on_durable(cm, on_durable, r);
 }
 
 /* release_note_held - the policy server answered HOLD for this message */
