@@ -151,7 +151,7 @@ static int __attribute__((format(printf, 6, 0)))
 valert(struct alerts *al, struct acct *a, uint64_t now, unsigned flags,
     const char *event, const char *fmt, va_list ap)
 {
-	char fields[ALERT_LINE];
+	char raw[ALERT_LINE], fields[ALERT_LINE];
 	struct entry *e;
 
 	e = entry(al, a->id, 0);
@@ -169,7 +169,10 @@ valert(struct alerts *al, struct acct *a, uint64_t now, unsigned flags,
 	}
 	if (e != NULL && e->suppressed > 0)
 		suppressed_line(al, a, e);
-	vsnprintf(fields, sizeof(fields), fmt, ap);
+	/* callers clean what they pass; this is the net under them, so no
+	 * caller can put a raw control byte into syslog */
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	log_clean(fields, sizeof(fields), raw, strlen(raw));
 	emit(al, a, flags, event, fields);
 	return 1;
 }
