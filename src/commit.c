@@ -21,6 +21,7 @@
 #define _GNU_SOURCE
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -40,6 +41,8 @@
 #define LOG_RATE	20	/* failure lines per second */
 #define COMMIT_LAZY_MS	500	/* counts no answer waits for wait this long */
 #define COMMIT_HOOKS	4	/* modules waiting for durability */
+#define GATHER_US	100	/* sync = full: a hand-off waits no longer for
+				 * the answered clients' next requests */
 
 /* the usage rows of one group commit */
 struct batch {
@@ -59,6 +62,11 @@ struct commit {
 	uint64_t		 durable_seq;	/* every batch <= this is on disk */
 	int			 busy;		/* the committer has a batch */
 	int			 waiters;	/* answers wait on open_seq */
+	unsigned		 nwait;		/* answers waiting on open_seq */
+	unsigned		 busy_nwait;	/* those the busy batch carries */
+	unsigned		 gather;	/* gathering: hand off at this
+						 * nwait (or the deadline) */
+	int			 gather_fd;	/* timerfd: the gather deadline */
 	int			 fresh;		/* reload checked this turn */
 	int			 inline_;	/* sync = normal: no committer */
 	uint64_t		 open_since;	/* a lazy batch's first row, ms */
@@ -296,6 +304,7 @@ log_allowed(uint64_t *tat)
 }
 
 static void settle(struct commit *, struct batch *);
+static int gather_start(struct commit *);
 
 /* durable_hooks - tell every waiting module that a batch is on disk */
 static void
@@ -318,6 +327,11 @@ kick(struct commit *cm)
 	acct_collect(cm->accts, cm->open_seq, put_row, cm);
 	if (cm->busy)
 		return;
+	if (cm->gather) {
+		if (cm->nwait < cm->gather)
+			return;		/* on_gather ends it at the latest */
+		cm->gather = 0;		/* a stale expiry is harmless */
+	}
 	/*
 	 * Counts nobody waits for (the kernel path's connections, release)
 	 * ride along with the next commit someone does wait for, or go out
@@ -337,6 +351,7 @@ kick(struct commit *cm)
 		/* nothing to write: the batch is durable already */
 		cm->durable_seq = cm->open_seq++;
 		cm->waiters = 0;
+		cm->nwait = 0;
 		durable_hooks(cm);
 		return;
 	}
@@ -346,6 +361,7 @@ kick(struct commit *cm)
 		/* the write lock, the upserts and COMMIT, then the answers */
 		cm->open_seq++;
 		cm->waiters = 0;
+		cm->nwait = 0;
 		b->failed = batch_write(cm->wst, b) == -1;
 		settle(cm, b);
 		durable_hooks(cm);
@@ -355,6 +371,8 @@ kick(struct commit *cm)
 	cm->busy_batch = b;
 	cm->open_seq++;
 	cm->waiters = 0;
+	cm->busy_nwait = cm->nwait;
+	cm->nwait = 0;
 	cm->busy = 1;
 	pthread_mutex_lock(&cm->mu);
 	cm->work = b;
@@ -391,6 +409,33 @@ settle(struct commit *cm, struct batch *b)
 	batch_clear(b);
 }
 
+/*
+ * gather_start - after a commit whose answers just went out, wait a
+ * moment before the next hand-off.  In a closed loop the clients just
+ * answered send their next requests within tens of microseconds; handing
+ * off at once would leave them for the commit after, so the connections
+ * would split into two halves that take turns, each request waiting about
+ * one and a half commits.  Waiting until every answer still outstanding
+ * (those of the batch just committed plus those already in the open
+ * batch) is asked for again, or GATHER_US at most, lets one commit carry
+ * them all.  Never with nobody to wait for; 1 if gathering.
+ */
+static int
+gather_start(struct commit *cm)
+{
+	struct itimerspec its;
+
+	if (cm->gather_fd == -1 || cm->busy_nwait == 0)
+		return 0;
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_nsec = GATHER_US * 1000;
+	if (timerfd_settime(cm->gather_fd, 0, &its, NULL) == -1)
+		return 0;
+	cm->gather = cm->busy_nwait + cm->nwait;
+	cm->busy_nwait = 0;
+	return 1;
+}
+
 /* on_done - the committer finished a batch (eventfd) */
 static void
 on_done(int fd, uint32_t events, void *arg)
@@ -404,6 +449,23 @@ on_done(int fd, uint32_t events, void *arg)
 	settle(cm, cm->busy_batch);
 	cm->busy = 0;
 	durable_hooks(cm);
+	if (gather_start(cm))
+		return;
+	kick(cm);
+}
+
+/* on_gather - the gather deadline: hand off whatever has come in */
+static void
+on_gather(int fd, uint32_t events, void *arg)
+{
+	struct commit	*cm = arg;
+	uint64_t	 v;
+
+	(void)events;
+	/* EAGAIN: re-armed after epoll saw the old expiry */
+	if (read(fd, &v, sizeof(v)) != sizeof(v) || !cm->gather)
+		return;
+	cm->gather = 0;
 	kick(cm);
 }
 
@@ -421,6 +483,7 @@ uint64_t
 commit_need(struct commit *cm)
 {
 	cm->waiters = 1;
+	cm->nwait++;
 	return cm->open_seq;
 }
 
@@ -495,6 +558,7 @@ commit_new(struct loop *loop, struct accts *accts, const struct config *cfg)
 	cm->accts = accts;
 	cm->open_seq = 1;
 	cm->done_fd = -1;
+	cm->gather_fd = -1;
 	pthread_mutex_init(&cm->mu, NULL);
 	pthread_cond_init(&cm->cv, NULL);
 	{
@@ -520,6 +584,13 @@ commit_new(struct loop *loop, struct accts *accts, const struct config *cfg)
 		goto fail;
 	if ((cm->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
 		log_warn("commit: eventfd");
+		goto fail;
+	}
+	/* sync = normal commits inline: nothing to gather for */
+	if (!cm->inline_ && ((cm->gather_fd = timerfd_create(CLOCK_MONOTONIC,
+	    TFD_NONBLOCK | TFD_CLOEXEC)) == -1 ||
+	    loop_add(loop, cm->gather_fd, EPOLLIN, on_gather, cm) == -1)) {
+		log_warn("commit: timerfd");
 		goto fail;
 	}
 	if (loop_add(loop, cm->done_fd, EPOLLIN, on_done, cm) == -1 ||
@@ -581,6 +652,10 @@ commit_free(struct commit *cm)
 	if (cm->done_fd != -1) {
 		loop_del(cm->loop, cm->done_fd);
 		close(cm->done_fd);
+	}
+	if (cm->gather_fd != -1) {
+		loop_del(cm->loop, cm->gather_fd);
+		close(cm->gather_fd);
 	}
 	store_close(cm->cst);
 	store_close(cm->kst);
