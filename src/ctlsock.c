@@ -301,8 +301,12 @@ on_accept(int fd, uint32_t events, void *arg)
 		}
 		return;
 	}
-	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
-	    (cred.uid != 0 && cred.uid != cs->uid)) {
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control socket: SO_PEERCRED: refused");
+		close(cfd);
+		return;
+	}
+	if (cred.uid != 0 && cred.uid != cs->uid) {
 		log_warnx("control socket: refused pid %d uid %u",
 		    (int)cred.pid, (unsigned)cred.uid);
 		close(cfd);
