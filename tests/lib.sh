@@ -67,7 +67,7 @@ t_main() {
 			echo "ok - ${_t#test_}"
 		else
 			echo "not ok - ${_t#test_}: $(grep FAIL "$_err" | head -3 | tr '\n' ' ')"
-			sed 's/^/#   /' "$_err" | tail -40
+			sed "s/^/#   /" "$_err" | tail -150
 			_fails=$((_fails + 1))
 		fi
 		rm -f "$_err"

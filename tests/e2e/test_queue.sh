@@ -21,9 +21,13 @@ DB="$D/db/mailgov.db"
 LOG="$D/mailgovd.log"
 SINK="$D/sink"
 PAIR1=64011 PAIR2=64012		# web UIDs of two explicit accounts
+# Fifteen clients start at once, and mailgov-sendmail's own connection to
+# the queue counts too: the concurrency cap (10 by default) must not be
+# what refuses them, only the message budget is under test here.
 t_config "$CONF" <<EOF
 control_socket = $D/control.sock
 messages_per_hour = 10/30s
+connections = 50
 connections_per_minute = 600
 alert_limit = 1000
 release_interval = 1s
@@ -59,11 +63,37 @@ php_mail() {
 			exit(1);' "$2"
 }
 
-# swaks_as UID ADDR PORT - one message as a web user to ADDR:PORT
+# swaks_as UID ADDR PORT - one message as a web user to ADDR:PORT; a
+# client that fails leaves its transcript in $D/client.* for failed()
 swaks_as() {
-	as_web "$1" swaks --server "$2" --port "$3" --timeout 20 \
+	_sa_out=$(mktemp "$D/client.XXXXXX")
+	if as_web "$1" swaks --server "$2" --port "$3" --timeout 20 \
 	    --from site@lab.mailgov.test --to x@example.net \
-	    --header "Subject: mailgov swaks" >/dev/null 2>&1
+	    --header "Subject: mailgov swaks" >"$_sa_out" 2>&1; then
+		rm -f "$_sa_out"
+	else
+		echo "swaks as $1 to $2:$3 exited $?" >> "$_sa_out"
+	fi
+}
+
+# clients_failed - print (and forget) what every failed client saw; true
+# if a client failed
+clients_failed() {
+	_cf=1
+	for _f in "$D"/client.*; do
+		[ -f "$_f" ] || continue
+		echo "--- $_f" >&2; tail -15 "$_f" >&2
+		rm -f "$_f"
+		_cf=0
+	done
+	return $_cf
+}
+
+# dump_logs - mailgovd's and both Postfix instances' logs, for a failure
+dump_logs() {
+	echo "--- mailgovd" >&2; tail -40 "$LOG" >&2
+	echo "--- queue instance" >&2; tail -60 "$PFLOG/queue.log" >&2
+	echo "--- main instance" >&2; tail -30 "$PFLOG/main.log" >&2
 }
 
 # held ACCOUNT - held messages of ACCOUNT according to mailgovctl
@@ -127,11 +157,14 @@ start_daemon || { echo "not ok - mailgovd did not start"; exit 1; }
 test_fifteen_messages_ten_delivered_five_held() {
 	# all at once: the budget gives one message back every 3 s, so
 	# sending must not take that long
-	php_mail "$WEB1" 5 &
+	php_mail "$WEB1" 5 > "$D/client.php" 2>&1 &&
+	    rm -f "$D/client.php" &
 	for _i in 1 2 3 4 5; do swaks_as "$WEB1" 192.0.2.25 25 & done
 	for _i in 1 2 3 4 5; do swaks_as "$WEB1" 127.0.0.1 25 & done
 	wait
-	settle 15 || return
+	! clients_failed || { dump_logs; t_fail "a client failed"; } ||
+	    return
+	settle 15 || { dump_logs; return 1; }
 	t_eq "messages on the MX" 10 "$(pf_sink_count "$SINK")" || return
 	t_eq "messages on hold" 5 "$(pf_queue_count hold)" || return
 	t_eq "held for mgweb1 in the store" 5 "$(held mgweb1)"
@@ -157,6 +190,8 @@ test_two_accounts_each_held_to_their_own_budget() {
 		swaks_as "$PAIR2" 192.0.2.25 25 &
 	done
 	wait
+	! clients_failed || { dump_logs; t_fail "a client failed"; } ||
+	    return
 	settle $((n0 + 10)) || return
 	t_eq "delivered" $((n0 + 6)) "$(pf_sink_count "$SINK")" || return
 	t_eq "pair1 held" 2 "$(held pair1)" || return
@@ -193,6 +228,8 @@ test_daemon_restart_resets_no_counter_and_loses_no_mail() {
 	n0=$(pf_sink_count "$SINK")
 	for _i in 1 2 3 4; do swaks_as "$WEB3" 192.0.2.25 25 & done
 	wait
+	! clients_failed || { dump_logs; t_fail "a client failed"; } ||
+	    return
 	settle $((n0 + 4)) || return
 	t_eq "delivered before restart" $((n0 + 3)) \
 	    "$(pf_sink_count "$SINK")" || return
