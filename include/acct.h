@@ -100,6 +100,9 @@ void	acct_collect(struct accts *, uint64_t seq,
 /* acct_committed - batch seq, holding account id's usage, is on disk: the
  * account is clean unless charged again since */
 void	acct_committed(struct accts *, int64_t id, uint64_t seq);
+/* acct_stale - batch seq's row of id was not written: a reset since
+ * moved it to a newer epoch, and the account takes the stored usage */
+void	acct_stale(struct accts *, int64_t id, uint64_t seq);
 size_t	acct_count(struct accts *);
 struct store *acct_store(struct accts *);
 const struct config *acct_config(struct accts *);

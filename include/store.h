@@ -17,7 +17,7 @@
 
 #include "config.h"
 
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 #define STORE_NAMELEN		64	/* account names: [a-z0-9._-], 1..63 */
 #define STORE_DEFAULT_ID	1	/* the catch-all account, never deleted */
 #define STORE_DEFAULT_NAME	"default"
@@ -133,10 +133,12 @@ struct store_usage {
 	uint64_t	messages, recipients, bytes;	/* lifetime totals */
 	uint64_t	held, released, refused, connections;
 	int64_t		last_seen;		/* unix seconds, 0 never */
+	int64_t		epoch;			/* bumped by each reset */
 };
 
 int	store_usage_get(struct store *, int64_t account, struct store_usage *);
-/* store_usage_put - upsert; callers batch many inside one transaction */
+/* store_usage_put - upsert; callers batch many inside one transaction.
+ * 0 written; 1 not written: a reset moved the row to a newer epoch */
 int	store_usage_put(struct store *, const struct store_usage *);
 int	store_usage_each(struct store *,
 	    int (*)(const struct store_usage *, void *), void *);

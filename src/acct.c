@@ -590,9 +590,10 @@ acct_free(struct accts *as)
 /*
  * acct_reload - rebuild from the store when another process committed.
  * Accounts that survive keep their object (pointers stay valid) and their
- * live state: a dirty account keeps its in-memory usage (not yet written);
- * a clean one takes the store's, which equals ours unless mailgovctl reset
- * it.  Configuration (name, mode, budgets, relays) comes from the store.
+ * live state: a dirty account keeps its in-memory usage (not yet written)
+ * unless mailgovctl reset it since (the row's epoch moved on); a clean one
+ * takes the store's, which equals ours unless reset.  Configuration (name,
+ * mode, budgets, relays) comes from the store.
  */
 int
 acct_reload(struct accts *as)
@@ -621,7 +622,9 @@ acct_reload(struct accts *as)
 		o->a.relays = n->a.relays;
 		o->a.n_relays = n->a.n_relays;
 		n->a.relays = NULL;
-		if (!o->a.dirty)
+		/* a reset (a newer epoch) wins over charges not yet
+		 * written: their batch will find the row moved on */
+		if (!o->a.dirty || o->a.use.epoch != n->a.use.epoch)
 			o->a.use = n->a.use;
 		o->gen = as->gen;
 		nx.v[i] = o;
@@ -941,6 +944,27 @@ acct_charge_message(struct acct *a, uint32_t rcpts, uint64_t now,
 
 /* --- writing back ------------------------------------------------------ */
 
+/* adopt_stored - a write found n's row reset (a newer epoch): take the
+ * stored usage, unless a reload took it already (and n has been charged
+ * on top since) */
+static int
+adopt_stored(struct store *st, struct node *n)
+{
+	struct store_usage u;
+
+	if (store_usage_get(st, n->a.id, &u) == -1) {
+		log_warnx("reading usage of %s after a reset: %s", n->a.name,
+		    store_error(st));
+		return -1;
+	}
+	if (u.epoch != n->a.use.epoch) {
+		n->a.use = u;
+		log_debug("account %s: reset taken over", n->a.name);
+	}
+	n->a.dirty = 0;
+	return 0;
+}
+
 /*
  * acct_flush - write every dirty account's usage.  In the caller's
  * transaction (the daemon's group commit) a written account is clean at
@@ -955,7 +979,7 @@ acct_flush(struct accts *as)
 	struct store_account tmp;
 	struct node *n;
 	size_t i, keep = 0;
-	int own = !store_in_transaction(st), rc = 0;
+	int own = !store_in_transaction(st), rc = 0, put;
 
 	as->flushed.n = 0;
 	if (as->dirty.n == 0 || as->single)
@@ -972,7 +996,12 @@ acct_flush(struct accts *as)
 		}
 		if (rc == 0) {
 			n->a.use.account = n->a.id;
-			if (store_usage_put(st, &n->a.use) == 0) {
+			if ((put = store_usage_put(st, &n->a.use)) == 1 &&
+			    adopt_stored(st, n) == 0) {
+				n->queued = 0;
+				continue;
+			}
+			if (put == 0) {
 				if (list_push(&as->flushed, n) == 0) {
 					n->queued = 0;
 					continue;
@@ -1074,6 +1103,26 @@ acct_committed(struct accts *as, int64_t id, uint64_t seq)
 
 	if (n != NULL && !n->queued && n->a.dirty == seq)
 		n->a.dirty = 0;
+}
+
+/* acct_stale - batch seq's row of id was refused: mailgovctl reset the
+ * account since.  The reset wins; a copy in a later batch, or charges
+ * queued since, are written (or refused) in their turn. */
+void
+acct_stale(struct accts *as, int64_t id, uint64_t seq)
+{
+	struct node *n = node_of(&as->ix, id);
+	uint64_t dirty;
+
+	if (n == NULL)
+		return;
+	dirty = n->a.dirty;
+	if (adopt_stored(as->st, n) == -1) {
+		mark_dirty(&n->a);	/* the next write tries again */
+		return;
+	}
+	if (n->queued || dirty != seq)
+		n->a.dirty = dirty;
 }
 
 size_t

@@ -51,6 +51,8 @@ struct batch {
 	size_t			 n, cap;
 	int32_t			*idx;	/* open addressing: account -> row */
 	size_t			 icap;	/* power of two, >= 2 * cap */
+	size_t			*stale;	/* rows a reset refused */
+	size_t			 nstale;
 	int			 failed;
 };
 
@@ -107,9 +109,11 @@ batch_new(size_t n)
 	b->icap = 2 * n;
 	b->rows = calloc(b->cap, sizeof(*b->rows));
 	b->idx = malloc(b->icap * sizeof(*b->idx));
-	if (b->rows == NULL || b->idx == NULL) {
+	b->stale = malloc(b->cap * sizeof(*b->stale));
+	if (b->rows == NULL || b->idx == NULL || b->stale == NULL) {
 		free(b->rows);
 		free(b->idx);
+		free(b->stale);
 		free(b);
 		return NULL;
 	}
@@ -124,6 +128,7 @@ batch_free(struct batch *b)
 		return;
 	free(b->rows);
 	free(b->idx);
+	free(b->stale);
 	free(b);
 }
 
@@ -132,6 +137,7 @@ static void
 batch_clear(struct batch *b)
 {
 	b->n = 0;
+	b->nstale = 0;
 	b->failed = 0;
 	memset(b->idx, 0xff, b->icap * sizeof(*b->idx));
 }
@@ -150,11 +156,15 @@ batch_grow(struct batch *b)
 {
 	struct store_usage	*rows;
 	int32_t			*idx;
+	size_t			*stale;
 	size_t			 icap = b->icap * 2, i, h;
 
 	if ((rows = realloc(b->rows, 2 * b->cap * sizeof(*rows))) == NULL)
 		return -1;
 	b->rows = rows;
+	if ((stale = realloc(b->stale, 2 * b->cap * sizeof(*stale))) == NULL)
+		return -1;
+	b->stale = stale;
 	if ((idx = malloc(icap * sizeof(*idx))) == NULL)
 		return -1;
 	memset(idx, 0xff, icap * sizeof(*idx));
@@ -193,18 +203,23 @@ batch_put(struct batch *b, const struct store_usage *u)
 	return 0;
 }
 
-/* batch_write - b in one transaction on st; 0 or -1 */
+/* batch_write - b in one transaction on st; 0 or -1.  Rows a reset
+ * refused are listed in b->stale. */
 static int
-batch_write(struct store *st, const struct batch *b)
+batch_write(struct store *st, struct batch *b)
 {
 	size_t	i;
-	int	ok;
+	int	ok, rc;
 
+	b->nstale = 0;
 	ok = store_begin(st) == 0;
 	for (i = 0; ok && i < b->n; i++) {
+		rc = store_usage_put(st, &b->rows[i]);
+		if (rc == 1)
+			b->stale[b->nstale++] = i;
 		/* a row of an account deleted meanwhile is not an error
 		 * worth losing the rest for */
-		if (store_usage_put(st, &b->rows[i]) == -1 &&
+		else if (rc == -1 &&
 		    strstr(store_error(st), "unknown account") == NULL)
 			ok = 0;
 	}
@@ -402,9 +417,13 @@ settle(struct commit *cm, struct batch *b)
 			if ((a = acct_by_id(cm->accts, b->rows[i].account))
 			    != NULL)
 				acct_touch(a);
-	} else
+	} else {
 		for (i = 0; i < b->n; i++)
 			acct_committed(cm->accts, b->rows[i].account, b->seq);
+		for (i = 0; i < b->nstale; i++)
+			acct_stale(cm->accts, b->rows[b->stale[i]].account,
+			    b->seq);
+	}
 	cm->durable_seq = b->seq;
 	batch_clear(b);
 }

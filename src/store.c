@@ -117,6 +117,12 @@ static const char *const migrations[] = {
 	"CREATE INDEX events_account ON events(account, id);"
 	"CREATE TABLE generation (n INTEGER NOT NULL);"
 	"INSERT INTO generation (n) VALUES (0);",
+	/*
+	 * 1 -> 2: usage.epoch, bumped by every reset.  The daemon writes
+	 * a row only over the epoch it loaded, so a batch charged before a
+	 * reset cannot write the old state over it.
+	 */
+	"ALTER TABLE usage ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -146,7 +152,7 @@ enum st {
 #define ACC_COLS	"id, name, is_auto, mode, blocked, created"
 #define USE_COLS	"account, tat0, tat1, tat2, tat3, tat4, tat5, " \
 			"messages, recipients, bytes, held, released, " \
-			"refused, connections, last_seen"
+			"refused, connections, last_seen, epoch"
 #define HELD_COLS	"queue_id, account, since, recipients, size, state, " \
 			"sender"
 
@@ -220,7 +226,7 @@ static const char *const st_sql[S_COUNT] = {
 	    "ORDER BY account, host, port",
 	[S_USE_GET] = "SELECT " USE_COLS " FROM usage WHERE account = ?1",
 	[S_USE_PUT] = "INSERT INTO usage (" USE_COLS ") VALUES (?1, ?2, ?3, "
-	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
 	    "ON CONFLICT (account) DO UPDATE SET tat0 = excluded.tat0, "
 	    "tat1 = excluded.tat1, tat2 = excluded.tat2, "
 	    "tat3 = excluded.tat3, tat4 = excluded.tat4, "
@@ -228,11 +234,18 @@ static const char *const st_sql[S_COUNT] = {
 	    "recipients = excluded.recipients, bytes = excluded.bytes, "
 	    "held = excluded.held, released = excluded.released, "
 	    "refused = excluded.refused, connections = excluded.connections, "
-	    "last_seen = excluded.last_seen",
+	    "last_seen = excluded.last_seen WHERE usage.epoch = excluded.epoch",
 	[S_USE_ALL] = "SELECT " USE_COLS " FROM usage ORDER BY account",
-	[S_USE_RESET_TAT] = "UPDATE usage SET tat0 = 0, tat1 = 0, tat2 = 0, "
-	    "tat3 = 0, tat4 = 0, tat5 = 0 WHERE account = ?1",
-	[S_USE_RESET_ALL] = "DELETE FROM usage WHERE account = ?1",
+	/* a reset makes a row even where there was none: the daemon may
+	 * hold usage not yet written, and the new epoch must refuse it */
+	[S_USE_RESET_TAT] = "INSERT INTO usage (account, epoch) VALUES (?1, 1) "
+	    "ON CONFLICT (account) DO UPDATE SET tat0 = 0, tat1 = 0, "
+	    "tat2 = 0, tat3 = 0, tat4 = 0, tat5 = 0, epoch = epoch + 1",
+	[S_USE_RESET_ALL] = "INSERT INTO usage (account, epoch) VALUES (?1, 1) "
+	    "ON CONFLICT (account) DO UPDATE SET tat0 = 0, tat1 = 0, "
+	    "tat2 = 0, tat3 = 0, tat4 = 0, tat5 = 0, messages = 0, "
+	    "recipients = 0, bytes = 0, held = 0, released = 0, refused = 0, "
+	    "connections = 0, last_seen = 0, epoch = epoch + 1",
 	[S_HELD_FIND] = "SELECT state FROM held WHERE queue_id = ?1",
 	[S_HELD_ADD] = "INSERT INTO held (" HELD_COLS ") VALUES (?1, ?2, ?3, "
 	    "?4, ?5, ?6, ?7) ON CONFLICT (queue_id) DO UPDATE SET "
@@ -1858,6 +1871,7 @@ row_usage(sqlite3_stmt *st, struct store_usage *u)
 	u->refused = col_u64(st, 12);
 	u->connections = col_u64(st, 13);
 	u->last_seen = (int64_t)col_u64(st, 14);
+	u->epoch = sqlite3_column_int64(st, 15);	/* compared, never counted */
 }
 
 /* store_usage_get - the account's row, or zeroes if it has none yet */
@@ -1886,7 +1900,8 @@ store_usage_get(struct store *s, int64_t account, struct store_usage *u)
  * store_usage_put - one upsert, no transaction of its own: it is a single
  * statement (atomic by itself) and the daemon batches many inside its
  * group-commit transaction.  An account deleted meanwhile fails the
- * foreign key: "unknown account id N".
+ * foreign key: "unknown account id N".  A row whose epoch moved on (reset
+ * since u was loaded) is left alone: 1.
  */
 int
 store_usage_put(struct store *s, const struct store_usage *u)
@@ -1907,10 +1922,11 @@ store_usage_put(struct store *s, const struct store_usage *u)
 	bind_u64(st, 13, u->refused);
 	bind_u64(st, 14, u->connections);
 	sqlite3_bind_int64(st, 15, u->last_seen < 0 ? 0 : u->last_seen);
+	sqlite3_bind_int64(st, 16, u->epoch);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
-		return 0;
+		return sqlite3_changes(s->db) == 0;
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
 		return seterr(s, "unknown account id %lld",
 		    (long long)u->account);

@@ -391,6 +391,74 @@ test_reload_keeps_state(void)
 	cleanup();
 }
 
+/* keep - acct_collect's callback for a batch that goes nowhere */
+static int
+keep(struct acct *a, void *arg)
+{
+	(void)a;
+	(void)arg;
+	return 0;
+}
+
+/*
+ * A mailgovctl reset must win over charges the daemon has made but not
+ * written: at the reload, at a plain flush, and when the committer's
+ * batch finds the row moved on (acct_stale).
+ */
+static void
+test_reset_wins_over_unwritten_charges(void)
+{
+	struct store *s = scratch(), *ctl;
+	struct store_usage u;
+	struct config cfg;
+	struct accts *as;
+	struct acct *alice, *dave, *carol;
+
+	test_config(&cfg);
+	populate(s);
+	as = acct_load(s, &cfg);
+	alice = acct_by_name(as, "alice");
+	dave = acct_by_name(as, "dave");
+	carol = acct_by_name(as, "carol");
+	acct_charge(alice, BK_MSG_HOUR, 2, HOUR_US, NULL);
+	acct_charge(dave, BK_MSG_HOUR, 2, HOUR_US, NULL);
+	T_EQ_U(acct_flush(as), 0, "first flush");
+	acct_charge(alice, BK_MSG_HOUR, 1, HOUR_US, NULL);	/* unwritten */
+	acct_charge(dave, BK_MSG_HOUR, 1, HOUR_US, NULL);	/* unwritten */
+	ctl = reopen();
+	T_EQ_U(store_usage_reset(ctl, "alice", 0), 0, "reset alice");
+	T_EQ_U(store_usage_reset(ctl, "dave", 0), 0, "reset dave");
+
+	/* a flush that comes first finds dave's row moved on */
+	T_EQ_U(store_usage_put(s, &dave->use), 1, "old epoch refused");
+	T_EQ_U(acct_reload(as), 0, "reload");
+	T_EQ_U(alice->use.tat[BK_MSG_HOUR], 0, "dirty alice took the reset");
+	T_EQ_U(alice->use.epoch, 1, "and its epoch");
+	T_EQ_U(dave->use.tat[BK_MSG_HOUR], 0, "dirty dave took the reset");
+	T_EQ_U(acct_flush(as), 0, "flush after the reset");
+	store_usage_get(s, alice->id, &u);
+	T_EQ_U(u.tat[BK_MSG_HOUR], 0, "the store keeps the reset");
+
+	/* the committer's case: a copy collected before the reset */
+	acct_single_writer(as);
+	acct_charge(carol, BK_MSG_HOUR, 3, HOUR_US, NULL);
+	acct_collect(as, 5, keep, NULL);
+	T_EQ_U(carol->dirty, 5, "collected into batch 5");
+	T_EQ_U(store_usage_reset(ctl, "carol", 1), 0, "reset carol --all");
+	acct_stale(as, carol->id, 5);
+	T_EQ_U(carol->use.tat[BK_MSG_HOUR], 0, "carol took the reset");
+	T_EQ_U(carol->use.messages, 0, "counters too");
+	T_EQ_U(carol->dirty, 0, "and is clean");
+	acct_charge(carol, BK_MSG_HOUR, 1, HOUR_US, NULL);
+	acct_stale(as, carol->id, 5);	/* a late copy of the same batch */
+	T_OK(carol->use.tat[BK_MSG_HOUR] != 0, "a second refusal keeps new "
+	    "charges");
+	store_close(ctl);
+	acct_free(as);
+	store_close(s);
+	cleanup();
+}
+
 static void
 test_hundred_thousand_accounts(void)
 {
@@ -528,6 +596,7 @@ main(void)
 	test_flush_is_durable();
 	test_collect_and_committed();
 	test_reload_keeps_state();
+	test_reset_wins_over_unwritten_charges();
 	test_hundred_thousand_accounts();
 	return t_done();
 }

@@ -435,6 +435,7 @@ test_usage(void)
 {
 	struct store *s = fresh();
 	struct store_usage u, g;
+	struct store_account a;
 	int64_t x;
 	int n = 0, k;
 	double t0, t1;
@@ -477,6 +478,27 @@ test_usage(void)
 	store_usage_get(s, x, &g);
 	T_EQ_U(g.messages, 0, "counters zeroed");
 	T_EQ_U(store_usage_reset(s, "nope", 1), (uint64_t)-1, "reset unknown");
+
+	/* a write from before a reset must not undo it */
+	T_EQ_U(g.epoch, 2, "each reset a new epoch");
+	u.account = x;
+	u.epoch = 0;
+	u.messages = 77;
+	T_EQ_U(store_usage_put(s, &u), 1, "put from an older epoch refused");
+	store_usage_get(s, x, &g);
+	T_EQ_U(g.messages, 0, "the reset stands");
+	u.epoch = 2;
+	T_EQ_U(store_usage_put(s, &u), 0, "put from the current epoch");
+	store_usage_get(s, x, &g);
+	T_EQ_U(g.messages, 77, "written");
+	store_account_add(s, "fresh-one", 0, NULL);
+	T_EQ_U(store_usage_reset(s, "fresh-one", 0), 0, "reset, no row yet");
+	store_account_get(s, "fresh-one", &a);
+	store_usage_get(s, a.id, &g);
+	T_EQ_U(g.epoch, 1, "the reset made a row");
+	u.account = a.id;
+	u.epoch = 0;
+	T_EQ_U(store_usage_put(s, &u), 1, "usage older than that row refused");
 
 	/* group commit: 1000 accounts in one transaction */
 	store_begin(s);
@@ -737,12 +759,46 @@ test_changed_sees_other_connections(void)
 	cleanup();
 }
 
+/* a version 1 file (no usage.epoch) is migrated in place, rows kept */
+static void
+test_migrates_version_1(void)
+{
+	struct store *s = fresh();
+	struct store_usage u, g;
+	int64_t x;
+	sqlite3 *db;
+	char err[256];
+
+	store_account_add(s, "old", 0, &x);
+	memset(&u, 0, sizeof(u));
+	u.account = x;
+	u.messages = 9;
+	store_usage_put(s, &u);
+	store_close(s);
+	db = raw();
+	T_EQ_U(sqlite3_exec(db, "ALTER TABLE usage DROP COLUMN epoch; "
+	    "UPDATE schema_version SET version = 1", 0, 0, 0), SQLITE_OK,
+	    "made a version 1 file");
+	sqlite3_close(db);
+	s = store_open(path, 0, 100, err, sizeof(err));
+	T_OK(s != NULL, "version 1 opened: %s", s ? "" : err);
+	if (s == NULL)
+		return;
+	T_EQ_U(store_usage_get(s, x, &g), 0, "usage read after migration");
+	T_EQ_U(g.messages, 9, "usage kept");
+	T_EQ_U(g.epoch, 0, "epoch 0");
+	u.messages = 10;
+	T_EQ_U(store_usage_put(s, &u), 0, "written after migration");
+	store_close(s);
+	cleanup();
+}
+
 static void
 test_newer_schema_is_refused(void)
 {
 	struct store *s = fresh();
 	sqlite3 *db;
-	char err[256];
+	char err[256], want[256];
 
 	store_close(s);
 	db = raw();
@@ -750,8 +806,9 @@ test_newer_schema_is_refused(void)
 	sqlite3_close(db);
 	T_OK(store_open(path, 0, 100, err, sizeof(err)) == NULL,
 	    "newer schema refused");
-	T_EQ_S(err, "database schema version 7 is newer than this mailgov (1)",
-	    "newer schema error");
+	snprintf(want, sizeof(want), "database schema version 7 is newer "
+	    "than this mailgov (%d)", STORE_SCHEMA_VERSION);
+	T_EQ_S(err, want, "newer schema error");
 	cleanup();
 }
 
@@ -814,8 +871,9 @@ test_read_only(void)
 	fclose(fopen(path, "w"));
 	T_OK(store_open(path, STORE_RDONLY, 100, err, sizeof(err)) == NULL,
 	    "old schema read-only refused");
-	T_OK(strstr(err, "has schema version 0, older than this mailgov (1)")
-	    != NULL, "old schema error: %s", err);
+	snprintf(want, sizeof(want), "has schema version 0, older than this "
+	    "mailgov (%d)", STORE_SCHEMA_VERSION);
+	T_OK(strstr(err, want) != NULL, "old schema error: %s", err);
 	cleanup();
 }
 
@@ -902,6 +960,7 @@ main(void)
 	test_events();
 	test_transactions_nest();
 	test_changed_sees_other_connections();
+	test_migrates_version_1();
 	test_newer_schema_is_refused();
 	test_corrupt_file_is_refused();
 	test_read_only();
