@@ -8,10 +8,22 @@
  * arguments, not stdin, not the environment (MAILGOV_SENDMAIL_* only
  * choose where to connect, which the caller could do anyway), and not the
  * server's replies.  Exit codes follow sysexits(3) as sendmail's do.
+ *
+ * With -bs (SMTP on stdin/stdout, what Symfony Mailer and Laravel use by
+ * default) it does not speak SMTP itself: it connects to the same queue
+ * instance and copies bytes both ways, so the queue's own smtpd talks to
+ * the client and attributes the connection to the caller exactly as in
+ * the normal mode.  Only the queue's last reply line is looked at, to
+ * choose the exit status.
  */
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,6 +43,14 @@
 #define DEFAULT_PORT	"2525"
 #define REPLY_MS	(30 * 1000)
 #define TOTAL_MS	(300 * 1000)
+/*
+ * -bs: the longest time with no byte either way.  Postfix's smtpd_timeout
+ * (300 s by default) already bounds an idle client on the queue instance;
+ * a shorter limit here would cut long-lived clients (a mail worker between
+ * jobs) that the server itself would still serve.
+ */
+#define IDLE_MS		(300 * 1000)
+#define RELAY_BUF	16384		/* -bs: bytes buffered each way */
 
 struct opts {
 	int	 extract;		/* -t */
@@ -38,6 +58,7 @@ struct opts {
 	int	 verbose;		/* -v */
 	int	 dashdash;		/* "--" ended the options */
 	int	 have_sender;		/* -f or -r given */
+	int	 smtp;			/* -bs: SMTP on stdin/stdout */
 	char	 sender[MSG_ADDR_MAX + 1];
 	const char *full_name;		/* -F */
 	const char *host, *port;
@@ -50,9 +71,12 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: mailgov-sendmail [-t] [-i] [-oi] [-f sender] "
 	    "[-F full-name] [-v] [--] [recipient ...]\n"
+	    "       mailgov-sendmail -bs [-i]\n"
 	    "The message is read from stdin and submitted by SMTP to "
 	    "the mailgov queue\n(MAILGOV_SENDMAIL_HOST, default " DEFAULT_HOST
-	    ", MAILGOV_SENDMAIL_PORT, default " DEFAULT_PORT ").\n");
+	    ", MAILGOV_SENDMAIL_PORT, default " DEFAULT_PORT ").\n"
+	    "With -bs, stdin and stdout carry an SMTP conversation with "
+	    "that queue.\n");
 }
 
 /* bad_usage - report a command-line error and exit EX_USAGE */
@@ -85,20 +109,24 @@ option_o(struct opts *o, const char *v)
 		    log_clean(clean, sizeof(clean), v, strlen(v)));
 }
 
-/* option_b - the sendmail -bX modes: only -bm (deliver) exists here */
+/* option_b - the sendmail -bX modes: -bm (deliver) and -bs (SMTP) */
 static void
-option_b(const char *v)
+option_b(struct opts *o, const char *v)
 {
 	char	 clean[64];
 
-	if (strcmp(v, "m") == 0)
+	/* as in sendmail, the last -b option wins */
+	if (strcmp(v, "m") == 0) {
+		o->smtp = 0;
 		return;
+	}
+	if (strcmp(v, "s") == 0) {
+		o->smtp = 1;
+		return;
+	}
 	log_clean(clean, sizeof(clean), v, strlen(v));
-	if (strcmp(v, "s") == 0)
-		bad_usage("mode -bs (SMTP on stdin) is not supported; use "
-		    "-t -i");
 	bad_usage("mode -b%s is not supported: only message submission "
-	    "(-bm) is", clean);
+	    "(-bm) and SMTP on standard input (-bs) are", clean);
 }
 
 /* parse_args - sendmail's options, clustered or not; returns argv index */
@@ -171,7 +199,7 @@ parse_args(struct opts *o, int argc, char **argv)
 				option_o(o, v);
 				break;
 			case 'b':
-				option_b(v);
+				option_b(o, v);
 				break;
 			case 'N': case 'R': case 'V': case 'O': case 'C':
 			case 'X': case 'd':
@@ -297,6 +325,21 @@ struct conn {
 	char		 where[300];	/* "queue at HOST:PORT" */
 };
 
+/* open_exit - no connection to the queue: say why, exit accordingly */
+static void __attribute__((noreturn))
+open_exit(const char *where, int err, const char *text)
+{
+	/* The refusal may be mailgovd's own (a blocked account, or one
+	 * over its connection budget): the site owner reading this error
+	 * should know where to look. */
+	log_warnx("%s unavailable: %s%s", where, text,
+	    err == SMTPC_ECONNECT ? " (the queue instance is down, "
+	    "or mailgov refused this account's connection: see the "
+	    "mail log)" : "");
+	exit(err == SMTPC_EPROTO ? EX_PROTOCOL : err == SMTPC_ELOCAL ?
+	    EX_OSERR : EX_TEMPFAIL);
+}
+
 /* conn_exit - after an smtpc failure: say why, exit accordingly */
 static void __attribute__((noreturn))
 conn_exit(struct conn *s, const char *doing)
@@ -343,11 +386,8 @@ submit(const struct opts *o, const struct msg *m)
 	    o->port);
 	s.c = smtpc_open(o->host, o->port, REPLY_MS, TOTAL_MS, &rp, &err,
 	    ebuf, sizeof(ebuf));
-	if (s.c == NULL) {
-		log_warnx("%s unavailable: %s", s.where, ebuf);
-		exit(err == SMTPC_EPROTO ? EX_PROTOCOL : err == SMTPC_ELOCAL ?
-		    EX_OSERR : EX_TEMPFAIL);
-	}
+	if (s.c == NULL)
+		open_exit(s.where, err, ebuf);
 	if (rp.code / 100 != 2)
 		reply_exit(&s, &rp, rp.code / 100 == 4 ? EX_TEMPFAIL :
 		    EX_UNAVAILABLE, rp.code / 100 == 4 ? "" : "the connection");
@@ -432,6 +472,278 @@ submit(const struct opts *o, const struct msg *m)
 	exit(EX_OK);
 }
 
+/*
+ * connect_addr - a non-blocking connect to one address within ms, as
+ * smtpc_open does it; returns the (still non-blocking) socket or -1 with
+ * *saved set to the reason.
+ */
+static int
+connect_addr(const struct addrinfo *ai, int ms, int *saved)
+{
+	struct pollfd pfd;
+	socklen_t sl = sizeof(*saved);
+	int	 fd, n;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd == -1) {
+		*saved = errno;
+		return -1;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS) {
+		*saved = errno;
+		close(fd);
+		return -1;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	do {
+		n = poll(&pfd, 1, ms);
+	} while (n < 0 && errno == EINTR);
+	if (n == 0) {
+		*saved = ETIMEDOUT;
+		close(fd);
+		return -1;
+	}
+	if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, saved, &sl) == -1 ||
+	    *saved != 0) {
+		if (n < 0)
+			*saved = errno;
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * queue_connect - a socket to the queue, or exit as the normal mode does.
+ * XXX smtpc keeps its socket to itself and reads the greeting, which -bs
+ * must leave to the client; so this repeats smtpc_open's connect, with the
+ * same resolution, per-address timeout and error texts.
+ */
+static int
+queue_connect(const struct opts *o, const char *where)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	int	 fd = -1, gai, saved = ECONNREFUSED;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((gai = getaddrinfo(o->host, o->port, &hints, &res)) != 0)
+		open_exit(where, SMTPC_ECONNECT, gai_strerror(gai));
+	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
+		fd = connect_addr(ai, REPLY_MS, &saved);
+	freeaddrinfo(res);
+	if (fd == -1)
+		open_exit(where, SMTPC_ECONNECT, strerror(saved));
+	return fd;
+}
+
+/* Bytes on their way in one direction: the pending ones are [start, end). */
+struct relaybuf {
+	char	 data[RELAY_BUF];
+	size_t	 start, end;
+	unsigned long long total;
+};
+
+/*
+ * The start of the queue's last line: all -bs looks at, to tell an
+ * orderly end (221 to QUIT) from the queue giving up on the client.
+ */
+struct lastline {
+	char	 text[128];
+	size_t	 len;
+	int	 done;			/* the line ended with LF */
+};
+
+/* lastline_add - follow the lines in n bytes received from the queue */
+static void
+lastline_add(struct lastline *l, const char *p, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (l->done) {
+			l->len = 0;
+			l->done = 0;
+		}
+		if (p[i] == '\n')
+			l->done = 1;
+		else if (p[i] != '\r' && l->len < sizeof(l->text))
+			l->text[l->len++] = p[i];
+	}
+}
+
+/* relaybuf_room - free space at the end, reclaiming what was sent */
+static size_t
+relaybuf_room(struct relaybuf *b)
+{
+	if (b->start == b->end)
+		b->start = b->end = 0;
+	else if (b->start > 0 && b->end == sizeof(b->data)) {
+		memmove(b->data, b->data + b->start, b->end - b->start);
+		b->end -= b->start;
+		b->start = 0;
+	}
+	return sizeof(b->data) - b->end;
+}
+
+/*
+ * smtp_relay - -bs: copy stdin to the queue and the queue to stdout
+ * until the queue closes; exits with the outcome.  stdin and stdout are
+ * left blocking (their flags are shared with the caller): poll() says when
+ * a read will not block, and a write of at most PIPE_BUF bytes into a pipe
+ * poll() calls writable does not block either.
+ */
+static void __attribute__((noreturn))
+smtp_relay(const struct opts *o)
+{
+	static struct relaybuf up, down;	/* client->queue, queue->client */
+	struct lastline last;
+	struct pollfd pfd[3];
+	char	 where[300], clean[160];
+	const char *lost = NULL;		/* what failed on the socket */
+	int	 s, n, lost_errno = 0, in_open = 1, q_open = 1, shut = 0;
+	int	 client_eof = 0;
+	size_t	 len;
+	ssize_t	 r;
+
+	/* a socket that landed on fd 0 or 1 would be relayed to itself */
+	if (fcntl(STDIN_FILENO, F_GETFD) == -1 ||
+	    fcntl(STDOUT_FILENO, F_GETFD) == -1) {
+		log_warnx("-bs needs standard input and output open");
+		exit(EX_IOERR);
+	}
+	snprintf(where, sizeof(where), "queue at %s:%s", o->host, o->port);
+	memset(&last, 0, sizeof(last));
+	s = queue_connect(o, where);
+	log_debug("relaying SMTP between standard input/output and %s",
+	    where);
+
+	for (;;) {
+		/* the queue has closed: hand over its last words and stop */
+		if (!q_open && down.start == down.end)
+			break;
+		/* the client is done: say so, and keep reading the replies */
+		if (!in_open && up.start == up.end && !shut) {
+			(void)shutdown(s, SHUT_WR);
+			shut = 1;
+		}
+
+		pfd[0].fd = STDIN_FILENO;
+		pfd[0].events = in_open && q_open && relaybuf_room(&up) > 0 ?
+		    POLLIN : 0;
+		pfd[1].fd = s;
+		pfd[1].events = (q_open && relaybuf_room(&down) > 0 ?
+		    POLLIN : 0) | (!shut && up.start < up.end ? POLLOUT : 0);
+		pfd[2].fd = STDOUT_FILENO;
+		pfd[2].events = down.start < down.end ? POLLOUT : 0;
+		/* an fd with nothing to wait for must not report POLLHUP */
+		for (n = 0; n < 3; n++)
+			if (pfd[n].events == 0)
+				pfd[n].fd = -1;
+
+		n = poll(pfd, 3, IDLE_MS);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_warn("poll");
+			exit(EX_OSERR);
+		}
+		if (n == 0) {
+			log_warnx("%s: nothing sent or received for %d "
+			    "seconds, giving up", where, IDLE_MS / 1000);
+			exit(EX_TEMPFAIL);
+		}
+
+		if (pfd[0].revents != 0) {
+			r = read(STDIN_FILENO, up.data + up.end,
+			    sizeof(up.data) - up.end);
+			if (r < 0 && errno != EINTR && errno != EAGAIN) {
+				log_warn("read standard input");
+				exit(EX_IOERR);
+			}
+			if (r == 0) {
+				in_open = 0;
+				client_eof = 1;
+			}
+			if (r > 0) {
+				up.end += (size_t)r;
+				up.total += (unsigned long long)r;
+			}
+		}
+
+		if (pfd[1].revents != 0 && (pfd[1].events & POLLOUT) &&
+		    up.start < up.end) {
+			r = send(s, up.data + up.start, up.end - up.start,
+			    MSG_NOSIGNAL);
+			if (r < 0 && errno != EINTR && errno != EAGAIN) {
+				/*
+				 * The queue stopped listening.  Drop what
+				 * the client still sends, but pass on what
+				 * the queue said before it went.
+				 */
+				lost = "write";
+				lost_errno = errno;
+				up.start = up.end = 0;
+				in_open = 0;
+				shut = 1;
+			} else if (r > 0)
+				up.start += (size_t)r;
+		}
+		if (pfd[1].revents != 0 && (pfd[1].events & POLLIN)) {
+			r = recv(s, down.data + down.end,
+			    sizeof(down.data) - down.end, 0);
+			if (r < 0 && errno != EINTR && errno != EAGAIN) {
+				if (lost == NULL) {
+					lost = "read";
+					lost_errno = errno;
+				}
+				q_open = 0;
+			} else if (r == 0)
+				q_open = 0;
+			else if (r > 0) {
+				lastline_add(&last, down.data + down.end,
+				    (size_t)r);
+				down.end += (size_t)r;
+				down.total += (unsigned long long)r;
+			}
+		}
+
+		if (pfd[2].revents != 0) {
+			len = down.end - down.start;
+			if (len > PIPE_BUF)
+				len = PIPE_BUF;
+			r = write(STDOUT_FILENO, down.data + down.start, len);
+			if (r < 0 && errno != EINTR && errno != EAGAIN) {
+				log_warn("write standard output");
+				exit(EX_IOERR);
+			}
+			if (r > 0)
+				down.start += (size_t)r;
+		}
+	}
+	close(s);
+	log_debug("%s closed the connection: %llu bytes sent, %llu received",
+	    where, up.total, down.total);
+	/* an orderly end: the 221 to QUIT, or the client's end of input */
+	if ((last.done && last.len >= 3 && memcmp(last.text, "221", 3) == 0)
+	    || (client_eof && lost == NULL))
+		exit(EX_OK);
+	if (lost != NULL)
+		log_warnx("%s unavailable: %s: %s", where, lost,
+		    strerror(lost_errno));
+	else
+		log_warnx("%s unavailable: connection closed during the SMTP "
+		    "conversation%s%s", where, last.len > 0 ? "; last reply: " :
+		    "", log_clean(clean, sizeof(clean), last.text, last.len));
+	exit(EX_TEMPFAIL);
+}
+
 /* login_sender - the invoking user's login name, unqualified */
 static void
 login_sender(struct opts *o)
@@ -448,7 +760,7 @@ login_sender(struct opts *o)
 	}
 }
 
-/* main - options, the message, then one SMTP transaction */
+/* main - options, the message, then one SMTP transaction (or -bs) */
 int
 main(int argc, char **argv)
 {
@@ -465,7 +777,17 @@ main(int argc, char **argv)
 	first = parse_args(&o, argc, argv);
 	if (o.verbose)
 		log_init("mailgov-sendmail", 1, 1);
+	/* -bs: the client gives sender and recipients in SMTP */
+	if (o.smtp && o.extract)
+		bad_usage("-bs (SMTP on standard input) cannot be combined "
+		    "with -t");
+	if (o.smtp && first < argc)
+		bad_usage("-bs (SMTP on standard input) takes no recipient "
+		    "arguments: %s", log_clean(clean, sizeof(clean),
+		    argv[first], strlen(argv[first])));
 	env_config(&o);
+	if (o.smtp)
+		smtp_relay(&o);
 	if (!o.have_sender)
 		login_sender(&o);
 

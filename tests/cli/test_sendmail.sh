@@ -32,8 +32,9 @@ sink() {
 }
 
 # fake MODE - a scripted SMTP server in PHP on $PORT; saves DATA in $D/msg.
-# MODE: partial (RCPT with "refuse" gets 550, with "defer" 451) or
-# longline (a 5000-byte greeting).
+# MODE: partial (RCPT with "refuse" gets 550, with "defer" 451),
+# longline (a 5000-byte greeting) or slow (the reply to the end of the
+# message comes a second late).
 fake() {
 	D=$(mktemp -d "$S/t.XXXXXX")
 	PORT=$(free_port)
@@ -63,6 +64,8 @@ while ($c = stream_socket_accept($srv, 30)) {
 			while (($d = fgets($c)) !== false && $d !== ".\r\n")
 				$m .= $d;
 			file_put_contents($out, $m);
+			if ($mode === 'slow')
+				sleep(1);
 			fwrite($c, "250 2.0.0 queued\r\n");
 		} elseif ($u === 'QUIT') {
 			fwrite($c, "221 bye\r\n");
@@ -234,7 +237,7 @@ test_queue_down_is_tempfail() {
 	printf 'Subject: s\n\nb\n' >"$D/in"
 	submit -i r@example.test <"$D/in"
 	t_eq "exit" 75 "$RC" || return
-	t_eq "message" "mailgov-sendmail: queue at 127.0.0.1:$PORT unavailable: Connection refused" "$ERR"
+	t_eq "message" "mailgov-sendmail: queue at 127.0.0.1:$PORT unavailable: Connection refused (the queue instance is down, or mailgov refused this account's connection: see the mail log)" "$ERR"
 }
 
 test_queue_4xx_is_tempfail() {
@@ -296,12 +299,197 @@ test_overlong_reply_is_protocol_error() {
 test_unsupported_modes_are_usage_errors() {
 	D=$(mktemp -d "$S/t.XXXXXX")
 	PORT=1
-	for a in -bs -bp -q -q1h -bd -I -Z; do
+	for a in -bp -bv -q -q1h -bd -I -Z; do
 		submit $a </dev/null
 		t_eq "exit for $a" 64 "$RC" || return
 		[ -n "$ERR" ] || t_fail "no message for $a" || return
 	done
-	t_match "-bs message" "not supported" "$(MAILGOV_SENDMAIL_PORT=1 "$SENDMAIL" -bs 2>&1)"
+	t_match "-bp message" "-bp is not supported" "$(MAILGOV_SENDMAIL_PORT=1 "$SENDMAIL" -bp 2>&1)"
+}
+
+# --- -bs: SMTP on standard input and output -------------------------------
+
+# bs ARGS... - mailgov-sendmail -bs to $PORT, SMTP on stdin; sets RC and
+# what bs_result sets
+bs() {
+	MAILGOV_SENDMAIL_PORT=$PORT "$SENDMAIL" -bs "$@" >"$D/out" 2>"$D/err"
+	RC=$?
+	bs_result
+}
+
+# bs_result - ERR, OUT (stdout without CRs) and REPLIES (the code of each
+# reply's last line, space separated) from $D/err and $D/out
+bs_result() {
+	ERR=$(cat "$D/err")
+	OUT=$(tr -d '\r' <"$D/out")
+	REPLIES=$(printf '%s\n' "$OUT" | grep -E '^[0-9]{3}( |$)' |
+	    cut -c1-3 | tr '\n' ' ' | sed 's/ $//')
+}
+
+# bs_open ARGS... - mailgov-sendmail -bs in the background, its stdin a
+# FIFO held open on fd 3; $D/rc gets its exit status when it ends
+bs_open() {
+	mkfifo "$D/fifo"
+	( bs "$@" <"$D/fifo"; echo "$RC" >"$D/rc" ) &
+	exec 3>"$D/fifo"
+}
+
+# ended - whether the background -bs has exited
+ended() { test -s "$D/rc"; }
+
+# crlf - stdin with CRLF line ends, as an SMTP client sends them
+crlf() { sed 's/$/\r/'; }
+
+# dumps - how many messages smtp-sink saved in $D
+dumps() { ls "$D" | grep -c '\.'; }
+
+test_bs_swaks_conversation_delivers() {
+	command -v swaks >/dev/null || { t_fail "swaks not installed"; return; }
+	sink
+	MAILGOV_SENDMAIL_PORT=$PORT swaks --pipe "$SENDMAIL -bs -i" \
+	    --from shop@example.test --to r@example.test \
+	    --header "Subject: over -bs" --body "sent by swaks" \
+	    >"$D/swaks" 2>&1
+	t_eq "swaks exit" 0 "$?" || { cat "$D/swaks" >&2; return 1; }
+	t_wait 5 arrived || t_fail "nothing arrived" || return
+	MSG=$(cat "$D"/*.*)
+	t_eq "sender" "<shop@example.test>" \
+	    "$(printf '%s\n' "$MSG" | sed -n 's/^X-Mail-Args: //p')" || return
+	t_eq "recipient" "<r@example.test>" \
+	    "$(printf '%s\n' "$MSG" | sed -n 's/^X-Rcpt-Args: //p')" || return
+	printf '%s\n' "$MSG" | grep -q '^Subject: over -bs' ||
+	    t_fail "no Subject: in $MSG"
+}
+
+test_bs_two_messages_in_one_conversation() {
+	sink
+	crlf >"$D/in" <<'EOF'
+EHLO client.example.test
+MAIL FROM:<shop@example.test>
+RCPT TO:<one@example.test>
+DATA
+Subject: first
+
+body one
+.
+MAIL FROM:<shop@example.test>
+RCPT TO:<two@example.test>
+DATA
+Subject: second
+
+body two
+.
+QUIT
+EOF
+	bs <"$D/in"
+	t_eq "exit" 0 "$RC" || return
+	t_eq "stderr" "" "$ERR" || return
+	t_eq "replies" "220 250 250 250 354 250 250 250 354 250 221" \
+	    "$REPLIES" || return
+	t_wait 5 sh -c "[ \$(ls '$D' | grep -c '\\.') -ge 2 ]"
+	t_eq "messages" 2 "$(dumps)" || return
+	t_eq "recipients" "<one@example.test> <two@example.test>" \
+	    "$(cat "$D"/*.* | sed -n 's/^X-Rcpt-Args: //p' | sort |
+	    tr '\n' ' ' | sed 's/ $//')" || return
+	t_eq "subjects" "Subject: first Subject: second" \
+	    "$(cat "$D"/*.* | tr -d '\r' | grep '^Subject:' | sort |
+	    tr '\n' ' ' | sed 's/ $//')"
+}
+
+test_bs_input_eof_without_quit_ends_cleanly() {
+	# the end of input comes before the reply to the message
+	fake slow
+	crlf >"$D/in" <<'EOF'
+EHLO client.example.test
+MAIL FROM:<shop@example.test>
+RCPT TO:<r@example.test>
+DATA
+Subject: no quit
+
+body
+.
+EOF
+	bs <"$D/in"
+	t_eq "exit" 0 "$RC" || return
+	t_eq "stderr" "" "$ERR" || return
+	# every reply to what came before the end of input is printed
+	t_eq "replies" "220 250 250 250 354 250" "$REPLIES" || return
+	t_eq "last reply" "250 2.0.0 queued" \
+	    "$(printf '%s\n' "$OUT" | tail -1)" || return
+	t_eq "message" "$(printf 'Subject: no quit\r\n\r\nbody\r')" \
+	    "$(cat "$D/msg")"
+}
+
+test_bs_queue_close_ends_it_with_input_open() {
+	sink
+	bs_open
+	printf 'EHLO client.example.test\r\nQUIT\r\n' >&3
+	# stdin stays open: the queue's close after 221 alone must end it
+	t_wait 5 ended
+	_ended=$?
+	exec 3>&-
+	t_eq "ended with stdin open" 0 "$_ended" || return
+	t_eq "exit" 0 "$(cat "$D/rc")" || return
+	bs_result
+	t_eq "replies" "220 250 221" "$REPLIES"
+}
+
+test_bs_queue_421_is_tempfail() {
+	sink -Q MAIL
+	bs_open
+	printf 'EHLO client.example.test\r\nMAIL FROM:<a@example.test>\r\n' >&3
+	t_wait 5 ended
+	_ended=$?
+	exec 3>&-
+	t_eq "ended with stdin open" 0 "$_ended" || return
+	t_eq "exit" 75 "$(cat "$D/rc")" || return
+	bs_result
+	t_eq "replies" "220 250 421" "$REPLIES" || return
+	t_eq "message" "mailgov-sendmail: queue at 127.0.0.1:$PORT unavailable: connection closed during the SMTP conversation; last reply: 421 4.0.0 Server closing connection" "$ERR"
+}
+
+test_bs_queue_down_is_tempfail() {
+	D=$(mktemp -d "$S/t.XXXXXX")
+	PORT=$(free_port)
+	printf 'Subject: s\n\nb\n' >"$D/in"
+	submit -i r@example.test <"$D/in"
+	_normal=$ERR
+	printf 'EHLO client.example.test\r\nQUIT\r\n' >"$D/in"
+	bs <"$D/in"
+	t_eq "exit" 75 "$RC" || return
+	t_match "message" "^mailgov-sendmail: queue at 127\.0\.0\.1:$PORT unavailable: Connection refused" "$ERR" || return
+	t_eq "message as without -bs" "$_normal" "$ERR" || return
+	t_eq "stdout" "" "$OUT"
+}
+
+test_bs_with_t_or_recipients_is_usage_error() {
+	sink
+	bs -t </dev/null
+	t_eq "exit with -t" 64 "$RC" || return
+	t_eq "message with -t" "mailgov-sendmail: -bs (SMTP on standard input) cannot be combined with -t" "$ERR" || return
+	MAILGOV_SENDMAIL_PORT=$PORT "$SENDMAIL" -t -i -bs </dev/null 2>/dev/null
+	t_eq "exit with -t first" 64 "$?" || return
+	bs -i r@example.test </dev/null
+	t_eq "exit with a recipient" 64 "$RC" || return
+	t_eq "message with a recipient" "mailgov-sendmail: -bs (SMTP on standard input) takes no recipient arguments: r@example.test" "$ERR" || return
+	t_eq "stdout" "" "$OUT" || return
+	arrived && t_fail "something arrived: $(ls "$D")"
+	return 0
+}
+
+test_bs_last_b_mode_wins() {
+	sink
+	# -bs then -bm is the normal mode: a message, not SMTP, on stdin
+	printf 'Subject: s\n\nb\n' >"$D/in"
+	submit -bs -bm -i r@example.test <"$D/in"
+	t_eq "-bs -bm exit" 0 "$RC" || return
+	t_eq "-bs -bm recipient" "<r@example.test>" \
+	    "$(printf '%s\n' "$MSG" | sed -n 's/^X-Rcpt-Args: //p')" || return
+	printf 'QUIT\r\n' >"$D/in"
+	submit -bm -bs <"$D/in"
+	t_eq "-bm -bs exit" 0 "$RC" || return
+	t_eq "-bm -bs replies" "$(printf '220 smtp-sink ESMTP\r\n221 Bye\r')" \
+	    "$(cat "$D/out")"
 }
 
 test_common_harmless_options_accepted() {
