@@ -32,9 +32,11 @@
 #include "budget.h"
 #include "commit.h"
 #include "log.h"
+#include "num.h"
 #include "store.h"
 
-#define COMMIT_BUSY_MS	10000	/* the committer's lock wait */
+#define COMMIT_BUSY_MS	10000	/* the committer's lock wait (tests shorten
+				 * it: MAILGOVD_COMMIT_LOCK_WAIT_MS) */
 #define CKPT_BUSY_MS	50	/* a RESTART checkpoint waits no longer */
 #define CKPT_EVERY_MS	1000
 #define CKPT_RESTART	20000	/* WAL frames (80 MB of 4 KiB pages) */
@@ -43,6 +45,8 @@
 #define COMMIT_HOOKS	4	/* modules waiting for durability */
 #define GATHER_US	100	/* sync = full: a hand-off waits no longer for
 				 * the answered clients' next requests */
+#define RETRY_MIN_MS	50	/* after a failed commit, the first retry */
+#define RETRY_MAX_MS	1000	/* ... doubling up to this */
 
 /* the usage rows of one group commit */
 struct batch {
@@ -53,6 +57,7 @@ struct batch {
 	size_t			 icap;	/* power of two, >= 2 * cap */
 	size_t			*stale;	/* rows a reset refused */
 	size_t			 nstale;
+	unsigned		 nwait;	/* answers waiting on it */
 	int			 failed;
 };
 
@@ -73,6 +78,9 @@ struct commit {
 	int			 inline_;	/* sync = normal: no committer */
 	uint64_t		 open_since;	/* a lazy batch's first row, ms */
 	int			 done_fd;	/* eventfd: a commit finished */
+	int			 retry_fd;	/* timerfd: retry a failed commit */
+	uint64_t		 retry_ms;	/* current back-off, 0 none */
+	uint64_t		 retry_at;	/* no hand-off before, mono ms */
 	struct {
 		void		(*fn)(void *);
 		void		*arg;
@@ -320,6 +328,7 @@ log_allowed(uint64_t *tat)
 
 static void settle(struct commit *, struct batch *);
 static int gather_start(struct commit *);
+static void retry_arm(struct commit *);
 
 /* durable_hooks - tell every waiting module that a batch is on disk */
 static void
@@ -342,6 +351,11 @@ kick(struct commit *cm)
 	acct_collect(cm->accts, cm->open_seq, put_row, cm);
 	if (cm->busy)
 		return;
+	if (cm->retry_at != 0) {
+		if (mono_ms() < cm->retry_at)
+			return;		/* on_retry comes back */
+		cm->retry_at = 0;
+	}
 	if (cm->gather) {
 		if (cm->nwait < cm->gather)
 			return;		/* on_gather ends it at the latest */
@@ -372,6 +386,7 @@ kick(struct commit *cm)
 	}
 	b = cm->open;
 	b->seq = cm->open_seq;
+	b->nwait = cm->nwait;
 	if (cm->inline_) {
 		/* the write lock, the upserts and COMMIT, then the answers */
 		cm->open_seq++;
@@ -404,26 +419,39 @@ settle(struct commit *cm, struct batch *b)
 
 	if (b->failed) {
 		/*
-		 * XXX The counts are not on disk.  Holding every answer
-		 * until the database recovers would stall all mail behind
-		 * a lock, so the answers go out and the accounts are
-		 * charged to the next batch again.
+		 * The counts are not on disk, so the answers waiting on them
+		 * keep waiting: the accounts go into the next batch, which
+		 * is retried after a back-off, and its success (durable_seq
+		 * past this batch) releases them.  A database that stays
+		 * broken leaves Postfix to time the request out and apply
+		 * its default_action (HOLD on the queue instance), as when
+		 * mailgovd is down.
 		 */
+		cm->retry_ms = cm->retry_ms == 0 ? RETRY_MIN_MS :
+		    cm->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS :
+		    cm->retry_ms * 2;
 		if (log_allowed(&cm->fail_tat))
 			log_warnx("commit: group commit failed (%s); %zu "
-			    "usage rows retried with the next batch",
-			    store_error(cm->wst), b->n);
+			    "usage rows and %u answers wait for a retry in "
+			    "%llu ms", store_error(cm->wst), b->n, b->nwait,
+			    (unsigned long long)cm->retry_ms);
 		for (i = 0; i < b->n; i++)
 			if ((a = acct_by_id(cm->accts, b->rows[i].account))
 			    != NULL)
 				acct_touch(a);
-	} else {
-		for (i = 0; i < b->n; i++)
-			acct_committed(cm->accts, b->rows[i].account, b->seq);
-		for (i = 0; i < b->nstale; i++)
-			acct_stale(cm->accts, b->rows[b->stale[i]].account,
-			    b->seq);
+		if (b->nwait > 0) {
+			cm->waiters = 1;
+			cm->nwait += b->nwait;
+		}
+		retry_arm(cm);
+		batch_clear(b);
+		return;
 	}
+	for (i = 0; i < b->n; i++)
+		acct_committed(cm->accts, b->rows[i].account, b->seq);
+	for (i = 0; i < b->nstale; i++)
+		acct_stale(cm->accts, b->rows[b->stale[i]].account, b->seq);
+	cm->retry_ms = 0;
 	cm->durable_seq = b->seq;
 	batch_clear(b);
 }
@@ -455,6 +483,36 @@ gather_start(struct commit *cm)
 	return 1;
 }
 
+/* retry_arm - no hand-off before the back-off has passed; on_retry then
+ * kicks (the loop may have nothing else to wake it) */
+static void
+retry_arm(struct commit *cm)
+{
+	struct itimerspec its;
+
+	cm->retry_at = mono_ms() + cm->retry_ms;
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = (time_t)(cm->retry_ms / 1000);
+	its.it_value.tv_nsec = (long)(cm->retry_ms % 1000) * 1000000L;
+	if (cm->retry_fd == -1 ||
+	    timerfd_settime(cm->retry_fd, 0, &its, NULL) == -1)
+		cm->retry_at = 0;	/* no timer: retry on the next turn */
+}
+
+/* on_retry - the back-off after a failed commit is over */
+static void
+on_retry(int fd, uint32_t events, void *arg)
+{
+	struct commit	*cm = arg;
+	uint64_t	 v;
+
+	(void)events;
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return;
+	cm->retry_at = 0;
+	kick(cm);
+}
+
 /* on_done - the committer finished a batch (eventfd) */
 static void
 on_done(int fd, uint32_t events, void *arg)
@@ -468,7 +526,7 @@ on_done(int fd, uint32_t events, void *arg)
 	settle(cm, cm->busy_batch);
 	cm->busy = 0;
 	durable_hooks(cm);
-	if (gather_start(cm))
+	if (cm->retry_at == 0 && gather_start(cm))
 		return;
 	kick(cm);
 }
@@ -548,6 +606,23 @@ commit_fresh(struct commit *cm)
 
 /* --- life cycle ---------------------------------------------------------- */
 
+/* lock_wait_ms - the committer's lock wait */
+static int
+lock_wait_ms(void)
+{
+	const char	*v = getenv("MAILGOVD_COMMIT_LOCK_WAIT_MS"), *err;
+	uint64_t	 n;
+
+	if (v == NULL || *v == '\0')
+		return COMMIT_BUSY_MS;
+	if (num_u64(v, 100, 600000, 0, &n, &err) == -1) {
+		log_warnx("commit: MAILGOVD_COMMIT_LOCK_WAIT_MS=%s: %s; using "
+		    "%d ms", v, err, COMMIT_BUSY_MS);
+		return COMMIT_BUSY_MS;
+	}
+	return (int)n;
+}
+
 /* open_handle - a store handle of this module's threads */
 static struct store *
 open_handle(const struct config *cfg, int busy_ms, int sync_full)
@@ -578,6 +653,7 @@ commit_new(struct loop *loop, struct accts *accts, const struct config *cfg)
 	cm->open_seq = 1;
 	cm->done_fd = -1;
 	cm->gather_fd = -1;
+	cm->retry_fd = -1;
 	pthread_mutex_init(&cm->mu, NULL);
 	pthread_cond_init(&cm->cv, NULL);
 	{
@@ -596,7 +672,7 @@ commit_new(struct loop *loop, struct accts *accts, const struct config *cfg)
 	cm->inline_ = !cfg->sync_full;
 	if (cm->inline_)
 		cm->wst = acct_store(accts);
-	else if ((cm->wst = cm->cst = open_handle(cfg, COMMIT_BUSY_MS, 1)) ==
+	else if ((cm->wst = cm->cst = open_handle(cfg, lock_wait_ms(), 1)) ==
 	    NULL)
 		goto fail;
 	if ((cm->kst = open_handle(cfg, CKPT_BUSY_MS, 1)) == NULL)
@@ -609,6 +685,12 @@ commit_new(struct loop *loop, struct accts *accts, const struct config *cfg)
 	if (!cm->inline_ && ((cm->gather_fd = timerfd_create(CLOCK_MONOTONIC,
 	    TFD_NONBLOCK | TFD_CLOEXEC)) == -1 ||
 	    loop_add(loop, cm->gather_fd, EPOLLIN, on_gather, cm) == -1)) {
+		log_warn("commit: timerfd");
+		goto fail;
+	}
+	if ((cm->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC)) == -1 ||
+	    loop_add(loop, cm->retry_fd, EPOLLIN, on_retry, cm) == -1) {
 		log_warn("commit: timerfd");
 		goto fail;
 	}
@@ -675,6 +757,10 @@ commit_free(struct commit *cm)
 	if (cm->gather_fd != -1) {
 		loop_del(cm->loop, cm->gather_fd);
 		close(cm->gather_fd);
+	}
+	if (cm->retry_fd != -1) {
+		loop_del(cm->loop, cm->retry_fd);
+		close(cm->retry_fd);
 	}
 	store_close(cm->cst);
 	store_close(cm->kst);

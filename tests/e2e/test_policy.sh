@@ -5,7 +5,8 @@
 # answered; pipelined requests are answered in order; over budget the
 # queue instance (attributed by SOCK_DIAG to the web user who owns the
 # client socket) answers HOLD and the main instance (by sasl_username)
-# answers DEFER_IF_PERMIT; counts survive a restart and kill -9; a reset
+# answers DEFER_IF_PERMIT; counts survive a restart and kill -9; an answer
+# waits while another writer locks the database; a reset
 # by mailgovctl takes effect in the running daemon; an unfinished request
 # times out but an idle connection is kept longer; web users may not talk
 # to the policy server.
@@ -33,7 +34,10 @@ EOF
 # short timeouts, so that the timeout test does not take minutes
 MAILGOVD_POLICY_REQUEST_TIMEOUT=2
 MAILGOVD_POLICY_IDLE_TIMEOUT=5
-export MAILGOVD_POLICY_REQUEST_TIMEOUT MAILGOVD_POLICY_IDLE_TIMEOUT
+# and the committer's lock wait (10 s), for the locked-database test
+MAILGOVD_COMMIT_LOCK_WAIT_MS=1000
+export MAILGOVD_POLICY_REQUEST_TIMEOUT MAILGOVD_POLICY_IDLE_TIMEOUT \
+    MAILGOVD_COMMIT_LOCK_WAIT_MS
 
 ctl() { lab "$MAILGOVCTL" --config "$CONF" --db "$DB" "$@"; }
 
@@ -149,6 +153,7 @@ ctl budget set web1 messages_per_hour 2 >/dev/null || exit 1
 ctl account add carol --sasl carol >/dev/null || exit 1
 ctl budget set carol messages_per_hour 1 >/dev/null || exit 1
 ctl account add dave --sasl dave >/dev/null || exit 1
+ctl account add erin --sasl erin >/dev/null || exit 1
 ctl account add shopdom --domain shop.example >/dev/null || exit 1
 ctl budget set shopdom messages_per_hour 1 >/dev/null || exit 1
 # the queue port: any listener will do, the test only needs the socket
@@ -301,6 +306,36 @@ test_reset_takes_effect_in_running_daemon() {
 	    "$(pc "tcp://$PTCP" pipe "$_r")" || return 1
 	t_match "over budget again" '^action=DEFER_IF_PERMIT ' \
 	    "$(pc "tcp://$PTCP" pipe "$_r")"
+}
+
+test_answer_waits_until_its_count_is_on_disk() {
+	# Another writer holds the database for 5 s, longer than mailgovd
+	# waits for the lock (1 s here with sync = full, 2 s with normal),
+	# so the group commit fails.  The answer must wait for the retry
+	# that succeeds once the lock is gone, not go out with its count
+	# only in memory.
+	_r=$(req END-OF-MESSAGE main "sasl_username=erin")
+	_n0=$(messages_of erin)
+	( echo "BEGIN IMMEDIATE;"; sleep 5; echo "COMMIT;" ) |
+	    sqlite3 "$DB" >/dev/null 2>&1 && date +%s%3N > "$D/unlocked" &
+	t_wait 5 sh -c "! sqlite3 '$DB' 'BEGIN IMMEDIATE; ROLLBACK;' \
+	    >/dev/null 2>&1" || { wait; t_fail "the lock was not taken"; } ||
+	    return
+	_out=$(lab php -r '
+	    $s = stream_socket_client($argv[1], $en, $es, 3);
+	    stream_set_timeout($s, 40);
+	    fwrite($s, file_get_contents($argv[2]));
+	    $a = fgets($s);
+	    echo trim((string)$a), " ", (int)(microtime(true) * 1000), "\n";' \
+	    "tcp://$PTCP" "$_r")
+	wait
+	t_match "answered" "^action=DUNNO [0-9]+$" "$_out" || return 1
+	_unlocked=$(cat "$D/unlocked")
+	[ "${_out#* }" -ge "$_unlocked" ] || t_fail "answered at ${_out#* }" \
+	    "ms, before the lock was released at $_unlocked ms" || return 1
+	t_match "failure logged" "group commit failed .*answers wait for a retry" \
+	    "$(cat "$LOG")" || return 1
+	t_eq "the message counted" $((_n0 + 1)) "$(messages_of erin)"
 }
 
 test_unfinished_request_times_out_idle_connection_kept() {
