@@ -334,6 +334,7 @@ ctlsock_new(struct loop *l, const char *path, uid_t uid, gid_t gid,
 	struct ctlsock *cs;
 	struct stat sb;
 	size_t i;
+	int bound = 0, probe, saved;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -358,17 +359,39 @@ ctlsock_new(struct loop *l, const char *path, uid_t uid, gid_t gid,
 	    0);
 	if (cs->fd == -1)
 		goto fail;
-	/* A socket left by a dead daemon; never remove anything else. */
-	if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+	/*
+	 * A socket left by a dead daemon is replaced; one a live daemon
+	 * still answers on is not taken from it, and nothing that is not
+	 * a socket is ever removed.
+	 */
+	if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode)) {
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe != -1 && connect(probe, (struct sockaddr *)&sun,
+		    sizeof(sun)) == 0) {
+			close(probe);
+			snprintf(err, errlen, "control socket %s: in use by "
+			    "a running mailgovd", path);
+			close(cs->fd);
+			free(cs);
+			return NULL;
+		}
+		if (probe != -1)
+			close(probe);
 		(void)unlink(path);
-	if (bind(cs->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0660) == -1 || chown(path, uid, gid) == -1 ||
+	}
+	if (bind(cs->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		goto fail;
+	bound = 1;
+	if (chmod(path, 0660) == -1 || chown(path, uid, gid) == -1 ||
 	    listen(cs->fd, 16) == -1 ||
 	    loop_add(l, cs->fd, EPOLLIN, on_accept, cs) == -1)
 		goto fail;
 	return cs;
 fail:
-	snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+	saved = errno;
+	snprintf(err, errlen, "control socket %s: %s", path, strerror(saved));
+	if (bound)
+		(void)unlink(path);	/* nobody will ever answer on it */
 	if (cs->fd != -1)
 		close(cs->fd);
 	free(cs);

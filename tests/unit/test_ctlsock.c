@@ -6,6 +6,7 @@
  * limit, and the SO_PEERCRED check, tested from forked children that
  * drop to the daemon's user or to an unprivileged uid.  Must run as root.
  */
+#define _GNU_SOURCE	/* setresuid */
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -159,7 +160,8 @@ test_bind(struct accts *as, struct flows *fl, const char *dir)
 	struct sockaddr_un sun;
 	struct ctlsock *cs;
 	struct stat sb;
-	int fd;
+	pid_t pid;
+	int fd, status;
 
 	memset(longpath, 'p', sizeof(longpath) - 1);
 	longpath[0] = '/';
@@ -201,6 +203,36 @@ test_bind(struct accts *as, struct flows *fl, const char *dir)
 	ctlsock_free(cs);
 	T_OK(lstat(path, &sb) == -1 && errno == ENOENT,
 	    "ctlsock_free removes the socket");
+
+	/* a live daemon's socket is not taken from it */
+	cs = ctlsock_new(lp, path, 0, 0, as, fl, err, sizeof(err));
+	err[0] = '\0';
+	T_OK(cs != NULL && ctlsock_new(lp, path, 0, 0, as, fl, err,
+	    sizeof(err)) == NULL && strstr(err, "in use by a running "
+	    "mailgovd") != NULL, "a live socket is refused: %s", err);
+	T_OK(lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode),
+	    "and left where it is");
+	ctlsock_free(cs);
+
+	/* a start that fails after bind leaves no socket behind: chown to
+	 * root fails for any other user (a child that is nobody) */
+	snprintf(path, sizeof(path), "%s/open", dir);
+	(void)mkdir(path, 0777);
+	(void)chmod(path, 0777);
+	snprintf(path, sizeof(path), "%s/open/failed", dir);
+	if ((pid = fork()) == 0) {
+		if (geteuid() == 0 && (setgroups(0, NULL) == -1 ||
+		    setresgid(NOBODY, NOBODY, NOBODY) == -1 ||
+		    setresuid(NOBODY, NOBODY, NOBODY) == -1))
+			_exit(2);
+		cs = ctlsock_new(lp, path, 0, 0, as, fl, err, sizeof(err));
+		/* EPERM is chown's; bind would have said EACCES */
+		_exit(cs != NULL ? 3 : lstat(path, &sb) == 0 ? 4 :
+		    strstr(err, "Operation not permitted") == NULL ? 5 : 0);
+	}
+	T_EQ_U(pid > 0 && waitpid(pid, &status, 0) == pid &&
+	    WIFEXITED(status) ? WEXITSTATUS(status) : 99, 0,
+	    "a failed start (chown) leaves no socket behind");
 }
 
 /* test_status - the documented keys, the daemon's extras, an empty line */
