@@ -76,11 +76,21 @@ t_main() {
 	[ "$_fails" -eq 0 ]
 }
 
-# t_scratch - a scratch directory removed at exit
+# Scratch directories live under one root per test file, removed at exit.
+# t_scratch runs inside $(...), where a cleanup it registered itself would
+# be lost with the subshell.  The root survives t_sandbox's re-exec (same
+# process, same environment), which registers its removal again.
+if [ -z "${MAILGOV_TEST_SCRATCH:-}" ]; then
+	MAILGOV_TEST_SCRATCH=$(mktemp -d /tmp/mailgov-test.XXXXXX) || exit 1
+	chmod 0755 "$MAILGOV_TEST_SCRATCH"	# mailgovd's user reads it
+	export MAILGOV_TEST_SCRATCH
+fi
+t_on_exit "rm -rf '$MAILGOV_TEST_SCRATCH'"
+trap 't_cleanup' EXIT
+
+# t_scratch - a scratch directory, removed at exit with the root
 t_scratch() {
-	_d=$(mktemp -d /tmp/mailgov-test.XXXXXX)
-	t_on_exit "rm -rf '$_d'"
-	echo "$_d"
+	mktemp -d "$MAILGOV_TEST_SCRATCH/XXXXXX"
 }
 
 # --- sandbox -------------------------------------------------------------

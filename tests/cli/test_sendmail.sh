@@ -5,8 +5,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 S=$(t_scratch)
-# t_scratch ran in a subshell, where its cleanup was lost: register it here
-t_on_exit "rm -rf '$S'"
 SINK_USER=""
 [ "$(id -u)" = 0 ] && SINK_USER="-u postfix"
 
