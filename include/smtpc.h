@@ -38,6 +38,14 @@ struct smtpc *smtpc_open(const char *host, const char *port, int reply_ms,
 	    int total_ms, struct smtpc_reply *greeting, int *err,
 	    char *errbuf, size_t errlen);
 
+/*
+ * smtpc_connect - a connected (non-blocking) socket to host:port, each
+ * address given ms, or -1 with *err and errbuf set.  For a caller that
+ * speaks for itself (mailgov-sendmail -bs relays the client's SMTP).
+ */
+int	smtpc_connect(const char *host, const char *port, int ms, int *err,
+	    char *errbuf, size_t errlen);
+
 /* smtpc_cmd - send one command line (no CRLF) and read its reply */
 int	smtpc_cmd(struct smtpc *, struct smtpc_reply *, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -472,74 +471,16 @@ submit(const struct opts *o, const struct msg *m)
 	exit(EX_OK);
 }
 
-/*
- * connect_addr - a non-blocking connect to one address within ms, as
- * smtpc_open does it; returns the (still non-blocking) socket or -1 with
- * *saved set to the reason.
- */
-static int
-connect_addr(const struct addrinfo *ai, int ms, int *saved)
-{
-	struct pollfd pfd;
-	socklen_t sl = sizeof(*saved);
-	int	 fd, n;
-
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, ai->ai_protocol);
-	if (fd == -1) {
-		*saved = errno;
-		return -1;
-	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-		return fd;
-	if (errno != EINPROGRESS) {
-		*saved = errno;
-		close(fd);
-		return -1;
-	}
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	do {
-		n = poll(&pfd, 1, ms);
-	} while (n < 0 && errno == EINTR);
-	if (n == 0) {
-		*saved = ETIMEDOUT;
-		close(fd);
-		return -1;
-	}
-	if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, saved, &sl) == -1 ||
-	    *saved != 0) {
-		if (n < 0)
-			*saved = errno;
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/*
- * queue_connect - a socket to the queue, or exit as the normal mode does.
- * XXX smtpc keeps its socket to itself and reads the greeting, which -bs
- * must leave to the client; so this repeats smtpc_open's connect, with the
- * same resolution, per-address timeout and error texts.
- */
+/* queue_connect - a socket to the queue, or exit as the normal mode does */
 static int
 queue_connect(const struct opts *o, const char *where)
 {
-	struct addrinfo hints, *res = NULL, *ai;
-	int	 fd = -1, gai, saved = ECONNREFUSED;
+	char	 ebuf[256];
+	int	 fd, err;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	if ((gai = getaddrinfo(o->host, o->port, &hints, &res)) != 0)
-		open_exit(where, SMTPC_ECONNECT, gai_strerror(gai));
-	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
-		fd = connect_addr(ai, REPLY_MS, &saved);
-	freeaddrinfo(res);
-	if (fd == -1)
-		open_exit(where, SMTPC_ECONNECT, strerror(saved));
+	if ((fd = smtpc_connect(o->host, o->port, REPLY_MS, &err, ebuf,
+	    sizeof(ebuf))) == -1)
+		open_exit(where, err, ebuf);
 	return fd;
 }
 

@@ -242,23 +242,14 @@ connect_one(const struct addrinfo *ai, int ms, int *saved)
 	return fd;
 }
 
-/* smtpc_open - see smtpc.h */
-struct smtpc *
-smtpc_open(const char *host, const char *port, int reply_ms, int total_ms,
-    struct smtpc_reply *greeting, int *err, char *errbuf, size_t errlen)
+/* smtpc_connect - see smtpc.h */
+int
+smtpc_connect(const char *host, const char *port, int ms, int *err,
+    char *errbuf, size_t errlen)
 {
 	struct addrinfo hints, *res = NULL, *ai;
-	struct smtpc *c;
-	int	 gai, saved = ECONNREFUSED;
+	int	 fd = -1, gai, saved = ECONNREFUSED;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		*err = SMTPC_ELOCAL;
-		snprintf(errbuf, errlen, "out of memory");
-		return NULL;
-	}
-	c->fd = -1;
-	c->reply_ms = reply_ms;
-	c->deadline = now_ms() + total_ms;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -266,15 +257,34 @@ smtpc_open(const char *host, const char *port, int reply_ms, int total_ms,
 	if ((gai = getaddrinfo(host, port, &hints, &res)) != 0) {
 		*err = SMTPC_ECONNECT;
 		snprintf(errbuf, errlen, "%s", gai_strerror(gai));
-		free(c);
-		return NULL;
+		return -1;
 	}
-	for (ai = res; ai != NULL && c->fd == -1; ai = ai->ai_next)
-		c->fd = connect_one(ai, reply_ms, &saved);
+	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
+		fd = connect_one(ai, ms, &saved);
 	freeaddrinfo(res);
-	if (c->fd == -1) {
+	if (fd == -1) {
 		*err = SMTPC_ECONNECT;
 		snprintf(errbuf, errlen, "%s", strerror(saved));
+	}
+	return fd;
+}
+
+/* smtpc_open - see smtpc.h */
+struct smtpc *
+smtpc_open(const char *host, const char *port, int reply_ms, int total_ms,
+    struct smtpc_reply *greeting, int *err, char *errbuf, size_t errlen)
+{
+	struct smtpc *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		*err = SMTPC_ELOCAL;
+		snprintf(errbuf, errlen, "out of memory");
+		return NULL;
+	}
+	c->reply_ms = reply_ms;
+	c->deadline = now_ms() + total_ms;
+	if ((c->fd = smtpc_connect(host, port, reply_ms, err, errbuf,
+	    errlen)) == -1) {
 		free(c);
 		return NULL;
 	}
