@@ -316,8 +316,10 @@ test_answer_waits_until_its_count_is_on_disk() {
 	# only in memory.
 	_r=$(req END-OF-MESSAGE main "sasl_username=erin")
 	_n0=$(messages_of erin)
-	( echo "BEGIN IMMEDIATE;"; sleep 5; echo "COMMIT;" ) |
-	    sqlite3 "$DB" >/dev/null 2>&1 && date +%s%3N > "$D/unlocked" &
+	# the time is taken just before COMMIT: no answer may precede it
+	( echo ".timeout 5000"; echo "BEGIN IMMEDIATE;"; sleep 5
+	    date +%s%3N > "$D/unlocked"
+	    echo "COMMIT;" ) | sqlite3 "$DB" >/dev/null 2>&1 &
 	t_wait 5 sh -c "! sqlite3 '$DB' 'BEGIN IMMEDIATE; ROLLBACK;' \
 	    >/dev/null 2>&1" || { wait; t_fail "the lock was not taken"; } ||
 	    return
