@@ -51,6 +51,8 @@ int	store_in_transaction(struct store *);
 /* store_set_sync - synchronous FULL (fsync each commit, the default) or
  * NORMAL (fsync at checkpoints; a power cut may lose the last commits) */
 void	store_set_sync(struct store *, int full);
+/* store_set_busy - how long this handle waits for another writer's lock */
+void	store_set_busy(struct store *, int ms);
 /* store_set_autocheckpoint - WAL frames before a commit on this handle
  * checkpoints; 0 never (the caller checkpoints elsewhere) */
 void	store_set_autocheckpoint(struct store *, int frames);

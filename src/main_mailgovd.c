@@ -47,7 +47,12 @@
 #include "sockdiag.h"
 #include "store.h"
 
-#define STORE_BUSY_MS	2000	/* group commit waits this long for a lock */
+#define STORE_BUSY_MS	2000	/* start-up waits this long for a lock */
+#define LOOP_BUSY_MS	200	/* then the loop thread, no longer: what
+				 * it could not write is retried (usage,
+				 * events, held rows), and the kernel
+				 * path's verdicts must not wait behind
+				 * another writer's lock */
 #define EXPIRE_PER_TICK	65536	/* flows reclaimed per second at most */
 
 struct daemon {
@@ -517,6 +522,7 @@ main(int argc, char **argv)
 	 * not wait for an fsync or a checkpoint either */
 	store_set_sync(d->st, 0);
 	store_set_autocheckpoint(d->st, 0);
+	store_set_busy(d->st, LOOP_BUSY_MS);
 	if ((d->policy = policy_new(d->loop, d->accts, d->flows, d->release,
 	    d->commit, &d->cfg)) == NULL)
 		fatalx("cannot start the policy server");
@@ -530,6 +536,8 @@ main(int argc, char **argv)
 	if (loop_run(d->loop) == -1)
 		log_warnx("event loop failed");
 
+	/* on the way out, waiting for a lock is better than losing counts */
+	store_set_busy(d->st, STORE_BUSY_MS);
 	policy_free(d->policy);
 	release_set_commit(d->release, NULL);
 	commit_free(d->commit);	/* writes the counts still in memory */

@@ -60,6 +60,7 @@
 					 * judged gone (still being written) */
 #define REL_QMAX	200000		/* queue entries one listing keeps */
 #define REL_OUTMAX	4096		/* postsuper output the child reads */
+#define REL_PENDMAX	10000		/* held rows waiting for the database */
 
 enum { ST_OK = 0, ST_NOTFOUND = 1, ST_FAIL = 2 };
 
@@ -108,6 +109,9 @@ struct release {
 
 	struct heldacct	*held;		/* accounts that have held mail */
 	size_t		 n_held, cap_held;
+
+	struct store_held *pend;	/* held rows the database refused */
+	size_t		 n_pend, cap_pend;
 
 	uint64_t	 next_tick, next_reconcile, fail_until;
 
@@ -598,6 +602,71 @@ known_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
+/*
+ * pend_add - keep a held row the database refused (locked), so that the
+ * message keeps its account; pend_flush writes it later.  Past
+ * REL_PENDMAX the row is dropped and the next reconcile adopts the
+ * message under the default account, as if mailgovd had been down.
+ */
+static int
+pend_add(struct release *r, const struct store_held *h)
+{
+	struct store_held *n;
+	size_t	 cap;
+
+	if (r->n_pend == r->cap_pend) {
+		cap = r->cap_pend ? r->cap_pend * 2 : 16;
+		if (cap > REL_PENDMAX || (n = reallocarray(r->pend, cap,
+		    sizeof(*n))) == NULL)
+			return -1;
+		r->pend = n;
+		r->cap_pend = cap;
+	}
+	r->pend[r->n_pend++] = *h;
+	return 0;
+}
+
+/* pend_find - is queue_id waiting to be written */
+static int
+pend_find(const struct release *r, const char *queue_id)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_pend; i++)
+		if (strcmp(r->pend[i].queue_id, queue_id) == 0)
+			return 1;
+	return 0;
+}
+
+/* pend_flush - write the waiting held rows in one transaction */
+static void
+pend_flush(struct release *r)
+{
+	struct store *st = acct_store(r->accts);
+	size_t	 i;
+
+	if (r->n_pend == 0)
+		return;
+	if (store_begin(st) == -1)
+		goto fail;
+	for (i = 0; i < r->n_pend; i++)
+		/* an account deleted meanwhile: reconcile adopts it */
+		if (store_held_add(st, &r->pend[i]) == -1 &&
+		    strstr(store_error(st), "unknown account") == NULL)
+			goto fail;
+	if (store_commit(st) == -1)
+		goto fail;
+	log_info("release: %zu held rows written after the database "
+	    "refused them", r->n_pend);
+	r->n_pend = 0;
+	return;
+fail:
+	log_warnx("release: held rows still waiting (%zu): %s", r->n_pend,
+	    store_error(st));
+	if (store_in_transaction(st))
+		store_rollback(st);
+}
+
 /* reconcile - the listing is complete: close gone rows, adopt strangers */
 static void
 reconcile(struct release *r)
@@ -605,7 +674,7 @@ reconcile(struct release *r)
 	struct store *st = acct_store(r->accts);
 	struct rec_walk w;
 	struct store_held h;
-	struct acct *def;
+	struct acct *def, *a;
 	struct qent *q;
 	char	 cbuf[128];
 	size_t	 i, adopted = 0;
@@ -622,6 +691,10 @@ reconcile(struct release *r)
 		    store_error(st));
 		goto done;
 	}
+	/* rows still waiting for the database hold mail too */
+	for (i = 0; i < r->n_pend; i++)
+		if ((a = acct_by_id(r->accts, r->pend[i].account)) != NULL)
+			a->n_held++;
 	if (w.n_known > 0)
 		qsort(w.known, w.n_known, sizeof(*w.known), known_cmp);
 	if (store_begin(st) == -1) {
@@ -639,6 +712,7 @@ reconcile(struct release *r)
 	for (i = 0; def != NULL && i < r->q_n; i++) {
 		q = &r->q_ent[i];
 		if (!q->hold || infl_find(r, q->id) >= 0 ||
+		    pend_find(r, q->id) ||
 		    (w.n_known > 0 && bsearch(q->id, w.known, w.n_known,
 		    sizeof(*w.known), known_cmp) != NULL))
 			continue;
@@ -935,6 +1009,7 @@ release_tick(struct release *r, uint64_t now)
 	if (now < r->next_tick)
 		return;
 	r->next_tick = now + (uint64_t)r->cfg->release_interval * 1000000u;
+	pend_flush(r);
 	if (secs >= r->next_reconcile) {
 		r->next_reconcile = secs + REL_RECONCILE;
 		q_start(r);
@@ -1009,10 +1084,14 @@ release_note_held(struct release *r, struct acct *a, const char *queue_id,
 	h.state = HELD;
 	snprintf(h.sender, sizeof(h.sender), "%s", sender ? sender : "");
 	if (store_held_add(st, &h) == -1) {
-		/* reconcile adopts it later under the default account */
-		log_warnx("release: recording held queue_id=%s: %s", queue_id,
-		    store_error(st));
-		return -1;
+		if (pend_add(r, &h) == -1) {
+			/* reconcile adopts it under the default account */
+			log_warnx("release: recording held queue_id=%s: %s",
+			    queue_id, store_error(st));
+			return -1;
+		}
+		log_warnx("release: recording held queue_id=%s: %s; "
+		    "retried every tick", queue_id, store_error(st));
 	}
 	a->n_held++;
 	held_note(r, a->id);
@@ -1094,6 +1173,10 @@ release_free(struct release *r)
 {
 	if (r == NULL)
 		return;
+	pend_flush(r);
+	if (r->n_pend > 0)
+		log_warnx("release: %zu held rows not written; the next start "
+		    "adopts their mail under the default account", r->n_pend);
 	q_reset(r);
 	if (r->fd != -1) {
 		loop_del(r->loop, r->fd);
@@ -1104,5 +1187,6 @@ release_free(struct release *r)
 	free(r->q_ent);
 	free(r->q_line);
 	free(r->held);
+	free(r->pend);
 	free(r);
 }

@@ -826,6 +826,13 @@ store_set_sync(struct store *s, int full)
 	    "PRAGMA synchronous = NORMAL");
 }
 
+/* store_set_busy - see store.h */
+void
+store_set_busy(struct store *s, int ms)
+{
+	sqlite3_busy_timeout(s->db, ms < 0 ? 0 : ms);
+}
+
 /*
  * store_set_autocheckpoint - WAL frames after which a commit on this
  * handle checkpoints (0: never).  mailgovd turns it off on the handles

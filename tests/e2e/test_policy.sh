@@ -310,7 +310,7 @@ test_reset_takes_effect_in_running_daemon() {
 
 test_answer_waits_until_its_count_is_on_disk() {
 	# Another writer holds the database for 5 s, longer than mailgovd
-	# waits for the lock (1 s here with sync = full, 2 s with normal),
+	# waits for the lock (1 s here with sync = full, 0.2 s with normal),
 	# so the group commit fails.  The answer must wait for the retry
 	# that succeeds once the lock is gone, not go out with its count
 	# only in memory.

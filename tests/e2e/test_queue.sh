@@ -21,6 +21,7 @@ DB="$D/db/mailgov.db"
 LOG="$D/mailgovd.log"
 SINK="$D/sink"
 PAIR1=64011 PAIR2=64012		# web UIDs of two explicit accounts
+LOCKED=64013			# the web UID of the locked-database test
 # Fifteen clients start at once, and mailgov-sendmail's own connection to
 # the queue counts too: the concurrency cap (10 by default) must not be
 # what refuses them, only the message budget is under test here.
@@ -149,6 +150,8 @@ ctl budget set pair1 messages_per_hour 3/1h >/dev/null || exit 1
 ctl budget set pair2 messages_per_hour 3/1h >/dev/null || exit 1
 ctl account add steady --uid "$WEB3" >/dev/null || exit 1
 ctl budget set steady messages_per_hour 3/1h >/dev/null || exit 1
+ctl account add locked --uid "$LOCKED" >/dev/null || exit 1
+ctl budget set locked messages_per_hour 1/1h >/dev/null || exit 1
 ctl account add subm --sasl alice@lab.mailgov.test >/dev/null || exit 1
 ctl budget set subm messages_per_hour 2/1h >/dev/null || exit 1
 ctl rules install >/dev/null || { echo "not ok - rules install failed"; exit 1; }
@@ -279,6 +282,32 @@ test_sasl_submission_over_budget_deferred() {
 	    return
 	pf_wait_count 20 $((n0 + 2)) pf_sink_count "$SINK" || return
 	t_eq "queue instance untouched" 0 "$(pf_queue_count)"
+}
+
+test_mail_held_while_the_database_is_locked_keeps_its_account() {
+	n0=$(pf_sink_count "$SINK")
+	swaks_as "$LOCKED" 192.0.2.25 25
+	settle $((n0 + 1)) || return
+	# Another writer holds the database for 6 s while a second message
+	# arrives, over budget.  mailgovd cannot record the held message at
+	# once; it must keep the row and write it when the lock goes, not
+	# leave the message for the reconciler to give to the default
+	# account.
+	( echo ".timeout 5000"; echo "BEGIN IMMEDIATE;"; sleep 6
+	    echo "COMMIT;" ) | sqlite3 "$DB" >/dev/null 2>&1 &
+	t_wait 5 sh -c "! sqlite3 '$DB' 'BEGIN IMMEDIATE; ROLLBACK;' \
+	    >/dev/null 2>&1" || { wait; t_fail "the lock was not taken"; } ||
+	    return
+	swaks_as "$LOCKED" 192.0.2.25 25
+	wait
+	! clients_failed || { dump_logs; t_fail "a client failed"; } ||
+	    return
+	t_wait 10 sh -c "$MAILGOVCTL --config '$CONF' --db '$DB' hold list \
+	    locked --json | grep -q queue_id"
+	t_eq "held for locked" 1 "$(held locked)" || { dump_logs; return 1; }
+	t_eq "held for default" 0 "$(held default)" || return
+	t_match "the row waited for the lock" \
+	    "held rows written after the database refused them" "$(cat "$LOG")"
 }
 
 t_main "$@"
