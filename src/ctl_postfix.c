@@ -1,6 +1,7 @@
 /*
- * ctl_postfix - "mailgovctl postfix setup|check|remove": puts mailgov into
- * Postfix and takes it out again.
+ * ctl_postfix - "mailgovctl postfix setup|check|remove|users": puts mailgov
+ * into Postfix and takes it out again; "users" refreshes the table of web
+ * users that may not use sendmail (postdrop) when accounts come and go.
  *
  * setup creates the queue instance with Postfix's own multi-instance
  * tooling (postmulti), configures it whole (mailgov owns it), and in the
@@ -353,7 +354,7 @@ web_users_text(const struct config *cfg, size_t *count)
 			}
 	if (n > 0)
 		qsort(names, n, sizeof(*names), name_cmp);
-	len = 200;
+	len = 300;	/* the header below */
 	for (i = 0; i < n; i++)
 		len += strlen(names[i]) + 6;
 	text = p = malloc(len);
@@ -362,8 +363,9 @@ web_users_text(const struct config *cfg, size_t *count)
 		exit(CTL_ERR);
 	}
 	p += sprintf(p, "# Web users that may not submit mail with sendmail "
-	    "(postdrop).\n# Written by mailgovctl postfix setup; run it "
-	    "again when web users are added.\n");
+	    "(postdrop).\n# Written by mailgovctl postfix setup; "
+	    "\"mailgovctl postfix users\" rewrites it\n# when web users are "
+	    "added (see examples/mailgov-web-users.path).\n");
 	*count = 0;
 	for (i = 0; i < n; i++) {
 		if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
@@ -1142,7 +1144,36 @@ sibling(const char *postsuper, const char *name, char *out, size_t len)
 	free(d);
 }
 
-/* ctl_postfix - mailgovctl postfix setup|check|remove */
+/*
+ * do_users - rewrite the web-user table alone, for a trigger on passwd
+ * changes (examples/mailgov-web-users.path): cheap, no reload (postdrop
+ * reads a texthash table at each submission), and never the first set-up.
+ */
+static int
+do_users(const struct config *cfg)
+{
+	char	*web, *old;
+	size_t	 n;
+	int	 rc = CTL_OK;
+
+	if ((old = read_file(PF_WEB_USERS, NULL)) == NULL)
+		return ctl_err("%s: %s (run mailgovctl postfix setup first)",
+		    PF_WEB_USERS, strerror(errno));
+	web = web_users_text(cfg, &n);
+	if (strcmp(web, old) == 0)
+		printf("postfix: %zu web users refused by "
+		    "authorized_submit_users; unchanged\n", n);
+	else if (write_file(PF_WEB_USERS, web, strlen(web), 0644) == -1)
+		rc = CTL_ERR;
+	else
+		printf("postfix: %zu web users refused by "
+		    "authorized_submit_users; updated\n", n);
+	free(web);
+	free(old);
+	return rc;
+}
+
+/* ctl_postfix - mailgovctl postfix setup|check|remove|users */
 int
 ctl_postfix(struct ctl *ctl, int argc, char **argv)
 {
@@ -1165,13 +1196,15 @@ ctl_postfix(struct ctl *ctl, int argc, char **argv)
 			    "'%s'", argv[i]);
 	}
 	if (strcmp(sub, "setup") != 0 && strcmp(sub, "check") != 0 &&
-	    strcmp(sub, "remove") != 0)
+	    strcmp(sub, "remove") != 0 && strcmp(sub, "users") != 0)
 		return ctl_usage_err("postfix", "unknown subcommand '%s'", sub);
 	if ((dry && strcmp(sub, "setup") != 0) ||
 	    (force && strcmp(sub, "remove") != 0))
 		return ctl_usage_err("postfix", "option not valid for %s", sub);
 	if (geteuid() != 0 && strcmp(sub, "check") != 0)
 		return ctl_err("postfix %s must run as root", sub);
+	if (strcmp(sub, "users") == 0)
+		return do_users(&ctl->cfg);
 
 	memset(&x, 0, sizeof(x));
 	x.ctl = ctl;

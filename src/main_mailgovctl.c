@@ -41,7 +41,7 @@ const struct ctl_cmd ctl_cmds[] = {
 	{ "rules", ctl_rules,
 	    "rules show|install|remove [--backend iptables|nftables]" },
 	{ "postfix", ctl_postfix,
-	    "postfix setup [--dry-run]|check|remove [--force]" },
+	    "postfix setup [--dry-run]|check|remove [--force]|users" },
 	{ "hold", ctl_hold,
 	    "hold list [ACCOUNT] [--json]\n"
 	    "hold release|delete ACCOUNT|QUEUE_ID" },

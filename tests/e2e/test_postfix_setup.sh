@@ -4,7 +4,8 @@
 # loopback 2525 only, setup is idempotent and --dry-run harmless, the
 # administrator's settings survive setup and remove, remove restores
 # main.cf byte for byte, mail is held (not lost, not delivered) while
-# mailgovd is down, and web users cannot use either instance's sendmail.
+# mailgovd is down, web users cannot use either instance's sendmail, and
+# "postfix users" refuses a web user added after setup.
 #
 # The tests run in file order and share the sandbox's Postfix state.
 
@@ -33,6 +34,13 @@ test_check_fails_before_setup() {
 	out=$(ctl postfix check 2>&1)
 	t_eq "check exit before setup" 1 "$?" || return
 	t_match "check names the missing instance" "create the instance" \
+	    "$out"
+}
+
+test_users_before_setup_is_a_clear_error() {
+	out=$(ctl postfix users 2>&1)
+	t_eq "exit" 1 "$?" || return
+	t_match "message" "mailgov-web-users: .*run mailgovctl postfix setup first" \
 	    "$out"
 }
 
@@ -143,6 +151,27 @@ test_web_user_sendmail_refused_in_both_instances() {
 	    --regid=nogroup --clear-groups /usr/sbin/sendmail -i \
 	    x@example.net 2>&1)
 	t_eq "non-web user sendmail exit" 0 "$?" || { echo "$out" >&2; return 1; }
+}
+
+test_web_user_added_later_refused_after_users() {
+	echo "mgweb9:x:64009:64009::/nonexistent:/usr/sbin/nologin" \
+	    >> /etc/passwd
+	echo "mgweb9:x:64009:" >> /etc/group
+	out=$(ctl postfix check 2>&1)
+	t_eq "check sees the stale table" 1 "$?" || return
+	t_match "check says why" "mailgov-web-users: 5 web users .*changed" \
+	    "$out" || return
+	t_eq "users" "postfix: 5 web users refused by authorized_submit_users; \
+updated" "$(ctl postfix users)" || return
+	out=$(printf 'Subject: t\n\nx\n' | as_web 64009 /usr/sbin/sendmail \
+	    -i x@example.net 2>&1)
+	t_match "the new web user is refused" \
+	    "User mgweb9\(64009\) is not allowed to submit mail" "$out" ||
+	    return
+	t_eq "users again" "postfix: 5 web users refused by \
+authorized_submit_users; unchanged" "$(ctl postfix users)" || return
+	t_eq "check passes" "postfix: set up for mailgov" \
+	    "$(ctl postfix check 2>&1)"
 }
 
 test_remove_refuses_while_mail_queued() {
