@@ -11,6 +11,7 @@
  * "\r.\r" sequence can end DATA early on a lax server.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,32 +322,92 @@ field_name(const char *l, size_t n, size_t *colon)
 	return i;
 }
 
-/* emit_from - the "From: Name <sender>" line for -F, into out */
+/* b64 - base64 of n bytes into out, padded with "="; its length */
+static size_t
+b64(char *out, const unsigned char *in, size_t n)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t	 i, o = 0;
+	uint32_t v;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = tab[v >> 18];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = tab[(v >> 6) & 63];
+		out[o++] = tab[v & 63];
+	}
+	if (i < n) {
+		v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 :
+		    0);
+		out[o++] = tab[v >> 18];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		out[o++] = '=';
+	}
+	return o;
+}
+
+/*
+ * emit_from - the "From: Name <sender>" line for -F, into out.  A name
+ * with bytes beyond ASCII (taken as UTF-8) goes out as RFC 2047
+ * encoded-words of at most 45 bytes each (72 characters), never split
+ * inside a character and folded onto their own lines, since a raw 8-bit
+ * header is not valid mail.  An ASCII name is quoted when it has
+ * specials.  Control characters are dropped either way: no header
+ * injection.
+ */
 static size_t
 emit_from(char *out, const char *name, const char *sender)
 {
-	size_t	 o = 0, i, n = strlen(name);
-	int	 quote = 0;
+	unsigned char clean[300];
+	size_t	 o = 0, i, n = 0, k, len = strlen(name);
+	int	 quote = 0, high = 0;
 
-	if (n > 300)
-		n = 300;	/* even escaped, far below MSG_LINE_MAX */
-	for (i = 0; i < n; i++)
-		if (strchr("()<>[]:;@\\,.\"", name[i]) != NULL)
-			quote = 1;
-	memcpy(out, "From: ", 6), o = 6;
-	if (quote)
-		out[o++] = '"';
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < len && n < sizeof(clean); i++) {
 		unsigned char c = (unsigned char)name[i];
 
 		if (c < 0x20 || c == 0x7f)
 			continue;	/* no CR/LF header injection */
-		if (quote && (c == '"' || c == '\\'))
-			out[o++] = '\\';
-		out[o++] = (char)c;
+		if (c > 0x7f)
+			high = 1;
+		else if (strchr("()<>[]:;@\\,.\"", c) != NULL)
+			quote = 1;
+		clean[n++] = c;
 	}
-	if (quote)
-		out[o++] = '"';
+	/* a character cut off at the 300-byte bound goes too */
+	if (high && n > 0) {
+		for (i = n - 1; i > 0 && (clean[i] & 0xc0) == 0x80; i--)
+			;
+		k = clean[i] < 0xc0 ? 1 : clean[i] < 0xe0 ? 2 :
+		    clean[i] < 0xf0 ? 3 : 4;
+		if (n - i < k)
+			n = i;
+	}
+	memcpy(out, "From: ", 6), o = 6;
+	if (high) {
+		for (i = 0; i < n; i += k) {
+			k = n - i > 45 ? 45 : n - i;
+			while (i + k < n && (clean[i + k] & 0xc0) == 0x80)
+				k--;	/* not inside a character */
+			if (i > 0)
+				memcpy(out + o, "\r\n ", 3), o += 3;
+			memcpy(out + o, "=?UTF-8?B?", 10), o += 10;
+			o += b64(out + o, clean + i, k);
+			memcpy(out + o, "?=", 2), o += 2;
+		}
+	} else {
+		if (quote)
+			out[o++] = '"';
+		for (i = 0; i < n; i++) {
+			if (quote && (clean[i] == '"' || clean[i] == '\\'))
+				out[o++] = '\\';
+			out[o++] = (char)clean[i];
+		}
+		if (quote)
+			out[o++] = '"';
+	}
 	o += (size_t)sprintf(out + o, " <%s>\r\n", sender);
 	return o;
 }
@@ -520,7 +581,6 @@ eof:
 	    o->sender[0] != '\0') {
 		char	*nd, line[1024];
 
-		/* XXX a non-ASCII name goes out raw, not RFC 2047 encoded */
 		if (strlen(o->sender) > MSG_ADDR_MAX) {
 			rc = seterr(m, MSG_EADDR, "sender address too long");
 			goto fail;

@@ -393,6 +393,30 @@ test_full_name(void)
 	T_EQ_U(msg_parse(&m, in, strlen(in), &o), MSG_OK, "-F with From:");
 	T_EQ_D(data(&m), "from: a@b\r\n\r\nb\r\n", "-F leaves From: alone");
 	msg_free(&m);
+	/* beyond ASCII: RFC 2047 encoded-words, never split in a character */
+	o.full_name = "Café Ünïcode";
+	in = "Subject: s\n\nb\n";
+	msg_init(&m);
+	T_EQ_U(msg_parse(&m, in, strlen(in), &o), MSG_OK, "-F UTF-8");
+	T_EQ_D(data(&m), "From: =?UTF-8?B?Q2Fmw6kgw5xuw69jb2Rl?= <shop@x>\r\n"
+	    "Subject: s\r\n\r\nb\r\n", "-F UTF-8 encoded");
+	T_EQ_U(m.eightbit, 0, "an encoded name is 7-bit");
+	msg_free(&m);
+
+	o.full_name = "ééééééééééééééééééééééééééééééx€€€€€€€€€€€€€€€€€€€€";
+	msg_init(&m);
+	T_EQ_U(msg_parse(&m, in, strlen(in), &o), MSG_OK, "-F long UTF-8");
+	T_EQ_D(data(&m), "From: =?UTF-8?B?w6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6nDqcOpw6k=?=\r\n =?UTF-8?B?w6nDqcOpw6nDqcOpw6nDqXjigqzigqzigqzigqzigqzigqzigqzigqzigqw=?=\r\n =?UTF-8?B?4oKs4oKs4oKs4oKs4oKs4oKs4oKs4oKs4oKs4oKs4oKs?= <shop@x>\r\n"
+	    "Subject: s\r\n\r\nb\r\n", "-F long UTF-8, folded words");
+	msg_free(&m);
+
+	/* the 300-byte bound falls inside the euro sign: it goes whole */
+	o.full_name = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa€";
+	msg_init(&m);
+	T_EQ_U(msg_parse(&m, in, strlen(in), &o), MSG_OK, "-F cut");
+	T_EQ_D(data(&m), "From: =?UTF-8?B?YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh?=\r\n =?UTF-8?B?YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh?=\r\n =?UTF-8?B?YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh?=\r\n =?UTF-8?B?YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh?=\r\n =?UTF-8?B?YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh?=\r\n =?UTF-8?B?YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh?=\r\n =?UTF-8?B?YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYQ==?= <shop@x>\r\n"
+	    "Subject: s\r\n\r\nb\r\n", "-F cut at a character");
+	msg_free(&m);
 }
 
 /* test_rcpt_limit - no more than MSG_RCPT_MAX recipients */
