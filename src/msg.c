@@ -362,7 +362,7 @@ static size_t
 emit_from(char *out, const char *name, const char *sender)
 {
 	unsigned char clean[300];
-	size_t	 o = 0, i, n = 0, k, len = strlen(name);
+	size_t	 o = 0, i, j, n = 0, k, len = strlen(name);
 	int	 quote = 0, high = 0;
 
 	for (i = 0; i < len && n < sizeof(clean); i++) {
@@ -389,8 +389,13 @@ emit_from(char *out, const char *name, const char *sender)
 	if (high) {
 		for (i = 0; i < n; i += k) {
 			k = n - i > 45 ? 45 : n - i;
-			while (i + k < n && (clean[i + k] & 0xc0) == 0x80)
-				k--;	/* not inside a character */
+			/* not inside a character; but a run of
+			 * continuation bytes (not UTF-8) is cut anyway */
+			for (j = k; j > 0 && i + j < n &&
+			    (clean[i + j] & 0xc0) == 0x80; j--)
+				;
+			if (j > 0)
+				k = j;
 			if (i > 0)
 				memcpy(out + o, "\r\n ", 3), o += 3;
 			memcpy(out + o, "=?UTF-8?B?", 10), o += 10;

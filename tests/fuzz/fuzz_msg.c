@@ -1,7 +1,7 @@
 /*
  * fuzz_msg - libFuzzer target for mailgov-sendmail's message handling.
  * The first byte picks the options (-t, -i, -F, a small size bound), the
- * rest is the message; the same bytes also go through msg_add_list as an
+ * rest is the message, and with two flag bits also a -F name; the same bytes also go through msg_add_list as an
  * address list.  Every recipient that comes out must pass msg_addr_ok and
  * the output must be CRLF lines with no bare CR or LF and no NUL.
  */
@@ -70,6 +70,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else if (m.err[0] == '\0')
 		abort();		/* every failure says why */
 	msg_free(&m);
+
+	/* the bytes as a -F name: whatever they hold, the From: line made
+	 * of them must keep the invariants */
+	if ((flags & 48) == 48) {
+		char	 name[512];
+		size_t	 n = size < sizeof(name) - 1 ? size : sizeof(name) - 1;
+
+		memcpy(name, in, n);
+		name[n] = '\0';
+		memset(&o, 0, sizeof(o));	/* no -t, no size bound */
+		o.max_size = MSG_SIZE_DEFAULT;
+		o.sender = "shop@example.test";
+		o.full_name = name;
+		msg_init(&m);
+		if (msg_parse(&m, "Subject: s\n\nb\n", 14, &o) == MSG_OK)
+			check_output(&m);
+		else
+			abort();	/* a name never makes the message bad */
+		msg_free(&m);
+	}
 
 	msg_init(&m);
 	(void)msg_add_list(&m, in, size, "fuzz");

@@ -410,6 +410,22 @@ test_full_name(void)
 	    "Subject: s\r\n\r\nb\r\n", "-F long UTF-8, folded words");
 	msg_free(&m);
 
+	/* not UTF-8: a long run of continuation bytes still makes words
+	 * of at most 45 bytes (the fuzzer found this looping) */
+	{
+		char	 bad[120];
+
+		memset(bad, 0xb0, sizeof(bad) - 1);
+		bad[sizeof(bad) - 1] = '\0';
+		o.full_name = bad;
+		msg_init(&m);
+		T_EQ_U(msg_parse(&m, in, strlen(in), &o), MSG_OK,
+		    "-F not UTF-8");
+		T_OK(m.len > 0 && m.len < 400 && strstr(data(&m),
+		    "=?UTF-8?B?sLCw") != NULL, "-F not UTF-8: bounded words");
+		msg_free(&m);
+	}
+
 	/* the 300-byte bound falls inside the euro sign: it goes whole */
 	o.full_name = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa€";
 	msg_init(&m);
