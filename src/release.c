@@ -649,11 +649,16 @@ pend_flush(struct release *r)
 		return;
 	if (store_begin(st) == -1)
 		goto fail;
-	for (i = 0; i < r->n_pend; i++)
-		/* an account deleted meanwhile: reconcile adopts it */
-		if (store_held_add(st, &r->pend[i]) == -1 &&
-		    strstr(store_error(st), "unknown account") == NULL)
-			goto fail;
+	for (i = 0; i < r->n_pend; i++) {
+		if (store_held_add(st, &r->pend[i]) == 0)
+			continue;
+		if (strstr(store_error(st), "locked") != NULL)
+			goto fail;	/* still locked: the next tick */
+		/* a row the database will never take (its account
+		 * deleted meanwhile): reconcile looks after the message */
+		log_warnx("release: held queue_id=%s dropped: %s",
+		    r->pend[i].queue_id, store_error(st));
+	}
 	if (store_commit(st) == -1)
 		goto fail;
 	log_info("release: %zu held rows written after the database "
