@@ -7,7 +7,8 @@
 #   postfwd1  postfwd 1.35, single process, rate(sasl_username/100/3600)
 #   mailgovd  the real daemon, policy on TCP loopback, scratch database on
 #             disk, 1000 SASL users mapped to 1000 accounts, budgets high
-#             enough never to trigger; with sync=full and sync=normal
+#             enough never to trigger; with sync=full and sync=normal, each
+#             without and with the redo log (redo_log = on)
 # at 16 and 128 connections, with bench/loadgen (closed loop,
 # END-OF-MESSAGE requests shaped like Postfix 3.7's).  Prints one line per
 # measurement, then a table of medians and the ratios.
@@ -43,6 +44,7 @@ ip link set lo up
 WORK=$(mktemp -d /var/tmp/mailgov-bench.XXXXXX)
 chmod 0755 "$WORK"
 PIDS=""
+REDO_PIDS=""
 cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	sleep 0.5
@@ -72,6 +74,7 @@ cp "$BUILD/mailgovd" "$BUILD/mailgovctl" "$WORK/" || exit 1
 BUILD="$WORK"
 
 P_TRIVIAL=19001 P_POSTFWD=19002 P_FULL=19003 P_NORMAL=19004
+P_RFULL=19005 P_RNORMAL=19006
 
 # wait_port PORT - until something listens (5 s)
 wait_port() {
@@ -114,7 +117,7 @@ else
 	echo "# postfwd1 not installed (Debian package postfwd): left out"
 fi
 
-# mailgovd_start NAME PORT SYNC - a daemon on its own database
+# mailgovd_start NAME PORT QUEUE SYNC REDO - a daemon on its own database
 mailgovd_start() {
 	_d="$WORK/$1"
 	mkdir -p "$_d"
@@ -126,6 +129,7 @@ policy_tcp = 127.0.0.1:$2
 control_socket = $_d/control.sock
 queue_num = $3
 sync = $4
+redo_log = $5
 messages_per_hour = 1000000000/1h
 messages_per_day = 1000000000/1d
 recipients_per_day = 1000000000/1d
@@ -134,6 +138,7 @@ EOF
 	chown -R mailgov "$_d"
 	"$BUILD/mailgovd" -d -f "$_d/mailgov.conf" 2>"$_d/log" &
 	PIDS="$PIDS $!"
+	[ "$5" = on ] && REDO_PIDS="$REDO_PIDS $!"
 	wait_port "$2" || { cat "$_d/log" >&2; return 1; }
 }
 
@@ -148,8 +153,10 @@ while [ $_i -lt "$USERS" ]; do
 done
 sqlite3 /run/mailgov/accounts.db "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
 cp /run/mailgov/accounts.db "$WORK/accounts.db"
-mailgovd_start full $P_FULL 11 full || exit 1
-mailgovd_start normal $P_NORMAL 12 normal || exit 1
+mailgovd_start full $P_FULL 11 full off || exit 1
+mailgovd_start normal $P_NORMAL 12 normal off || exit 1
+mailgovd_start redo-full $P_RFULL 13 full on || exit 1
+mailgovd_start redo-normal $P_RNORMAL 14 normal on || exit 1
 
 # --- measurements ----------------------------------------------------------
 
@@ -168,12 +175,20 @@ while [ $r -le "$ROUNDS" ]; do
 		[ $HAVE_POSTFWD = 1 ] && measure postfwd1 $P_POSTFWD "$c"
 		measure mailgovd-full $P_FULL "$c"
 		measure mailgovd-normal $P_NORMAL "$c"
+		measure mailgovd-redo-full $P_RFULL "$c"
+		measure mailgovd-redo-normal $P_RNORMAL "$c"
 	done
 	r=$((r + 1))
 done
 
-# every request was charged and is on disk: usage must show it
-for s in full normal; do
+# every request was charged and is on disk: usage must show it.  The
+# redo log daemons are stopped first: SQLite has their rows within 0.1 s,
+# and all of them once they have stopped.
+for p in $REDO_PIDS; do kill "$p" 2>/dev/null; done
+for p in $REDO_PIDS; do
+	while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+done
+for s in full normal redo-full redo-normal; do
 	n=$(sqlite3 "$WORK/$s/mailgov.db" "SELECT SUM(messages) FROM usage;" 2>/dev/null)
 	echo "# mailgovd-$s: $n messages counted in its database"
 done
@@ -195,7 +210,8 @@ echo
 echo "| server | conns | req/s (median) | p50 ms | p99 ms | unanswered conns (worst) |"
 echo "|---|---|---|---|---|---|"
 for c in $CONNS; do
-	for s in trivial postfwd1 mailgovd-full mailgovd-normal; do
+	for s in trivial postfwd1 mailgovd-full mailgovd-normal \
+	    mailgovd-redo-full mailgovd-redo-normal; do
 		grep -q "^$s conns=$c " "$RES" || continue
 		rps=$(median $s $c rps)
 		p50=$(median $s $c p50_us)
@@ -209,7 +225,8 @@ done
 echo
 for c in $CONNS; do
 	t=$(median trivial $c rps)
-	for s in mailgovd-full mailgovd-normal; do
+	for s in mailgovd-full mailgovd-normal mailgovd-redo-full \
+	    mailgovd-redo-normal; do
 		m=$(median $s $c rps)
 		line="$s at $c conns: $(awk "BEGIN { printf \"%.2f\", $m / $t }") x trivial"
 		if [ $HAVE_POSTFWD = 1 ]; then

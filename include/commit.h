@@ -8,7 +8,9 @@
  * sync = normal no commit waits for the disk, so the loop thread writes
  * the batch itself at the end of its turn, on the accounts' store handle.
  * A second thread checkpoints the WAL, so no commit waits for a
- * checkpoint and the loop thread never waits for an fsync.
+ * checkpoint and the loop thread never waits for an fsync.  With
+ * redo_log = on a batch is one redo log record instead (redo.h), and the
+ * second thread applies the logged rows to SQLite every 0.1 s.
  *
  * Answers that depend on a count ask commit_need() for the batch that
  * will carry it and go out once commit_durable() has reached it.
@@ -26,9 +28,12 @@ struct commit;
 
 /* commit_new - open the store handles and start the threads; call it
  * after the privilege drop (threads keep the credentials they start
- * with).  NULL with a logged reason on failure. */
+ * with).  With a redo log (already replayed), batches go there and reach
+ * SQLite from the checkpointer thread.  NULL with a logged reason on
+ * failure. */
+struct redo;
 struct commit *commit_new(struct loop *, struct accts *,
-	    const struct config *);
+	    const struct config *, struct redo *);
 /* commit_free - finish the batch in flight, write every count still in
  * memory, stop the threads */
 void	commit_free(struct commit *);

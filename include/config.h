@@ -76,6 +76,8 @@ struct config {
 	char		postqueue[CONFIG_PATHLEN];
 	uint32_t	release_interval;	/* seconds */
 	int		sync_full;		/* fsync every group commit */
+	int		redo_log;		/* group commits go to the redo
+						 * log, SQLite behind (redo.h) */
 
 	/* alerts: at most alert_limit lines per account per alert_period */
 	uint32_t	alert_limit;

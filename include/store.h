@@ -17,7 +17,7 @@
 
 #include "config.h"
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 #define STORE_NAMELEN		64	/* account names: [a-z0-9._-], 1..63 */
 #define STORE_DEFAULT_ID	1	/* the catch-all account, never deleted */
 #define STORE_DEFAULT_NAME	"default"
@@ -144,6 +144,11 @@ int	store_usage_get(struct store *, int64_t account, struct store_usage *);
 int	store_usage_put(struct store *, const struct store_usage *);
 int	store_usage_each(struct store *,
 	    int (*)(const struct store_usage *, void *), void *);
+/* store_redo_applied - the last redo log record applied to usage;
+ * store_redo_set_applied records a later one (in the caller's
+ * transaction, with the rows it carried) */
+int	store_redo_applied(struct store *, uint64_t *seq);
+int	store_redo_set_applied(struct store *, uint64_t seq);
 /* store_usage_reset - zero the engine state (and counters if all) */
 int	store_usage_reset(struct store *, const char *name, int all);
 

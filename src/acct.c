@@ -590,10 +590,10 @@ acct_free(struct accts *as)
 /*
  * acct_reload - rebuild from the store when another process committed.
  * Accounts that survive keep their object (pointers stay valid) and their
- * live state: a dirty account keeps its in-memory usage (not yet written)
- * unless mailgovctl reset it since (the row's epoch moved on); a clean one
- * takes the store's, which equals ours unless reset.  Configuration (name,
- * mode, budgets, relays) comes from the store.
+ * live state: its in-memory usage, which is never older than the row,
+ * unless mailgovctl reset it (or an account took an auto account over) and
+ * the row's epoch moved on.  Configuration (name, mode, budgets, relays)
+ * comes from the store.
  */
 int
 acct_reload(struct accts *as)
@@ -622,9 +622,14 @@ acct_reload(struct accts *as)
 		o->a.relays = n->a.relays;
 		o->a.n_relays = n->a.n_relays;
 		n->a.relays = NULL;
-		/* a reset (a newer epoch) wins over charges not yet
-		 * written: their batch will find the row moved on */
-		if (!o->a.dirty || o->a.use.epoch != n->a.use.epoch)
+		/*
+		 * Only a reset (or a takeover) moves the row to a new
+		 * epoch, and it wins over charges not yet written: their
+		 * batch will find the row moved on.  Otherwise memory is
+		 * never older than the row (mailgovd is its only writer),
+		 * and with the redo log it is newer.
+		 */
+		if (o->a.use.epoch != n->a.use.epoch)
 			o->a.use = n->a.use;
 		o->gen = as->gen;
 		nx.v[i] = o;

@@ -24,6 +24,7 @@
 #include <sys/timerfd.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,6 +34,7 @@
 #include "commit.h"
 #include "log.h"
 #include "num.h"
+#include "redo.h"
 #include "store.h"
 
 #define COMMIT_BUSY_MS	10000	/* the committer's lock wait (tests shorten
@@ -45,6 +47,7 @@
 #define COMMIT_HOOKS	4	/* modules waiting for durability */
 #define GATHER_US	100	/* sync = full: a hand-off waits no longer for
 				 * the answered clients' next requests */
+#define APPLY_EVERY_MS	100	/* redo_log: rows reach SQLite this often */
 #define RETRY_MIN_MS	50	/* after a failed commit, the first retry */
 #define RETRY_MAX_MS	1000	/* ... doubling up to this */
 
@@ -59,6 +62,7 @@ struct batch {
 	size_t			 nstale;
 	unsigned		 nwait;	/* answers waiting on it */
 	int			 failed;
+	char			 err[160];	/* why, when not the store's */
 };
 
 struct commit {
@@ -96,12 +100,26 @@ struct commit {
 	pthread_cond_t		 cv;
 	struct batch		*work;		/* handed to the committer */
 	int			 quit;
+	int			 kick_apply;	/* wake the checkpointer now */
 
 	struct store		*kst;		/* the checkpointer's */
 	pthread_t		 kthr;
 	int			 kthr_started;
 	pthread_cond_t		 kcv;
+
+	/* redo_log = on: batches go to the log; the checkpointer thread
+	 * applies them to SQLite every APPLY_EVERY_MS */
+	struct redo		*redo;
+	struct batch		*amap, *aspare;	/* rows logged, not applied */
+	uint64_t		 amap_seq;	/* newest record in amap */
+	pthread_mutex_t		 amu;		/* amap, aspare, amap_seq */
+	uint64_t		 applied;	/* records <= this are in
+						 * SQLite (atomic) */
+	uint64_t		 apply_tat;	/* failure lines */
 };
+
+static uint64_t mono_ms(void);
+static int log_allowed(uint64_t *);
 
 /* --- batches ------------------------------------------------------------- */
 
@@ -147,6 +165,7 @@ batch_clear(struct batch *b)
 	b->n = 0;
 	b->nstale = 0;
 	b->failed = 0;
+	b->err[0] = '\0';
 	memset(b->idx, 0xff, b->icap * sizeof(*b->idx));
 }
 
@@ -211,6 +230,26 @@ batch_put(struct batch *b, const struct store_usage *u)
 	return 0;
 }
 
+/* batch_put_absent - u into b unless b has a row of that account (a
+ * newer one) already */
+static int
+batch_put_absent(struct batch *b, const struct store_usage *u)
+{
+	size_t	h;
+
+	if (b->n == b->cap && batch_grow(b) == -1)
+		return -1;
+	h = slot(u->account, b->icap);
+	while (b->idx[h] >= 0) {
+		if (b->rows[b->idx[h]].account == u->account)
+			return 0;
+		h = (h + 1) & (b->icap - 1);
+	}
+	b->idx[h] = (int32_t)b->n;
+	b->rows[b->n++] = *u;
+	return 0;
+}
+
 /* batch_write - b in one transaction on st; 0 or -1.  Rows a reset
  * refused are listed in b->stale. */
 static int
@@ -238,6 +277,121 @@ batch_write(struct store *st, struct batch *b)
 	return ok ? 0 : -1;
 }
 
+/* --- the redo log ---------------------------------------------------------- */
+
+static uint64_t
+applied_get(struct commit *cm)
+{
+	return __atomic_load_n(&cm->applied, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * log_write - b as redo log records; once they are written (and synced,
+ * with sync = full) the batch is durable, and its rows wait in amap for
+ * the applier.  A reset is not seen here: the loop's reload adopts it,
+ * and SQLite refuses the older epoch when the rows are applied.
+ */
+static int
+log_write(struct commit *cm, struct batch *b)
+{
+	size_t	 i, k;
+	uint64_t seq = 0;
+	int	 rc;
+
+	b->nstale = 0;
+	for (i = 0; i < b->n; i += k) {
+		k = b->n - i > REDO_ROWS_MAX ? REDO_ROWS_MAX : b->n - i;
+		rc = redo_append(cm->redo, b->rows + i, k, applied_get(cm),
+		    &seq);
+		if (rc == 1) {
+			/* the other half still waits for the applier:
+			 * wake it, and retry after the back-off */
+			pthread_mutex_lock(&cm->mu);
+			cm->kick_apply = 1;
+			pthread_cond_signal(&cm->kcv);
+			pthread_mutex_unlock(&cm->mu);
+			snprintf(b->err, sizeof(b->err), "redo log full until "
+			    "the database takes the rows already logged");
+			return -1;
+		}
+		if (rc == -1) {
+			snprintf(b->err, sizeof(b->err), "redo log: %s",
+			    strerror(errno));
+			return -1;
+		}
+	}
+	pthread_mutex_lock(&cm->amu);
+	for (i = 0; i < b->n; i++)
+		if (batch_put(cm->amap, &b->rows[i]) == -1)
+			break;
+	if (i == b->n)
+		cm->amap_seq = seq;
+	pthread_mutex_unlock(&cm->amu);
+	if (i < b->n) {
+		/* logged, but the applier cannot have the rows: the batch
+		 * fails and its accounts are logged again */
+		snprintf(b->err, sizeof(b->err), "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* commit_write - a batch to the redo log, or straight to SQLite on st */
+static int
+commit_write(struct commit *cm, struct store *st, struct batch *b)
+{
+	return cm->redo != NULL ? log_write(cm, b) : batch_write(st, b);
+}
+
+/*
+ * apply - the rows logged since the last apply into SQLite, with the
+ * applied mark, in one synced transaction; then the log space they held
+ * may be reused.  On failure the rows go back behind anything newer.
+ * Runs on the checkpointer thread (and in commit_free, after it).
+ */
+static void
+apply(struct commit *cm)
+{
+	struct batch *b;
+	uint64_t seq;
+	size_t	 i;
+	int	 ok;
+
+	pthread_mutex_lock(&cm->amu);
+	b = cm->amap;
+	cm->amap = cm->aspare;
+	cm->aspare = b;
+	seq = cm->amap_seq;
+	pthread_mutex_unlock(&cm->amu);
+	if (seq <= applied_get(cm) && b->n == 0)
+		return;
+	ok = store_begin(cm->kst) == 0;
+	for (i = 0; ok && i < b->n; i++)
+		/* 1: reset since, the reset wins; a deleted account has
+		 * nothing to write to */
+		if (store_usage_put(cm->kst, &b->rows[i]) == -1 &&
+		    strstr(store_error(cm->kst), "unknown account") == NULL)
+			ok = 0;
+	ok = ok && store_redo_set_applied(cm->kst, seq) == 0 &&
+	    store_commit(cm->kst) == 0;
+	if (ok) {
+		__atomic_store_n(&cm->applied, seq, __ATOMIC_RELEASE);
+		batch_clear(b);
+		return;
+	}
+	if (log_allowed(&cm->apply_tat))
+		log_warnx("redo log: applying %zu rows to the database "
+		    "failed (%s); retried", b->n, store_error(cm->kst));
+	if (store_in_transaction(cm->kst))
+		store_rollback(cm->kst);
+	pthread_mutex_lock(&cm->amu);
+	for (i = 0; i < b->n; i++)
+		if (batch_put_absent(cm->amap, &b->rows[i]) == -1)
+			log_warnx("redo log: out of memory keeping a row");
+	pthread_mutex_unlock(&cm->amu);
+	batch_clear(b);
+}
+
 /* --- threads ------------------------------------------------------------- */
 
 /* committer - write each batch handed over in one transaction */
@@ -257,7 +411,7 @@ committer(void *arg)
 		pthread_mutex_unlock(&cm->mu);
 		if (b == NULL)
 			break;
-		b->failed = batch_write(cm->cst, b) == -1;
+		b->failed = commit_write(cm, cm->cst, b) == -1;
 		while (write(cm->done_fd, &one, sizeof(one)) == -1 &&
 		    errno == EINTR)
 			;
@@ -265,27 +419,46 @@ committer(void *arg)
 	return NULL;
 }
 
-/* checkpointer - copy the WAL into the database once a second, off the
+/*
+ * checkpointer - copy the WAL into the database once a second, off the
  * commit path: a checkpoint syncs the database file, and at sync = full
- * that fsync would otherwise sit inside some commit */
+ * that fsync would otherwise sit inside some commit.  With the redo log
+ * it also applies the logged rows every APPLY_EVERY_MS, or at once when
+ * the log has no room left.
+ */
 static void *
 checkpointer(void *arg)
 {
 	struct commit	*cm = arg;
 	struct timespec	 ts;
+	uint64_t	 next_ckpt = mono_ms() + CKPT_EVERY_MS;
+	long		 every = cm->redo != NULL ? APPLY_EVERY_MS :
+			    CKPT_EVERY_MS;
 	int		 frames, quit;
 
 	for (;;) {
 		pthread_mutex_lock(&cm->mu);
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += CKPT_EVERY_MS / 1000;
-		while (!cm->quit && pthread_cond_timedwait(&cm->kcv, &cm->mu,
-		    &ts) != ETIMEDOUT)
+		ts.tv_sec += every / 1000;
+		ts.tv_nsec += (every % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (!cm->quit && !cm->kick_apply &&
+		    pthread_cond_timedwait(&cm->kcv, &cm->mu, &ts) !=
+		    ETIMEDOUT)
 			;
 		quit = cm->quit;
+		cm->kick_apply = 0;
 		pthread_mutex_unlock(&cm->mu);
 		if (quit)
 			break;
+		if (cm->redo != NULL)
+			apply(cm);
+		if (mono_ms() < next_ckpt)
+			continue;
+		next_ckpt = mono_ms() + CKPT_EVERY_MS;
 		if (store_checkpoint(cm->kst, 0, &frames) == 0 &&
 		    frames > CKPT_RESTART)
 			(void)store_checkpoint(cm->kst, 1, &frames);
@@ -392,7 +565,7 @@ kick(struct commit *cm)
 		cm->open_seq++;
 		cm->waiters = 0;
 		cm->nwait = 0;
-		b->failed = batch_write(cm->wst, b) == -1;
+		b->failed = commit_write(cm, cm->wst, b) == -1;
 		settle(cm, b);
 		durable_hooks(cm);
 		return;
@@ -433,7 +606,8 @@ settle(struct commit *cm, struct batch *b)
 		if (log_allowed(&cm->fail_tat))
 			log_warnx("commit: group commit failed (%s); %zu "
 			    "usage rows and %u answers wait for a retry in "
-			    "%llu ms", store_error(cm->wst), b->n, b->nwait,
+			    "%llu ms", b->err[0] != '\0' ? b->err :
+			    store_error(cm->wst), b->n, b->nwait,
 			    (unsigned long long)cm->retry_ms);
 		for (i = 0; i < b->n; i++)
 			if ((a = acct_by_id(cm->accts, b->rows[i].account))
@@ -640,7 +814,8 @@ open_handle(const struct config *cfg, int busy_ms, int sync_full)
 }
 
 struct commit *
-commit_new(struct loop *loop, struct accts *accts, const struct config *cfg)
+commit_new(struct loop *loop, struct accts *accts, const struct config *cfg,
+    struct redo *redo)
 {
 	struct commit *cm;
 
@@ -655,6 +830,7 @@ commit_new(struct loop *loop, struct accts *accts, const struct config *cfg)
 	cm->gather_fd = -1;
 	cm->retry_fd = -1;
 	pthread_mutex_init(&cm->mu, NULL);
+	pthread_mutex_init(&cm->amu, NULL);
 	pthread_cond_init(&cm->cv, NULL);
 	{
 		pthread_condattr_t ca;
@@ -665,7 +841,9 @@ commit_new(struct loop *loop, struct accts *accts, const struct config *cfg)
 		pthread_condattr_destroy(&ca);
 	}
 	if ((cm->open = batch_new(64)) == NULL ||
-	    (cm->busy_batch = batch_new(64)) == NULL) {
+	    (cm->busy_batch = batch_new(64)) == NULL ||
+	    (redo != NULL && ((cm->amap = batch_new(64)) == NULL ||
+	    (cm->aspare = batch_new(64)) == NULL))) {
 		log_warn("commit_new");
 		goto fail;
 	}
@@ -677,6 +855,14 @@ commit_new(struct loop *loop, struct accts *accts, const struct config *cfg)
 		goto fail;
 	if ((cm->kst = open_handle(cfg, CKPT_BUSY_MS, 1)) == NULL)
 		goto fail;
+	if (redo != NULL) {
+		/* redo_replay has brought the mark up to the log */
+		if (store_redo_applied(cm->kst, &cm->applied) == -1) {
+			log_warnx("commit: %s", store_error(cm->kst));
+			goto fail;
+		}
+		cm->redo = redo;
+	}
 	if ((cm->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
 		log_warn("commit: eventfd");
 		goto fail;
@@ -742,11 +928,21 @@ commit_free(struct commit *cm)
 		acct_collect(cm->accts, cm->open_seq, put_row, cm);
 		if (cm->open->n > 0) {
 			cm->open->seq = cm->open_seq;
-			if (batch_write(cm->wst, cm->open) == -1)
+			if (commit_write(cm, cm->wst, cm->open) == -1)
 				log_warnx("commit: final commit: %s",
+				    cm->open->err[0] != '\0' ? cm->open->err :
 				    store_error(cm->wst));
 			else
 				settle(cm, cm->open);
+		}
+		/* and what only the redo log has goes into SQLite */
+		if (cm->redo != NULL && cm->kst != NULL) {
+			apply(cm);
+			if (cm->amap_seq > applied_get(cm))
+				log_warnx("commit: redo log records up to %llu "
+				    "not in the database; the next start "
+				    "replays them",
+				    (unsigned long long)cm->amap_seq);
 		}
 		(void)store_checkpoint(cm->wst, 0, NULL);
 	}
@@ -766,6 +962,9 @@ commit_free(struct commit *cm)
 	store_close(cm->kst);
 	batch_free(cm->open);
 	batch_free(cm->busy_batch);
+	batch_free(cm->amap);
+	batch_free(cm->aspare);
+	pthread_mutex_destroy(&cm->amu);
 	pthread_mutex_destroy(&cm->mu);
 	pthread_cond_destroy(&cm->cv);
 	pthread_cond_destroy(&cm->kcv);

@@ -420,6 +420,7 @@ enum ktype {
 	K_U32,		/* uint32_t, min..max, hex allowed when hex */
 	K_DUR,		/* uint32_t seconds, min..max */
 	K_SYNC,
+	K_ONOFF,
 	K_BUDGET,	/* budget[min] */
 };
 
@@ -463,6 +464,7 @@ static const struct key keys[] = {
 	{ "release_interval", K_DUR, OFF(release_interval), 1, 3600, 0,
 	    "1s..1h" },
 	{ "sync", K_SYNC, 0, 0, 0, 0, NULL },
+	{ "redo_log", K_ONOFF, OFF(redo_log), 0, 0, 0, NULL },
 	{ "alert_limit", K_U32, OFF(alert_limit), 1, 1000000, 0,
 	    "1..1000000" },
 	{ "alert_period", K_DUR, OFF(alert_period), 1, 86400, 0, "1s..1d" },
@@ -748,6 +750,16 @@ set_value(struct parse *p, const struct key *k, const char *v,
 			p->c.sync_full = 0;
 		else {
 			*err = "expected full or normal";
+			return -1;
+		}
+		return 0;
+	case K_ONOFF:
+		if (strcmp(v, "on") == 0)
+			*(int *)(void *)(base + k->off) = 1;
+		else if (strcmp(v, "off") == 0)
+			*(int *)(void *)(base + k->off) = 0;
+		else {
+			*err = "expected on or off";
 			return -1;
 		}
 		return 0;

@@ -43,6 +43,7 @@
 #include "nfq.h"
 #include "policy.h"
 #include "privs.h"
+#include "redo.h"
 #include "release.h"
 #include "sockdiag.h"
 #include "store.h"
@@ -67,6 +68,7 @@ struct daemon {
 	struct ctlsock	*ctl;
 	struct policy	*policy;
 	struct commit	*commit;
+	struct redo	*redo;		/* redo_log = on */
 	struct release	*release;
 	uint16_t	 ports[CONFIG_MAX_PORTS + 1];	/* SMTP + queue */
 	size_t		 nports;
@@ -465,6 +467,20 @@ main(int argc, char **argv)
 	if ((d->st = store_open(d->cfg.db, STORE_CREATE, STORE_BUSY_MS, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);
+	/* counts only the redo log has go into SQLite before anything is
+	 * loaded from it */
+	if (d->cfg.redo_log) {
+		char path[sizeof(d->cfg.db) + 8];
+
+		if (snprintf(path, sizeof(path), "%s-redo", d->cfg.db) >=
+		    (int)sizeof(path))
+			fatalx("db path too long for its redo log");
+		if ((d->redo = redo_open(path, d->cfg.sync_full, err,
+		    sizeof(err))) == NULL)
+			fatalx("%s", err);
+		if (redo_replay(d->redo, d->st) == -1)
+			fatalx("cannot replay the redo log %s", path);
+	}
 	if ((d->accts = acct_load(d->st, &d->cfg)) == NULL)
 		fatalx("cannot load the accounts from %s", d->cfg.db);
 	/* After the open: SQLite has created its -wal and -shm by now. */
@@ -515,7 +531,8 @@ main(int argc, char **argv)
 	 * before privs_drop() would keep root's.  Its listeners (a socket
 	 * in /run/mailgov, 127.0.0.1:10040) need no privilege.
 	 */
-	if ((d->commit = commit_new(d->loop, d->accts, &d->cfg)) == NULL)
+	if ((d->commit = commit_new(d->loop, d->accts, &d->cfg, d->redo)) ==
+	    NULL)
 		fatalx("cannot start the committer");
 	release_set_commit(d->release, d->commit);
 	/* the loop's own writes (events, held mail, auto accounts) must
@@ -541,6 +558,7 @@ main(int argc, char **argv)
 	policy_free(d->policy);
 	release_set_commit(d->release, NULL);
 	commit_free(d->commit);	/* writes the counts still in memory */
+	redo_close(d->redo);
 	events_commit(d);
 	nfq_queue_close(d->nfq);
 	release_free(d->release);

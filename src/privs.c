@@ -91,7 +91,7 @@ dedicated(const char *dir, const char *base)
 void
 privs_own_db(const char *db, uid_t uid, gid_t gid)
 {
-	static const char *side[] = { "", "-wal", "-shm", "-journal" };
+	static const char *side[] = { "", "-wal", "-shm", "-journal", "-redo" };
 	char path[PATH_MAX], dir[PATH_MAX];
 	const char *slash, *base;
 	size_t i;

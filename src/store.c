@@ -123,6 +123,9 @@ static const char *const migrations[] = {
 	 * reset cannot write the old state over it.
 	 */
 	"ALTER TABLE usage ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;",
+	/* 2 -> 3: the last redo log record whose rows are in usage */
+	"CREATE TABLE redo (applied INTEGER NOT NULL);"
+	"INSERT INTO redo (applied) VALUES (0);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -1262,8 +1265,10 @@ static int
 adopt_auto(struct store *s, int64_t id, uint32_t lo, uint32_t hi)
 {
 	static const char *const moves[] = {
-		/* usage: the claimant keeps its own row if it has one */
-		"UPDATE OR IGNORE usage SET account = ?1 WHERE account = ?2",
+		/* usage: the claimant keeps its own row if it has one; a
+		 * new epoch makes a running mailgovd take the moved row */
+		"UPDATE OR IGNORE usage SET account = ?1, epoch = epoch + 1 "
+		    "WHERE account = ?2",
 		"UPDATE held SET account = ?1 WHERE account = ?2",
 		"INSERT INTO events (ts, account, kind, detail) SELECT "
 		    "strftime('%s','now'), ?1, 'adopt', 'took over auto account '"
@@ -1956,6 +1961,40 @@ store_usage_each(struct store *s, int (*cb)(const struct store_usage *,
 			break;
 	}
 	return walk_end(s, st, rc, stop);
+}
+
+/* store_redo_applied - see store.h */
+int
+store_redo_applied(struct store *s, uint64_t *seq)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT applied FROM redo", -1, &st,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return dberr(s, rc);
+	rc = sqlite3_step(st);
+	*seq = rc == SQLITE_ROW ? col_u64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : dberr(s, rc);
+}
+
+/* store_redo_set_applied - see store.h */
+int
+store_redo_set_applied(struct store *s, uint64_t seq)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, "UPDATE redo SET applied = ?1", -1,
+	    &st, NULL);
+	if (rc != SQLITE_OK)
+		return dberr(s, rc);
+	bind_u64(st, 1, seq);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : dberr(s, rc);
 }
 
 /* store_usage_reset - zero the engine state (and counters if all) */

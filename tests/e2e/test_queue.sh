@@ -27,6 +27,7 @@ LOCKED=64013			# the web UID of the locked-database test
 # what refuses them, only the message budget is under test here.
 t_config "$CONF" <<EOF
 control_socket = $D/control.sock
+redo_log = ${MAILGOV_TEST_REDO:-off}
 messages_per_hour = 10/30s
 connections = 50
 connections_per_minute = 600

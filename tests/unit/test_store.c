@@ -766,6 +766,7 @@ test_migrates_version_1(void)
 	struct store *s = fresh();
 	struct store_usage u, g;
 	int64_t x;
+	uint64_t seq;
 	sqlite3 *db;
 	char err[256];
 
@@ -777,7 +778,8 @@ test_migrates_version_1(void)
 	store_close(s);
 	db = raw();
 	T_EQ_U(sqlite3_exec(db, "ALTER TABLE usage DROP COLUMN epoch; "
-	    "UPDATE schema_version SET version = 1", 0, 0, 0), SQLITE_OK,
+	    "DROP TABLE redo; UPDATE schema_version SET version = 1", 0, 0,
+	    0), SQLITE_OK,
 	    "made a version 1 file");
 	sqlite3_close(db);
 	s = store_open(path, 0, 100, err, sizeof(err));
@@ -789,6 +791,11 @@ test_migrates_version_1(void)
 	T_EQ_U(g.epoch, 0, "epoch 0");
 	u.messages = 10;
 	T_EQ_U(store_usage_put(s, &u), 0, "written after migration");
+	T_EQ_U(store_redo_applied(s, &seq), 0, "redo marker after migration");
+	T_EQ_U(seq, 0, "nothing applied yet");
+	T_EQ_U(store_redo_set_applied(s, 42), 0, "redo marker set");
+	store_redo_applied(s, &seq);
+	T_EQ_U(seq, 42, "redo marker read back");
 	store_close(s);
 	cleanup();
 }

@@ -1,0 +1,400 @@
+/*
+ * redo - the redo log of the group commit (see redo.h).
+ *
+ * A record, 512-byte aligned and written whole with its zero padding (so
+ * no older header survives inside it):
+ *
+ *	0	magic "MGRD" (u32)	12	crc32 of header and rows (u32)
+ *	4	version 1 (u16), 0 (u16)	16	seq (u64)
+ *	8	rows n (u32)		24	0 (u64)
+ *	32	n rows of 17 fields (u64, little-endian): account, tat[6],
+ *		messages, recipients, bytes, held, released, refused,
+ *		connections, last_seen, epoch
+ *
+ * A record never crosses the end of a half.  Start-up probes every
+ * 512-byte boundary, so it needs no index and survives a torn write (the
+ * crc fails, the record is ignored: it was never acknowledged with
+ * sync = full).
+ *
+ * Trusts: nothing read back from the file beyond its crc; rows then go
+ * through the store, which range-checks and refuses older epochs.
+ */
+#define _GNU_SOURCE
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "redo.h"
+
+#define REDO_MAGIC	0x4452474du	/* "MGRD" read as little-endian */
+#define REDO_VERSION	1
+#define REDO_ALIGN	512
+#define REDO_HDR	32
+#define REDO_FIELDS	17
+#define REDO_ROW	(REDO_FIELDS * 8)
+#define REDO_HALF	(REDO_SIZE / 2)
+
+_Static_assert(REDO_HDR + (size_t)REDO_ROWS_MAX * REDO_ROW <= REDO_HALF,
+    "a record of REDO_ROWS_MAX rows fits in a half");
+
+struct redo {
+	int		 fd;
+	int		 sync_full;
+	int		 half;		/* where records go now: 0 or 1 */
+	size_t		 pos;		/* next offset in that half */
+	uint64_t	 half_max[2];	/* highest seq written in each */
+	uint64_t	 next_seq;
+	unsigned char	*buf;
+	size_t		 bufcap;
+};
+
+/* --- encoding ------------------------------------------------------------ */
+
+/* crc32 - the zlib polynomial, table made on first use */
+static uint32_t
+crc32(uint32_t crc, const unsigned char *p, size_t n)
+{
+	static uint32_t tab[256];
+	uint32_t c;
+	size_t i;
+	int k;
+
+	if (tab[1] == 0)
+		for (i = 0; i < 256; i++) {
+			c = (uint32_t)i;
+			for (k = 0; k < 8; k++)
+				c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+			tab[i] = c;
+		}
+	crc = ~crc;
+	for (i = 0; i < n; i++)
+		crc = tab[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+/* row_put - one usage row as REDO_FIELDS little-endian words */
+static void
+row_put(unsigned char *p, const struct store_usage *u)
+{
+	uint64_t f[REDO_FIELDS];
+	int i;
+
+	f[0] = (uint64_t)u->account;
+	for (i = 0; i < BK_COUNT; i++)
+		f[1 + i] = u->tat[i];
+	f[7] = u->messages;
+	f[8] = u->recipients;
+	f[9] = u->bytes;
+	f[10] = u->held;
+	f[11] = u->released;
+	f[12] = u->refused;
+	f[13] = u->connections;
+	f[14] = (uint64_t)u->last_seen;
+	f[15] = (uint64_t)u->epoch;
+	f[16] = 0;
+	for (i = 0; i < REDO_FIELDS; i++)
+		put64(p + 8 * i, f[i]);
+}
+
+/* row_get - the inverse of row_put */
+static void
+row_get(const unsigned char *p, struct store_usage *u)
+{
+	int i;
+
+	memset(u, 0, sizeof(*u));
+	u->account = (int64_t)get64(p);
+	for (i = 0; i < BK_COUNT; i++)
+		u->tat[i] = get64(p + 8 * (1 + i));
+	u->messages = get64(p + 8 * 7);
+	u->recipients = get64(p + 8 * 8);
+	u->bytes = get64(p + 8 * 9);
+	u->held = get64(p + 8 * 10);
+	u->released = get64(p + 8 * 11);
+	u->refused = get64(p + 8 * 12);
+	u->connections = get64(p + 8 * 13);
+	u->last_seen = (int64_t)get64(p + 8 * 14);
+	u->epoch = (int64_t)get64(p + 8 * 15);
+}
+
+/* rec_len - bytes a record of n rows takes, padding included */
+static size_t
+rec_len(size_t n)
+{
+	return (REDO_HDR + n * REDO_ROW + REDO_ALIGN - 1) &
+	    ~(size_t)(REDO_ALIGN - 1);
+}
+
+/* rec_check - the rows of a valid record at off in buf, else 0 */
+static uint32_t
+rec_check(const unsigned char *buf, size_t off)
+{
+	unsigned char hdr[REDO_HDR];
+	size_t	 end = (off / REDO_HALF + 1) * REDO_HALF;
+	uint32_t n, crc;
+
+	if (get32(buf + off) != REDO_MAGIC ||
+	    (buf[off + 4] | buf[off + 5] << 8) != REDO_VERSION)
+		return 0;
+	n = get32(buf + off + 8);
+	if (n == 0 || n > REDO_ROWS_MAX ||
+	    off + REDO_HDR + (size_t)n * REDO_ROW > end)
+		return 0;
+	memcpy(hdr, buf + off, REDO_HDR);
+	put32(hdr + 12, 0);
+	crc = crc32(0, hdr, REDO_HDR);
+	crc = crc32(crc, buf + off + REDO_HDR, (size_t)n * REDO_ROW);
+	return crc == get32(buf + off + 12) ? n : 0;
+}
+
+/* --- the file ------------------------------------------------------------ */
+
+/* fill - zeroes from the file's size up to REDO_SIZE, synced: written, not
+ * sparse, so that later writes and fdatasyncs never allocate */
+static int
+fill(int fd, off_t from)
+{
+	static const unsigned char zero[1 << 16];
+	off_t	 off;
+	size_t	 len;
+
+	for (off = from; off < (off_t)REDO_SIZE; off += (off_t)len) {
+		len = sizeof(zero);
+		if (off + (off_t)len > (off_t)REDO_SIZE)
+			len = (size_t)((off_t)REDO_SIZE - off);
+		if (pwrite(fd, zero, len, off) != (ssize_t)len)
+			return -1;
+	}
+	return fsync(fd);
+}
+
+struct redo *
+redo_open(const char *path, int sync_full, char *err, size_t errlen)
+{
+	struct redo *r;
+	struct stat sb;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "redo log: out of memory");
+		return NULL;
+	}
+	r->sync_full = sync_full;
+	r->next_seq = 1;
+	if ((r->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
+	    fstat(r->fd, &sb) == -1)
+		goto fail;
+	if (sb.st_size > (off_t)REDO_SIZE) {
+		snprintf(err, errlen, "redo log %s: %lld bytes, not %u: not "
+		    "this mailgov's", path, (long long)sb.st_size, REDO_SIZE);
+		close(r->fd);
+		free(r);
+		return NULL;
+	}
+	/* new, or cut short while it was being made: zeroes are no record */
+	if (sb.st_size < (off_t)REDO_SIZE && fill(r->fd, sb.st_size) == -1)
+		goto fail;
+	return r;
+fail:
+	snprintf(err, errlen, "redo log %s: %s", path, strerror(errno));
+	if (r->fd != -1)
+		close(r->fd);
+	free(r);
+	return NULL;
+}
+
+/* a record found at start-up */
+struct found {
+	uint64_t seq;
+	size_t	 off;
+	uint32_t n;
+};
+
+static int
+found_cmp(const void *a, const void *b)
+{
+	const struct found *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int
+redo_replay(struct redo *r, struct store *st)
+{
+	unsigned char *buf;
+	struct found *f = NULL;
+	struct store_usage u;
+	size_t	 nf = 0, capf = 0, off, i;
+	uint64_t applied, top;
+	uint32_t n, k;
+	int	 applied_n = 0;
+
+	if (store_redo_applied(st, &applied) == -1) {
+		log_warnx("redo log: %s", store_error(st));
+		return -1;
+	}
+	if ((buf = malloc(REDO_SIZE)) == NULL) {
+		log_warnx("redo log: out of memory");
+		return -1;
+	}
+	if (pread(r->fd, buf, REDO_SIZE, 0) != (ssize_t)REDO_SIZE) {
+		log_warn("redo log: read");
+		free(buf);
+		return -1;
+	}
+	top = applied;
+	for (off = 0; off < REDO_SIZE; off += REDO_ALIGN) {
+		if ((n = rec_check(buf, off)) == 0)
+			continue;
+		if (get64(buf + off + 16) > top)
+			top = get64(buf + off + 16);
+		if (get64(buf + off + 16) <= applied)
+			continue;
+		if (nf == capf) {
+			struct found *nfp;
+
+			capf = capf ? capf * 2 : 64;
+			if ((nfp = reallocarray(f, capf, sizeof(*f))) == NULL) {
+				log_warnx("redo log: out of memory");
+				goto fail;
+			}
+			f = nfp;
+		}
+		f[nf].seq = get64(buf + off + 16);
+		f[nf].off = off;
+		f[nf].n = n;
+		nf++;
+		off += rec_len(n) - REDO_ALIGN;	/* its rows hold no header */
+	}
+	if (nf > 0)
+		qsort(f, nf, sizeof(*f), found_cmp);
+	if (store_begin(st) == -1)
+		goto dberr;
+	for (i = 0; i < nf; i++) {
+		for (k = 0; k < f[i].n; k++) {
+			row_get(buf + f[i].off + REDO_HDR + (size_t)k * REDO_ROW,
+			    &u);
+			/* 1: reset since (the reset wins); an account
+			 * deleted since has nothing to write to */
+			if (store_usage_put(st, &u) == -1 &&
+			    strstr(store_error(st), "unknown account") == NULL)
+				goto dberr;
+		}
+		applied_n++;
+	}
+	if (store_redo_set_applied(st, top) == -1 || store_commit(st) == -1)
+		goto dberr;
+	r->next_seq = top + 1;
+	r->half = 0;
+	r->pos = 0;
+	r->half_max[0] = r->half_max[1] = 0;	/* all at or below the mark */
+	if (applied_n > 0)
+		log_info("redo log: %d records replayed (seq %llu..%llu)",
+		    applied_n, (unsigned long long)f[0].seq,
+		    (unsigned long long)f[nf - 1].seq);
+	free(f);
+	free(buf);
+	return applied_n;
+dberr:
+	log_warnx("redo log: replay: %s", store_error(st));
+	if (store_in_transaction(st))
+		store_rollback(st);
+fail:
+	free(f);
+	free(buf);
+	return -1;
+}
+
+int
+redo_append(struct redo *r, const struct store_usage *rows, size_t n,
+    uint64_t applied, uint64_t *seq)
+{
+	size_t	 len = rec_len(n), i;
+	unsigned char *nb;
+	int	 other;
+
+	if (n == 0 || n > REDO_ROWS_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (r->pos + len > REDO_HALF) {
+		other = !r->half;
+		if (r->half_max[other] > applied)
+			return 1;
+		r->half = other;
+		r->pos = 0;
+		r->half_max[other] = 0;
+	}
+	if (len > r->bufcap) {
+		if ((nb = realloc(r->buf, len)) == NULL)
+			return -1;
+		r->buf = nb;
+		r->bufcap = len;
+	}
+	memset(r->buf, 0, len);
+	put32(r->buf, REDO_MAGIC);
+	r->buf[4] = REDO_VERSION;
+	put32(r->buf + 8, (uint32_t)n);
+	put64(r->buf + 16, r->next_seq);
+	for (i = 0; i < n; i++)
+		row_put(r->buf + REDO_HDR + i * REDO_ROW, &rows[i]);
+	put32(r->buf + 12, crc32(crc32(0, r->buf, REDO_HDR),
+	    r->buf + REDO_HDR, n * REDO_ROW));
+	if (pwrite(r->fd, r->buf, len, (off_t)(r->half * REDO_HALF + r->pos))
+	    != (ssize_t)len) {
+		if (errno == 0)
+			errno = EIO;
+		return -1;
+	}
+	if (r->sync_full && fdatasync(r->fd) == -1)
+		return -1;
+	r->pos += len;
+	r->half_max[r->half] = r->next_seq;
+	*seq = r->next_seq++;
+	return 0;
+}
+
+void
+redo_close(struct redo *r)
+{
+	if (r == NULL)
+		return;
+	close(r->fd);
+	free(r->buf);
+	free(r);
+}
