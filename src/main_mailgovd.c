@@ -467,19 +467,28 @@ main(int argc, char **argv)
 	if ((d->st = store_open(d->cfg.db, STORE_CREATE, STORE_BUSY_MS, err,
 	    sizeof(err))) == NULL)
 		fatalx("%s", err);
-	/* counts only the redo log has go into SQLite before anything is
-	 * loaded from it */
-	if (d->cfg.redo_log) {
+	/*
+	 * Counts only the redo log has go into SQLite before anything is
+	 * loaded from it; also when the log was just turned off, so that
+	 * turning it off after a crash loses nothing.
+	 */
+	{
 		char path[sizeof(d->cfg.db) + 8];
 
 		if (snprintf(path, sizeof(path), "%s-redo", d->cfg.db) >=
 		    (int)sizeof(path))
 			fatalx("db path too long for its redo log");
-		if ((d->redo = redo_open(path, d->cfg.sync_full, err,
-		    sizeof(err))) == NULL)
-			fatalx("%s", err);
-		if (redo_replay(d->redo, d->st) == -1)
-			fatalx("cannot replay the redo log %s", path);
+		if (d->cfg.redo_log || access(path, F_OK) == 0) {
+			if ((d->redo = redo_open(path, d->cfg.sync_full, err,
+			    sizeof(err))) == NULL)
+				fatalx("%s", err);
+			if (redo_replay(d->redo, d->st) == -1)
+				fatalx("cannot replay the redo log %s", path);
+		}
+		if (!d->cfg.redo_log) {
+			redo_close(d->redo);
+			d->redo = NULL;
+		}
 	}
 	if ((d->accts = acct_load(d->st, &d->cfg)) == NULL)
 		fatalx("cannot load the accounts from %s", d->cfg.db);

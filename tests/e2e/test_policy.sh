@@ -155,6 +155,7 @@ ctl account add carol --sasl carol >/dev/null || exit 1
 ctl budget set carol messages_per_hour 1 >/dev/null || exit 1
 ctl account add dave --sasl dave >/dev/null || exit 1
 ctl account add erin --sasl erin >/dev/null || exit 1
+ctl account add frank --sasl frank >/dev/null || exit 1
 ctl account add shopdom --domain shop.example >/dev/null || exit 1
 ctl budget set shopdom messages_per_hour 1 >/dev/null || exit 1
 # the queue port: any listener will do, the test only needs the socket
@@ -388,6 +389,27 @@ test_unfinished_request_times_out_idle_connection_kept() {
 8s idle=closed" "$_out" || return 1
 	t_match "logged" 'unfinished request for [0-9]+ s; closing' \
 	    "$(cat "$LOG")"
+}
+
+test_turning_the_redo_log_on_or_off_loses_nothing() {
+	# kill -9, then start with the log switched: off -> on, the
+	# database had every count; on -> off, the records it lacks are
+	# still replayed
+	_from=${MAILGOV_TEST_REDO:-off}
+	_to=on
+	[ "$_from" = on ] && _to=off
+	_r=$(req END-OF-MESSAGE main "sasl_username=frank")
+	_out=$(pc "tcp://$PTCP" pipe "$_r" "$_r" "$_r" | tr '\n' ' ')
+	t_eq "three answers" "action=DUNNO action=DUNNO action=DUNNO " \
+	    "$_out" || return 1
+	stop_daemon -9 || return 1
+	sed -i "s/^redo_log = $_from\$/redo_log = $_to/" "$CONF"
+	start_daemon || return 1
+	t_eq "frank's messages, redo_log $_from -> $_to" 3 \
+	    "$(messages_of frank)" || return 1
+	stop_daemon || return 1
+	sed -i "s/^redo_log = $_to\$/redo_log = $_from/" "$CONF"
+	start_daemon
 }
 
 test_web_user_may_not_use_the_policy_service() {
