@@ -124,8 +124,8 @@ static const char *const migrations[] = {
 	 */
 	"ALTER TABLE usage ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;",
 	/* 2 -> 3: the last redo log record whose rows are in usage */
-	"CREATE TABLE redo (applied INTEGER NOT NULL);"
-	"INSERT INTO redo (applied) VALUES (0);",
+	("CREATE TABLE redo (applied INTEGER NOT NULL);"
+	"INSERT INTO redo (applied) VALUES (0);"),
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
