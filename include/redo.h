@@ -52,4 +52,17 @@ int	redo_append(struct redo *, const struct store_usage *rows, size_t n,
 
 void	redo_close(struct redo *);
 
+/*
+ * redo_scan - every valid record in the first len bytes of a redo log
+ * image: cb(seq, rows, n, arg) for each, in file order; the count.  The
+ * parser redo_replay uses, apart for the fuzzer and the tests.
+ */
+size_t	redo_scan(const unsigned char *buf, size_t len,
+	    void (*cb)(uint64_t seq, const unsigned char *rows, uint32_t n,
+	    void *arg), void *arg);
+/* redo_crc32 - the records' checksum (zlib's crc32), for the fuzzer */
+uint32_t redo_crc32(uint32_t crc, const unsigned char *p, size_t n);
+/* redo_row - row i of a record's rows, as redo_scan handed them over */
+void	redo_row(const unsigned char *rows, uint32_t i, struct store_usage *);
+
 #endif

@@ -55,9 +55,9 @@ struct redo {
 
 /* --- encoding ------------------------------------------------------------ */
 
-/* crc32 - the zlib polynomial, table made on first use */
-static uint32_t
-crc32(uint32_t crc, const unsigned char *p, size_t n)
+/* redo_crc32 - see redo.h: the zlib polynomial, table made on first use */
+uint32_t
+redo_crc32(uint32_t crc, const unsigned char *p, size_t n)
 {
 	static uint32_t tab[256];
 	uint32_t c;
@@ -161,15 +161,18 @@ rec_len(size_t n)
 	    ~(size_t)(REDO_ALIGN - 1);
 }
 
-/* rec_check - the rows of a valid record at off in buf, else 0 */
+/* rec_check - the rows of a valid record at off in buf (len bytes of
+ * the file from its start), else 0 */
 static uint32_t
-rec_check(const unsigned char *buf, size_t off)
+rec_check(const unsigned char *buf, size_t len, size_t off)
 {
 	unsigned char hdr[REDO_HDR];
 	size_t	 end = (off / REDO_HALF + 1) * REDO_HALF;
 	uint32_t n, crc;
 
-	if (get32(buf + off) != REDO_MAGIC ||
+	if (end > len)
+		end = len;
+	if (off + REDO_HDR > end || get32(buf + off) != REDO_MAGIC ||
 	    (buf[off + 4] | buf[off + 5] << 8) != REDO_VERSION)
 		return 0;
 	n = get32(buf + off + 8);
@@ -178,9 +181,34 @@ rec_check(const unsigned char *buf, size_t off)
 		return 0;
 	memcpy(hdr, buf + off, REDO_HDR);
 	put32(hdr + 12, 0);
-	crc = crc32(0, hdr, REDO_HDR);
-	crc = crc32(crc, buf + off + REDO_HDR, (size_t)n * REDO_ROW);
+	crc = redo_crc32(0, hdr, REDO_HDR);
+	crc = redo_crc32(crc, buf + off + REDO_HDR, (size_t)n * REDO_ROW);
 	return crc == get32(buf + off + 12) ? n : 0;
+}
+
+/* redo_scan - see redo.h */
+size_t
+redo_scan(const unsigned char *buf, size_t len,
+    void (*cb)(uint64_t, const unsigned char *, uint32_t, void *), void *arg)
+{
+	size_t	 off, found = 0;
+	uint32_t n;
+
+	for (off = 0; off + REDO_HDR <= len; off += REDO_ALIGN) {
+		if ((n = rec_check(buf, len, off)) == 0)
+			continue;
+		cb(get64(buf + off + 16), buf + off + REDO_HDR, n, arg);
+		found++;
+		off += rec_len(n) - REDO_ALIGN;	/* its rows hold no header */
+	}
+	return found;
+}
+
+/* redo_row - see redo.h */
+void
+redo_row(const unsigned char *rows, uint32_t i, struct store_usage *u)
+{
+	row_get(rows + (size_t)i * REDO_ROW, u);
 }
 
 /* --- the file ------------------------------------------------------------ */
@@ -241,8 +269,15 @@ fail:
 /* a record found at start-up */
 struct found {
 	uint64_t seq;
-	size_t	 off;
+	const unsigned char *rows;
 	uint32_t n;
+};
+
+struct scan {
+	struct found	*f;
+	size_t		 n, cap;
+	uint64_t	 applied, top;
+	int		 oom;
 };
 
 static int
@@ -253,18 +288,42 @@ found_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* on_found - redo_scan's callback: keep the records above the mark */
+static void
+on_found(uint64_t seq, const unsigned char *rows, uint32_t n, void *arg)
+{
+	struct scan *sc = arg;
+	struct found *nf;
+
+	if (seq > sc->top)
+		sc->top = seq;
+	if (seq <= sc->applied || sc->oom)
+		return;
+	if (sc->n == sc->cap) {
+		sc->cap = sc->cap ? sc->cap * 2 : 64;
+		if ((nf = reallocarray(sc->f, sc->cap, sizeof(*nf))) == NULL) {
+			sc->oom = 1;
+			return;
+		}
+		sc->f = nf;
+	}
+	sc->f[sc->n].seq = seq;
+	sc->f[sc->n].rows = rows;
+	sc->f[sc->n].n = n;
+	sc->n++;
+}
+
 int
 redo_replay(struct redo *r, struct store *st)
 {
 	unsigned char *buf;
-	struct found *f = NULL;
+	struct scan sc;
 	struct store_usage u;
-	size_t	 nf = 0, capf = 0, off, i;
-	uint64_t applied, top;
-	uint32_t n, k;
-	int	 applied_n = 0;
+	size_t	 i;
+	uint32_t k;
 
-	if (store_redo_applied(st, &applied) == -1) {
+	memset(&sc, 0, sizeof(sc));
+	if (store_redo_applied(st, &sc.applied) == -1) {
 		log_warnx("redo log: %s", store_error(st));
 		return -1;
 	}
@@ -277,65 +336,44 @@ redo_replay(struct redo *r, struct store *st)
 		free(buf);
 		return -1;
 	}
-	top = applied;
-	for (off = 0; off < REDO_SIZE; off += REDO_ALIGN) {
-		if ((n = rec_check(buf, off)) == 0)
-			continue;
-		if (get64(buf + off + 16) > top)
-			top = get64(buf + off + 16);
-		if (get64(buf + off + 16) <= applied)
-			continue;
-		if (nf == capf) {
-			struct found *nfp;
-
-			capf = capf ? capf * 2 : 64;
-			if ((nfp = reallocarray(f, capf, sizeof(*f))) == NULL) {
-				log_warnx("redo log: out of memory");
-				goto fail;
-			}
-			f = nfp;
-		}
-		f[nf].seq = get64(buf + off + 16);
-		f[nf].off = off;
-		f[nf].n = n;
-		nf++;
-		off += rec_len(n) - REDO_ALIGN;	/* its rows hold no header */
+	sc.top = sc.applied;
+	(void)redo_scan(buf, REDO_SIZE, on_found, &sc);
+	if (sc.oom) {
+		log_warnx("redo log: out of memory");
+		goto fail;
 	}
-	if (nf > 0)
-		qsort(f, nf, sizeof(*f), found_cmp);
+	if (sc.n > 0)
+		qsort(sc.f, sc.n, sizeof(*sc.f), found_cmp);
 	if (store_begin(st) == -1)
 		goto dberr;
-	for (i = 0; i < nf; i++) {
-		for (k = 0; k < f[i].n; k++) {
-			row_get(buf + f[i].off + REDO_HDR + (size_t)k * REDO_ROW,
-			    &u);
+	for (i = 0; i < sc.n; i++)
+		for (k = 0; k < sc.f[i].n; k++) {
+			redo_row(sc.f[i].rows, k, &u);
 			/* 1: reset since (the reset wins); an account
 			 * deleted since has nothing to write to */
 			if (store_usage_put(st, &u) == -1 &&
 			    strstr(store_error(st), "unknown account") == NULL)
 				goto dberr;
 		}
-		applied_n++;
-	}
-	if (store_redo_set_applied(st, top) == -1 || store_commit(st) == -1)
+	if (store_redo_set_applied(st, sc.top) == -1 || store_commit(st) == -1)
 		goto dberr;
-	r->next_seq = top + 1;
+	r->next_seq = sc.top + 1;
 	r->half = 0;
 	r->pos = 0;
 	r->half_max[0] = r->half_max[1] = 0;	/* all at or below the mark */
-	if (applied_n > 0)
-		log_info("redo log: %d records replayed (seq %llu..%llu)",
-		    applied_n, (unsigned long long)f[0].seq,
-		    (unsigned long long)f[nf - 1].seq);
-	free(f);
+	if (sc.n > 0)
+		log_info("redo log: %zu records replayed (seq %llu..%llu)",
+		    sc.n, (unsigned long long)sc.f[0].seq,
+		    (unsigned long long)sc.f[sc.n - 1].seq);
+	free(sc.f);
 	free(buf);
-	return applied_n;
+	return (int)sc.n;
 dberr:
 	log_warnx("redo log: replay: %s", store_error(st));
 	if (store_in_transaction(st))
 		store_rollback(st);
 fail:
-	free(f);
+	free(sc.f);
 	free(buf);
 	return -1;
 }
@@ -373,7 +411,7 @@ redo_append(struct redo *r, const struct store_usage *rows, size_t n,
 	put64(r->buf + 16, r->next_seq);
 	for (i = 0; i < n; i++)
 		row_put(r->buf + REDO_HDR + i * REDO_ROW, &rows[i]);
-	put32(r->buf + 12, crc32(crc32(0, r->buf, REDO_HDR),
+	put32(r->buf + 12, redo_crc32(redo_crc32(0, r->buf, REDO_HDR),
 	    r->buf + REDO_HDR, n * REDO_ROW));
 	if (pwrite(r->fd, r->buf, len, (off_t)(r->half * REDO_HALF + r->pos))
 	    != (ssize_t)len) {
