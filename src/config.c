@@ -396,6 +396,7 @@ config_defaults(struct config *c)
 	snprintf(c->postqueue, sizeof(c->postqueue), "/usr/sbin/postqueue");
 	c->release_interval = 1;
 	c->sync_full = 1;
+	c->redo_log = 1;
 	c->alert_limit = 5;
 	c->alert_period = 60;
 	for (k = 0; k < BK_COUNT; k++) {
