@@ -12,6 +12,12 @@
  * iptables' mangle MAILGOV chain instead.  Removing deletes exactly those
  * jumps, chains and the table; every other rule stays as it was.
  *
+ * iptables-nft creates a table, and a built-in chain in it, the first time
+ * a rule needs them, and never deletes them.  So that remove leaves the
+ * ruleset as install found it, the jump's comment records what install
+ * created (see jump_comment[]); it stays in the kernel with the rules, per
+ * network namespace, and a reinstall keeps the jump and so the record.
+ *
  * Trusts: the tools found in PATH (or /usr/sbin, /sbin) and their output,
  * which is only searched for mailgov's own lines.  Tool messages are
  * passed on, cleaned, in the error line.
@@ -34,10 +40,26 @@
 enum backend { BE_IPTABLES, BE_NFTABLES, BE_ALL };
 
 static const char *const ipt_tables[] = { "mangle", "nat", "filter", NULL };
-static const char *const jump_rule =
-    "-A OUTPUT -m comment --comment " RULES_COMMENT " -j " RULES_CHAIN;
 static const char *const jump_insert =
     "-I OUTPUT 1 -m comment --comment " RULES_COMMENT " -j " RULES_CHAIN;
+
+/*
+ * What the jump from OUTPUT says about what install found.  iptables-save
+ * prints these without quotes (letters and '-' only).  Only the
+ * nf_tables variant of iptables gets the last two: the legacy one has
+ * every table and built-in chain from the start.
+ */
+enum jump_kind {
+	J_PLAIN = 0,	/* OUTPUT was there */
+	J_CHAIN,	/* install created OUTPUT; the table was there */
+	J_TABLE,	/* install created the table, and OUTPUT in it */
+	J_KINDS
+};
+static const char *const jump_comment[J_KINDS] = {
+	RULES_COMMENT,
+	RULES_COMMENT "-created-chain",
+	RULES_COMMENT "-created-table",
+};
 
 static const char *const queue_missing_msg =
     "nft queue expression not available in this kernel; "
@@ -240,6 +262,31 @@ count_lines(const char *text, const char *line)
 	return count;
 }
 
+/* jump_line - the jump of kind as "iptables -S" prints it (malloc'd) */
+static char *
+jump_line(enum jump_kind k)
+{
+	return ctl_xasprintf("-A OUTPUT -m comment --comment %s -j "
+	    RULES_CHAIN, jump_comment[k]);
+}
+
+/* count_jumps - how many jumps of each kind the "-S" listing holds;
+ * returns their sum */
+static int
+count_jumps(const char *listing, int n[J_KINDS])
+{
+	char	*line;
+	int	 k, sum = 0;
+
+	for (k = 0; k < J_KINDS; k++) {
+		line = jump_line((enum jump_kind)k);
+		n[k] = count_lines(listing, line);
+		sum += n[k];
+		free(line);
+	}
+	return sum;
+}
+
 /* --- the explicit caps from the store ----------------------------------- */
 
 struct capacct {
@@ -372,59 +419,11 @@ ipt_list(enum rules_target t, const char *table, struct run *r)
 	return tool(ipt_name(t, 0), args, NULL, r, 1) == 0 ? 0 : -1;
 }
 
-/* ipt_drop_jumps - text without the jump line of tables that have it */
-static char *
-ipt_drop_jumps(enum rules_target t, const char *text, int mangle_only)
+/* ipt_family - nft's name of the family of iptables target t */
+static const char *
+ipt_family(enum rules_target t)
 {
-	char	*out, *o;
-	const char *p, *nl, *table = NULL;
-	struct run r;
-	int	 have[3] = { 0, 0, 0 }, i, cur = -1;
-	size_t	 n;
-
-	for (i = 0; ipt_tables[i] != NULL; i++) {
-		if (mangle_only && i > 0)
-			break;
-		if (ipt_list(t, ipt_tables[i], &r) == 0)
-			have[i] = count_lines(r.out, jump_rule) > 0;
-		free(r.out);
-	}
-	out = o = ctl_xstrdup(text);
-	for (p = text; *p != '\0'; p = nl + (*nl == '\n')) {
-		if ((nl = strchr(p, '\n')) == NULL)
-			nl = p + strlen(p);
-		n = (size_t)(nl - p);
-		if (*p == '*') {
-			table = p + 1;
-			for (cur = -1, i = 0; ipt_tables[i] != NULL; i++)
-				if (n - 1 == strlen(ipt_tables[i]) &&
-				    memcmp(table, ipt_tables[i], n - 1) == 0)
-					cur = i;
-		}
-		if (cur >= 0 && have[cur] && n == strlen(jump_insert) &&
-		    memcmp(p, jump_insert, n) == 0)
-			continue;
-		memcpy(o, p, n + (*nl == '\n'));
-		o += n + (*nl == '\n');
-	}
-	*o = '\0';
-	return out;
-}
-
-/* ipt_load - load rendered restore text for one family */
-static int
-ipt_load(enum rules_target t, const char *text, int mangle_only)
-{
-	const char *args[] = { "-w", "--noflush", NULL };
-	struct run r;
-	char	*in;
-	int	 rc;
-
-	in = ipt_drop_jumps(t, text, mangle_only);
-	rc = tool(ipt_name(t, 1), args, in, &r, 0);
-	free(in);
-	free(r.out);
-	return rc == 0 ? 0 : -1;
+	return t == RULES_IPV4 ? "ip" : "ip6";
 }
 
 /* ipt_is_nft - is this iptables the nf_tables variant (iptables-nft) */
@@ -442,38 +441,201 @@ ipt_is_nft(enum rules_target t)
 }
 
 /*
- * ipt_prune - iptables-nft creates a table (with its built-in chains) on
- * first use and never deletes it.  After removing mailgov's chain, a table
- * left with nothing but empty built-in chains that accept is deleted, so
- * that the ruleset reads as it did before install.  Such a table filters
- * nothing, so deleting it changes no packet's fate.
+ * nft_absent - does nft say that table (chain NULL), or chain in it, does
+ * not exist?  iptables-nft cannot tell: it lists a built-in chain that is
+ * not there as if it were.  1: absent; 0: there, or nft cannot tell (no
+ * nft, another error), which makes install record nothing.
  */
-static void
-ipt_prune(enum rules_target t, const char *table)
+static int
+nft_absent(enum rules_target t, const char *table, const char *chain)
 {
-	const char *args[] = { "delete", "table",
-	    t == RULES_IPV4 ? "ip" : "ip6", table, NULL };
+	const char *tables[] = { "list", "tables", ipt_family(t), NULL };
+	const char *chains[] = { "list", "chain", ipt_family(t), table, chain,
+	    NULL };
+	char	*want;
 	struct run r;
-	const char *p, *nl;
-	int	 empty = 1;
+	int	 rc, absent;
 
-	if (ipt_list(t, table, &r) == -1) {
+	if (chain != NULL) {
+		rc = tool("nft", chains, NULL, &r, 1);
+		absent = rc > 0 && strstr(r.out, "No such file or directory");
 		free(r.out);
-		return;
+		return absent;
 	}
-	for (p = r.out; *p != '\0' && empty; p = nl + (*nl == '\n')) {
+	if (tool("nft", tables, NULL, &r, 1) != 0) {
+		free(r.out);
+		return 0;
+	}
+	want = ctl_xasprintf("table %s %s", ipt_family(t), table);
+	absent = count_lines(r.out, want) == 0;
+	free(want);
+	free(r.out);
+	return absent;
+}
+
+/* ipt_created - what loading a jump into table's OUTPUT would create */
+static enum jump_kind
+ipt_created(enum rules_target t, const char *table)
+{
+	if (nft_absent(t, table, NULL))
+		return J_TABLE;
+	if (nft_absent(t, table, "OUTPUT"))
+		return J_CHAIN;
+	return J_PLAIN;
+}
+
+/*
+ * ipt_jumps - the text to load: a table whose OUTPUT already jumps to
+ * MAILGOV loses its jump line (installing again keeps the jump, and what
+ * its comment recorded); with iptables-nft, another table's jump says what
+ * loading it creates.  mangle_only: the text has the mangle table alone.
+ */
+static char *
+ipt_jumps(enum rules_target t, const char *text, int mangle_only)
+{
+	const char *p, *nl, *table = NULL;
+	char	*out, *o;
+	struct run r;
+	int	 have[3] = { 0, 0, 0 }, n[J_KINDS], i, cur = -1, is_nft;
+	size_t	 len;
+	enum jump_kind kind[3] = { J_PLAIN, J_PLAIN, J_PLAIN };
+
+	is_nft = ipt_is_nft(t);
+	for (i = 0; ipt_tables[i] != NULL; i++) {
+		if (mangle_only && i > 0)
+			break;
+		if (ipt_list(t, ipt_tables[i], &r) == 0)
+			have[i] = count_jumps(r.out, n) > 0;
+		free(r.out);
+		if (!have[i] && is_nft)
+			kind[i] = ipt_created(t, ipt_tables[i]);
+	}
+	/* room for the longest comment on every jump line */
+	out = o = ctl_xreallocarray(NULL, strlen(text) + 1 +
+	    (size_t)count_lines(text, jump_insert) *
+	    strlen(jump_comment[J_TABLE]), 1);
+	for (p = text; *p != '\0'; p = nl + (*nl == '\n')) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p);
+		len = (size_t)(nl - p);
+		if (*p == '*') {
+			table = p + 1;
+			for (cur = -1, i = 0; ipt_tables[i] != NULL; i++)
+				if (len - 1 == strlen(ipt_tables[i]) &&
+				    memcmp(table, ipt_tables[i], len - 1) == 0)
+					cur = i;
+		}
+		if (cur >= 0 && len == strlen(jump_insert) &&
+		    memcmp(p, jump_insert, len) == 0) {
+			if (have[cur])
+				continue;
+			o += sprintf(o, "-I OUTPUT 1 -m comment --comment %s "
+			    "-j " RULES_CHAIN "%s", jump_comment[kind[cur]],
+			    *nl == '\n' ? "\n" : "");
+			continue;
+		}
+		memcpy(o, p, len + (*nl == '\n'));
+		o += len + (*nl == '\n');
+	}
+	*o = '\0';
+	return out;
+}
+
+/* ipt_load - load rendered restore text for one family */
+static int
+ipt_load(enum rules_target t, const char *text, int mangle_only)
+{
+	const char *args[] = { "-w", "--noflush", NULL };
+	struct run r;
+	char	*in;
+	int	 rc;
+
+	in = ipt_jumps(t, text, mangle_only);
+	rc = tool(ipt_name(t, 1), args, in, &r, 0);
+	free(in);
+	free(r.out);
+	return rc == 0 ? 0 : -1;
+}
+
+/* only_policy_accept - is an "iptables -S CHAIN" listing an empty chain
+ * with policy ACCEPT */
+static int
+only_policy_accept(const char *listing)
+{
+	const char *p, *nl;
+
+	for (p = listing; *p != '\0'; p = nl + (*nl == '\n')) {
 		if ((nl = strchr(p, '\n')) == NULL)
 			nl = p + strlen(p);
 		if (nl == p)
 			continue;
 		if (strncmp(p, "-P ", 3) != 0 || (size_t)(nl - p) < 7 ||
 		    memcmp(nl - 7, " ACCEPT", 7) != 0)
-			empty = 0;
+			return 0;
+	}
+	return 1;
+}
+
+/* nft_table_empty - does "nft list table" show a table holding nothing */
+static int
+nft_table_empty(const char *listing, const char *family, const char *table)
+{
+	char	*head;
+	const char *p, *nl;
+	size_t	 n;
+	int	 empty = 1;
+
+	head = ctl_xasprintf("table %s %s {", family, table);
+	for (p = listing; *p != '\0' && empty; p = nl + (*nl == '\n')) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p);
+		n = (size_t)(nl - p);
+		/* nft's own notes ("# Warning: table ... is managed by
+		 * iptables-nft") and blank lines say nothing about it */
+		if (n == 0 || *p == '#' || (n == 1 && *p == '}') ||
+		    (n == strlen(head) && memcmp(p, head, n) == 0))
+			continue;
+		empty = 0;
+	}
+	free(head);
+	return empty;
+}
+
+/*
+ * ipt_tidy - after mailgov's jump and chain left table: delete what
+ * install created there (kind), if it still holds nothing: the built-in
+ * OUTPUT chain when it is empty with policy ACCEPT, then for J_TABLE the
+ * table when nothing else is in it.  Something the admin put there since
+ * stays.  iptables cannot delete either, so nft does.
+ */
+static void
+ipt_tidy(enum rules_target t, const char *table, enum jump_kind kind)
+{
+	const char *fam = ipt_family(t);
+	const char *show[] = { "-w", "-t", table, "-S", "OUTPUT", NULL };
+	const char *delc[] = { "delete", "chain", fam, table, "OUTPUT", NULL };
+	const char *listt[] = { "list", "table", fam, table, NULL };
+	const char *delt[] = { "delete", "table", fam, table, NULL };
+	struct run r;
+	int	 rc;
+
+	rc = tool(ipt_name(t, 0), show, NULL, &r, 1);
+	if (rc == 0 && only_policy_accept(r.out) &&
+	    !nft_absent(t, table, "OUTPUT")) {
+		free(r.out);
+		/* the kernel refuses to delete a chain that holds a rule */
+		tool("nft", delc, NULL, &r, 0);
 	}
 	free(r.out);
-	if (!empty)
+	if (kind != J_TABLE)
 		return;
-	tool("nft", args, NULL, &r, 1);
+	/* XXX nft deletes a table with whatever it holds: a rule added
+	 * between this listing and the delete would go with it */
+	rc = tool("nft", listt, NULL, &r, 1);
+	if (rc == 0 && nft_table_empty(r.out, fam, table)) {
+		free(r.out);
+		tool("nft", delt, NULL, &r, 0);
+	}
 	free(r.out);
 }
 
@@ -484,23 +646,26 @@ ipt_prune(enum rules_target t, const char *table)
 #define T_ALL		(T_MANGLE | T_NAT | T_FILTER)
 
 /* ipt_remove - delete mailgov's jumps and chains of one family in the
- * tables of mask; *found is set when there was anything to delete */
+ * tables of mask, and with iptables-nft what install created for them;
+ * *found is set when there was anything to delete */
 static int
 ipt_remove(enum rules_target t, int mask, int *found)
 {
 	const char *args[] = { "-w", "--noflush", NULL };
-	char	*in = ctl_xstrdup(""), *s, *tables[3];
+	char	*in = ctl_xstrdup(""), *s;
 	struct run r;
-	int	 i, j, jumps, chain, ntables = 0, rc = 0;
+	int	 i, j, k, n[J_KINDS], jumps, chain, rc = 0, ntables = 0;
+	enum jump_kind created[3];
 
 	for (i = 0; ipt_tables[i] != NULL; i++) {
+		created[i] = J_PLAIN;
 		if (!(mask & (1 << i)))
 			continue;
 		if (ipt_list(t, ipt_tables[i], &r) == -1) {
 			free(r.out);
 			continue;	/* no such table in this kernel */
 		}
-		jumps = count_lines(r.out, jump_rule);
+		jumps = count_jumps(r.out, n);
 		chain = count_lines(r.out, "-N " RULES_CHAIN) > 0;
 		free(r.out);
 		if (jumps == 0 && !chain)
@@ -508,26 +673,31 @@ ipt_remove(enum rules_target t, int mask, int *found)
 		s = ctl_xasprintf("%s*%s\n", in, ipt_tables[i]);
 		free(in);
 		in = s;
-		for (j = 0; j < jumps; j++) {
-			s = ctl_xasprintf("%s-D OUTPUT -m comment --comment "
-			    RULES_COMMENT " -j " RULES_CHAIN "\n", in);
-			free(in);
-			in = s;
-		}
+		for (k = 0; k < J_KINDS; k++)
+			for (j = 0; j < n[k]; j++) {
+				s = ctl_xasprintf("%s-D OUTPUT -m comment "
+				    "--comment %s -j " RULES_CHAIN "\n", in,
+				    jump_comment[k]);
+				free(in);
+				in = s;
+			}
+		/* the most that install created, if it ran more than once */
+		created[i] = n[J_TABLE] > 0 ? J_TABLE : n[J_CHAIN] > 0 ?
+		    J_CHAIN : J_PLAIN;
 		s = ctl_xasprintf("%s%sCOMMIT\n", in, chain ?
 		    "-F " RULES_CHAIN "\n-X " RULES_CHAIN "\n" : "");
 		free(in);
 		in = s;
-		tables[ntables++] = (char *)ipt_tables[i];
+		ntables++;
 	}
 	if (ntables > 0) {
 		*found = 1;
 		if (tool(ipt_name(t, 1), args, in, &r, 0) != 0)
 			rc = -1;
 		free(r.out);
-		if (rc == 0 && ipt_is_nft(t))
-			for (i = 0; i < ntables; i++)
-				ipt_prune(t, tables[i]);
+		for (i = 0; rc == 0 && ipt_tables[i] != NULL; i++)
+			if (created[i] != J_PLAIN && ipt_is_nft(t))
+				ipt_tidy(t, ipt_tables[i], created[i]);
 	}
 	free(in);
 	return rc;

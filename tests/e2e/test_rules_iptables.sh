@@ -6,6 +6,7 @@
 # are reset at once, explicit connection caps hold, and install/remove
 # leave every other rule as it was.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib_rules.sh"
 t_sandbox "$@"
 t_topology || exit 1
 
@@ -179,6 +180,56 @@ test_remove_then_web_uid_reaches_mx() {
 	ctl rules install >/dev/null
 	t_match "banner without rules" '^220 mx\.remote ' "$_b" || return 1
 	t_eq "second remove" "no mailgov rules were installed" "$_again"
+}
+
+# --- remove restores the whole ruleset, nft's view included --------------
+
+test_remove_restores_nft_ruleset_of_an_empty_netns() {
+	round_trip empty ":" "rules install" "rules remove"
+}
+
+test_remove_restores_nft_ruleset_with_only_a_forward_policy() {
+	round_trip fwd "iptables -P FORWARD DROP" "rules install" \
+	    "rules remove"
+}
+
+test_remove_restores_nft_ruleset_with_nat_postrouting_and_ip6_input() {
+	round_trip natin "
+	    iptables -t nat -A POSTROUTING -s 192.0.2.0/24 -o lo -j MASQUERADE
+	    ip6tables -A INPUT -p tcp --dport 22 -j ACCEPT" \
+	    "rules install" "rules remove"
+}
+
+test_remove_restores_nft_ruleset_with_empty_nat_and_ip6_filter_chains() {
+	round_trip natin0 "
+	    iptables -t nat -P POSTROUTING ACCEPT
+	    ip6tables -P INPUT ACCEPT" "rules install" "rules remove"
+}
+
+test_remove_keeps_output_chains_and_their_rules() {
+	round_trip output "
+	    iptables -t mangle -A OUTPUT -p tcp --dport 80 -j MARK --set-xmark 0x1/0x1
+	    iptables -t nat -A OUTPUT -p tcp -d 192.0.2.80 --dport 8080 -j REDIRECT --to-ports 80
+	    iptables -A OUTPUT -p udp --dport 53 -j ACCEPT
+	    ip6tables -t mangle -A OUTPUT -p tcp --dport 80 -j MARK --set-xmark 0x1/0x1
+	    ip6tables -A OUTPUT -p udp --dport 53 -j ACCEPT" \
+	    "rules install" "rules remove"
+}
+
+test_remove_keeps_empty_output_chains_and_tables_that_were_there() {
+	# chains and a table that hold nothing but existed before install
+	round_trip empty0 "
+	    iptables -P OUTPUT ACCEPT
+	    iptables -t nat -P OUTPUT ACCEPT
+	    nft add table ip6 nat
+	    nft add table ip6 mangle
+	    nft add table inet other" \
+	    "rules install" "rules remove"
+}
+
+test_remove_after_two_installs_restores_nft_ruleset() {
+	round_trip twice "iptables -t mangle -A PREROUTING -p tcp -j RETURN" \
+	    "rules install" "rules install" "rules remove --backend iptables"
 }
 
 test_missing_tool_is_a_clear_error() {

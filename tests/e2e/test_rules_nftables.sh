@@ -6,6 +6,7 @@
 # (the default) and per account (explicit), and when the kernel has no nft
 # queue expression says so and puts the queue step in an xt NFQUEUE rule.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib_rules.sh"
 t_sandbox "$@"
 t_topology || exit 1
 
@@ -248,6 +249,50 @@ test_remove_without_backend_removes_both() {
 	ctl rules install --backend nftables >/dev/null
 	t_eq "ruleset after remove" "$BEFORE" "$_after" || return 1
 	t_match "banner without rules" '^220 mx\.remote ' "$_b"
+}
+
+# --- remove restores the whole ruleset, in namespaces of their own ------
+# (the queue step's xt NFQUEUE rule, on a kernel without nft's queue
+# expression, brings iptables' mangle table and its OUTPUT chain)
+
+test_remove_restores_nft_ruleset_of_an_empty_netns() {
+	round_trip empty ":" "rules install --backend nftables" \
+	    "rules remove --backend nftables"
+}
+
+test_remove_restores_nft_ruleset_with_only_a_forward_policy() {
+	round_trip fwd "iptables -P FORWARD DROP" \
+	    "rules install --backend nftables" "rules remove --backend nftables"
+}
+
+test_remove_restores_nft_ruleset_with_other_mangle_chains() {
+	round_trip mangle "
+	    iptables -t mangle -A PREROUTING -p tcp -j RETURN
+	    ip6tables -t mangle -P POSTROUTING ACCEPT
+	    iptables -t nat -A POSTROUTING -s 192.0.2.0/24 -o lo -j MASQUERADE
+	    ip6tables -A INPUT -p tcp --dport 22 -j ACCEPT" \
+	    "rules install --backend nftables" "rules remove --backend nftables"
+}
+
+test_remove_keeps_output_chains_and_native_tables() {
+	round_trip output "
+	    iptables -t mangle -A OUTPUT -p tcp --dport 80 -j MARK --set-xmark 0x1/0x1
+	    ip6tables -t mangle -P OUTPUT ACCEPT
+	    iptables -A OUTPUT -p udp --dport 53 -j ACCEPT
+	    nft add table inet other
+	    nft add chain inet other out '{ type filter hook output priority 10; }'
+	    nft add rule inet other out udp dport 53 accept" \
+	    "rules install --backend nftables" "rules remove"
+}
+
+test_switching_backends_then_remove_restores_nft_ruleset() {
+	round_trip switch "
+	    iptables -P FORWARD DROP
+	    iptables -t nat -A POSTROUTING -s 192.0.2.0/24 -o lo -j MASQUERADE" \
+	    "rules install --backend iptables" \
+	    "rules install --backend nftables" \
+	    "rules install --backend iptables" \
+	    "rules install --backend nftables" "rules remove"
 }
 
 t_main "$@"
