@@ -18,7 +18,7 @@ int	privs_user(const char *user, uid_t *, gid_t *, char *err,
 	    size_t errlen);
 
 /*
- * privs_own_db - give db, its -wal, -shm and -journal files, and its
+ * privs_own_db - give db, its -wal, -shm, -journal and -redo files, and its
  * directory when it holds nothing else, to uid:gid if root owns them, so
  * SQLite can still write (and recreate its side files) after the drop.
  */

@@ -29,7 +29,15 @@ enum store_flags {
 	STORE_CREATE = 0x2,	/* create the file and its directory mode */
 };
 
-/* store_open - open (and migrate) path; NULL with err filled on failure */
+/*
+ * The database file's mode when store_open() creates it; SQLite gives its
+ * -wal, -shm and -journal the same.  Opening a file (or side file) whose
+ * mode lets others in takes their bits off, when the caller may.
+ */
+#define STORE_FILE_MODE		0640
+
+/* store_open - open (and migrate) path; NULL with err filled on failure,
+ * errno EACCES when the caller may not read (or create) the file */
 struct store *store_open(const char *path, int flags, int busy_ms,
 	    char *err, size_t errlen);
 void	store_close(struct store *);

@@ -35,8 +35,14 @@ ctl_open(struct ctl *ctl, int flags)
 	err[0] = '\0';
 	ctl->store = store_open(ctl->db_path, flags, CTL_BUSY_MS, err,
 	    sizeof(err));
-	if (ctl->store == NULL)
-		ctl_err("%s", err[0] ? err : "cannot open the database");
+	if (ctl->store == NULL) {
+		/* the database is root's and the daemon user's alone */
+		if (errno == EACCES && geteuid() != 0)
+			ctl_err("%s (run as root)", err[0] ? err :
+			    "cannot open the database");
+		else
+			ctl_err("%s", err[0] ? err : "cannot open the database");
+	}
 	return ctl->store;
 }
 

@@ -244,8 +244,13 @@ redo_open(const char *path, int sync_full, char *err, size_t errlen)
 	}
 	r->sync_full = sync_full;
 	r->next_seq = 1;
-	if ((r->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
-	    fstat(r->fd, &sb) == -1)
+	if ((r->fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) == -1 || fstat(r->fd, &sb) == -1)
+		goto fail;
+	/* it holds every account's usage: others may not read it, whoever
+	 * made it (as the database, see store.h) */
+	if ((sb.st_mode & S_IRWXO) != 0 &&
+	    fchmod(r->fd, sb.st_mode & (S_IRWXU | S_IRWXG)) == -1)
 		goto fail;
 	if (sb.st_size > (off_t)REDO_SIZE) {
 		snprintf(err, errlen, "redo log %s: %lld bytes, not %u: not "

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -283,6 +284,7 @@ struct store {
 	int64_t		 generation;	/* of accounts and what they own */
 	char		 path[PATH_MAX];
 	char		 err[512];
+	int		 sys_errno;	/* of a failed open, for the caller */
 	sqlite3_stmt	*st[S_COUNT];
 };
 
@@ -318,6 +320,7 @@ dberr(struct store *s, int rc)
 	case SQLITE_FULL:
 		return seterr(s, "database %s: disk full", s->path);
 	case SQLITE_CANTOPEN:
+		s->sys_errno = sys;
 		return seterr(s, "cannot open database %s: %s", s->path,
 		    sys ? strerror(sys) : msg);
 	case SQLITE_IOERR:
@@ -325,6 +328,7 @@ dberr(struct store *s, int rc)
 		    sys ? ": " : "", sys ? strerror(sys) : "");
 	case SQLITE_PERM:
 	case SQLITE_AUTH:
+		s->sys_errno = EACCES;
 		return seterr(s, "database %s: permission denied", s->path);
 	default:
 		return seterr(s, "database %s: %s", s->path, msg);
@@ -574,6 +578,83 @@ mkparent(struct store *s, const char *path)
 	return 0;
 }
 
+/*
+ * tighten - take the "other" bits off a file an older mailgov made 0644.
+ * By path, never through an fd of our own: closing an fd on the database
+ * or its -shm would drop the POSIX locks that this process's other SQLite
+ * handles hold there.  A side file is never followed through a symlink.
+ * Failures are left alone: only the owner or root may chmod, and a
+ * read-only mount cannot change.
+ */
+static void
+tighten(const char *path, int follow)
+{
+	struct stat sb;
+	mode_t	 mode;
+
+	if ((follow ? stat(path, &sb) : lstat(path, &sb)) == -1 ||
+	    !S_ISREG(sb.st_mode) || (sb.st_mode & S_IRWXO) == 0)
+		return;
+	mode = sb.st_mode & (S_IRWXU | S_IRWXG);
+	if (chmod(path, mode) == -1)
+		log_debug("database file %s is mode %04o; cannot make it %04o: "
+		    "%s", path, (unsigned)(sb.st_mode & 07777), (unsigned)mode,
+		    strerror(errno));
+	else
+		log_debug("database file %s was mode %04o, now %04o", path,
+		    (unsigned)(sb.st_mode & 07777), (unsigned)mode);
+}
+
+/* tighten_all - the database, then the side files SQLite keeps beside it */
+static void
+tighten_all(const char *path)
+{
+	static const char *const side[] = { "-wal", "-shm", "-journal" };
+	char	 p[PATH_MAX + 16];
+	size_t	 i;
+
+	tighten(path, 1);
+	for (i = 0; i < sizeof(side) / sizeof(side[0]); i++)
+		if (snprintf(p, sizeof(p), "%s%s", path, side[i]) <
+		    (int)sizeof(p))
+			tighten(p, 0);
+}
+
+/*
+ * create - make the database file itself, empty and STORE_FILE_MODE,
+ * before SQLite opens it: SQLite would make it 0644 less the umask, and it
+ * gives -wal, -shm and -journal the main file's mode when it creates them.
+ * 0 if made or already there.
+ */
+static int
+create(struct store *s, const char *path)
+{
+	int	 fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    STORE_FILE_MODE);
+	if (fd == -1) {
+		if (errno == EEXIST)
+			return 0;
+		s->sys_errno = errno;
+		if (errno == EACCES || errno == EPERM)
+			return seterr(s, "cannot create %s: permission denied",
+			    path);
+		return seterr(s, "cannot create database %s: %s", path,
+		    strerror(errno));
+	}
+	/* the umask may have taken more: the owner must read and write */
+	if (fchmod(fd, STORE_FILE_MODE) == -1) {
+		s->sys_errno = errno;
+		seterr(s, "cannot create database %s: chmod: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 /* exec - run a script (pragmas, migrations) */
 static int
 exec(struct store *s, const char *sql)
@@ -732,23 +813,43 @@ store_open(const char *path, int flags, int busy_ms, char *err,
 	}
 	if (stat(path, &sb) == -1) {
 		if (errno != ENOENT || !(flags & STORE_CREATE)) {
+			s->sys_errno = errno;
 			if (errno == ENOENT)
 				seterr(s, "database %s does not exist", path);
+			else if (errno == EACCES)
+				seterr(s, "cannot read %s: permission denied",
+				    path);
 			else
 				seterr(s, "cannot open database %s: %s", path,
 				    strerror(errno));
 			goto fail;
 		}
-		if (mkparent(s, path) == -1)
+		if (mkparent(s, path) == -1 || create(s, path) == -1)
 			goto fail;
 	} else if (!S_ISREG(sb.st_mode)) {
 		seterr(s, "database %s is not a regular file", path);
 		goto fail;
 	}
+	/*
+	 * Say it plainly rather than let SQLite fail later with "unable to
+	 * open database file", and before it could make a side file.  The
+	 * kernel still decides: this only words the refusal.
+	 */
+	if (access(path, R_OK) == -1) {
+		s->sys_errno = errno;
+		if (errno == EACCES)
+			seterr(s, "cannot read %s: permission denied", path);
+		else
+			seterr(s, "cannot open database %s: %s", path,
+			    strerror(errno));
+		goto fail;
+	}
+	/* before SQLite opens it: side files it makes take this mode */
+	tighten_all(path);
 
+	/* no SQLITE_OPEN_CREATE: create() made the file with our mode */
 	oflags = (flags & STORE_RDONLY) ? SQLITE_OPEN_READONLY :
-	    SQLITE_OPEN_READWRITE | ((flags & STORE_CREATE) ?
-	    SQLITE_OPEN_CREATE : 0);
+	    SQLITE_OPEN_READWRITE;
 	rc = sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		dberr(s, rc);
@@ -802,7 +903,9 @@ store_open(const char *path, int flags, int busy_ms, char *err,
 	return s;
 fail:
 	snprintf(err, errlen, "%s", s->err[0] ? s->err : "cannot open database");
+	rc = s->sys_errno;
 	store_close(s);
+	errno = rc;
 	return NULL;
 }
 
