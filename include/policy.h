@@ -20,10 +20,13 @@ struct commit;
 struct policy;
 struct release;
 
-/* policy_new - bind the configured listeners; answers that depend on a
- * count wait for the committer's group commit (commit.h) */
+/* policy_new - bind the configured listeners, before the privilege drop;
+ * nothing is served until policy_start */
 struct policy *policy_new(struct loop *, struct accts *, struct flows *,
-	    struct release *, struct commit *, const struct config *);
+	    struct release *, const struct config *);
+/* policy_start - serve; answers that depend on a count wait for the
+ * committer's group commit (commit.h).  -1 on failure */
+int	policy_start(struct policy *, struct commit *);
 void	policy_free(struct policy *);
 /* policy_set_alerts - report budget crossings through the daemon's alert
  * module (include/alert.h); without it they are plain log lines */

@@ -7,9 +7,10 @@
  * Start-up, in this order, because each step needs the one before:
  * configuration; refuse without CAP_NET_ADMIN; the store and accounts;
  * the database handed to the daemon's user; the flow table; NFQUEUE bound
- * and the control socket created (clear errors on the terminal); then
- * into the background; privileged children forked; privileges dropped to
- * cfg.user keeping only CAP_NET_ADMIN; listeners and threads that run
+ * and the control socket created, in a runtime directory made if
+ * missing (clear errors on the terminal); then into the background;
+ * privileged children forked; the policy listeners bound; privileges
+ * dropped to cfg.user keeping only CAP_NET_ADMIN; the threads that run
  * unprivileged; the loop.
  *
  * Trusts: its command line and configuration (root's), checked by
@@ -19,6 +20,7 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -390,6 +392,40 @@ setup_timer(struct daemon *d)
 	return loop_add(d->loop, d->timerfd, EPOLLIN, on_timer, d);
 }
 
+/*
+ * runtime_dir - create the directory of a unix socket path (by default
+ * /run/mailgov, which is empty after every boot) when it is missing, and
+ * give it to the daemon's user, which removes its sockets on the way out.
+ * A directory that exists is the admin's or systemd's (RuntimeDirectory=)
+ * and is left as it is.  Only the last component is created: /run itself
+ * is not mailgovd's to make.
+ */
+static int
+runtime_dir(const char *sock, uid_t uid, gid_t gid)
+{
+	char	 dir[CONFIG_PATHLEN];
+	char	*slash;
+
+	if (sock[0] == '\0')
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", sock);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) == -1) {
+		if (errno == EEXIST)
+			return 0;
+		log_warn("mkdir %s", dir);
+		return -1;
+	}
+	if (chown(dir, uid, gid) == -1) {
+		log_warn("chown %s", dir);
+		return -1;
+	}
+	log_info("created %s", dir);
+	return 0;
+}
+
 static void
 usage(FILE *fp)
 {
@@ -504,6 +540,9 @@ main(int argc, char **argv)
 	if ((d->diag = sockdiag_new()) == NULL)
 		log_warnx("no SOCK_DIAG: connection caps are not enforced");
 
+	if (runtime_dir(d->cfg.control_socket, uid, gid) == -1 ||
+	    runtime_dir(d->cfg.policy_unix, uid, gid) == -1)
+		fatalx("cannot create the runtime directory");
 	if ((d->nfq = nfq_queue_open(d->cfg.queue_num, d->cfg.queue_maxlen,
 	    err, sizeof(err))) == NULL)
 		fatalx("%s", err);
@@ -527,6 +566,11 @@ main(int argc, char **argv)
 	/* Privileged children are forked here, while still root. */
 	if ((d->release = release_new(d->loop, d->accts, &d->cfg)) == NULL)
 		log_warnx("held mail will not be released automatically");
+	/* Every socket is bound as root: the unprivileged daemon could not
+	 * create one in a directory that root owns. */
+	if ((d->policy = policy_new(d->loop, d->accts, d->flows, d->release,
+	    &d->cfg)) == NULL)
+		fatalx("cannot start the policy server");
 
 	if (privs_drop(uid, gid, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -534,11 +578,11 @@ main(int argc, char **argv)
 	    d->cfg.user, (unsigned)uid);
 
 	/*
-	 * The queue path goes HERE, after the drop: the policy server's
+	 * The queue path starts HERE, after the drop: the policy server's
 	 * committer thread must be created unprivileged, because
 	 * credentials and capabilities are per thread and a thread made
-	 * before privs_drop() would keep root's.  Its listeners (a socket
-	 * in /run/mailgov, 127.0.0.1:10040) need no privilege.
+	 * before privs_drop() would keep root's.  Its listeners were bound
+	 * above, as root.
 	 */
 	if ((d->commit = commit_new(d->loop, d->accts, &d->cfg, d->redo)) ==
 	    NULL)
@@ -549,8 +593,7 @@ main(int argc, char **argv)
 	store_set_sync(d->st, 0);
 	store_set_autocheckpoint(d->st, 0);
 	store_set_busy(d->st, LOOP_BUSY_MS);
-	if ((d->policy = policy_new(d->loop, d->accts, d->flows, d->release,
-	    d->commit, &d->cfg)) == NULL)
+	if (policy_start(d->policy, d->commit) == -1)
 		fatalx("cannot start the policy server");
 	policy_set_alerts(d->policy, d->alerts);
 

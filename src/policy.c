@@ -846,7 +846,7 @@ conn_close(struct conn *c)
 	free(c);
 }
 
-/* peer_allowed - web UIDs must not reach the policy server */
+/* peer_allowed - web users (acct_is_web) must not reach the policy server */
 static int
 peer_allowed(struct policy *p, struct listener *l, int fd, char *peer,
     size_t plen)
@@ -865,7 +865,7 @@ peer_allowed(struct policy *p, struct listener *l, int fd, char *peer,
 			return 0;
 		snprintf(peer, plen, "unix uid %u pid %d", (unsigned)cr.uid,
 		    (int)cr.pid);
-		return !config_is_web_uid(p->cfg, cr.uid);
+		return !acct_is_web(p->accts, cr.uid, cr.gid);
 	}
 	if (getpeername(fd, (void *)&a, &al) == -1 ||
 	    getsockname(fd, (void *)&b, &bl) == -1)
@@ -890,7 +890,7 @@ peer_allowed(struct policy *p, struct listener *l, int fd, char *peer,
 	/* only a local peer has a socket the kernel can name; a remote
 	 * peer on a non-loopback listener is the admin's choice */
 	if (identity_sock_diag(ca, cp, sa, sp, &uid) == 0 &&
-	    config_is_web_uid(p->cfg, uid)) {
+	    acct_is_web(p->accts, uid, UINT32_MAX)) {
 		snprintf(peer + strlen(peer), plen - strlen(peer),
 		    " uid %u", (unsigned)uid);
 		return 0;
@@ -1177,15 +1177,14 @@ env_secs(const char *name, uint64_t dflt)
 	return n;
 }
 
-/* policy_new - bind the configured listeners; answers that depend on a
- * count wait for cm's group commit */
+/* policy_new - bind the configured listeners; called while mailgovd is
+ * still root, so that a socket directory owned by root is no obstacle.
+ * Nothing is served until policy_start */
 struct policy *
 policy_new(struct loop *loop, struct accts *accts, struct flows *flows,
-    struct release *rel, struct commit *cm, const struct config *cfg)
+    struct release *rel, const struct config *cfg)
 {
 	struct policy		*p;
-	struct itimerspec	 its;
-	unsigned		 i;
 	int			 fd;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
@@ -1196,7 +1195,6 @@ policy_new(struct loop *loop, struct accts *accts, struct flows *flows,
 	p->accts = accts;
 	p->flows = flows;
 	p->rel = rel;
-	p->cm = cm;
 	p->cfg = cfg;
 	p->pause_fd = p->sweep_fd = -1;
 	p->req_timeout = env_secs("MAILGOVD_POLICY_REQUEST_TIMEOUT",
@@ -1221,6 +1219,7 @@ policy_new(struct loop *loop, struct accts *accts, struct flows *flows,
 		p->ls[p->nls].fd = fd;
 		p->ls[p->nls].kind = L_UNIX;
 		p->ls[p->nls].p = p;
+		p->ls[p->nls].paused = 1;	/* not in the loop yet */
 		p->nls++;
 	}
 	if (cfg->policy_tcp[0] != '\0') {
@@ -1229,39 +1228,56 @@ policy_new(struct loop *loop, struct accts *accts, struct flows *flows,
 		p->ls[p->nls].fd = fd;
 		p->ls[p->nls].kind = L_TCP;
 		p->ls[p->nls].p = p;
+		p->ls[p->nls].paused = 1;
 		p->nls++;
 	}
+	return p;
+fail:
+	policy_free(p);
+	return NULL;
+}
+
+/* policy_start - serve the bound listeners; answers that depend on a
+ * count wait for cm's group commit.  Runs after the privilege drop,
+ * because cm's thread must be unprivileged */
+int
+policy_start(struct policy *p, struct commit *cm)
+{
+	struct itimerspec	 its;
+	const struct config	*cfg = p->cfg;
+	unsigned		 i;
+
+	p->cm = cm;
 	p->pause_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
 	    TFD_CLOEXEC);
 	p->sweep_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
 	    TFD_CLOEXEC);
 	if (p->pause_fd == -1 || p->sweep_fd == -1) {
 		log_warn("policy: timerfd");
-		goto fail;
+		return -1;
 	}
 	memset(&its, 0, sizeof(its));
 	its.it_value.tv_sec = its.it_interval.tv_sec = POLICY_SWEEP_MS / 1000;
 	if (timerfd_settime(p->sweep_fd, 0, &its, NULL) == -1 ||
-	    loop_add(loop, p->pause_fd, EPOLLIN, on_pause_over, p) == -1 ||
-	    loop_add(loop, p->sweep_fd, EPOLLIN, on_sweep, p) == -1) {
+	    loop_add(p->loop, p->pause_fd, EPOLLIN, on_pause_over, p) == -1 ||
+	    loop_add(p->loop, p->sweep_fd, EPOLLIN, on_sweep, p) == -1) {
 		log_warn("policy: loop");
-		goto fail;
+		return -1;
 	}
-	for (i = 0; i < p->nls; i++)
-		if (loop_add(loop, p->ls[i].fd, EPOLLIN, on_accept,
+	for (i = 0; i < p->nls; i++) {
+		if (loop_add(p->loop, p->ls[i].fd, EPOLLIN, on_accept,
 		    &p->ls[i]) == -1) {
 			log_warn("policy: loop");
-			goto fail;
+			return -1;
 		}
+		p->ls[i].paused = 0;
+	}
 	commit_on_durable(cm, wait_release, p);
 	log_info("policy: listening on%s%s%s%s (sync=%s)",
 	    cfg->policy_unix[0] ? " unix:" : "", cfg->policy_unix,
 	    cfg->policy_tcp[0] ? " inet:" : "", cfg->policy_tcp,
 	    cfg->sync_full ? "full" : "normal");
-	return p;
-fail:
-	policy_free(p);
-	return NULL;
+	return 0;
 }
 
 /* policy_set_alerts - report budget crossings through the alert module */

@@ -113,21 +113,38 @@ t_sandbox() {
 	cp -a /etc "$SANDBOX/etc"
 	mount --bind "$SANDBOX/etc" /etc
 	mount -t tmpfs -o mode=0755 tmpfs /var/spool
+	# A copy (never a bind mount: $SANDBOX is removed at exit) of
+	# dpkg's status, which make deps asks in the new-machine sandbox.
+	cp /var/lib/dpkg/status "$SANDBOX/dpkg-status" 2>/dev/null
 	mount -t tmpfs -o mode=0755 tmpfs /var/lib
 	mkdir -p /var/lib/mailgov /var/lib/postfix
 	chown postfix:postfix /var/lib/postfix 2>/dev/null || true
-	mkdir -p /run/mailgov 2>/dev/null
-	mount -t tmpfs -o mode=0755 tmpfs /run/mailgov
 	# Test users: web UIDs, plus mailgovd's own user.
 	for _u in $WEB1 $WEB2 $WEB3 $WEB4; do
 		echo "mgweb$((_u - 64000)):x:$_u:$_u::/nonexistent:/usr/sbin/nologin" >> /etc/passwd
 		echo "mgweb$((_u - 64000)):x:$_u:" >> /etc/group
 	done
-	if ! getent passwd mailgov >/dev/null; then
-		echo "mailgov:x:64190:64190::/var/lib/mailgov:/usr/sbin/nologin" >> /etc/passwd
-		echo "mailgov:x:64190:" >> /etc/group
+	if [ -n "${T_SANDBOX_NEW_MACHINE:-}" ]; then
+		# As after a boot of a machine mailgov was never installed
+		# on: an empty /run and /usr/local, no mailgov user, no
+		# /var/lib/mailgov.  Network namespaces made later live in
+		# this /run, inside this mount namespace.
+		rmdir /var/lib/mailgov
+		mkdir -p /var/lib/dpkg/info /var/lib/dpkg/updates
+		cp "$SANDBOX/dpkg-status" /var/lib/dpkg/status
+		mount -t tmpfs -o mode=0755 tmpfs /run
+		mount -t tmpfs -o mode=0755 tmpfs /usr/local
+		sed -i '/^mailgov:/d' /etc/passwd /etc/group /etc/shadow \
+		    /etc/gshadow 2>/dev/null
+	else
+		mkdir -p /run/mailgov 2>/dev/null
+		mount -t tmpfs -o mode=0755 tmpfs /run/mailgov
+		if ! getent passwd mailgov >/dev/null; then
+			echo "mailgov:x:64190:64190::/var/lib/mailgov:/usr/sbin/nologin" >> /etc/passwd
+			echo "mailgov:x:64190:" >> /etc/group
+		fi
+		chown mailgov:mailgov /var/lib/mailgov /run/mailgov
 	fi
-	chown mailgov:mailgov /var/lib/mailgov /run/mailgov
 	t_on_exit "rm -rf '$SANDBOX'"
 	trap 't_cleanup' EXIT
 	trap 't_cleanup; exit 1' INT TERM
