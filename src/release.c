@@ -14,6 +14,15 @@
  * dropped privileges (with no_new_privs), cannot use postqueue's setgid
  * postdrop to reach showq.
  *
+ * The child stays uid 0, because postsuper refuses any other, but keeps
+ * only CAP_SETUID and CAP_SETGID (effective, permitted and bounding),
+ * with no_new_privs: postsuper needs them and nothing else, to become the
+ * mail owner (setgid, setgroups, setuid) before it renames or unlinks a
+ * queue file.  postqueue runs with no capability at all, with postdrop
+ * (the group of its setgid binary, which no_new_privs ignores) as its
+ * effective group: that is all it needs to reach public/showq and
+ * public/flush.  See docs/mailgovd.md for why there is no seccomp filter.
+ *
  * The main process, unprivileged, charges each held message to its
  * account's budget, oldest first, and asks the child to release it; it
  * stops at an account's first message that does not fit and does not look
@@ -27,9 +36,10 @@
  * Trusts: the child trusts nothing the main process sends (it may be
  * compromised); the main process trusts nothing in postqueue's output.
  */
-#define _GNU_SOURCE	/* pipe2, close_range */
+#define _GNU_SOURCE	/* pipe2, close_range, setresgid */
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <ctype.h>
@@ -44,10 +54,13 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 
+#include <cap-ng.h>
+
 #include "acct.h"
 #include "commit.h"
 #include "config.h"
 #include "log.h"
+#include "num.h"
 #include "loop.h"
 #include "postfix.h"
 #include "release.h"
@@ -144,12 +157,61 @@ release_queue_id_ok(const char *q)
 
 /* --- the privileged child -------------------------------------------- */
 
-/* run - fork/exec argv with an empty environment; stdout to out_fd when
- * >= 0, else stdout+stderr captured into buf; returns the exit status,
- * or -1 */
+/*
+ * child_limit - keep CAP_SETUID and CAP_SETGID, of what we have, in the
+ * effective, permitted and bounding sets, and set no_new_privs: as uid 0,
+ * execve would otherwise give postsuper whatever the bounding set holds.
+ * Not root (started with CAP_NET_ADMIN alone), there is nothing to keep.
+ */
 static int
-run(const char *path, char *const argv[], int out_fd, char *buf,
-    size_t buflen)
+child_limit(void)
+{
+	static const int keep[] = { CAP_SETUID, CAP_SETGID };
+	int	 have[sizeof(keep) / sizeof(keep[0])], setpcap;
+	size_t	 i;
+
+	if (capng_get_caps_process() != 0)
+		return -1;
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		have[i] = capng_have_capability(CAPNG_PERMITTED, keep[i]);
+	/* dropping from the bounding set takes CAP_SETPCAP */
+	setpcap = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
+	capng_clear(CAPNG_SELECT_BOTH);
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (have[i] && capng_update(CAPNG_ADD, CAPNG_EFFECTIVE |
+		    CAPNG_PERMITTED | CAPNG_BOUNDING_SET, keep[i]) != 0)
+			return -1;
+	if (capng_apply(setpcap ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS) != 0)
+		return -1;
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+/*
+ * plain - in the child about to exec postqueue: its setgid group as the
+ * group (no_new_privs ignores the bit), then no capability.  The real
+ * group too: as uid 0, execve would hand the bounding set's capabilities
+ * back, no_new_privs refuses them, and that refusal also resets the
+ * effective group to the real one.  -1 if either fails: the caller exits
+ * 126 rather than run it otherwise.
+ */
+static int
+plain(const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) == 0 && (sb.st_mode & S_ISGID) &&
+	    setresgid(sb.st_gid, sb.st_gid, sb.st_gid) == -1)
+		return -1;
+	capng_clear(CAPNG_SELECT_CAPS);
+	return capng_apply(CAPNG_SELECT_CAPS) == 0 ? 0 : -1;
+}
+
+/* run - fork/exec argv with an empty environment; stdout to out_fd when
+ * >= 0, else stdout+stderr captured into buf; as_plain: see plain();
+ * returns the exit status, or -1 */
+static int
+run(const char *path, char *const argv[], int as_plain, int out_fd,
+    char *buf, size_t buflen)
 {
 	static char *const envp[] = { NULL };
 	int	 p[2] = { -1, -1 }, st, devnull;
@@ -179,6 +241,8 @@ run(const char *path, char *const argv[], int out_fd, char *buf,
 			dup2(p[1], 2);
 		}
 		close_range(3, ~0U, 0);
+		if (as_plain && plain(path) == -1)
+			_exit(126);
 		execve(path, argv, envp);
 		_exit(127);
 	}
@@ -221,7 +285,7 @@ child_postsuper(const struct config *cfg, char op, const char *id)
 
 	snprintf(dir, sizeof(dir), "%s", cfg->queue_config_dir);
 	snprintf(qid, sizeof(qid), "%s", id);
-	st = run(cfg->postsuper, argv, -1, out, sizeof(out));
+	st = run(cfg->postsuper, argv, 0, -1, out, sizeof(out));
 	if (st != 0) {
 		log_warnx("release: postsuper %s %s exited %d", flag, qid, st);
 		return ST_FAIL;
@@ -232,7 +296,7 @@ child_postsuper(const struct config *cfg, char op, const char *id)
 		    strstr(out, "released from hold") == NULL)
 			return ST_NOTFOUND;
 		/* moved to deferred: deliver it now, not at the next run */
-		st = run(cfg->postqueue, qargv, -1, out, sizeof(out));
+		st = run(cfg->postqueue, qargv, 1, -1, out, sizeof(out));
 		if (st != 0)
 			log_warnx("release: postqueue -i %s exited %d (it "
 			    "leaves at the next queue run)", qid, st);
@@ -253,7 +317,7 @@ child_list(const struct config *cfg, int fd)
 	int	 st;
 
 	snprintf(dir, sizeof(dir), "%s", cfg->queue_config_dir);
-	st = run(cfg->postqueue, argv, fd, NULL, 0);
+	st = run(cfg->postqueue, argv, 1, fd, NULL, 0);
 	close(fd);
 	return st == 0 ? ST_OK : ST_FAIL;
 }
@@ -283,6 +347,11 @@ child_main(const struct config *cfg, int s)
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
+	if (child_limit() == -1) {
+		/* never serve with more than postsuper needs */
+		log_warn("release helper: cannot limit its capabilities");
+		_exit(1);
+	}
 	for (;;) {
 		memset(&req, 0, sizeof(req));
 		memset(&msg, 0, sizeof(msg));
