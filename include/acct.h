@@ -4,7 +4,9 @@
  * budget-engine state.  Built from the store at start-up and rebuilt when
  * another process (mailgovctl) commits; live state carries over a rebuild.
  * Lookups are O(1) or O(log n) and never touch the disk, except when a web
- * UID is seen for the first time and its auto account is created.
+ * UID is seen for the first time and its auto account is created, and
+ * when a UID outside web_uids is checked for web-group membership (the
+ * answer is remembered for a minute).
  * Sized for 100k accounts.
  *
  * Charges change memory only and mark the account dirty.  In mailgovd the
@@ -59,9 +61,17 @@ struct acct *acct_by_name(struct accts *, const char *);
 struct acct *acct_by_sasl(struct accts *, const char *);
 struct acct *acct_by_domain(struct accts *, const char *);	/* exact */
 /*
+ * acct_is_web - is uid a web user: in web_uids, running with a web group
+ * as its group (gid; UINT32_MAX when unknown), or a member of a web group,
+ * as its primary group or a supplementary one (config_in_web_group; the
+ * answer is remembered for a minute)?
+ */
+int	acct_is_web(struct accts *, uint32_t uid, uint32_t gid);
+/*
  * acct_by_uid - explicit account owning uid (or gid), else the auto
- * account of a web UID (created on first sight, named after its login),
- * else the default account (no passwd entry, or not a web UID).
+ * account of a web user (acct_is_web; created on first sight, named after
+ * its login), else the default account (no passwd entry, or not a web
+ * user).
  */
 struct acct *acct_by_uid(struct accts *, uint32_t uid, uint32_t gid);
 

@@ -106,6 +106,25 @@ int	config_parse(struct config *c, const char *name, const char *buf,
 int	config_is_web_uid(const struct config *c, uint32_t uid);
 
 /*
+ * config_in_web_group - does uid's login belong to a web group, as its
+ * primary group (passwd) or as a member (group: getgrouplist)?  Asks the
+ * passwd and group databases each time: cache the answer on a hot path.
+ * A process's own group (after sg or newgrp) is the caller's to check.
+ * Root, the daemon's user and Postfix's ("postfix") never are members.
+ */
+int	config_in_web_group(const struct config *c, uint32_t uid);
+
+/*
+ * config_web_group_members - every UID outside web_uids whose login
+ * belongs to a web group (primary group, or listed as a member), read from
+ * the passwd and group databases now, but root, the daemon's user and
+ * Postfix's; sorted, adjacent UIDs merged into ranges.  *out is malloc'd,
+ * NULL when there is none.  Returns 0, or -1 when out of memory.
+ */
+int	config_web_group_members(const struct config *c,
+	    struct uid_range **out, size_t *n);
+
+/*
  * budget_parse - "N", "N/DURATION" (10/30s, 100/1h), or "unlimited" when
  * allow_unlimited.  dflt_period is used when no window is given; 0 marks
  * a cap (budget_kind_period of a cap kind): no window is accepted and

@@ -10,6 +10,10 @@
  *   - @NAME@ is a value (@QUEUE_PORT@, @SMTP_PORTS@, ...);
  *   - @LIST.FIELD@ is a field of a list (@WEB.ID@, @CAP.LIMIT@, ...):
  *     the line is repeated once per item of each list it names;
+ *   - a web group (@WEB.KIND@ "gid") must match its supplementary members
+ *     too: for iptables its @WEB.ID@ carries the owner match's option
+ *     ("33 --suppl-groups"); for nft the members come as one more "uid"
+ *     item, a set of their UIDs ("{ 1001, 1005-1007 }");
  *   - a line whose value is empty, or whose list has no item, is left
  *     out (no TLS port: no 465 rules; no explicit cap: no cap rules);
  *   - "@if NAME@", "@else@" and "@endif@" on a line of their own keep or
@@ -60,6 +64,14 @@ struct rules_caps {
 struct rules_opts {
 	const struct rules_caps	*caps;		/* NULL: no explicit caps */
 	int		nft_queue;	/* the kernel has nft's queue expression */
+	/*
+	 * nftables: the web groups' members outside web_uids
+	 * (config_web_group_members), matched by UID, since nft's skgid
+	 * sees only a socket's own group and not its supplementary ones.
+	 * iptables needs none: its owner match takes --suppl-groups.
+	 */
+	const struct uid_range *members;
+	size_t		n_members;
 };
 
 /*

@@ -11,7 +11,8 @@
  * flow still pointing at it cannot dangle.
  *
  * Trusts: the store's range checks for what it loads; getpwuid() for
- * login names (checked against the account-name rules before use).
+ * login names (checked against the account-name rules before use), and
+ * the passwd and group databases for who is in a web group.
  */
 #include <sys/types.h>
 
@@ -22,11 +23,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "acct.h"
 #include "log.h"
 
 #define NEG_MAX		65536	/* web UIDs remembered as "no passwd entry" */
+#define MEMO_MAX	65536	/* UIDs whose web-group membership is known */
+#define MEMO_TTL	60	/* seconds a membership answer is trusted */
 #define ARENA_CHUNK	65536
 
 /* imap - uint64 key -> vector index + 1 (0: empty slot) */
@@ -89,6 +93,9 @@ struct accts {
 	struct nodelist		 flushed;	/* written by the last flush */
 	struct nodelist		 dead;
 	int			 single;	/* a committer writes usage */
+	/* UID -> web-group member: (expiry in monotonic seconds << 1) |
+	 * answer; kept across rebuilds, asked again after MEMO_TTL */
+	struct imap		 memo;
 };
 
 #define NODE(a)	((struct node *)(void *)((char *)(a) - offsetof(struct node, a)))
@@ -584,6 +591,7 @@ acct_free(struct accts *as)
 	free(as->dead.v);
 	free(as->dirty.v);
 	free(as->flushed.v);
+	imap_free(&as->memo);
 	free(as);
 }
 
@@ -737,6 +745,34 @@ is_web_gid(const struct config *cfg, uint32_t gid)
 	return 0;
 }
 
+/* acct_is_web - see acct.h */
+int
+acct_is_web(struct accts *as, uint32_t uid, uint32_t gid)
+{
+	struct timespec ts;
+	uint32_t v, now;
+	int	 yes;
+
+	if (config_is_web_uid(as->cfg, uid) || (gid != UINT32_MAX &&
+	    is_web_gid(as->cfg, gid)))
+		return 1;
+	if (as->cfg->n_web_gids == 0 || uid == UINT32_MAX)
+		return 0;
+	/* a passwd and group lookup per SYN or socket would be too slow:
+	 * count_live asks about every SMTP socket on the host */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint32_t)ts.tv_sec;
+	if ((v = imap_get(&as->memo, uid)) != 0 && (v >> 1) > now)
+		return (int)(v & 1);
+	yes = config_in_web_group(as->cfg, uid);
+	if (as->memo.n >= MEMO_MAX)
+		imap_free(&as->memo);
+	/* out of memory: asked again next time */
+	(void)imap_put(&as->memo, uid, ((now + MEMO_TTL) << 1) |
+	    (uint32_t)yes);
+	return yes;
+}
+
 /*
  * auto_account - the account for a web UID nobody owns: named after its
  * login, or "uid<N>" when the login is not a valid account name or the
@@ -812,8 +848,7 @@ acct_by_uid(struct accts *as, uint32_t uid, uint32_t gid)
 	    (idx = uid_range(&as->ix, uid)) != 0 ||
 	    (idx = imap_get(&as->ix.by_gid, gid)) != 0)
 		return at(as, idx);
-	if (uid != UINT32_MAX && (config_is_web_uid(as->cfg, uid) ||
-	    is_web_gid(as->cfg, gid)))
+	if (uid != UINT32_MAX && acct_is_web(as, uid, gid))
 		return auto_account(as, uid);
 	return &as->dflt->a;
 }

@@ -7,7 +7,8 @@
  * error the caller's struct config is left as it was.
  *
  * Also here: the budget and mode names shared by the daemon, the database
- * and mailgovctl, and the "N/DURATION" budget syntax.
+ * and mailgovctl, the "N/DURATION" budget syntax, and who the web groups'
+ * members are (looked up in the passwd and group databases when asked).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -19,6 +20,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -356,6 +358,175 @@ config_is_web_uid(const struct config *c, uint32_t uid)
 		if (uid >= c->web_uids[i].lo && uid <= c->web_uids[i].hi)
 			return 1;
 	return 0;
+}
+
+/* is_web_gid - is gid one of the web groups */
+static int
+is_web_gid(const struct config *c, uint32_t gid)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->n_web_gids; i++)
+		if (c->web_gids[i] == gid)
+			return 1;
+	return 0;
+}
+
+/*
+ * never_member - root, mailgov's own user and Postfix's: a web group that
+ * lists one of them must not make it a web user (the policy service would
+ * turn Postfix away).  Their UIDs go into out[0..2] (UINT32_MAX: none).
+ */
+static void
+never_member(const struct config *c, uint32_t out[3])
+{
+	struct passwd *pw;
+
+	out[0] = 0;
+	out[1] = (pw = getpwnam(c->user)) != NULL ? (uint32_t)pw->pw_uid :
+	    UINT32_MAX;
+	out[2] = (pw = getpwnam("postfix")) != NULL ? (uint32_t)pw->pw_uid :
+	    UINT32_MAX;
+}
+
+/* config_in_web_group - see config.h */
+int
+config_in_web_group(const struct config *c, uint32_t uid)
+{
+	struct passwd *pw;
+	char	 name[256];
+	gid_t	 gid, some[64], *gs = some;
+	uint32_t never[3];
+	int	 n = (int)(sizeof(some) / sizeof(some[0])), i, yes = 0;
+
+	if (c->n_web_gids == 0)
+		return 0;
+	/* before getpwuid: getpwnam shares its buffer */
+	never_member(c, never);
+	if (uid == never[0] || uid == never[1] || uid == never[2] ||
+	    (pw = getpwuid((uid_t)uid)) == NULL)
+		return 0;
+	if (is_web_gid(c, (uint32_t)pw->pw_gid))
+		return 1;
+	if (strlen(pw->pw_name) >= sizeof(name))
+		return 0;
+	snprintf(name, sizeof(name), "%s", pw->pw_name);
+	gid = pw->pw_gid;
+	if (getgrouplist(name, gid, gs, &n) == -1) {
+		/* n is now the number of groups the user has */
+		if (n <= 0 || (gs = calloc((size_t)n, sizeof(*gs))) == NULL)
+			return 0;
+		if (getgrouplist(name, gid, gs, &n) == -1)
+			n = 0;
+	}
+	for (i = 0; i < n && !yes; i++)
+		yes = is_web_gid(c, (uint32_t)gs[i]);
+	if (gs != some)
+		free(gs);
+	return yes;
+}
+
+/* uid_cmp - qsort uint32_t */
+static int
+uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* uid_push - append uid to a growing vector; -1 when out of memory */
+static int
+uid_push(uint32_t **v, size_t *n, size_t *size, uint32_t uid)
+{
+	uint32_t *nv;
+
+	if (*n == *size) {
+		*size = *size ? *size * 2 : 64;
+		if ((nv = realloc(*v, *size * sizeof(**v))) == NULL)
+			return -1;
+		*v = nv;
+	}
+	(*v)[(*n)++] = uid;
+	return 0;
+}
+
+/* config_web_group_members - see config.h */
+int
+config_web_group_members(const struct config *c, struct uid_range **out,
+    size_t *nout)
+{
+	struct passwd *pw;
+	struct group *gr;
+	struct uid_range *r = NULL;
+	uint32_t *uids = NULL, never[3], u;
+	char	**names = NULL, **m, **nn;
+	size_t	 n = 0, size = 0, nnames = 0, i, j, k = 0;
+	int	 rc = -1;
+
+	*out = NULL;
+	*nout = 0;
+	if (c->n_web_gids == 0)
+		return 0;
+	never_member(c, never);
+	/* primary members; then the groups' member lists, by name */
+	setpwent();
+	while ((pw = getpwent()) != NULL)
+		if (is_web_gid(c, (uint32_t)pw->pw_gid) &&
+		    !config_is_web_uid(c, (uint32_t)pw->pw_uid) &&
+		    uid_push(&uids, &n, &size, (uint32_t)pw->pw_uid) == -1) {
+			endpwent();
+			goto done;
+		}
+	endpwent();
+	for (i = 0; i < c->n_web_gids; i++) {
+		if ((gr = getgrgid((gid_t)c->web_gids[i])) == NULL)
+			continue;
+		for (m = gr->gr_mem; *m != NULL; m++) {
+			if ((nn = realloc(names, (nnames + 1) *
+			    sizeof(*names))) == NULL)
+				goto done;
+			names = nn;
+			if ((names[nnames] = strdup(*m)) == NULL)
+				goto done;
+			nnames++;
+		}
+	}
+	for (i = 0; i < nnames; i++)
+		if ((pw = getpwnam(names[i])) != NULL &&
+		    !config_is_web_uid(c, (uint32_t)pw->pw_uid) &&
+		    uid_push(&uids, &n, &size, (uint32_t)pw->pw_uid) == -1)
+			goto done;
+	for (i = j = 0; i < n; i++)
+		if ((u = uids[i]) != never[0] && u != never[1] &&
+		    u != never[2])
+			uids[j++] = u;
+	n = j;
+	rc = 0;
+	if (n == 0)
+		goto done;
+	qsort(uids, n, sizeof(*uids), uid_cmp);
+	if ((r = calloc(n, sizeof(*r))) == NULL) {
+		rc = -1;
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		/* sorted: uids[i] >= r[k - 1].hi, and a UID may repeat */
+		if (k > 0 && uids[i] - r[k - 1].hi <= 1) {
+			r[k - 1].hi = uids[i];
+			continue;
+		}
+		r[k].lo = r[k].hi = uids[i];
+		k++;
+	}
+	*out = r;
+	*nout = k;
+done:
+	for (i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	free(uids);
+	return rc;
 }
 
 /* config_defaults - the documented defaults (docs/mailgov.conf.md) */

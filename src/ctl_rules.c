@@ -1,7 +1,8 @@
 /*
  * ctl_rules - "mailgovctl rules show|install|remove [--backend
- * iptables|nftables]": print, load or take out the netfilter rules that
- * send web users' SMTP through mailgovd and the queue instance.
+ * iptables|nftables]" and "rules refresh": print, load, take out or
+ * reload the netfilter rules that send web users' SMTP through mailgovd
+ * and the queue instance.
  *
  * iptables: a chain MAILGOV in mangle, nat and filter (IPv4 and IPv6),
  * each reached from OUTPUT by one jump commented "mailgov", loaded with
@@ -385,17 +386,31 @@ load_caps(struct ctl *ctl, struct rules_caps *caps)
 	return rc;
 }
 
-/* render - one target's text, or NULL with the error printed */
+/* render - one target's text, or NULL with the error printed.  For nft,
+ * the web groups' members as they are now (see rules_opts). */
 static char *
 render(struct ctl *ctl, enum rules_target t, const struct rules_caps *caps,
     int nft_queue)
 {
-	struct rules_opts o = { caps, nft_queue };
+	struct rules_opts o;
+	struct uid_range *members = NULL;
+	size_t	 n = 0;
 	char	 err[512], *text;
 
+	memset(&o, 0, sizeof(o));
+	o.caps = caps;
+	o.nft_queue = nft_queue;
+	if (t == RULES_NFT && config_web_group_members(&ctl->cfg, &members,
+	    &n) == -1) {
+		ctl_err("out of memory listing the web groups' members");
+		return NULL;
+	}
+	o.members = members;
+	o.n_members = n;
 	if ((text = rules_render_file(&ctl->cfg, t, &o, err,
 	    sizeof(err))) == NULL)
 		ctl_err("%s", err);
+	free(members);
 	return text;
 }
 
@@ -770,6 +785,35 @@ nft_remove(int *found)
 	return rc == 0 ? 0 : -1;
 }
 
+/* loaded - the backend whose rules are loaded (the table inet mailgov, or
+ * a jump in IPv4 or IPv6 nat or filter OUTPUT), or BE_ALL when none is */
+static enum backend
+loaded(void)
+{
+	const char *list[] = { "list", "table", "inet", RULES_NFT_TABLE, NULL };
+	enum rules_target t;
+	struct run r;
+	int	 i, n[J_KINDS], rc;
+
+	if (have_tool("nft")) {
+		rc = tool("nft", list, NULL, &r, 1);
+		free(r.out);
+		if (rc == 0)
+			return BE_NFTABLES;
+	}
+	/* not mangle: the nftables backend may have its queue step there */
+	for (t = RULES_IPV4; t <= RULES_IPV6; t++)
+		for (i = 1; ipt_tables[i] != NULL; i++) {
+			if (ipt_list(t, ipt_tables[i], &r) == 0 &&
+			    count_jumps(r.out, n) > 0) {
+				free(r.out);
+				return BE_IPTABLES;
+			}
+			free(r.out);
+		}
+	return BE_ALL;
+}
+
 /* --- the command --------------------------------------------------------- */
 
 /* show - print what install would load */
@@ -912,7 +956,8 @@ uninstall(enum backend be)
 	return CTL_OK;
 }
 
-/* ctl_rules - "rules show|install|remove [--backend iptables|nftables]" */
+/* ctl_rules - "rules show|install|remove [--backend iptables|nftables]",
+ * "rules refresh" */
 int
 ctl_rules(struct ctl *ctl, int argc, char **argv)
 {
@@ -925,8 +970,11 @@ ctl_rules(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage_err("rules", "no subcommand given");
 	sub = argv[1];
 	if (strcmp(sub, "show") != 0 && strcmp(sub, "install") != 0 &&
-	    strcmp(sub, "remove") != 0)
+	    strcmp(sub, "remove") != 0 && strcmp(sub, "refresh") != 0)
 		return ctl_usage_err("rules", "unknown subcommand '%s'", sub);
+	if (strcmp(sub, "refresh") == 0 && argc > 2)
+		return ctl_usage_err("rules", "refresh reloads the backend "
+		    "that is loaded; it takes no argument");
 	for (i = 2; i < argc; i++) {
 		if ((r = ctl_opt("rules", argc, argv, &i, "--backend",
 		    &v)) == -1)
@@ -944,6 +992,17 @@ ctl_rules(struct ctl *ctl, int argc, char **argv)
 	}
 	if (strcmp(sub, "remove") == 0)
 		return uninstall(be);
+	if (strcmp(sub, "refresh") == 0) {
+		/* what a path unit runs when users or groups change: the
+		 * rules are rendered again from the configuration, the
+		 * accounts and the web groups' members as they are now */
+		if ((be = loaded()) == BE_ALL) {
+			printf("no mailgov rules are installed; nothing to "
+			    "refresh\n");
+			return CTL_OK;
+		}
+		sub = "install";
+	}
 	if (be == BE_ALL)
 		be = BE_IPTABLES;	/* the default for show and install */
 	if (load_caps(ctl, &caps) == -1)

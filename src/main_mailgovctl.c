@@ -39,7 +39,8 @@ const struct ctl_cmd ctl_cmds[] = {
 	{ "unblock", ctl_unblock, "unblock NAME" },
 	{ "events", ctl_events, "events [NAME] [--limit N] [--json]" },
 	{ "rules", ctl_rules,
-	    "rules show|install|remove [--backend iptables|nftables]" },
+	    "rules show|install|remove [--backend iptables|nftables]\n"
+	    "rules refresh" },
 	{ "postfix", ctl_postfix,
 	    "postfix setup [--dry-run]|check|remove [--force]|users" },
 	{ "hold", ctl_hold,

@@ -144,7 +144,7 @@ count_sock(const struct sockdiag_sock *s, void *arg)
 		lc->n++;
 		return;
 	}
-	if (config_is_web_uid(&lc->d->cfg, s->uid) &&
+	if (acct_is_web(lc->d->accts, s->uid, UINT32_MAX) &&
 	    (b = acct_by_uid(lc->d->accts, s->uid, UINT32_MAX)) == lc->a)
 		lc->n++;
 }

@@ -225,6 +225,30 @@ id_text(char *buf, size_t len, uint32_t lo, uint32_t hi)
 		snprintf(buf, len, "%u-%u", lo, hi);
 }
 
+/* var_members - one "uid" item of web: nft's set of the UIDs r[0..n) */
+static void
+var_members(struct vars *vs, struct var *web, const struct uid_range *r,
+    size_t n)
+{
+	struct sbuf b = { NULL, 0, 0, 0 };
+	char	 id[32];
+	size_t	 i;
+
+	sb_str(&b, "{ ");
+	for (i = 0; i < n; i++) {
+		id_text(id, sizeof(id), r[i].lo, r[i].hi);
+		if (i > 0)
+			sb_str(&b, ", ");
+		sb_str(&b, id);
+	}
+	sb_str(&b, " }");
+	if (b.oom)
+		vs->oom = 1;
+	else
+		var_item(vs, web, "uid", b.s);
+	free(b.s);
+}
+
 /* define - every value a template may use, for target */
 static int
 define(struct vars *vs, const struct config *c, enum rules_target t,
@@ -294,10 +318,16 @@ define(struct vars *vs, const struct config *c, enum rules_target t,
 		    c->web_uids[i].hi);
 		var_item(vs, web, "uid", buf);
 	}
+	/* A member of a web group is a web user whether the group is its
+	 * file group (after sg or newgrp, or a setgid program) or only a
+	 * supplementary one. */
 	for (i = 0; i < c->n_web_gids; i++) {
-		snprintf(buf, sizeof(buf), "%u", c->web_gids[i]);
+		snprintf(buf, sizeof(buf), t == RULES_NFT ? "%u" :
+		    "%u --suppl-groups", c->web_gids[i]);
 		var_item(vs, web, "gid", buf);
 	}
+	if (t == RULES_NFT && o != NULL && o->n_members > 0)
+		var_members(vs, web, o->members, o->n_members);
 
 	cap = var_list(vs, "CAP", cap_fields);
 	for (i = 0; o != NULL && o->caps != NULL && i < o->caps->n; i++) {

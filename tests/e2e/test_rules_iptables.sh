@@ -13,7 +13,10 @@ t_topology || exit 1
 D=$(t_scratch)
 CONF="$D/mailgov.conf"
 DB="$D/mailgov.db"
-t_config "$CONF" </dev/null
+web_group_users
+t_config "$CONF" <<EOF
+web_groups = mgwebgrp
+EOF
 
 ctl() { lab "$MAILGOVCTL" --config "$CONF" --db "$DB" "$@"; }
 
@@ -182,6 +185,91 @@ test_remove_then_web_uid_reaches_mx() {
 	t_eq "second remove" "no mailgov rules were installed" "$_again"
 }
 
+# --- web-group members are web users ------------------------------------
+
+test_supplementary_web_group_member_lands_on_queue_port() {
+	t_match "mgsupp's banner" '^220 queue\.lab ' \
+	    "$(banner_ids 192.0.2.25 25 "$SUPP" "$SUPP" "$WEBGRP")"
+}
+
+test_supplementary_web_group_member_ipv6_lands_on_queue_port() {
+	t_match "mgsupp's banner" '^220 queue6\.lab ' \
+	    "$(banner_ids 2001:db8::25 25 "$SUPP" "$SUPP" "$WEBGRP")"
+}
+
+test_supplementary_web_group_member_refused_on_relay_port_and_465() {
+	t_match "mgsupp on the relay port" 'refused' \
+	    "$(banner_ids 127.0.0.1 10026 "$SUPP" "$SUPP" "$WEBGRP")" ||
+	    return 1
+	t_match "mgsupp on 465" 'refused' \
+	    "$(banner_ids 192.0.2.25 465 "$SUPP" "$SUPP" "$WEBGRP")"
+}
+
+test_web_group_as_primary_group_lands_on_queue_port() {
+	t_match "mgprim's banner" '^220 queue\.lab ' \
+	    "$(banner_ids 192.0.2.25 25 "$PRIM" "$WEBGRP" "")"
+}
+
+test_member_after_sg_to_web_group_lands_on_queue_port() {
+	# sg mgwebgrp: the web group becomes the primary (and file) group
+	t_match "mgsupp's banner" '^220 queue\.lab ' \
+	    "$(banner_ids 192.0.2.25 25 "$SUPP" "$WEBGRP" "$WEBGRP")"
+}
+
+test_process_with_web_group_as_its_group_lands_on_queue_port() {
+	# a setgid program, or a PHP pool run with the web group: not a
+	# member in /etc/group, but its file group is the web group
+	t_match "mgother's banner" '^220 queue\.lab ' \
+	    "$(banner_ids 192.0.2.25 25 "$OTHER" "$WEBGRP" "")"
+}
+
+test_user_with_other_groups_reaches_the_mx_untouched() {
+	t_match "mgother's banner" '^220 mx\.remote ' \
+	    "$(banner_ids 192.0.2.25 25 "$OTHER" "$OTHER" "$OTHER,$SUPP")"
+}
+
+# --- mailgovd: a web-group member is a web user --------------------------
+
+test_daemon_gives_a_supplementary_member_an_account_of_its_own() {
+	daemon_start || return 1
+	_b=$(banner_ids 192.0.2.25 25 "$SUPP" "$SUPP" "$WEBGRP")
+	sleep 0.5
+	daemon_stop
+	t_match "mgsupp's banner" '^220 queue\.lab ' "$_b" || return 1
+	t_match "daemon log" \
+	    "event=redirect account=mgsupp uid=$SUPP dst=192\.0\.2\.25:25" \
+	    "$(cat "$DLOG")"
+}
+
+test_policy_service_refuses_a_supplementary_member() {
+	daemon_start || return 1
+	# root and postfix are listed in mgwebgrp, and still served
+	_root=$(policy_tcp 0 0 "")
+	_postfix=$(policy_tcp postfix postfix "")
+	_member=$(policy_tcp "$SUPP" "$SUPP" "$WEBGRP")
+	_other=$(policy_tcp "$OTHER" "$OTHER" "$OTHER")
+	daemon_stop
+	t_match "root's answer" '^action=' "$_root" || return 1
+	t_match "postfix's answer" '^action=' "$_postfix" || return 1
+	t_match "another user's answer" '^action=' "$_other" || return 1
+	t_eq "mgsupp's answer" "" "$_member" || return 1
+	t_match "daemon log" "refusing 127\.0\.0\.1:[0-9]+ uid $SUPP" \
+	    "$(cat "$DLOG")"
+}
+
+test_policy_service_refuses_a_process_with_a_web_group_as_its_group() {
+	# unix socket: SO_PEERCRED names the process's group, so sg into a
+	# web group (or a PHP pool run with it) is a web user too
+	daemon_start || return 1
+	_other=$(policy_unix "$OTHER" "$OTHER" "")
+	_sg=$(policy_unix "$OTHER" "$WEBGRP" "")
+	_member=$(policy_unix "$SUPP" "$SUPP" "$WEBGRP")
+	daemon_stop
+	t_match "mgother's answer" '^action=' "$_other" || return 1
+	t_eq "mgother as mgwebgrp" "" "$_sg" || return 1
+	t_eq "mgsupp" "" "$_member"
+}
+
 # --- remove restores the whole ruleset, nft's view included --------------
 
 test_remove_restores_nft_ruleset_of_an_empty_netns() {
@@ -230,6 +318,26 @@ test_remove_keeps_empty_output_chains_and_tables_that_were_there() {
 test_remove_after_two_installs_restores_nft_ruleset() {
 	round_trip twice "iptables -t mangle -A PREROUTING -p tcp -j RETURN" \
 	    "rules install" "rules install" "rules remove --backend iptables"
+}
+
+test_refresh_reloads_the_loaded_backend() {
+	_before=$(save)
+	_out=$(ctl rules refresh) || return 1
+	t_match "refresh says" '^mailgov rules installed \(iptables' "$_out" ||
+	    return 1
+	t_eq "ruleset after refresh" "$_before" "$(save)"
+}
+
+test_refresh_with_no_rules_loads_nothing() {
+	ip netns add "mgrf$$" || return 1
+	_out=$(ip netns exec "mgrf$$" "$MAILGOVCTL" --config "$CONF" \
+	    --db "$DB" rules refresh 2>&1)
+	_rs=$(ruleset "mgrf$$")
+	ip netns del "mgrf$$"
+	t_eq "refresh says" \
+	    "no mailgov rules are installed; nothing to refresh" "$_out" ||
+	    return 1
+	t_eq "ruleset after refresh" "# iptables-save" "$_rs"
 }
 
 test_missing_tool_is_a_clear_error() {

@@ -13,8 +13,10 @@ t_topology || exit 1
 D=$(t_scratch)
 CONF="$D/mailgov.conf"
 DB="$D/mailgov.db"
+web_group_users
 t_config "$CONF" <<EOF
 connections = 3
+web_groups = mgwebgrp
 EOF
 
 ctl() { lab "$MAILGOVCTL" --config "$CONF" --db "$DB" "$@"; }
@@ -224,7 +226,8 @@ test_switching_backends_leaves_one() {
 	_nft=$(lab nft list tables | grep -c 'inet mailgov$')
 	t_match "iptables install says" 'deleted the nftables backend' \
 	    "$_out" || return 1
-	t_eq "iptables nat MAILGOV lines with iptables" 4 "$_ipt_nat" ||
+	# -N, the jump, the RETURN, the web UIDs' and the web group's redirect
+	t_eq "iptables nat MAILGOV lines with iptables" 5 "$_ipt_nat" ||
 	    return 1
 	t_eq "inet mailgov with iptables" 0 "$_nft_ipt" || return 1
 	t_match "nftables install says" 'deleted the iptables backend' \
@@ -249,6 +252,70 @@ test_remove_without_backend_removes_both() {
 	ctl rules install --backend nftables >/dev/null
 	t_eq "ruleset after remove" "$BEFORE" "$_after" || return 1
 	t_match "banner without rules" '^220 mx\.remote ' "$_b"
+}
+
+# --- web-group members are web users ------------------------------------
+
+test_supplementary_web_group_member_lands_on_queue_port() {
+	t_match "mgsupp's banner" '^220 queue\.lab ' \
+	    "$(banner_ids 192.0.2.25 25 "$SUPP" "$SUPP" "$WEBGRP")"
+}
+
+test_supplementary_web_group_member_ipv6_lands_on_queue_port() {
+	t_match "mgsupp's banner" '^220 queue6\.lab ' \
+	    "$(banner_ids 2001:db8::25 25 "$SUPP" "$SUPP" "$WEBGRP")"
+}
+
+test_supplementary_web_group_member_refused_on_relay_port_and_465() {
+	t_match "mgsupp on the relay port" 'refused' \
+	    "$(banner_ids 127.0.0.1 10026 "$SUPP" "$SUPP" "$WEBGRP")" ||
+	    return 1
+	t_match "mgsupp on 465" 'refused' \
+	    "$(banner_ids 192.0.2.25 465 "$SUPP" "$SUPP" "$WEBGRP")"
+}
+
+test_web_group_as_primary_group_lands_on_queue_port() {
+	t_match "mgprim's banner" '^220 queue\.lab ' \
+	    "$(banner_ids 192.0.2.25 25 "$PRIM" "$WEBGRP" "")"
+}
+
+test_member_after_sg_to_web_group_lands_on_queue_port() {
+	# sg mgwebgrp: the web group becomes the primary (and file) group
+	t_match "mgsupp's banner" '^220 queue\.lab ' \
+	    "$(banner_ids 192.0.2.25 25 "$SUPP" "$WEBGRP" "$WEBGRP")"
+}
+
+test_process_with_web_group_as_its_group_lands_on_queue_port() {
+	# a setgid program, or a PHP pool run with the web group: not a
+	# member in /etc/group, but its file group is the web group
+	t_match "mgother's banner" '^220 queue\.lab ' \
+	    "$(banner_ids 192.0.2.25 25 "$OTHER" "$WEBGRP" "")"
+}
+
+test_user_with_other_groups_reaches_the_mx_untouched() {
+	t_match "mgother's banner" '^220 mx\.remote ' \
+	    "$(banner_ids 192.0.2.25 25 "$OTHER" "$OTHER" "$OTHER,$SUPP")"
+}
+
+test_members_are_matched_by_uid_but_root_postfix_and_mailgov() {
+	# mgsupp (listed) and mgprim (primary group): nft shows a set of
+	# one interval as the interval
+	t_eq "UIDs matched in nat" "64000-64099 65001-65002" \
+	    "$(lab nft list chain inet mailgov nat |
+	    grep -o 'meta skuid [^ ]*' | cut -d' ' -f3 | tr '\n' ' ' |
+	    sed 's/ $//')"
+}
+
+test_member_added_later_is_caught_after_rules_refresh() {
+	# nft matches a member by UID, listed when the rules are rendered
+	sed -i "s/^mgwebgrp:x:$WEBGRP:.*/&,mglater/" /etc/group
+	_was=$(banner_ids 192.0.2.25 25 "$LATER" "$LATER" "$WEBGRP")
+	_out=$(ctl rules refresh) || return 1
+	_now=$(banner_ids 192.0.2.25 25 "$LATER" "$LATER" "$WEBGRP")
+	t_log "mglater before the refresh: $_was"
+	t_match "refresh says" '^mailgov rules installed \(nftables' "$_out" ||
+	    return 1
+	t_match "mglater's banner after the refresh" '^220 queue\.lab ' "$_now"
 }
 
 # --- remove restores the whole ruleset, in namespaces of their own ------

@@ -76,12 +76,39 @@ check_err(const char *name, const char *tmpl, const struct config *c,
 	free(got);
 }
 
+/* test_web_groups - a web group's supplementary members are matched */
+static void
+test_web_groups(const struct config *base_cfg)
+{
+	struct config c = *base_cfg;
+	struct uid_range m[2] = { { 2001, 2001 }, { 3000, 3002 } };
+	struct rules_opts o = { NULL, 0, m, 2 };
+	const char *t = "@WEB.KIND@ @WEB.ID@\n";
+
+	c.web_gids[0] = 33;
+	c.n_web_gids = 1;
+	check("iptables: a web group with its supplementary members", t, &c,
+	    RULES_IPV4, &o, "uid 64000-64099\nuid 1000\n"
+	    "gid 33 --suppl-groups\n");
+	check("ip6tables: the same", t, &c, RULES_IPV6, NULL,
+	    "uid 64000-64099\nuid 1000\ngid 33 --suppl-groups\n");
+	check("nft: a web group, then its members by UID", t, &c, RULES_NFT,
+	    &o, "uid 64000-64099\nuid 1000\ngid 33\n"
+	    "uid { 2001, 3000-3002 }\n");
+	o.n_members = 1;
+	check("nft: one member is a set too", "meta sk@WEB.KIND@ @WEB.ID@\n",
+	    &c, RULES_NFT, &o, "meta skuid 64000-64099\nmeta skuid 1000\n"
+	    "meta skgid 33\nmeta skuid { 2001 }\n");
+	check("nft: no members, no set", t, &c, RULES_NFT, NULL,
+	    "uid 64000-64099\nuid 1000\ngid 33\n");
+}
+
 static void
 test_language(void)
 {
 	struct config c;
 	struct rules_caps caps = { NULL, 0, 0 };
-	struct rules_opts o = { &caps, 0 };
+	struct rules_opts o = { &caps, 0, NULL, 0 };
 	int	 i;
 
 	config_defaults(&c);
@@ -110,6 +137,7 @@ test_language(void)
 	    "::1/128\n");
 	check("a list repeats the line", "-@WEB.KIND@ @WEB.ID@\n", &c,
 	    RULES_IPV4, NULL, "-uid 64000-64099\n-uid 1000\n");
+	test_web_groups(&c);
 	check("an empty list drops the line", "a\ncap @CAP.ID@\nb\n", &c,
 	    RULES_IPV4, &o, "a\nb\n");
 	check("an empty value drops the line", "x @LOOPBACK@\ny\n", &c,
@@ -248,12 +276,23 @@ golden(const char *name, const struct config *c, enum rules_target t,
 	free(want);
 }
 
+static void	golden_members(const char *, const struct config *,
+		    const struct rules_caps *, const struct uid_range *, size_t);
+
 /* golden_all - every target of one configuration */
 static void
 golden_all(const char *name, const struct config *c,
     const struct rules_caps *caps)
 {
-	struct rules_opts o = { caps, 0 };
+	golden_members(name, c, caps, NULL, 0);
+}
+
+/* golden_members - the same, with the web groups' members m[0..n) */
+static void
+golden_members(const char *name, const struct config *c,
+    const struct rules_caps *caps, const struct uid_range *m, size_t n)
+{
+	struct rules_opts o = { caps, 0, m, n };
 
 	golden(name, c, RULES_IPV4, &o);
 	golden(name, c, RULES_IPV6, &o);
@@ -278,6 +317,7 @@ test_golden(void)
 {
 	struct config c;
 	struct rules_caps caps = { NULL, 0, 0 };
+	struct uid_range members[2] = { { 2001, 2001 }, { 3000, 3002 } };
 
 	/* one web range, every default */
 	base(&c);
@@ -325,6 +365,16 @@ test_golden(void)
 	rules_caps_add_gid(&caps, &c, "shared", 33, 4);
 	rules_caps_add_gid(&caps, &c, "notweb", 99, 4);
 	golden_all("caps", &c, &caps);
+	rules_caps_free(&caps);
+
+	/* web groups with supplementary members, and a group's own cap,
+	 * which counts the sockets whose group is that group */
+	base(&c);
+	c.web_gids[0] = 33;
+	c.web_gids[1] = 1001;
+	c.n_web_gids = 2;
+	rules_caps_add_gid(&caps, &c, "shared", 33, 4);
+	golden_members("groups", &c, &caps, members, 2);
 	rules_caps_free(&caps);
 }
 
