@@ -45,6 +45,8 @@ void	alert_budget(struct alerts *, struct acct *, uint64_t now,
 
 /* alert_tick - report suppressed lines of accounts whose window reopened */
 void	alert_tick(struct alerts *, struct accts *, uint64_t now);
+/* alert_drain - report every suppressed count now (mailgovd stopping) */
+void	alert_drain(struct alerts *, struct accts *);
 
 /* alert_pending - events queued for the store */
 size_t	alert_pending(const struct alerts *);

@@ -23,4 +23,11 @@ int	num_u64(const char *s, uint64_t min, uint64_t max, int allow_hex,
 int	num_duration(const char *s, uint64_t min, uint64_t max,
 	    uint64_t *out, const char **err);
 
+/*
+ * num_add_counter - a + b for a lifetime counter, saturating at INT64_MAX:
+ * counters are SQLite INTEGERs (signed 64 bits), and one forged input must
+ * not wrap them
+ */
+uint64_t num_add_counter(uint64_t a, uint64_t b);
+
 #endif

@@ -162,7 +162,14 @@ int	store_usage_reset(struct store *, const char *name, int all);
 
 /* --- held mail ---------------------------------------------------------- */
 
-enum held_state { HELD = 0, HELD_RELEASED = 1, HELD_DELETED = 2 };
+/*
+ * HELD_ADMIN: released by `mailgovctl hold release`, which never writes
+ * counters (mailgovd is their only writer); mailgovd counts the release
+ * and turns the row into HELD_RELEASED.
+ */
+enum held_state { HELD = 0, HELD_RELEASED = 1, HELD_DELETED = 2,
+	HELD_ADMIN = 3 };
+#define HELD_STATE_MAX	HELD_ADMIN
 
 struct store_held {
 	char		queue_id[32];

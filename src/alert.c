@@ -257,6 +257,31 @@ alert_tick(struct alerts *al, struct accts *as, uint64_t now)
 	}
 }
 
+/* alert_drain - on the way out: every count still held back is reported
+ * now, whatever the window, so that a restart loses none */
+void
+alert_drain(struct alerts *al, struct accts *as)
+{
+	struct acct *a;
+	size_t i;
+
+	for (i = 0; i < ALERT_SLOTS && al->n_suppressing > 0; i++) {
+		if (al->slot[i].suppressed == 0)
+			continue;
+		if ((a = acct_by_id(as, al->slot[i].id)) == NULL) {
+			al->slot[i].suppressed = 0;
+			al->n_suppressing--;
+			continue;
+		}
+		suppressed_line(al, a, &al->slot[i]);
+	}
+	if (al->lost > 0) {
+		log_warnx("event=alerts_suppressed account=* count=%llu",
+		    (unsigned long long)al->lost);
+		al->lost = 0;
+	}
+}
+
 /* alert_pending - events waiting for the store */
 size_t
 alert_pending(const struct alerts *al)

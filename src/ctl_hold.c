@@ -278,8 +278,9 @@ hold_act(struct ctl *ctl, const char *what, int release)
 			free(qo);
 		}
 		if (l.v[i].account >= 0) {
+			/* mailgovd counts the release (HELD_ADMIN) */
 			if (store_held_set_state(st, l.v[i].queue_id, release ?
-			    HELD_RELEASED : HELD_DELETED) == -1)
+			    HELD_ADMIN : HELD_DELETED) == -1)
 				ctl_err("%s", store_error(st));
 			detail = ctl_xasprintf("queue_id=%s by=admin",
 			    l.v[i].queue_id);

@@ -237,8 +237,12 @@ on_syn(const struct nfq_pkt *p, uint32_t *mark, void *arg)
 		break;
 	}
 
+	/* CONNECTIONS: let through; REFUSED: reset by the rules (a reject,
+	 * or implicit TLS to a host that is not an exempt relay) */
 	if (r.verdict != FLOW_REJECT && r.reason != GOV_R_IMPLICIT_TLS)
 		a->use.connections++;
+	else
+		a->use.refused++;
 	a->use.last_seen = (int64_t)secs;
 	acct_touch(a);		/* the committer writes it, never this thread */
 
@@ -611,6 +615,7 @@ main(int argc, char **argv)
 	release_set_commit(d->release, NULL);
 	commit_free(d->commit);	/* writes the counts still in memory */
 	redo_close(d->redo);
+	alert_drain(d->alerts, d->accts);
 	events_commit(d);
 	nfq_queue_close(d->nfq);
 	release_free(d->release);

@@ -360,9 +360,11 @@ reply_exit(struct conn *s, const struct smtpc_reply *rp, int ex,
 	struct smtpc_reply q;
 
 	/* rp->text starts with the code: "451 4.3.0 Error: ..." */
+	/* The queue answered: say what it refused and why, not that it
+	 * was unavailable */
 	if (ex == EX_TEMPFAIL)
-		log_warnx("%s unavailable: %s%s%s", s->where, what,
-		    *what ? ": " : "", rp->text);
+		log_warnx("%s deferred %s, nothing sent: %s", s->where, what,
+		    rp->text);
 	else
 		log_warnx("%s refused %s: %s", s->where, what, rp->text);
 	(void)smtpc_cmd(s->c, &q, "QUIT");
@@ -389,7 +391,7 @@ submit(const struct opts *o, const struct msg *m)
 		open_exit(s.where, err, ebuf);
 	if (rp.code / 100 != 2)
 		reply_exit(&s, &rp, rp.code / 100 == 4 ? EX_TEMPFAIL :
-		    EX_UNAVAILABLE, rp.code / 100 == 4 ? "" : "the connection");
+		    EX_UNAVAILABLE, "the connection");
 	if (smtpc_cmd(s.c, &rp, "EHLO localhost") == -1)
 		conn_exit(&s, "EHLO");
 	if (rp.code / 100 == 5) {	/* no ESMTP: plain HELO */
@@ -399,7 +401,7 @@ submit(const struct opts *o, const struct msg *m)
 	}
 	if (rp.code / 100 != 2)
 		reply_exit(&s, &rp, rp.code / 100 == 4 ? EX_TEMPFAIL :
-		    EX_UNAVAILABLE, rp.code / 100 == 4 ? "" : "HELO");
+		    EX_UNAVAILABLE, "HELO");
 
 	params[0] = '\0';
 	if (!helo && smtpc_ehlo_has(s.c, "SIZE"))
@@ -431,8 +433,8 @@ submit(const struct opts *o, const struct msg *m)
 			 * later.  Abort the whole transaction so that the
 			 * caller's retry reaches everyone exactly once.
 			 */
-			snprintf(rtext, sizeof(rtext), "recipient <%s> "
-			    "deferred, message not sent", m->rcpt[i]);
+			snprintf(rtext, sizeof(rtext), "recipient <%s>",
+			    m->rcpt[i]);
 			reply_exit(&s, &rp, EX_TEMPFAIL, rtext);
 		} else {
 			log_warnx("%s refused recipient <%s>: %s", s.where,

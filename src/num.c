@@ -139,3 +139,12 @@ num_duration(const char *s, uint64_t min, uint64_t max, uint64_t *out,
 	}
 	return check_range(v, min, max, out, err);
 }
+
+/* num_add_counter - saturating sum, at most INT64_MAX (see num.h) */
+uint64_t
+num_add_counter(uint64_t a, uint64_t b)
+{
+	if (a >= INT64_MAX || b >= INT64_MAX - a)
+		return INT64_MAX;
+	return a + b;
+}

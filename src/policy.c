@@ -67,6 +67,7 @@
 #define POLICY_IDLE_TIMEOUT	600	/* s: no request at all */
 #define POLICY_SWEEP_MS		1000	/* how often timeouts are checked */
 #define POLICY_LOG_RATE		20	/* malformed-input lines per second */
+#define POLICY_SIZE_MAX		(1ull << 40)	/* bytes: a message's size= */
 
 enum lkind { L_UNIX, L_TCP };
 
@@ -523,6 +524,8 @@ do_rcpt(struct conn *c, const struct preq *q, struct acct *a, uint64_t now)
 	s = inst_slot(c, q->instance);
 	n = s->rcpts + 1;
 	if (acct_charge(a, BK_RCPT_MSG, n, now, NULL) == BUDGET_OVER) {
+		a->use.refused++;
+		snapshot(c->p, a);
 		budget_alert(c->p, a, 1u << BK_RCPT_MSG, BK_RCPT_MSG,
 		    budget_kind_name(BK_RCPT_MSG), "refuse_rcpt", q, now);
 		answer(c, 0, "452 4.5.3 Too many recipients (mailgov: "
@@ -575,8 +578,10 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 		rcpts = 1;
 	if (rcpts == 0)		/* END-OF-MESSAGE has at least one */
 		rcpts = 1;
+	/* Postfix's message_size_limit is far below the bound; anything
+	 * above it did not come from Postfix and counts nothing */
 	if (q->size == NULL ||
-	    num_u64(q->size, 0, UINT64_MAX, 0, &size, &err) == -1)
+	    num_u64(q->size, 0, POLICY_SIZE_MAX, 0, &size, &err) == -1)
 		size = 0;
 
 	if (a->blocked) {
@@ -602,7 +607,7 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 	    == BUDGET_OK) {
 		a->use.messages++;
 		a->use.recipients += rcpts;
-		a->use.bytes += size;
+		a->use.bytes = num_add_counter(a->use.bytes, size);
 		a->use.last_seen = (int64_t)(now / 1000000u);
 		snapshot(p, a);
 		alert_ok(p, a, EOM_KINDS, now);

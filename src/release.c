@@ -91,6 +91,8 @@ struct rel_ans {
 struct inflight {
 	char		id[REL_IDLEN];
 	int64_t		account;
+	uint32_t	rcpts;		/* counted when it leaves */
+	uint64_t	size;
 	uint64_t	seq;		/* the group commit carrying its charge */
 	int		sent;		/* asked of the child yet */
 };
@@ -659,7 +661,8 @@ rec_row(const struct store_held *h, void *arg)
 	/* still queued but not on hold: released by someone else; not in
 	 * the queue at all: deleted (or released and delivered: the store
 	 * cannot tell, and either way it is no longer held) */
-	w->gone_state[w->n_gone] = q != NULL ? HELD_RELEASED : HELD_DELETED;
+	/* released by hand (postsuper -H): counted as the admin's */
+	w->gone_state[w->n_gone] = q != NULL ? HELD_ADMIN : HELD_DELETED;
 	w->n_gone++;
 	return 0;
 }
@@ -780,7 +783,7 @@ reconcile(struct release *r)
 			goto fail;
 		log_info("release: queue_id=%s left the hold queue without "
 		    "mailgov: state=%s", w.gone[i],
-		    w.gone_state[i] == HELD_RELEASED ? "released" : "deleted");
+		    w.gone_state[i] == HELD_ADMIN ? "released" : "deleted");
 	}
 	def = acct_default(r->accts);
 	for (i = 0; def != NULL && i < r->q_n; i++) {
@@ -812,6 +815,12 @@ reconcile(struct release *r)
 	}
 	if (store_commit(st) == -1)
 		goto fail;
+	if (adopted > 0) {
+		/* Postfix held them (mailgovd was down): they count as
+		 * put on hold, under the account that adopts them */
+		def->use.held += adopted;
+		acct_touch(def);
+	}
 	if (w.n_gone > 0 || adopted > 0)
 		log_info("release: reconciled with the queue: %zu closed, "
 		    "%zu adopted", w.n_gone, adopted);
@@ -923,6 +932,80 @@ q_start(struct release *r)
 
 /* --- answers and the tick ------------------------------------------------- */
 
+/* count_release - a held message left: it is one of the account's
+ * messages now (docs/mailgovctl.md defines every counter) */
+static void
+count_release(struct acct *a, uint32_t rcpts, uint64_t size)
+{
+	a->use.released++;
+	a->use.messages++;
+	a->use.recipients += rcpts;
+	a->use.bytes = num_add_counter(a->use.bytes, size);
+}
+
+#define REL_ADMIN_BATCH	256	/* admin releases counted per tick */
+
+struct admin_walk {
+	struct store_held	 h[REL_ADMIN_BATCH];
+	size_t			 n;
+};
+
+/* admin_row - one message `mailgovctl hold release` sent on */
+static int
+admin_row(const struct store_held *h, void *arg)
+{
+	struct admin_walk *w = arg;
+
+	w->h[w->n++] = *h;
+	return w->n == REL_ADMIN_BATCH;
+}
+
+/*
+ * count_admin_releases - mailgovctl never writes counters (the committer
+ * is their one writer, and would overwrite them): it marks what the admin
+ * released HELD_ADMIN, and this counts them and closes the rows.  Counted
+ * only once the rows are closed, so a failed transaction counts nothing
+ * twice.
+ */
+static void
+count_admin_releases(struct release *r)
+{
+	struct store *st = acct_store(r->accts);
+	struct admin_walk *w;
+	struct acct *a;
+	size_t	 i;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return;
+	if (store_held_each(st, -1, HELD_ADMIN, admin_row, w) == -1 ||
+	    w->n == 0)
+		goto done;
+	if (store_begin(st) == -1)
+		goto done;		/* locked: the next tick */
+	for (i = 0; i < w->n; i++)
+		if (store_held_set_state(st, w->h[i].queue_id,
+		    HELD_RELEASED) == -1)
+			break;
+	if (i < w->n || store_commit(st) == -1) {
+		log_warnx("release: %s", store_error(st));
+		store_rollback(st);
+		goto done;
+	}
+	for (i = 0; i < w->n; i++)
+		if ((a = acct_by_id(r->accts, w->h[i].account)) != NULL) {
+			count_release(a, w->h[i].recipients ?
+			    w->h[i].recipients : 1, w->h[i].size);
+			if (a->n_held > 0)
+				a->n_held--;
+			acct_touch(a);
+			/* looked at again this tick, even if its budget
+			 * was out: what is left of its mail may go */
+			held_note(r, a->id);
+		}
+done:
+	free(w);
+}
+
 /* on_answer - the child's answers, applied in one transaction */
 static void
 on_answer(int fd, uint32_t events, void *arg)
@@ -934,6 +1017,8 @@ on_answer(int fd, uint32_t events, void *arg)
 	ssize_t	 n, i;
 	int	 in_tx = 0, state;
 	int64_t	 account;
+	uint32_t rcpts;
+	uint64_t size;
 
 	(void)events;
 	for (;;) {
@@ -957,6 +1042,8 @@ on_answer(int fd, uint32_t events, void *arg)
 		if ((i = infl_find(r, ans.id)) < 0)
 			continue;
 		account = r->infl[i].account;
+		rcpts = r->infl[i].rcpts;
+		size = r->infl[i].size;
 		r->infl[i] = r->infl[--r->n_infl];
 		if (ans.status == ST_FAIL) {
 			/* leave it held; try again in a minute */
@@ -976,7 +1063,7 @@ on_answer(int fd, uint32_t events, void *arg)
 		a = acct_by_id(r->accts, account);
 		if (ans.status == ST_OK && a != NULL) {
 			if (ans.op == 'H')
-				a->use.released++;
+				count_release(a, rcpts, size);
 			if (a->n_held > 0)
 				a->n_held--;
 			acct_touch(a);
@@ -1036,6 +1123,8 @@ tick_row(const struct store_held *h, void *arg)
 	f = &r->infl[r->n_infl];
 	snprintf(f->id, REL_IDLEN, "%s", h->queue_id);
 	f->account = h->account;
+	f->rcpts = h->recipients ? h->recipients : 1;
+	f->size = h->size;
 	f->sent = 0;
 	f->seq = r->cm != NULL ? commit_need(r->cm) : 0;
 	r->n_infl++;
@@ -1088,6 +1177,7 @@ release_tick(struct release *r, uint64_t now)
 		r->next_reconcile = secs + REL_RECONCILE;
 		q_start(r);
 	}
+	count_admin_releases(r);
 	if ((uint64_t)time(NULL) < r->fail_until)
 		return;
 	st = acct_store(r->accts);
@@ -1116,6 +1206,9 @@ release_tick(struct release *r, uint64_t now)
 			return;
 		}
 		if (w.rows == 0) {
+			/* nothing of a's is held now (rows in flight stay
+			 * HELD until done): new mail need not wait */
+			a->n_held = 0;
 			held_drop(r, r->held[i].id);	/* i now holds another */
 			continue;
 		}

@@ -2153,7 +2153,7 @@ store_held_add(struct store *s, const struct store_held *h)
 		return seterr(s, "bad queue id '%s'", log_clean(buf,
 		    sizeof(buf), h->queue_id, strnlen(h->queue_id,
 		    sizeof(h->queue_id))));
-	if (h->state < HELD || h->state > HELD_DELETED)
+	if (h->state < HELD || h->state > HELD_STATE_MAX)
 		return seterr(s, "bad held state %d", h->state);
 	if (tx_open(s, &own) == -1)
 		return -1;
@@ -2198,7 +2198,7 @@ store_held_set_state(struct store *s, const char *queue_id, int state)
 	if (!queue_id_ok(queue_id))
 		return seterr(s, "bad queue id '%s'", clean(buf, sizeof(buf),
 		    queue_id ? queue_id : ""));
-	if (state < HELD || state > HELD_DELETED)
+	if (state < HELD || state > HELD_STATE_MAX)
 		return seterr(s, "bad held state %d", state);
 	if ((st = st_get(s, S_HELD_STATE)) == NULL)
 		return -1;
@@ -2240,7 +2240,7 @@ store_held_each(struct store *s, int64_t account, int state,
 		    (uint32_t)v;
 		h.size = col_u64(st, 4);
 		v = sqlite3_column_int64(st, 5);
-		h.state = (v >= HELD && v <= HELD_DELETED) ? (int)v : HELD;
+		h.state = (v >= HELD && v <= HELD_STATE_MAX) ? (int)v : HELD;
 		col_str(st, 6, h.sender, sizeof(h.sender));
 		if ((stop = cb(&h, arg)) != 0)
 			break;
