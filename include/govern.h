@@ -72,7 +72,7 @@ int	govern_is_queue(const struct config *, const struct govern_syn *);
 
 /*
  * govern_reuse - may f's verdict answer this SYN (at now, unix seconds)
- * again, uncharged?  Only a retransmission: same destination, within
+ * again, uncharged?  Only a retransmission: same UID, same destination, within
  * GOVERN_SYN_WINDOW of the first SYN, and not a reject (a rejected socket
  * got a reset, so the same 4-tuple again is a new connection).  A later
  * SYN on the same 4-tuple is a new connection reusing the port.

@@ -134,14 +134,17 @@ govern_mark(const struct config *cfg, uint32_t pktmark, int verdict)
 	return (pktmark & ~cfg->mark_mask) | (bit & cfg->mark_mask);
 }
 
-/* govern_reuse - a retransmitted SYN of an allowed or redirected flow */
+/* govern_reuse - a retransmitted SYN of an allowed or redirected flow, from
+ * the UID that made it: any UID can bind a port another one used
+ * (SO_REUSEADDR), so a verdict and its attribution are never handed to
+ * another UID */
 int
 govern_reuse(const struct flow *f, const struct govern_syn *s, uint64_t now)
 {
 	size_t n = s->family == AF_INET ? 4 : 16;
 
 	return f != NULL && f->verdict != FLOW_REJECT &&
-	    now < f->seen + GOVERN_SYN_WINDOW &&
+	    f->uid == s->uid && now < f->seen + GOVERN_SYN_WINDOW &&
 	    f->key.family == s->family && f->dport == s->dport &&
 	    memcmp(f->dst, s->daddr, n) == 0;
 }

@@ -158,7 +158,12 @@ test_reuse(void)
 	f.dport = 25;
 	f.seen = 1000;
 	f.verdict = FLOW_REDIRECT;
+	f.uid = s.uid;
 	T_OK(govern_reuse(&f, &s, 1001), "retransmission reuses");
+	f.uid = s.uid + 1;
+	T_OK(!govern_reuse(&f, &s, 1001),
+	    "another UID on the same tuple: decided afresh");
+	f.uid = s.uid;
 	T_OK(!govern_reuse(&f, &s, 1000 + GOVERN_SYN_WINDOW),
 	    "past the SYN window: a new connection");
 	f.verdict = FLOW_REJECT;
