@@ -350,47 +350,108 @@ b64(char *out, const unsigned char *in, size_t n)
 }
 
 /*
+ * utf8_next - is there a well-formed UTF-8 character at p (n > 0 bytes
+ * left)?  *len gets its length; when there is none, the length of the
+ * maximal ill-formed subpart to replace with one U+FFFD (Unicode 15,
+ * 3.9: a lead byte and the continuation bytes that could still follow
+ * it, or a single byte).  Overlongs, surrogates and code points beyond
+ * U+10FFFF are ill-formed.
+ */
+static int
+utf8_next(const unsigned char *p, size_t n, size_t *len)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t	 want, i;
+
+	if (p[0] < 0x80) {
+		*len = 1;
+		return 1;
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		want = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		want = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0;		/* overlong */
+		else if (p[0] == 0xed)
+			hi = 0x9f;		/* surrogates */
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		want = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90;		/* overlong */
+		else if (p[0] == 0xf4)
+			hi = 0x8f;		/* beyond U+10FFFF */
+	} else {
+		*len = 1;
+		return 0;
+	}
+	for (i = 1; i < want; i++) {
+		if (i >= n || p[i] < lo || p[i] > hi) {
+			*len = i;
+			return 0;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	*len = want;
+	return 1;
+}
+
+/*
  * emit_from - the "From: Name <sender>" line for -F, into out.  A name
- * with bytes beyond ASCII (taken as UTF-8) goes out as RFC 2047
- * encoded-words of at most 45 bytes each (72 characters), never split
- * inside a character and folded onto their own lines, since a raw 8-bit
- * header is not valid mail.  An ASCII name is quoted when it has
- * specials.  Control characters are dropped either way: no header
- * injection.
+ * with bytes beyond ASCII goes out as RFC 2047 encoded-words of at most
+ * 45 bytes each (72 characters), never split inside a character and
+ * folded onto their own lines, since a raw 8-bit header is not valid
+ * mail.  The words say UTF-8, so they hold nothing else: a byte sequence
+ * that is not UTF-8 becomes U+FFFD, the replacement character, which a
+ * reader sees where the name was broken (the charset the bytes were meant
+ * in cannot be known, and labelling them unknown-8bit would make the whole
+ * name unreadable).  An ASCII name is quoted when it has specials, or
+ * "=?", so that a reader shows it as it is and never decodes it as an
+ * encoded-word (RFC 2047, 5).  Control characters are dropped either
+ * way: no header injection.
  */
 static size_t
 emit_from(char *out, const char *name, const char *sender)
 {
+	static const unsigned char fffd[] = { 0xef, 0xbf, 0xbd };
 	unsigned char clean[300];
-	size_t	 o = 0, i, j, n = 0, k, len = strlen(name);
+	const unsigned char *u = (const unsigned char *)name, *ch;
+	size_t	 o = 0, i, j, n = 0, k, w, len = strlen(name);
 	int	 quote = 0, high = 0;
 
-	for (i = 0; i < len && n < sizeof(clean); i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c < 0x20 || c == 0x7f)
-			continue;	/* no CR/LF header injection */
-		if (c > 0x7f)
+	for (i = 0; i < len; i += k) {
+		if (u[i] < 0x80) {
+			k = 1;
+			if (u[i] < 0x20 || u[i] == 0x7f)
+				continue;	/* no CR/LF header injection */
+			if (strchr("()<>[]:;@\\,.\"", u[i]) != NULL)
+				quote = 1;
+			ch = u + i;
+			w = 1;
+		} else {
 			high = 1;
-		else if (strchr("()<>[]:;@\\,.\"", c) != NULL)
+			if (utf8_next(u + i, len - i, &k)) {
+				ch = u + i;
+				w = k;
+			} else {
+				ch = fffd;
+				w = sizeof(fffd);
+			}
+		}
+		if (n + w > sizeof(clean))
+			break;		/* whole characters only */
+		memcpy(clean + n, ch, w);
+		n += w;
+	}
+	for (i = 0; i + 1 < n && !quote; i++)
+		if (clean[i] == '=' && clean[i + 1] == '?')
 			quote = 1;
-		clean[n++] = c;
-	}
-	/* a character cut off at the 300-byte bound goes too */
-	if (high && n > 0) {
-		for (i = n - 1; i > 0 && (clean[i] & 0xc0) == 0x80; i--)
-			;
-		k = clean[i] < 0xc0 ? 1 : clean[i] < 0xe0 ? 2 :
-		    clean[i] < 0xf0 ? 3 : 4;
-		if (n - i < k)
-			n = i;
-	}
 	memcpy(out, "From: ", 6), o = 6;
 	if (high) {
 		for (i = 0; i < n; i += k) {
 			k = n - i > 45 ? 45 : n - i;
-			/* not inside a character; but a run of
-			 * continuation bytes (not UTF-8) is cut anyway */
+			/* not inside a character: clean is UTF-8 */
 			for (j = k; j > 0 && i + j < n &&
 			    (clean[i + j] & 0xc0) == 0x80; j--)
 				;

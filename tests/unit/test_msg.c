@@ -363,6 +363,88 @@ test_size(void)
 	msg_free(&m);
 }
 
+/*
+ * utf8_count - characters in p[0..n) if it is well-formed UTF-8, else -1.
+ * Decodes each code point and checks it the other way round from msg.c:
+ * shortest form, no surrogate, at most U+10FFFF.
+ */
+static long
+utf8_count(const unsigned char *p, size_t n)
+{
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t	 i = 0, k, len;
+	uint32_t cp;
+	long	 chars = 0;
+
+	while (i < n) {
+		len = p[i] < 0x80 ? 1 : (p[i] & 0xe0) == 0xc0 ? 2 :
+		    (p[i] & 0xf0) == 0xe0 ? 3 : (p[i] & 0xf8) == 0xf0 ? 4 : 0;
+		if (len == 0 || i + len > n)
+			return -1;
+		cp = len == 1 ? p[i] : p[i] & (0x7f >> len);
+		for (k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return -1;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if (cp < min[len] || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return -1;
+		i += len;
+		chars++;
+	}
+	return chars;
+}
+
+/* unb64 - decode base64 (with padding) into out; its length, or -1 */
+static long
+unb64(const char *in, size_t n, unsigned char *out)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint32_t v = 0;
+	size_t	 i, bits = 0;
+	long	 o = 0;
+	const char *c;
+
+	if (n % 4 != 0)
+		return -1;
+	for (i = 0; i < n && in[i] != '='; i++) {
+		if ((c = strchr(tab, in[i])) == NULL || *c == '\0')
+			return -1;
+		v = v << 6 | (uint32_t)(c - tab);
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(v >> bits);
+		}
+	}
+	return o;
+}
+
+/*
+ * words_ok - check every RFC 2047 word of the From: line: "=?UTF-8?B?",
+ * at most 75 characters, its text well-formed UTF-8 of whole characters.
+ * Returns the characters of the name, -1 if a word is bad.
+ */
+static long
+words_ok(const char *d)
+{
+	const char *p = d, *e;
+	unsigned char buf[128];
+	long	 n, c, chars = 0;
+
+	while ((p = strstr(p, "=?")) != NULL) {
+		if (strncmp(p, "=?UTF-8?B?", 10) != 0 ||
+		    (e = strstr(p + 10, "?=")) == NULL || e + 2 - p > 75 ||
+		    (n = unb64(p + 10, (size_t)(e - p - 10), buf)) < 0 ||
+		    (c = utf8_count(buf, (size_t)n)) < 0)
+			return -1;
+		chars += c;
+		p = e + 2;
+	}
+	return chars;
+}
+
 /* test_full_name - -F adds a From: only when there is none */
 static void
 test_full_name(void)
@@ -411,7 +493,8 @@ test_full_name(void)
 	msg_free(&m);
 
 	/* not UTF-8: a long run of continuation bytes still makes words
-	 * of at most 45 bytes (the fuzzer found this looping) */
+	 * of at most 45 bytes (the fuzzer found this looping); each byte
+	 * is a U+FFFD, and the 300-byte bound takes 100 of them */
 	{
 		char	 bad[120];
 
@@ -421,10 +504,21 @@ test_full_name(void)
 		msg_init(&m);
 		T_EQ_U(msg_parse(&m, in, strlen(in), &o), MSG_OK,
 		    "-F not UTF-8");
-		T_OK(m.len > 0 && m.len < 400 && strstr(data(&m),
-		    "=?UTF-8?B?sLCw") != NULL, "-F not UTF-8: bounded words");
+		T_OK(m.len > 0 && m.len < 700 && strstr(data(&m),
+		    "=?UTF-8?B?77+977+9") != NULL, "-F not UTF-8: bounded words");
+		T_EQ_U(words_ok(data(&m)), 100, "-F not UTF-8: 100 "
+		    "characters, each word well-formed UTF-8");
 		msg_free(&m);
 	}
+
+	/* an ASCII name that looks like an encoded-word is quoted: a
+	 * reader shows it as typed and decodes nothing */
+	o.full_name = "=?UTF-8?B?/w==?=";
+	msg_init(&m);
+	T_EQ_U(msg_parse(&m, in, strlen(in), &o), MSG_OK, "-F =?");
+	T_EQ_D(data(&m), "From: \"=?UTF-8?B?/w==?=\" <shop@x>\r\n"
+	    "Subject: s\r\n\r\nb\r\n", "-F =? quoted");
+	msg_free(&m);
 
 	/* the 300-byte bound falls inside the euro sign: it goes whole */
 	o.full_name = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa€";
@@ -433,6 +527,84 @@ test_full_name(void)
 	T_EQ_D(data(&m), "From: =?UTF-8?B?YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh?=\r\n =?UTF-8?B?YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh?=\r\n =?UTF-8?B?YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh?=\r\n =?UTF-8?B?YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh?=\r\n =?UTF-8?B?YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh?=\r\n =?UTF-8?B?YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh?=\r\n =?UTF-8?B?YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYQ==?= <shop@x>\r\n"
 	    "Subject: s\r\n\r\nb\r\n", "-F cut at a character");
 	msg_free(&m);
+}
+
+/* test_full_name_not_utf8 - bytes that are not UTF-8 become U+FFFD, one
+ * per maximal ill-formed subpart, so the words are what they say */
+static void
+test_full_name_not_utf8(void)
+{
+	static const struct {
+		const char *name, *from, *what;
+	} t[] = {
+		{ "Caf\xe9", "=?UTF-8?B?Q2Fm77+9?=", "Latin-1 byte" },
+		{ "\xe2\x82x", "=?UTF-8?B?77+9eA==?=",
+		    "truncated 3-byte: one U+FFFD" },
+		{ "a\xe2\x82", "=?UTF-8?B?Ye+/vQ==?=", "truncated at the end" },
+		{ "\xc0\xaf", "=?UTF-8?B?77+977+9?=", "overlong: two" },
+		{ "\xe0\x80\xaf", "=?UTF-8?B?77+977+977+9?=",
+		    "overlong 3-byte: three" },
+		{ "\xed\xa0\x80", "=?UTF-8?B?77+977+977+9?=",
+		    "surrogate: three" },
+		{ "\xf4\x90\x80\x80", "=?UTF-8?B?77+977+977+977+9?=",
+		    "beyond U+10FFFF: four" },
+		{ "\xf8\x88\x80\x80\x80", "=?UTF-8?B?77+977+977+977+977+9?=",
+		    "5-byte form: five" },
+		{ "\xf0\x9f\x98\x80!", "=?UTF-8?B?8J+YgCE=?=",
+		    "4-byte character kept" },
+		{ "\xef\xbf\xbd", "=?UTF-8?B?77+9?=", "U+FFFD itself kept" },
+		{ "x\xff\r\ny", "=?UTF-8?B?eO+/vXk=?=",
+		    "0xff, and CR LF dropped" },
+	};
+	struct msg_opts o;
+	struct msg m;
+	const char *in = "Subject: s\n\nb\n";
+	char	 want[256];
+	size_t	 i;
+
+	memset(&o, 0, sizeof(o));
+	o.max_size = MSG_SIZE_DEFAULT;
+	o.sender = "shop@x";
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		o.full_name = t[i].name;
+		snprintf(want, sizeof(want), "From: %s <shop@x>\r\n"
+		    "Subject: s\r\n\r\nb\r\n", t[i].from);
+		msg_init(&m);
+		T_EQ_U(msg_parse(&m, in, strlen(in), &o), MSG_OK, t[i].what);
+		T_EQ_D(data(&m), want, t[i].what);
+		T_OK(words_ok(data(&m)) > 0, "%s: well-formed words",
+		    t[i].what);
+		T_EQ_U(m.eightbit, 0, "an encoded name is 7-bit");
+		msg_free(&m);
+	}
+
+	/* any bytes at all: every word is whole, well-formed UTF-8 */
+	{
+		unsigned char name[400];
+		uint32_t x = 12345;
+		size_t	 n, k, bad = 0;
+
+		for (i = 0; i < 2000; i++) {
+			n = 1 + i % (sizeof(name) - 1);
+			for (k = 0; k < n; k++) {
+				x = x * 1103515245u + 12345u;
+				/* mostly high bytes, so that sequences form */
+				name[k] = (unsigned char)((x >> 16) | 0x80);
+				if ((x >> 8) % 7 == 0)
+					name[k] &= 0x7f;
+				if (name[k] == 0)
+					name[k] = 'a';
+			}
+			name[n] = '\0';
+			o.full_name = (const char *)name;
+			msg_init(&m);
+			if (msg_parse(&m, in, strlen(in), &o) != MSG_OK ||
+			    words_ok(data(&m)) < 0)
+				bad++;
+			msg_free(&m);
+		}
+		T_EQ_U(bad, 0, "2000 random names: every word well-formed");
+	}
 }
 
 /* test_rcpt_limit - no more than MSG_RCPT_MAX recipients */
@@ -465,6 +637,7 @@ main(void)
 	test_validation();
 	test_size();
 	test_full_name();
+	test_full_name_not_utf8();
 	test_rcpt_limit();
 	return t_done();
 }
