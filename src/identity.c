@@ -1,9 +1,13 @@
 /*
  * identity - who opened the SMTP session the queue instance is serving
- * (see identity.h).  The flow table answers for redirected connections;
- * NETLINK_SOCK_DIAG answers for connections made straight to the queue
- * port, by asking the kernel for the owner of the client's socket with
- * the exact 4-tuple.
+ * (see identity.h).  The proof is always the kernel's socket table: the
+ * owner of the client's socket, asked of NETLINK_SOCK_DIAG by its exact
+ * 4-tuple.  A redirected socket still believes it talks to the original
+ * destination, so that tuple comes from conntrack (the entry whose reply
+ * direction is the queue instance's view of the session), else from the
+ * flow table, else it is the queue's own view (a direct connection).
+ * The flow table is an index, never the proof: any UID can bind a source
+ * port another UID used.
  *
  * Trusts: the kernel's answers.  Not the address strings, which come from
  * a policy request: they are parsed numerically and nothing else.
@@ -16,8 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <net/if.h>
+
 #include <libmnl/libmnl.h>
 #include <linux/inet_diag.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/sock_diag.h>
 
 #include "flow.h"
@@ -102,42 +110,43 @@ diag_reset(void)
 	diag_nl = NULL;
 }
 
-/* identity_sock_diag - owner UID of the TCP socket caddr:cport ->
- * saddr:sport, asked of the kernel with the exact 4-tuple */
-int
-identity_sock_diag(const char *caddr, uint16_t cport, const char *saddr,
-    uint16_t sport, uint32_t *uid)
+/* One TCP connection as the client's socket sees it. */
+struct tuple {
+	int		family;
+	uint8_t		src[16], dst[16];
+	uint16_t	sport, dport;
+};
+
+/* diag_exact - owner UID of the socket with tuple t, bound to ifindex (0:
+ * bound to no device): 0, or -1 when there is none or the kernel did not
+ * answer */
+static int
+diag_exact(const struct tuple *t, uint32_t ifindex, uint32_t *uid)
 {
 	char			 buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket	*nl;
 	struct nlmsghdr		*nlh;
 	struct inet_diag_req_v2	*req;
 	struct diag_answer	 ans = { 0, 0 };
-	uint8_t			 src[16], dst[16];
-	int			 fs, fd, ret;
+	int			 ret;
 	unsigned		 seq, portid;
 	ssize_t			 n;
 
-	if (parse_addr(caddr, &fs, src) < 0 || parse_addr(saddr, &fd, dst) < 0)
-		return -1;
-	if (fs != fd)
-		return -1;
 	if ((nl = diag_open()) == NULL)
 		return -1;
-
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	nlh->nlmsg_flags = NLM_F_REQUEST;	/* one exact socket, no dump */
 	nlh->nlmsg_seq = seq = ++diag_seq;
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
-	req->sdiag_family = (uint8_t)fs;
+	req->sdiag_family = (uint8_t)t->family;
 	req->sdiag_protocol = IPPROTO_TCP;
 	req->idiag_states = ~0U;
-	req->id.idiag_sport = htons(cport);
-	req->id.idiag_dport = htons(sport);
-	memcpy(req->id.idiag_src, src, 16);
-	memcpy(req->id.idiag_dst, dst, 16);
-	req->id.idiag_if = 0;
+	req->id.idiag_sport = htons(t->sport);
+	req->id.idiag_dport = htons(t->dport);
+	memcpy(req->id.idiag_src, t->src, 16);
+	memcpy(req->id.idiag_dst, t->dst, 16);
+	req->id.idiag_if = ifindex;
 	req->id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
 	req->id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 
@@ -179,21 +188,284 @@ identity_sock_diag(const char *caddr, uint16_t cport, const char *saddr,
 	return 0;
 }
 
-/* identity_uid - the UID behind caddr:cport: flow table first, then the
- * socket table (see identity.h) */
+/*
+ * diag_owner - owner UID of the socket with tuple t.  The kernel's exact
+ * lookup only finds a socket bound to a device (SO_BINDTODEVICE, which
+ * needs no privilege) when asked with that device's index, so a miss is
+ * asked again for each interface: a web user must not hide its socket
+ * that way.
+ */
+static int
+diag_owner(const struct tuple *t, uint32_t *uid)
+{
+	struct if_nameindex *ifs, *i;
+	int rc = -1;
+
+	if (diag_exact(t, 0, uid) == 0)
+		return 0;
+	if ((ifs = if_nameindex()) == NULL)
+		return -1;
+	for (i = ifs; rc == -1 && i->if_index != 0; i++)
+		rc = diag_exact(t, i->if_index, uid);
+	if_freenameindex(ifs);
+	return rc;
+}
+
+/* identity_sock_diag - owner UID of the TCP socket caddr:cport ->
+ * saddr:sport, asked of the kernel with the exact 4-tuple */
+int
+identity_sock_diag(const char *caddr, uint16_t cport, const char *saddr,
+    uint16_t sport, uint32_t *uid)
+{
+	struct tuple	t;
+	int		fd;
+
+	if (parse_addr(caddr, &t.family, t.src) < 0 ||
+	    parse_addr(saddr, &fd, t.dst) < 0 || t.family != fd)
+		return -1;
+	t.sport = cport;
+	t.dport = sport;
+	return diag_owner(&t, uid);
+}
+
+/* --- conntrack ------------------------------------------------------------ */
+
+static struct mnl_socket *ct_nl;
+static unsigned		 ct_seq;
+static int		 ct_broken;	/* no ctnetlink here: stop asking */
+
+struct ct_answer {
+	int		found;
+	struct tuple	orig;
+};
+
+/* ct_addr_cb - the CTA_TUPLE_IP part of a tuple */
+static int
+ct_ip_cb(const struct nlattr *attr, void *data)
+{
+	struct tuple	*t = data;
+	uint16_t	 type = mnl_attr_get_type(attr);
+	uint16_t	 len = mnl_attr_get_payload_len(attr);
+
+	if (type == CTA_IP_V4_SRC && len == 4)
+		memcpy(t->src, mnl_attr_get_payload(attr), 4);
+	else if (type == CTA_IP_V4_DST && len == 4)
+		memcpy(t->dst, mnl_attr_get_payload(attr), 4);
+	else if (type == CTA_IP_V6_SRC && len == 16)
+		memcpy(t->src, mnl_attr_get_payload(attr), 16);
+	else if (type == CTA_IP_V6_DST && len == 16)
+		memcpy(t->dst, mnl_attr_get_payload(attr), 16);
+	return MNL_CB_OK;
+}
+
+/* ct_proto_cb - the CTA_TUPLE_PROTO part of a tuple */
+static int
+ct_proto_cb(const struct nlattr *attr, void *data)
+{
+	struct tuple	*t = data;
+	uint16_t	 type = mnl_attr_get_type(attr);
+
+	if (mnl_attr_get_payload_len(attr) != 2)
+		return MNL_CB_OK;
+	if (type == CTA_PROTO_SRC_PORT)
+		t->sport = ntohs(mnl_attr_get_u16(attr));
+	else if (type == CTA_PROTO_DST_PORT)
+		t->dport = ntohs(mnl_attr_get_u16(attr));
+	return MNL_CB_OK;
+}
+
+/* ct_tuple_cb - inside CTA_TUPLE_ORIG */
+static int
+ct_tuple_cb(const struct nlattr *attr, void *data)
+{
+	uint16_t type = mnl_attr_get_type(attr);
+
+	if (type == CTA_TUPLE_IP &&
+	    mnl_attr_validate(attr, MNL_TYPE_NESTED) == 0)
+		return mnl_attr_parse_nested(attr, ct_ip_cb, data);
+	if (type == CTA_TUPLE_PROTO &&
+	    mnl_attr_validate(attr, MNL_TYPE_NESTED) == 0)
+		return mnl_attr_parse_nested(attr, ct_proto_cb, data);
+	return MNL_CB_OK;
+}
+
+/* ct_attr_cb - the top level of a conntrack entry */
+static int
+ct_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct ct_answer *a = data;
+
+	if (mnl_attr_get_type(attr) == CTA_TUPLE_ORIG &&
+	    mnl_attr_validate(attr, MNL_TYPE_NESTED) == 0 &&
+	    mnl_attr_parse_nested(attr, ct_tuple_cb, &a->orig) == MNL_CB_OK)
+		a->found = 1;
+	return MNL_CB_OK;
+}
+
+/* ct_cb - one IPCTNL_MSG_CT_NEW answer */
+static int
+ct_cb(const struct nlmsghdr *nlh, void *data)
+{
+	if ((nlh->nlmsg_type & 0xff) != IPCTNL_MSG_CT_NEW)
+		return MNL_CB_OK;
+	return mnl_attr_parse(nlh, sizeof(struct nfgenmsg), ct_attr_cb, data);
+}
+
+/* ct_put_tuple - a nested tuple attribute */
+static void
+ct_put_tuple(struct nlmsghdr *nlh, uint16_t which, const struct tuple *t)
+{
+	struct nlattr *tup, *ip, *proto;
+
+	tup = mnl_attr_nest_start(nlh, which);
+	ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+	if (t->family == AF_INET) {
+		mnl_attr_put(nlh, CTA_IP_V4_SRC, 4, t->src);
+		mnl_attr_put(nlh, CTA_IP_V4_DST, 4, t->dst);
+	} else {
+		mnl_attr_put(nlh, CTA_IP_V6_SRC, 16, t->src);
+		mnl_attr_put(nlh, CTA_IP_V6_DST, 16, t->dst);
+	}
+	mnl_attr_nest_end(nlh, ip);
+	proto = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, IPPROTO_TCP);
+	mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(t->sport));
+	mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(t->dport));
+	mnl_attr_nest_end(nlh, proto);
+	mnl_attr_nest_end(nlh, tup);
+}
+
+/* ct_open - the ctnetlink socket, opened once, bounded wait */
+static struct mnl_socket *
+ct_open(void)
+{
+	struct timeval tv = { 0, 200 * 1000 };
+
+	if (ct_nl != NULL || ct_broken)
+		return ct_nl;
+	if ((ct_nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC)) ==
+	    NULL || mnl_socket_bind(ct_nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		log_warn("identity: netlink conntrack socket");
+		if (ct_nl != NULL)
+			mnl_socket_close(ct_nl);
+		ct_nl = NULL;
+		ct_broken = 1;
+		return NULL;
+	}
+	setsockopt(mnl_socket_get_fd(ct_nl), SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv));
+	return ct_nl;
+}
+
+/*
+ * ct_orig - the original direction of the connection whose reply direction
+ * is reply (the queue instance talking back to its client): where the
+ * client's socket believes it is connected.  -1 when conntrack has no
+ * such entry (no NAT, conntrack not loaded) or cannot be asked.
+ */
+static int
+ct_orig(const struct tuple *reply, struct tuple *orig)
+{
+	char			 buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket	*nl;
+	struct nlmsghdr		*nlh;
+	struct nfgenmsg		*nfg;
+	struct ct_answer	 ans;
+	unsigned		 seq, portid;
+	ssize_t			 n;
+	int			 ret;
+
+	if ((nl = ct_open()) == NULL)
+		return -1;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = seq = ++ct_seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = (uint8_t)reply->family;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	ct_put_tuple(nlh, CTA_TUPLE_REPLY, reply);
+
+	memset(&ans, 0, sizeof(ans));
+	ans.orig.family = reply->family;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		goto reset;
+	portid = mnl_socket_get_portid(nl);
+	for (;;) {
+		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto reset;
+		}
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, ct_cb, &ans);
+		if (ret == MNL_CB_ERROR) {
+			if (errno == ESRCH || errno == EPROTO)
+				goto reset;	/* a stale answer */
+			if (errno == EOPNOTSUPP || errno == EPERM) {
+				log_warn("identity: conntrack lookups off");
+				ct_broken = 1;
+			}
+			return -1;	/* ENOENT: no such entry */
+		}
+		if (ret == MNL_CB_STOP)
+			break;
+	}
+	if (!ans.found || ans.orig.sport == 0 || ans.orig.dport == 0)
+		return -1;
+	*orig = ans.orig;
+	return 0;
+reset:
+	mnl_socket_close(ct_nl);
+	ct_nl = NULL;
+	return -1;
+}
+
+/*
+ * identity_uid - the UID behind caddr:cport, as the queue instance at
+ * saddr:sport sees the session (see identity.h).  Always the owner of the
+ * client's socket; the only question is which tuple names it.
+ */
 int
 identity_uid(struct flows *flows, const char *caddr, uint16_t cport,
     const char *saddr, uint16_t sport, uint64_t now, uint32_t *uid)
 {
 	struct flow_key	 key;
 	struct flow	*f;
+	struct tuple	 seen, reply, orig;
+	int		 fs;
 
-	if (flows != NULL && flow_key_from(&key, caddr, cport) == 0 &&
-	    (f = flow_get(flows, &key, now)) != NULL) {
-		*uid = f->uid;
+	if (saddr == NULL || *saddr == '\0' || sport == 0 || cport == 0 ||
+	    parse_addr(caddr, &seen.family, seen.src) < 0 ||
+	    parse_addr(saddr, &fs, seen.dst) < 0 || fs != seen.family)
+		return -1;
+	seen.sport = cport;
+	seen.dport = sport;
+
+	/* 1. conntrack: the session's reply direction names its entry,
+	 *    whatever NAT did to the client's port */
+	reply.family = seen.family;
+	memcpy(reply.src, seen.dst, 16);
+	memcpy(reply.dst, seen.src, 16);
+	reply.sport = seen.dport;
+	reply.dport = seen.sport;
+	if (ct_orig(&reply, &orig) == 0 && diag_owner(&orig, uid) == 0) {
+		log_debug("identity: port %u: uid %u (conntrack)", cport, *uid);
 		return 0;
 	}
-	if (saddr == NULL || *saddr == '\0' || sport == 0)
-		return -1;
-	return identity_sock_diag(caddr, cport, saddr, sport, uid);
+	/* 2. the flow table's original destination, checked the same way */
+	if (flows != NULL && flow_key_from(&key, caddr, cport) == 0 &&
+	    (f = flow_get(flows, &key, now)) != NULL) {
+		orig = seen;
+		memcpy(orig.dst, f->dst, 16);
+		orig.dport = f->dport;
+		if (diag_owner(&orig, uid) == 0) {
+			log_debug("identity: port %u: uid %u (flow)", cport,
+			    *uid);
+			return 0;
+		}
+	}
+	/* 3. a connection made straight to the queue port */
+	return diag_owner(&seen, uid);
 }

@@ -31,7 +31,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <ifaddrs.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,6 +57,9 @@
 #include "store.h"
 
 #define POLICY_MAX_CONNS	1024	/* Postfix needs one per smtpd */
+#define POLICY_UID_SHARE	64	/* any other local UID, at most */
+#define POLICY_UID_SLOTS	64	/* distinct such UIDs at once */
+#define POLICY_REMOTE		((uint32_t)-2)	/* a peer on another host */
 #define POLICY_BACKLOG		1024
 #define POLICY_ACCEPT_BURST	64	/* accepts per wake-up */
 #define POLICY_OUT_MAX		8192	/* pending answer bytes: stop reading */
@@ -110,13 +115,20 @@ struct conn {
 	int		 eof;
 	uint64_t	 last_rx;	/* monotonic s of the last bytes read */
 	/* queue instance: the last attribution, keyed by the client */
-	char		 id_key[128];
+	char		 id_key[192];
 	int64_t		 id_acct;
 	struct inst	 inst[POLICY_INST_SLOTS];
 	uint64_t	 tick;
 	struct conn	*wprev, *wnext;	/* on the list waiting for a commit */
 	struct conn	*aprev, *anext;	/* on the list of all connections */
 	int		 waiting;
+	uint32_t	 uid;		/* the peer's, for its share of slots */
+};
+
+/* connections held by one peer UID */
+struct uidslot {
+	uint32_t	uid;
+	unsigned	n;
 };
 
 struct policy {
@@ -136,6 +148,8 @@ struct policy {
 	struct commit		*cm;
 	uint64_t		 req_timeout, idle_timeout;	/* s */
 	uint64_t		 warn_tat;	/* log rate limiter */
+	uid_t			 postfix_uid;	/* Postfix's mail owner */
+	struct uidslot		 uids[POLICY_UID_SLOTS];
 };
 
 static uint64_t	mono_s(void);
@@ -143,6 +157,7 @@ static void	conn_close(struct conn *);
 static int	conn_flush(struct conn *);
 static void	conn_update_events(struct conn *);
 static int	conn_process(struct conn *);
+static struct uidslot *uid_slot(struct policy *, uint32_t);
 
 /* now_us - wall-clock microseconds: budget state is stored across runs */
 static uint64_t
@@ -323,7 +338,12 @@ port_of(const char *s)
 	return (uint16_t)v;
 }
 
-/* attribute_queue - the account of the web UID behind the session */
+/*
+ * attribute_queue - the account of the UID that owns the client's socket
+ * (identity.h).  NULL when no socket can be found: the sender is then
+ * unknown, and the caller refuses for now rather than charge someone
+ * else or nobody.
+ */
 static struct acct *
 attribute_queue(struct conn *c, const struct preq *q, uint64_t now)
 {
@@ -335,23 +355,27 @@ attribute_queue(struct conn *c, const struct preq *q, uint64_t now)
 	int		 n;
 
 	if (q->caddr == NULL)
-		return acct_default(p->accts);
+		return NULL;
 	cport = port_of(q->cport);
 	sport = port_of(q->sport);
-	/* Postfix reuses a policy connection for many SMTP sessions; the
-	 * attribution holds for as long as the client socket is the same */
-	n = snprintf(key, sizeof(key), "%s|%u|%s|%u", q->caddr, cport,
-	    q->saddr ? q->saddr : "", sport);
-	if (n > 0 && (size_t)n < sizeof(key) && c->id_acct > 0 &&
-	    strcmp(key, c->id_key) == 0 &&
+	/*
+	 * Postfix reuses a policy connection for many SMTP sessions, and a
+	 * later session can come from the same address and port (another
+	 * UID may bind it).  The answer is kept for one mail transaction
+	 * (instance) only: each is attributed afresh.
+	 */
+	n = snprintf(key, sizeof(key), "%s|%u|%s|%u|%s", q->caddr, cport,
+	    q->saddr ? q->saddr : "", sport, q->instance ? q->instance : "");
+	if (q->instance != NULL && n > 0 && (size_t)n < sizeof(key) &&
+	    c->id_acct > 0 && strcmp(key, c->id_key) == 0 &&
 	    (a = acct_by_id(p->accts, c->id_acct)) != NULL)
 		return a;
-	if (cport != 0 && identity_uid(p->flows, q->caddr, cport, q->saddr,
-	    sport, now / 1000000u, &uid) == 0)
-		a = acct_by_uid(p->accts, uid, (uint32_t)-1);
-	else
-		a = NULL;
-	if (a == NULL)
+	c->id_acct = 0;
+	if (identity_uid(p->flows, q->caddr, cport, q->saddr, sport,
+	    now / 1000000u, &uid) == -1)
+		return NULL;
+	/* a UID with no account of its own (root, a system user) */
+	if ((a = acct_by_uid(p->accts, uid, (uint32_t)-1)) == NULL)
 		a = acct_default(p->accts);
 	if (a != NULL && n > 0 && (size_t)n < sizeof(key)) {
 		memcpy(c->id_key, key, (size_t)n + 1);
@@ -647,6 +671,28 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 	}
 }
 
+/*
+ * unattributed - the queue instance's client socket cannot be found, so
+ * nobody can be charged: fail closed.  The sender gets a temporary error
+ * (mail() returns false) and nothing is queued; charging the default
+ * account instead would let a web user who hides its socket spend a
+ * budget that is not its own.
+ */
+static void
+unattributed(struct conn *c, const struct preq *q, uint64_t now)
+{
+	char	ca[64];
+
+	if (log_allowed(&c->p->warn_tat, now)) {
+		log_clean(ca, sizeof(ca), q->caddr ? q->caddr : "-",
+		    q->caddr ? strlen(q->caddr) : 1);
+		log_warnx("policy: client %s port %u: no socket owner found; "
+		    "deferring", ca, port_of(q->cport));
+	}
+	answer(c, 0, "DEFER_IF_PERMIT 4.7.1 mailgov: cannot tell which "
+	    "account sent this; try again later");
+}
+
 /* handle - one complete, well-formed request */
 static void
 handle(struct conn *c, const struct pp_req *r)
@@ -667,7 +713,13 @@ handle(struct conn *c, const struct pp_req *r)
 	/* a reset by mailgovctl is seen before the account is charged */
 	commit_fresh(c->p->cm);
 	queue = q.context != NULL && strcmp(q.context, "queue") == 0;
-	a = queue ? attribute_queue(c, &q, now) : attribute_main(c->p, &q);
+	if (queue) {
+		if ((a = attribute_queue(c, &q, now)) == NULL) {
+			unattributed(c, &q, now);
+			return;
+		}
+	} else
+		a = attribute_main(c->p, &q);
 	if (rcpt)
 		do_rcpt(c, &q, a, now);
 	else
@@ -845,22 +897,81 @@ conn_close(struct conn *c)
 	c->aprev->anext = c->anext;
 	c->anext->aprev = c->aprev;
 	p->nconns--;
+	if (c->uid != 0 && c->uid != p->postfix_uid) {
+		struct uidslot *u = uid_slot(p, c->uid);
+
+		if (u != NULL && u->n > 0)
+			u->n--;
+	}
 	free(c->out);
 	/* the loop may still hold this batch's events for c's fd, but it
 	 * checks its own registration (deleted above), never c */
 	free(c);
 }
 
-/* peer_allowed - web users (acct_is_web) must not reach the policy server */
+/* same_addr - is the socket address a (v4, v6 or v4-mapped) addr */
+static int
+same_addr(const struct sockaddr *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in6 *b6 = (const void *)b;
+	const struct sockaddr_in *b4 = (const void *)b;
+	struct in_addr v4;
+
+	if (a == NULL)
+		return 0;
+	if (b->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&b6->sin6_addr)) {
+		memcpy(&v4, &b6->sin6_addr.s6_addr[12], 4);
+		return a->sa_family == AF_INET && memcmp(&((const struct
+		    sockaddr_in *)(const void *)a)->sin_addr, &v4, 4) == 0;
+	}
+	if (a->sa_family != b->ss_family)
+		return 0;
+	if (a->sa_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)(const void *)a)->
+		    sin_addr, &b4->sin_addr, 4) == 0;
+	return memcmp(&((const struct sockaddr_in6 *)(const void *)a)->
+	    sin6_addr, &b6->sin6_addr, 16) == 0;
+}
+
+/* local_peer - is the peer this host (loopback, or any of its addresses):
+ * then the kernel can name its socket, and must */
+static int
+local_peer(const struct sockaddr_storage *a)
+{
+	const struct sockaddr_in6 *a6 = (const void *)a;
+	const struct sockaddr_in *a4 = (const void *)a;
+	struct ifaddrs *ifs, *i;
+	int local = 0;
+
+	if (a->ss_family == AF_INET &&
+	    (ntohl(a4->sin_addr.s_addr) >> 24) == 127)
+		return 1;
+	if (a->ss_family == AF_INET6 && (IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr) ||
+	    (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr) &&
+	    a6->sin6_addr.s6_addr[12] == 127)))
+		return 1;
+	if (getifaddrs(&ifs) == -1)
+		return 1;		/* cannot tell: treat it as local */
+	for (i = ifs; i != NULL && !local; i = i->ifa_next)
+		local = same_addr(i->ifa_addr, a);
+	freeifaddrs(ifs);
+	return local;
+}
+
+/*
+ * peer_allowed - web users (acct_is_web) must not reach the policy server.
+ * Fails closed: a local TCP peer whose socket the kernel cannot name is
+ * refused.  *uid is the peer's UID, or POLICY_REMOTE for a peer on another
+ * host (a listener on a non-loopback address is the admin's choice).
+ */
 static int
 peer_allowed(struct policy *p, struct listener *l, int fd, char *peer,
-    size_t plen)
+    size_t plen, uint32_t *uid)
 {
 	struct sockaddr_storage	 a, b;
 	socklen_t		 al = sizeof(a), bl = sizeof(b);
 	char			 ca[INET6_ADDRSTRLEN], sa[INET6_ADDRSTRLEN];
 	uint16_t		 cp, sp;
-	uint32_t		 uid;
 
 	if (l->kind == L_UNIX) {
 		struct ucred	cr;
@@ -870,6 +981,7 @@ peer_allowed(struct policy *p, struct listener *l, int fd, char *peer,
 			return 0;
 		snprintf(peer, plen, "unix uid %u pid %d", (unsigned)cr.uid,
 		    (int)cr.pid);
+		*uid = cr.uid;
 		return !acct_is_web(p->accts, cr.uid, cr.gid);
 	}
 	if (getpeername(fd, (void *)&a, &al) == -1 ||
@@ -892,15 +1004,50 @@ peer_allowed(struct policy *p, struct listener *l, int fd, char *peer,
 	} else
 		return 0;
 	snprintf(peer, plen, "%s:%u", ca, cp);
-	/* only a local peer has a socket the kernel can name; a remote
-	 * peer on a non-loopback listener is the admin's choice */
-	if (identity_sock_diag(ca, cp, sa, sp, &uid) == 0 &&
-	    acct_is_web(p->accts, uid, UINT32_MAX)) {
+	if (identity_sock_diag(ca, cp, sa, sp, uid) == 0) {
 		snprintf(peer + strlen(peer), plen - strlen(peer),
-		    " uid %u", (unsigned)uid);
+		    " uid %u", (unsigned)*uid);
+		return !acct_is_web(p->accts, *uid, UINT32_MAX);
+	}
+	if (local_peer(&a)) {
+		snprintf(peer + strlen(peer), plen - strlen(peer),
+		    " (no socket owner found)");
 		return 0;
 	}
+	*uid = POLICY_REMOTE;
 	return 1;
+}
+
+/* uid_slot - the connection count of one peer UID; NULL when the table
+ * is full */
+static struct uidslot *
+uid_slot(struct policy *p, uint32_t uid)
+{
+	struct uidslot	*free_slot = NULL;
+	unsigned	 i;
+
+	for (i = 0; i < POLICY_UID_SLOTS; i++) {
+		if (p->uids[i].n > 0 && p->uids[i].uid == uid)
+			return &p->uids[i];
+		if (p->uids[i].n == 0 && free_slot == NULL)
+			free_slot = &p->uids[i];
+	}
+	if (free_slot != NULL)
+		free_slot->uid = uid;
+	return free_slot;
+}
+
+/* uid_share - may one more connection of uid be taken: Postfix (root or
+ * its mail owner) may use every slot, anyone else a share of them */
+static int
+uid_share(struct policy *p, uint32_t uid)
+{
+	struct uidslot *u;
+
+	if (uid == 0 || uid == p->postfix_uid)
+		return 1;
+	u = uid_slot(p, uid);
+	return u != NULL && u->n < POLICY_UID_SHARE;
 }
 
 /* on_pause_over - the accept pause after EMFILE ended */
@@ -955,6 +1102,7 @@ on_accept(int fd, uint32_t events, void *arg)
 	struct policy	*p = l->p;
 	struct conn	*c;
 	char		 peer[96];
+	uint32_t	 uid = 0;
 	int		 cfd, i, one = 1;
 
 	(void)events;
@@ -975,10 +1123,17 @@ on_accept(int fd, uint32_t events, void *arg)
 			close(cfd);
 			continue;
 		}
-		if (!peer_allowed(p, l, cfd, peer, sizeof(peer))) {
+		if (!peer_allowed(p, l, cfd, peer, sizeof(peer), &uid)) {
 			if (log_allowed(&p->warn_tat, now_us()))
 				log_warnx("policy: refusing %s: web users may "
 				    "not use the policy service", peer);
+			close(cfd);
+			continue;
+		}
+		if (!uid_share(p, uid)) {
+			if (log_allowed(&p->warn_tat, now_us()))
+				log_warnx("policy: refusing %s: it holds its "
+				    "share of the connections already", peer);
 			close(cfd);
 			continue;
 		}
@@ -995,6 +1150,9 @@ on_accept(int fd, uint32_t events, void *arg)
 		}
 		c->p = p;
 		c->fd = cfd;
+		c->uid = uid;
+		if (uid != 0 && uid != p->postfix_uid)
+			uid_slot(p, uid)->n++;	/* uid_share found one */
 		c->last_seq = 0;
 		c->last_rx = mono_s();
 		snprintf(c->peer, sizeof(c->peer), "%s", peer);
@@ -1182,6 +1340,16 @@ env_secs(const char *name, uint64_t dflt)
 	return n;
 }
 
+/* postfix_uid - Postfix's mail owner, whose smtpd processes are the
+ * policy clients (looked up once, before the privilege drop) */
+static uid_t
+postfix_uid(void)
+{
+	struct passwd *pw = getpwnam("postfix");
+
+	return pw != NULL ? pw->pw_uid : 0;
+}
+
 /* policy_new - bind the configured listeners; called while mailgovd is
  * still root, so that a socket directory owned by root is no obstacle.
  * Nothing is served until policy_start */
@@ -1202,6 +1370,7 @@ policy_new(struct loop *loop, struct accts *accts, struct flows *flows,
 	p->rel = rel;
 	p->cfg = cfg;
 	p->pause_fd = p->sweep_fd = -1;
+	p->postfix_uid = postfix_uid();
 	p->req_timeout = env_secs("MAILGOVD_POLICY_REQUEST_TIMEOUT",
 	    POLICY_REQ_TIMEOUT);
 	p->idle_timeout = env_secs("MAILGOVD_POLICY_IDLE_TIMEOUT",
