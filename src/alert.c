@@ -225,9 +225,11 @@ alert_budget(struct alerts *al, struct acct *a, uint64_t now,
 	}
 }
 
-/* alert_tick - flush suppressed counts of accounts whose window reopened */
-void
-alert_tick(struct alerts *al, struct accts *as, uint64_t now)
+/* report_suppressed - the suppressed counts of accounts whose window
+ * has reopened, or of every account when force (mailgovd stopping) */
+static void
+report_suppressed(struct alerts *al, struct accts *as, uint64_t now,
+    int force)
 {
 	struct acct *a;
 	size_t i;
@@ -236,11 +238,6 @@ alert_tick(struct alerts *al, struct accts *as, uint64_t now)
 		log_warnx("event=alerts_suppressed account=* count=%llu",
 		    (unsigned long long)al->lost);
 		al->lost = 0;
-	}
-	if (al->qdropped > 0) {
-		log_warnx("alert: %llu events not recorded: queue full",
-		    (unsigned long long)al->qdropped);
-		al->qdropped = 0;
 	}
 	for (i = 0; i < ALERT_SLOTS && al->n_suppressing > 0; i++) {
 		if (al->slot[i].suppressed == 0)
@@ -251,10 +248,22 @@ alert_tick(struct alerts *al, struct accts *as, uint64_t now)
 			al->n_suppressing--;
 			continue;
 		}
-		if (budget_charge(&al->lim, &a->alert_tat, now, 1, NULL) ==
-		    BUDGET_OK)
+		if (force || budget_charge(&al->lim, &a->alert_tat, now, 1,
+		    NULL) == BUDGET_OK)
 			suppressed_line(al, a, &al->slot[i]);
 	}
+}
+
+/* alert_tick - report suppressed lines of accounts whose window reopened */
+void
+alert_tick(struct alerts *al, struct accts *as, uint64_t now)
+{
+	if (al->qdropped > 0) {
+		log_warnx("alert: %llu events not recorded: queue full",
+		    (unsigned long long)al->qdropped);
+		al->qdropped = 0;
+	}
+	report_suppressed(al, as, now, 0);
 }
 
 /* alert_drain - on the way out: every count still held back is reported
@@ -262,24 +271,7 @@ alert_tick(struct alerts *al, struct accts *as, uint64_t now)
 void
 alert_drain(struct alerts *al, struct accts *as)
 {
-	struct acct *a;
-	size_t i;
-
-	for (i = 0; i < ALERT_SLOTS && al->n_suppressing > 0; i++) {
-		if (al->slot[i].suppressed == 0)
-			continue;
-		if ((a = acct_by_id(as, al->slot[i].id)) == NULL) {
-			al->slot[i].suppressed = 0;
-			al->n_suppressing--;
-			continue;
-		}
-		suppressed_line(al, a, &al->slot[i]);
-	}
-	if (al->lost > 0) {
-		log_warnx("event=alerts_suppressed account=* count=%llu",
-		    (unsigned long long)al->lost);
-		al->lost = 0;
-	}
+	report_suppressed(al, as, 0, 1);
 }
 
 /* alert_pending - events waiting for the store */
