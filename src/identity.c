@@ -110,6 +110,45 @@ diag_reset(void)
 	diag_nl = NULL;
 }
 
+/* what one netlink question came to */
+enum nl_result {
+	NL_DONE,	/* answered; the callback has what it found */
+	NL_ERROR,	/* the kernel said no (errno: ENOENT, no such thing) */
+	NL_BROKEN	/* the socket is out of step: reopen it */
+};
+
+/* nl_ask - send nlh on nl and run cb over the answer, the wait bounded by
+ * the socket's SO_RCVTIMEO */
+static enum nl_result
+nl_ask(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data,
+    const int *found)
+{
+	char		 buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned	 seq = nlh->nlmsg_seq, portid;
+	ssize_t		 n;
+	int		 ret;
+
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return NL_BROKEN;
+	portid = mnl_socket_get_portid(nl);
+	for (;;) {
+		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return NL_BROKEN;
+		}
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
+		if (ret == MNL_CB_ERROR)
+			/* ESRCH, EPROTO: a stale answer to an earlier
+			 * timed-out question */
+			return errno == ESRCH || errno == EPROTO ? NL_BROKEN :
+			    NL_ERROR;
+		if (*found || ret == MNL_CB_STOP)
+			return NL_DONE;
+	}
+}
+
 /* One TCP connection as the client's socket sees it. */
 struct tuple {
 	int		family;
@@ -128,16 +167,13 @@ diag_exact(const struct tuple *t, uint32_t ifindex, uint32_t *uid)
 	struct nlmsghdr		*nlh;
 	struct inet_diag_req_v2	*req;
 	struct diag_answer	 ans = { 0, 0 };
-	int			 ret;
-	unsigned		 seq, portid;
-	ssize_t			 n;
 
 	if ((nl = diag_open()) == NULL)
 		return -1;
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	nlh->nlmsg_flags = NLM_F_REQUEST;	/* one exact socket, no dump */
-	nlh->nlmsg_seq = seq = ++diag_seq;
+	nlh->nlmsg_seq = ++diag_seq;
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 	req->sdiag_family = (uint8_t)t->family;
 	req->sdiag_protocol = IPPROTO_TCP;
@@ -150,37 +186,19 @@ diag_exact(const struct tuple *t, uint32_t ifindex, uint32_t *uid)
 	req->id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
 	req->id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		log_warn("identity: sock_diag send");
+	switch (nl_ask(nl, nlh, diag_cb, &ans, &ans.found)) {
+	case NL_BROKEN:
+		log_warn("identity: sock_diag");
 		diag_reset();
 		return -1;
-	}
-	portid = mnl_socket_get_portid(nl);
-	for (;;) {
-		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_warn("identity: sock_diag receive");
-			diag_reset();
-			return -1;
-		}
-		ret = mnl_cb_run(buf, (size_t)n, seq, portid, diag_cb, &ans);
-		if (ret == MNL_CB_ERROR) {
-			/* ENOENT: no such socket; anything else is worth
-			 * a line, but is still just "unknown" */
-			if (errno == ESRCH || errno == EPROTO) {
-				/* stale answer to an earlier timed-out
-				 * query: resynchronise by reopening */
-				diag_reset();
-				return -1;
-			}
-			if (errno != ENOENT)
-				log_warn("identity: sock_diag query");
-			return -1;
-		}
-		if (ans.found || ret == MNL_CB_STOP)
-			break;
+	case NL_ERROR:
+		/* ENOENT: no such socket; anything else is worth a line,
+		 * but is still just "unknown" */
+		if (errno != ENOENT)
+			log_warn("identity: sock_diag query");
+		return -1;
+	case NL_DONE:
+		break;
 	}
 	if (!ans.found)
 		return -1;
@@ -371,16 +389,15 @@ ct_orig(const struct tuple *reply, struct tuple *orig)
 	struct nlmsghdr		*nlh;
 	struct nfgenmsg		*nfg;
 	struct ct_answer	 ans;
-	unsigned		 seq, portid;
-	ssize_t			 n;
-	int			 ret;
 
 	if ((nl = ct_open()) == NULL)
 		return -1;
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = seq = ++ct_seq;
+	nlh->nlmsg_flags = NLM_F_REQUEST;	/* errors answer anyway; an ACK
+					 * after the entry would be read as
+					 * the next question's answer */
+	nlh->nlmsg_seq = ++ct_seq;
 	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
 	nfg->nfgen_family = (uint8_t)reply->family;
 	nfg->version = NFNETLINK_V0;
@@ -389,37 +406,24 @@ ct_orig(const struct tuple *reply, struct tuple *orig)
 
 	memset(&ans, 0, sizeof(ans));
 	ans.orig.family = reply->family;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		goto reset;
-	portid = mnl_socket_get_portid(nl);
-	for (;;) {
-		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			goto reset;
+	switch (nl_ask(nl, nlh, ct_cb, &ans, &ans.found)) {
+	case NL_BROKEN:
+		mnl_socket_close(ct_nl);
+		ct_nl = NULL;
+		return -1;
+	case NL_ERROR:
+		if (errno == EOPNOTSUPP || errno == EPERM) {
+			log_warn("identity: conntrack lookups off");
+			ct_broken = 1;
 		}
-		ret = mnl_cb_run(buf, (size_t)n, seq, portid, ct_cb, &ans);
-		if (ret == MNL_CB_ERROR) {
-			if (errno == ESRCH || errno == EPROTO)
-				goto reset;	/* a stale answer */
-			if (errno == EOPNOTSUPP || errno == EPERM) {
-				log_warn("identity: conntrack lookups off");
-				ct_broken = 1;
-			}
-			return -1;	/* ENOENT: no such entry */
-		}
-		if (ret == MNL_CB_STOP)
-			break;
+		return -1;		/* ENOENT: no such entry */
+	case NL_DONE:
+		break;
 	}
 	if (!ans.found || ans.orig.sport == 0 || ans.orig.dport == 0)
 		return -1;
 	*orig = ans.orig;
 	return 0;
-reset:
-	mnl_socket_close(ct_nl);
-	ct_nl = NULL;
-	return -1;
 }
 
 /*

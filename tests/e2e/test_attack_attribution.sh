@@ -177,8 +177,10 @@ test_over_budget_uid_is_charged_its_own_account() {
 test_redirected_sessions_found_through_conntrack() {
 	# the proof for a redirected session is its socket, found by the
 	# original destination that conntrack keeps
-	t_match "conntrack named the sockets" \
-	    "identity: port [0-9]+: uid $WEB3 \\(conntrack\\)" "$(cat "$LOG")"
+	# four sessions of over's above: one plain, three taken over
+	_n=$(grep -Ec "identity: port [0-9]+: uid $WEB3 \\(conntrack\\)" "$LOG")
+	[ "$_n" -ge 4 ] ||
+	    t_fail "expected 4 or more conntrack attributions, saw $_n"
 }
 
 test_policy_tcp_refuses_a_socket_bound_to_a_device() {
