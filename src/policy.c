@@ -158,6 +158,7 @@ static int	conn_flush(struct conn *);
 static void	conn_update_events(struct conn *);
 static int	conn_process(struct conn *);
 static struct uidslot *uid_slot(struct policy *, uint32_t);
+static int	uid_shared(const struct policy *, uint32_t);
 
 /* now_us - wall-clock microseconds: budget state is stored across runs */
 static uint64_t
@@ -897,7 +898,7 @@ conn_close(struct conn *c)
 	c->aprev->anext = c->anext;
 	c->anext->aprev = c->aprev;
 	p->nconns--;
-	if (c->uid != 0 && c->uid != p->postfix_uid) {
+	if (uid_shared(p, c->uid)) {
 		struct uidslot *u = uid_slot(p, c->uid);
 
 		if (u != NULL && u->n > 0)
@@ -1037,14 +1038,22 @@ uid_slot(struct policy *p, uint32_t uid)
 	return free_slot;
 }
 
-/* uid_share - may one more connection of uid be taken: Postfix (root or
- * its mail owner) may use every slot, anyone else a share of them */
+/* uid_shared - is uid one of those that share a bounded number of slots:
+ * not Postfix (root or its mail owner), nor a peer on another host (a
+ * Postfix the admin pointed at a non-loopback policy_tcp) */
+static int
+uid_shared(const struct policy *p, uint32_t uid)
+{
+	return uid != 0 && uid != p->postfix_uid && uid != POLICY_REMOTE;
+}
+
+/* uid_share - may one more connection of uid be taken */
 static int
 uid_share(struct policy *p, uint32_t uid)
 {
 	struct uidslot *u;
 
-	if (uid == 0 || uid == p->postfix_uid)
+	if (!uid_shared(p, uid))
 		return 1;
 	u = uid_slot(p, uid);
 	return u != NULL && u->n < POLICY_UID_SHARE;
@@ -1151,7 +1160,7 @@ on_accept(int fd, uint32_t events, void *arg)
 		c->p = p;
 		c->fd = cfd;
 		c->uid = uid;
-		if (uid != 0 && uid != p->postfix_uid)
+		if (uid_shared(p, uid))
 			uid_slot(p, uid)->n++;	/* uid_share found one */
 		c->last_seq = 0;
 		c->last_rx = mono_s();
