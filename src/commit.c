@@ -42,7 +42,7 @@
 #define CKPT_BUSY_MS	50	/* a RESTART checkpoint waits no longer */
 #define CKPT_EVERY_MS	1000
 #define CKPT_RESTART	20000	/* WAL frames (80 MB of 4 KiB pages) */
-#define LOG_RATE	20	/* failure lines per second */
+#define LOG_EVERY_US	60000000 /* a repeated failure: one line a minute */
 #define COMMIT_LAZY_MS	500	/* counts no answer waits for wait this long */
 #define COMMIT_HOOKS	4	/* modules waiting for durability */
 #define GATHER_US	100	/* sync = full: a hand-off waits no longer for
@@ -50,6 +50,19 @@
 #define APPLY_EVERY_MS	100	/* redo_log: rows reach SQLite this often */
 #define RETRY_MIN_MS	50	/* after a failed commit, the first retry */
 #define RETRY_MAX_MS	1000	/* ... doubling up to this */
+
+/*
+ * A failure that repeats at every retry (every 0.1 s for the redo log's
+ * apply while the disk is full): its first line, then one every
+ * LOG_EVERY_US saying how many were not logged, and one line when it
+ * clears.
+ */
+struct faillog {
+	uint64_t		 tat;		/* GCRA over the lines */
+	uint64_t		 fails;		/* in a row, so far */
+	uint64_t		 logged;	/* lines of this run */
+	uint64_t		 unlogged;	/* failures since the last line */
+};
 
 /* the usage rows of one group commit */
 struct batch {
@@ -89,7 +102,7 @@ struct commit {
 		void		(*fn)(void *);
 		void		*arg;
 	}			 hooks[COMMIT_HOOKS];	/* on durable */
-	uint64_t		 fail_tat;
+	struct faillog		 fail_log;	/* group commits (loop) */
 
 	struct store		*cst;		/* the committer's */
 	struct store		*wst;		/* writes batches: cst or the
@@ -115,11 +128,14 @@ struct commit {
 	pthread_mutex_t		 amu;		/* amap, aspare, amap_seq */
 	uint64_t		 applied;	/* records <= this are in
 						 * SQLite (atomic) */
-	uint64_t		 apply_tat;	/* failure lines */
+	struct faillog		 apply_log;	/* failed applies */
+	struct faillog		 oom_log;	/* rows the applier lost */
 };
 
 static uint64_t mono_ms(void);
-static int log_allowed(uint64_t *);
+static int faillog_fail(struct faillog *, uint64_t *);
+static const char *faillog_since(uint64_t, char *, size_t);
+static uint64_t faillog_ok(struct faillog *);
 
 /* --- batches ------------------------------------------------------------- */
 
@@ -353,8 +369,9 @@ static void
 apply(struct commit *cm)
 {
 	struct batch *b;
-	uint64_t seq;
-	size_t	 i;
+	uint64_t seq, unlogged, fails;
+	size_t	 i, lost;
+	char	 since[64];
 	int	 ok;
 
 	pthread_mutex_lock(&cm->amu);
@@ -377,18 +394,30 @@ apply(struct commit *cm)
 	if (ok) {
 		__atomic_store_n(&cm->applied, seq, __ATOMIC_RELEASE);
 		batch_clear(b);
+		if ((fails = faillog_ok(&cm->apply_log)) > 0)
+			log_info("redo log: the database takes the rows again "
+			    "after %llu failed attempts",
+			    (unsigned long long)fails);
 		return;
 	}
-	if (log_allowed(&cm->apply_tat))
+	if (faillog_fail(&cm->apply_log, &unlogged))
 		log_warnx("redo log: applying %zu rows to the database "
-		    "failed (%s); retried", b->n, store_error(cm->kst));
+		    "failed (%s); retried every %d ms%s", b->n,
+		    store_error(cm->kst), APPLY_EVERY_MS,
+		    faillog_since(unlogged, since, sizeof(since)));
 	if (store_in_transaction(cm->kst))
 		store_rollback(cm->kst);
+	lost = 0;
 	pthread_mutex_lock(&cm->amu);
 	for (i = 0; i < b->n; i++)
 		if (batch_put_absent(cm->amap, &b->rows[i]) == -1)
-			log_warnx("redo log: out of memory keeping a row");
+			lost++;
 	pthread_mutex_unlock(&cm->amu);
+	/* the redo log still has them: the next start replays them */
+	if (lost > 0 && faillog_fail(&cm->oom_log, &unlogged))
+		log_warnx("redo log: out of memory keeping %zu rows for the "
+		    "next apply%s", lost,
+		    faillog_since(unlogged, since, sizeof(since)));
 	batch_clear(b);
 }
 
@@ -487,16 +516,57 @@ mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u + 1;
 }
 
-/* log_allowed - a token bucket for repeated failure lines */
+/* log_allowed - a token bucket for the lines of one repeated failure */
 static int
 log_allowed(uint64_t *tat)
 {
-	struct budget_limit lim = { LOG_RATE, 1000000, LOG_RATE };
+	struct budget_limit lim = { 1, LOG_EVERY_US, 1 };
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return budget_charge(&lim, tat, (uint64_t)ts.tv_sec * 1000000u +
 	    (uint64_t)ts.tv_nsec / 1000u, 1, NULL) == BUDGET_OK;
+}
+
+/* faillog_fail - one more failure: 1 if it may be logged, with
+ * *unlogged the failures not logged since the last line */
+static int
+faillog_fail(struct faillog *f, uint64_t *unlogged)
+{
+	f->fails++;
+	if (!log_allowed(&f->tat)) {
+		f->unlogged++;
+		return 0;
+	}
+	*unlogged = f->unlogged;
+	f->unlogged = 0;
+	f->logged++;
+	return 1;
+}
+
+/* faillog_since - "" or " (N more since the last line)" for a line */
+static const char *
+faillog_since(uint64_t unlogged, char *buf, size_t len)
+{
+	if (unlogged == 0)
+		return "";
+	snprintf(buf, len, " (%llu more since the last line)",
+	    (unsigned long long)unlogged);
+	return buf;
+}
+
+/*
+ * faillog_ok - a success: the failures in a row it ends, to be logged;
+ * 0 if none, or if none of them was logged.  The bucket is not refilled:
+ * a failure that comes and goes at every retry stays within it.
+ */
+static uint64_t
+faillog_ok(struct faillog *f)
+{
+	uint64_t n = f->logged > 0 ? f->fails : 0;
+
+	f->fails = f->logged = 0;
+	return n;
 }
 
 static void settle(struct commit *, struct batch *);
@@ -588,7 +658,9 @@ static void
 settle(struct commit *cm, struct batch *b)
 {
 	struct acct	*a;
+	uint64_t	 unlogged, fails;
 	size_t		 i;
+	char		 since[64];
 
 	if (b->failed) {
 		/*
@@ -603,12 +675,13 @@ settle(struct commit *cm, struct batch *b)
 		cm->retry_ms = cm->retry_ms == 0 ? RETRY_MIN_MS :
 		    cm->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS :
 		    cm->retry_ms * 2;
-		if (log_allowed(&cm->fail_tat))
+		if (faillog_fail(&cm->fail_log, &unlogged))
 			log_warnx("commit: group commit failed (%s); %zu "
 			    "usage rows and %u answers wait for a retry in "
-			    "%llu ms", b->err[0] != '\0' ? b->err :
+			    "%llu ms%s", b->err[0] != '\0' ? b->err :
 			    store_error(cm->wst), b->n, b->nwait,
-			    (unsigned long long)cm->retry_ms);
+			    (unsigned long long)cm->retry_ms,
+			    faillog_since(unlogged, since, sizeof(since)));
 		for (i = 0; i < b->n; i++)
 			if ((a = acct_by_id(cm->accts, b->rows[i].account))
 			    != NULL)
@@ -625,6 +698,9 @@ settle(struct commit *cm, struct batch *b)
 		acct_committed(cm->accts, b->rows[i].account, b->seq);
 	for (i = 0; i < b->nstale; i++)
 		acct_stale(cm->accts, b->rows[b->stale[i]].account, b->seq);
+	if ((fails = faillog_ok(&cm->fail_log)) > 0)
+		log_info("commit: group commit done again after %llu failed "
+		    "attempts", (unsigned long long)fails);
 	cm->retry_ms = 0;
 	cm->durable_seq = b->seq;
 	batch_clear(b);
