@@ -79,6 +79,12 @@ struct config {
 	int		redo_log;		/* group commits go to the redo
 						 * log, SQLite behind (redo.h) */
 
+	/* held mail: past either cap an account's next message is deferred
+	 * (4xx) instead of held; the queue instance's free-space floor */
+	uint32_t	held_messages_max;	/* per account */
+	uint64_t	held_bytes_max;		/* per account */
+	uint64_t	queue_minfree;		/* bytes; setup writes it */
+
 	/* alerts: at most alert_limit lines per account per alert_period */
 	uint32_t	alert_limit;
 	uint32_t	alert_period;		/* seconds */

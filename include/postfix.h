@@ -56,9 +56,13 @@ struct pf_want {
  * pf_want_main / pf_want_queue - the settings for the main instance and
  * the queue instance under cfg.  ipv6 says whether the host has ::1 (the
  * queue instance then listens there too).  message_size_limit is the main
- * instance's, copied so the queue never refuses what main would take.
- * NULL when out of memory.
+ * instance's, copied so the queue never refuses what main would take;
+ * when it is 0 (no limit), NULL or not a number, the queue instance gets
+ * PF_QUEUE_SIZE_DEFAULT.  Its queue_minfree is cfg's, at least twice its
+ * size limit.  NULL when out of memory.
  */
+#define PF_QUEUE_SIZE_DEFAULT	52428800	/* bytes: 50 MiB */
+#define PF_SIZE_MAX		(1ULL << 40)	/* main's above this counts as none */
 struct pf_want *pf_want_main(const struct config *);
 struct pf_want *pf_want_queue(const struct config *, int ipv6,
 	    const char *message_size_limit);

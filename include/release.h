@@ -2,7 +2,9 @@
  * release - held mail and its automatic release.  The policy server
  * records each message it answers HOLD for; every release_interval this
  * module releases each account's held mail, oldest first, as far as the
- * account's budget allows, charging the budget as it goes.
+ * account's budget allows, charging the budget as it goes.  It also keeps
+ * how many messages and bytes each account has on hold, which the policy
+ * server bounds (held_messages_max, held_bytes_max).
  *
  * postsuper must run as root, so release_new() forks a tiny privileged
  * child before mailgovd drops its privileges.  The child reads fixed-size
@@ -29,6 +31,13 @@ void	release_free(struct release *);
 int	release_note_held(struct release *, struct acct *,
 	    const char *queue_id, uint32_t rcpts, uint64_t size,
 	    const char *sender);
+/*
+ * release_may_hold - may a put one more message of size bytes on hold,
+ * within held_messages_max and held_bytes_max?  1 or 0; what a holds now
+ * (messages, bytes) in *msgs and *bytes
+ */
+int	release_may_hold(struct release *, const struct acct *, uint64_t size,
+	    uint32_t *msgs, uint64_t *bytes);
 struct commit;
 /* release_set_commit - charges made by release are committed promptly */
 void	release_set_commit(struct release *, struct commit *);

@@ -568,6 +568,9 @@ config_defaults(struct config *c)
 	c->release_interval = 1;
 	c->sync_full = 1;
 	c->redo_log = 1;
+	c->held_messages_max = 1000;
+	c->held_bytes_max = 100ULL << 20;
+	c->queue_minfree = 256ULL << 20;
 	c->alert_limit = 5;
 	c->alert_period = 60;
 	for (k = 0; k < BK_COUNT; k++) {
@@ -591,6 +594,7 @@ enum ktype {
 	K_U16,		/* uint16_t, min..max */
 	K_U32,		/* uint32_t, min..max, hex allowed when hex */
 	K_DUR,		/* uint32_t seconds, min..max */
+	K_SIZE,		/* uint64_t bytes, N[kMG], min..max */
 	K_SYNC,
 	K_ONOFF,
 	K_BUDGET,	/* budget[min] */
@@ -637,6 +641,12 @@ static const struct key keys[] = {
 	    "1s..1h" },
 	{ "sync", K_SYNC, 0, 0, 0, 0, NULL },
 	{ "redo_log", K_ONOFF, OFF(redo_log), 0, 0, 0, NULL },
+	{ "held_messages_max", K_U32, OFF(held_messages_max), 1, 10000000, 0,
+	    "1..10000000" },
+	{ "held_bytes_max", K_SIZE, OFF(held_bytes_max), 1ULL << 10,
+	    1ULL << 40, 0, "1k..1024G" },
+	{ "queue_minfree", K_SIZE, OFF(queue_minfree), 0, 1ULL << 40, 0,
+	    "0..1024G" },
 	{ "alert_limit", K_U32, OFF(alert_limit), 1, 1000000, 0,
 	    "1..1000000" },
 	{ "alert_period", K_DUR, OFF(alert_period), 1, 86400, 0, "1s..1d" },
@@ -864,6 +874,48 @@ set_ports(struct parse *p, const char *v, const char **err)
 	return 0;
 }
 
+/*
+ * size_parse - bytes: "N", or N followed by k, M or G (KiB, MiB, GiB;
+ * either case), in [min, max].  Same error convention as num_u64.
+ */
+static int
+size_parse(const char *v, uint64_t min, uint64_t max, uint64_t *out,
+    const char **err)
+{
+	char	 num[24];
+	size_t	 n = strlen(v);
+	unsigned shift = 0;
+	uint64_t u;
+
+	if (n > 0) {
+		switch (v[n - 1]) {
+		case 'k': case 'K': shift = 10; break;
+		case 'm': case 'M': shift = 20; break;
+		case 'g': case 'G': shift = 30; break;
+		}
+	}
+	if (shift != 0)
+		n--;
+	if (n == 0 || n >= sizeof(num)) {
+		*err = n == 0 ? "not a size" : "too large";
+		return -1;
+	}
+	memcpy(num, v, n);
+	num[n] = '\0';
+	if (num_u64(num, 0, UINT64_MAX >> shift, 0, &u, err) == -1) {
+		if (strcmp(*err, "not a number") == 0)
+			*err = "not a size";
+		return -1;
+	}
+	u <<= shift;
+	if (u < min || u > max) {
+		*err = u < min ? "too small" : "too large";
+		return -1;
+	}
+	*out = u;
+	return 0;
+}
+
 /* set_value - parse v for key k into the scratch config */
 static int
 set_value(struct parse *p, const struct key *k, const char *v,
@@ -914,6 +966,11 @@ set_value(struct parse *p, const struct key *k, const char *v,
 		if (num_duration(v, k->min, k->max, &u, err) == -1)
 			return -1;
 		*(uint32_t *)(void *)(base + k->off) = (uint32_t)u;
+		return 0;
+	case K_SIZE:
+		if (size_parse(v, k->min, k->max, &u, err) == -1)
+			return -1;
+		*(uint64_t *)(void *)(base + k->off) = u;
 		return 0;
 	case K_SYNC:
 		if (strcmp(v, "full") == 0)
@@ -1031,7 +1088,8 @@ parse_line(struct parse *p, unsigned lineno, char *line)
 		if (keys[i].bounds != NULL && (strcmp(why, "too large") == 0 ||
 		    strcmp(why, "too small") == 0 ||
 		    strcmp(why, "not a number") == 0 ||
-		    strcmp(why, "not a duration") == 0))
+		    strcmp(why, "not a duration") == 0 ||
+		    strcmp(why, "not a size") == 0))
 			return perr(p, lineno, "%s: %s (%s)", key, why,
 			    keys[i].bounds);
 		return perr(p, lineno, "%s: %s", key, why);

@@ -564,21 +564,36 @@ do_rcpt(struct conn *c, const struct preq *q, struct acct *a, uint64_t now)
 
 /*
  * hold - count a message answered HOLD and, on the queue instance (rcpts
- * > 0), note it for release.  A hold on the main instance is not released
- * by mailgov: it stays for the admin.
+ * > 0), note it for release: 1.  A hold on the main instance is not
+ * released by mailgov: it stays for the admin.  On the queue instance an
+ * account past held_messages_max or held_bytes_max gets a temporary error
+ * instead, so that it cannot fill the spool: the client keeps the message
+ * and mail() returns false.  That answer is sent here: 0.
  */
-static void
+static int
 hold(struct conn *c, const struct preq *q, struct acct *a, uint32_t rcpts,
-    uint64_t size)
+    uint64_t size, uint64_t now)
 {
 	struct policy	*p = c->p;
+	uint64_t	 bytes;
+	uint32_t	 n;
 
+	if (rcpts > 0 && !release_may_hold(p->rel, a, size, &n, &bytes)) {
+		a->use.refused++;
+		snapshot(p, a);
+		budget_alert(p, a, 0, -1, "hold_full", "defer", q, now);
+		answer(c, 1, "DEFER_IF_PERMIT 4.7.1 mailgov: account %s has too "
+		    "much mail on hold (%" PRIu32 " messages, %" PRIu64
+		    " bytes); try again later", a->name, n, bytes);
+		return 0;
+	}
 	a->use.held++;
 	snapshot(p, a);
 	if (rcpts > 0 && p->rel != NULL && q->queue_id != NULL &&
 	    release_queue_id_ok(q->queue_id))
 		(void)release_note_held(p->rel, a, q->queue_id, rcpts, size,
 		    q->sender ? q->sender : "");
+	return 1;
 }
 
 /* do_eom - charge the whole message, all or nothing, and say what to do */
@@ -623,9 +638,9 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 	/* held mail leaves oldest first: while some of this account's mail
 	 * waits, new mail waits behind it instead of overtaking it */
 	if (queue && mode == MODE_HOLD && a->n_held > 0) {
-		hold(c, q, a, (uint32_t)rcpts, size);
-		answer(c, 1, "HOLD mailgov: account %s has held mail waiting; "
-		    "this message follows it", a->name);
+		if (hold(c, q, a, (uint32_t)rcpts, size, now))
+			answer(c, 1, "HOLD mailgov: account %s has held mail "
+			    "waiting; this message follows it", a->name);
 		return;
 	}
 	if (acct_charge_message(a, (uint32_t)rcpts, now, &which, &retry_at)
@@ -643,7 +658,8 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 	kind = budget_kind_name(which);
 	switch (mode) {
 	case MODE_HOLD:
-		hold(c, q, a, queue ? (uint32_t)rcpts : 0, size);
+		if (!hold(c, q, a, queue ? (uint32_t)rcpts : 0, size, now))
+			break;
 		budget_alert(p, a, EOM_KINDS, (int)which, kind, "hold", q, now);
 		answer(c, 1, "HOLD mailgov: account %s over %s", a->name, kind);
 		break;

@@ -10,11 +10,13 @@
  */
 #define _GNU_SOURCE	/* asprintf */
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "num.h"
 #include "postfix.h"
 #include "release.h"
 
@@ -460,7 +462,12 @@ fail:
 /*
  * pf_want_queue - the queue instance, which mailgov owns whole: listens
  * on loopback port queue_port only, holds when the policy server does not
- * answer, relays everything to the main instance's relay listener.
+ * answer, relays everything to the main instance's relay listener.  Its
+ * size limit is main's, or PF_QUEUE_SIZE_DEFAULT when main has none (or
+ * it is not a plain number): without one, one message could fill the
+ * disk.  Its free-space floor is queue_minfree, at least 2 x that limit
+ * (Postfix's own floor is 1.5 x), so that it stops taking web mail while
+ * the main instance still has room.
  */
 struct pf_want *
 pf_want_queue(const struct config *cfg, int ipv6,
@@ -468,7 +475,14 @@ pf_want_queue(const struct config *cfg, int ipv6,
 {
 	struct pf_want *w;
 	char	*chk = NULL, *rcpt = NULL, name[64], line[256];
+	const char *e;
 	unsigned qp = cfg->queue_port;
+	uint64_t msl, minfree;
+
+	if (message_size_limit == NULL || num_u64(message_size_limit, 1,
+	    PF_SIZE_MAX, 0, &msl, &e) == -1)
+		msl = PF_QUEUE_SIZE_DEFAULT;
+	minfree = cfg->queue_minfree > 2 * msl ? cfg->queue_minfree : 2 * msl;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
@@ -515,9 +529,14 @@ pf_want_queue(const struct config *cfg, int ipv6,
 	    want_param(w, "minimal_backoff_time", PF_SET, NULL, "30s") == -1 ||
 	    want_param(w, "maximal_backoff_time", PF_SET, NULL, "300s") == -1)
 		goto fail;
-	if (message_size_limit != NULL && *message_size_limit != '\0' &&
-	    want_param(w, "message_size_limit", PF_SET, NULL, "%s",
-	    message_size_limit) == -1)
+	/* below the floor every attempt is refused for lack of space, and
+	 * Postfix would mail postmaster about each one ("resource"): a web
+	 * user must not be able to send mail that way; the log says it */
+	if (want_param(w, "message_size_limit", PF_SET, NULL, "%" PRIu64,
+	    msl) == -1 ||
+	    want_param(w, "queue_minfree", PF_SET, NULL, "%" PRIu64, minfree)
+	    == -1 ||
+	    want_param(w, "notify_classes", PF_SET, NULL, "software") == -1)
 		goto fail;
 	if (want_service(w, "smtp/inet", NULL) == -1)
 		goto fail;

@@ -33,6 +33,10 @@
  * not know (held by default_action=HOLD while mailgovd was down) are
  * adopted by the default account.
  *
+ * It also keeps how much each account has on hold: the messages in the
+ * account's n_held, their bytes here, both recounted from the store at
+ * every reconcile.  The policy server bounds them (release_may_hold).
+ *
  * Trusts: the child trusts nothing the main process sends (it may be
  * compromised); the main process trusts nothing in postqueue's output.
  */
@@ -100,6 +104,8 @@ struct inflight {
 struct heldacct {
 	int64_t		id;
 	uint64_t	not_before;	/* microseconds: budget not yet back */
+	uint64_t	bytes;		/* size of its held messages (the
+					 * count is the account's n_held) */
 };
 
 struct qent {
@@ -417,8 +423,9 @@ held_find(struct release *r, int64_t id)
 	return -1;
 }
 
-/* held_note - remember that account id has held mail */
-static void
+/* held_note - remember that account id has held mail; its index, or -1
+ * when out of memory */
+static ssize_t
 held_note(struct release *r, int64_t id)
 {
 	struct heldacct *nh;
@@ -427,20 +434,47 @@ held_note(struct release *r, int64_t id)
 
 	if ((i = held_find(r, id)) >= 0) {
 		r->held[i].not_before = 0;
-		return;
+		return i;
 	}
 	if (r->n_held == r->cap_held) {
 		ncap = r->cap_held ? r->cap_held * 2 : 16;
 		if ((nh = reallocarray(r->held, ncap, sizeof(*nh))) == NULL) {
 			log_warn("release: held accounts");
-			return;
+			return -1;
 		}
 		r->held = nh;
 		r->cap_held = ncap;
 	}
 	r->held[r->n_held].id = id;
 	r->held[r->n_held].not_before = 0;
-	r->n_held++;
+	r->held[r->n_held].bytes = 0;
+	return (ssize_t)r->n_held++;
+}
+
+/* held_add - account id (a, when it is known) holds one more message of
+ * size bytes */
+static void
+held_add(struct release *r, int64_t id, struct acct *a, uint64_t size)
+{
+	ssize_t	 i;
+
+	if ((i = held_note(r, id)) >= 0)
+		r->held[i].bytes = num_add_counter(r->held[i].bytes, size);
+	if (a != NULL)
+		a->n_held++;
+}
+
+/* held_sub - one of a's held messages, of size bytes, is held no more */
+static void
+held_sub(struct release *r, struct acct *a, uint64_t size)
+{
+	ssize_t	 i;
+
+	if (a->n_held > 0)
+		a->n_held--;
+	if ((i = held_find(r, a->id)) >= 0)
+		r->held[i].bytes = r->held[i].bytes > size ?
+		    r->held[i].bytes - size : 0;
 }
 
 /* held_drop - account id has no held mail any more */
@@ -618,7 +652,6 @@ rec_row(const struct store_held *h, void *arg)
 	struct rec_walk *w = arg;
 	struct release *r = w->r;
 	struct qent key, *q;
-	struct acct *a;
 	void	*p;
 
 	if (w->n_known == w->cap_known) {
@@ -631,9 +664,7 @@ rec_row(const struct store_held *h, void *arg)
 		w->known = p;
 	}
 	snprintf(w->known[w->n_known++], REL_IDLEN, "%s", h->queue_id);
-	held_note(r, h->account);
-	if ((a = acct_by_id(r->accts, h->account)) != NULL)
-		a->n_held++;
+	held_add(r, h->account, acct_by_id(r->accts, h->account), h->size);
 	if (infl_find(r, h->queue_id) >= 0 ||
 	    h->since + REL_GRACE > r->q_started)
 		return 0;
@@ -751,7 +782,7 @@ reconcile(struct release *r)
 	struct store *st = acct_store(r->accts);
 	struct rec_walk w;
 	struct store_held h;
-	struct acct *def, *a;
+	struct acct *def;
 	struct qent *q;
 	char	 cbuf[128];
 	size_t	 i, adopted = 0;
@@ -763,6 +794,8 @@ reconcile(struct release *r)
 	/* held rows may have changed hands (an explicit account taking over
 	 * an auto account's UID): count every account's afresh */
 	acct_each(r->accts, zero_held, NULL);
+	for (i = 0; i < r->n_held; i++)
+		r->held[i].bytes = 0;
 	if (store_held_each(st, -1, HELD, rec_row, &w) == -1 || w.oom) {
 		log_warnx("release: reconcile: %s", w.oom ? "out of memory" :
 		    store_error(st));
@@ -770,8 +803,8 @@ reconcile(struct release *r)
 	}
 	/* rows still waiting for the database hold mail too */
 	for (i = 0; i < r->n_pend; i++)
-		if ((a = acct_by_id(r->accts, r->pend[i].account)) != NULL)
-			a->n_held++;
+		held_add(r, r->pend[i].account, acct_by_id(r->accts,
+		    r->pend[i].account), r->pend[i].size);
 	if (w.n_known > 0)
 		qsort(w.known, w.n_known, sizeof(*w.known), known_cmp);
 	if (store_begin(st) == -1) {
@@ -804,8 +837,7 @@ reconcile(struct release *r)
 		    q->sender ? q->sender : "");
 		if (store_held_add(st, &h) == -1)
 			goto fail;
-		def->n_held++;
-		held_note(r, def->id);
+		held_add(r, def->id, def, h.size);
 		adopted++;
 		log_info("release: adopted queue_id=%s account=%s rcpts=%u "
 		    "size=%" PRIu64 " sender=<%s>: on hold in Postfix, unknown "
@@ -995,8 +1027,7 @@ count_admin_releases(struct release *r)
 		if ((a = acct_by_id(r->accts, w->h[i].account)) != NULL) {
 			count_release(a, w->h[i].recipients ?
 			    w->h[i].recipients : 1, w->h[i].size);
-			if (a->n_held > 0)
-				a->n_held--;
+			held_sub(r, a, w->h[i].size);
 			acct_touch(a);
 			/* looked at again this tick, even if its budget
 			 * was out: what is left of its mail may go */
@@ -1064,8 +1095,7 @@ on_answer(int fd, uint32_t events, void *arg)
 		if (ans.status == ST_OK && a != NULL) {
 			if (ans.op == 'H')
 				count_release(a, rcpts, size);
-			if (a->n_held > 0)
-				a->n_held--;
+			held_sub(r, a, size);
 			acct_touch(a);
 			log_info("release: released queue_id=%s account=%s",
 			    ans.id, a->name);
@@ -1260,9 +1290,33 @@ release_note_held(struct release *r, struct acct *a, const char *queue_id,
 		log_warnx("release: recording held queue_id=%s: %s; "
 		    "retried every tick", queue_id, store_error(st));
 	}
-	a->n_held++;
-	held_note(r, a->id);
+	held_add(r, a->id, a, size);
 	return 0;
+}
+
+/*
+ * release_may_hold - within held_messages_max and held_bytes_max, may a
+ * put one more message of size bytes on hold?  An account with nothing on
+ * hold may always hold one, so that a message larger than held_bytes_max
+ * is not refused for ever.  What a holds now goes to *msgs and *bytes.
+ */
+int
+release_may_hold(struct release *r, const struct acct *a, uint64_t size,
+    uint32_t *msgs, uint64_t *bytes)
+{
+	ssize_t	 i;
+
+	*msgs = a->n_held;
+	*bytes = 0;
+	if (r == NULL)
+		return 1;
+	if ((i = held_find(r, a->id)) >= 0)
+		*bytes = r->held[i].bytes;
+	if (*msgs == 0)
+		return 1;
+	return *msgs < r->cfg->held_messages_max &&
+	    size <= r->cfg->held_bytes_max &&
+	    *bytes <= r->cfg->held_bytes_max - size;
 }
 
 /* count_held - start-up: which accounts have held mail, and how much */
@@ -1270,11 +1324,8 @@ static int
 count_held(const struct store_held *h, void *arg)
 {
 	struct release *r = arg;
-	struct acct *a;
 
-	held_note(r, h->account);
-	if ((a = acct_by_id(r->accts, h->account)) != NULL)
-		a->n_held++;
+	held_add(r, h->account, acct_by_id(r->accts, h->account), h->size);
 	return 0;
 }
 

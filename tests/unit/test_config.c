@@ -229,6 +229,46 @@ static const struct ccase cases[] = {
 	BAD("alert_period = 0\n", "t.conf:1: alert_period: too small (1s..1d)"),
 	BAD("alert_period = 25h\n", "t.conf:1: alert_period: too large (1s..1d)"),
 
+	/* held mail caps and the queue's free-space floor: sizes */
+	GOOD("held_messages_max = 1\n", U32, held_messages_max, 1),
+	GOOD("held_messages_max = 10000000\n", U32, held_messages_max,
+	    10000000),
+	BAD("held_messages_max = 0\n",
+	    "t.conf:1: held_messages_max: too small (1..10000000)"),
+	BAD("held_messages_max = 10000001\n",
+	    "t.conf:1: held_messages_max: too large (1..10000000)"),
+	BAD("held_messages_max = 1k\n",
+	    "t.conf:1: held_messages_max: not a number (1..10000000)"),
+	GOOD("held_bytes_max = 1024\n", U64, held_bytes_max, 1024),
+	GOOD("held_bytes_max = 1k\n", U64, held_bytes_max, 1024),
+	GOOD("held_bytes_max = 100K\n", U64, held_bytes_max, 102400),
+	GOOD("held_bytes_max = 20M\n", U64, held_bytes_max, 20971520),
+	GOOD("held_bytes_max = 20m\n", U64, held_bytes_max, 20971520),
+	GOOD("held_bytes_max = 3g\n", U64, held_bytes_max, 3221225472ULL),
+	GOOD("held_bytes_max = 1024G\n", U64, held_bytes_max, 1ULL << 40),
+	BAD("held_bytes_max = 1023\n",
+	    "t.conf:1: held_bytes_max: too small (1k..1024G)"),
+	BAD("held_bytes_max = 1025G\n",
+	    "t.conf:1: held_bytes_max: too large (1k..1024G)"),
+	BAD("held_bytes_max = 1T\n",
+	    "t.conf:1: held_bytes_max: not a size (1k..1024G)"),
+	BAD("held_bytes_max = 20 M\n",
+	    "t.conf:1: held_bytes_max: not a size (1k..1024G)"),
+	BAD("held_bytes_max = M\n",
+	    "t.conf:1: held_bytes_max: not a size (1k..1024G)"),
+	BAD("held_bytes_max = -1k\n",
+	    "t.conf:1: held_bytes_max: not a size (1k..1024G)"),
+	BAD("held_bytes_max =\n",
+	    "t.conf:1: held_bytes_max: not a size (1k..1024G)"),
+	BAD("held_bytes_max = 99999999999999999999G\n",
+	    "t.conf:1: held_bytes_max: too large (1k..1024G)"),
+	BAD("held_bytes_max = 18014398509481984G\n",
+	    "t.conf:1: held_bytes_max: too large (1k..1024G)"),
+	GOOD("queue_minfree = 0\n", U64, queue_minfree, 0),
+	GOOD("queue_minfree = 2G\n", U64, queue_minfree, 2147483648ULL),
+	BAD("queue_minfree = 2x\n",
+	    "t.conf:1: queue_minfree: not a size (0..1024G)"),
+
 	/* sockets */
 	GOODS("policy_unix = /run/p.sock\n", policy_unix, "/run/p.sock"),
 	GOODS("policy_unix = none\n", policy_unix, ""),
@@ -428,6 +468,9 @@ test_defaults(void)
 	T_EQ_U(c.sync_full, 1, "default sync is full");
 	T_EQ_U(c.alert_limit, 5, "default alert_limit");
 	T_EQ_U(c.alert_period, 60, "default alert_period");
+	T_EQ_U(c.held_messages_max, 1000, "default held_messages_max");
+	T_EQ_U(c.held_bytes_max, 104857600, "default held_bytes_max (100M)");
+	T_EQ_U(c.queue_minfree, 268435456, "default queue_minfree (256M)");
 	T_EQ_S(budget_format(&c.budget[BK_MSG_HOUR], buf, sizeof(buf)),
 	    "100/1h", "default messages_per_hour");
 	T_EQ_S(budget_format(&c.budget[BK_MSG_DAY], buf, sizeof(buf)),
@@ -781,12 +824,12 @@ test_example(void)
 	memcpy(c.rules_dir, dflt.rules_dir, sizeof(c.rules_dir));
 	T_OK(memcmp(&c, &dflt, sizeof(c)) == 0,
 	    "the example's values are the defaults");
-	/* each key at most once (else an error above), so 32 lines = all */
+	/* each key at most once (else an error above), so 35 lines = all */
 	for (i = 0, len = 0; i < o; i++)
 		if ((i == 0 || out[i - 1] == '\n') && out[i] >= 'a' &&
 		    out[i] <= 'z')
 			len++;
-	T_EQ_U(len, 32, "the example shows every key");
+	T_EQ_U(len, 35, "the example shows every key");
 	free(buf);
 	free(out);
 }

@@ -87,6 +87,60 @@ static const struct {
 	{ "garbage", 0, "", "", "", 0, 0 },
 };
 
+/* param - the value w wants for key, or NULL */
+static const char *
+param(const struct pf_want *w, const char *key)
+{
+	size_t	 i;
+
+	for (i = 0; w != NULL && i < w->n_params; i++)
+		if (strcmp(w->params[i].key, key) == 0)
+			return w->params[i].value;
+	return NULL;
+}
+
+/* test_queue_limits - the queue instance's size limit and free-space
+ * floor, from main's message_size_limit and queue_minfree */
+static void
+test_queue_limits(struct config *cfg)
+{
+	static const struct {
+		const char	*main_msl;	/* main's, as postconf -h says */
+		uint64_t	 minfree;	/* mailgov.conf's queue_minfree */
+		const char	*msl, *floor;	/* what the queue gets */
+	} t[] = {
+		{ "10240000", 268435456, "10240000", "268435456" },
+		{ "10240000", 0, "10240000", "20480000" },
+		{ "209715200", 268435456, "209715200", "419430400" },
+		{ "0", 268435456, "52428800", "268435456" },
+		{ "0", 0, "52428800", "104857600" },
+		{ NULL, 0, "52428800", "104857600" },
+		{ "", 0, "52428800", "104857600" },
+		{ "$foo", 0, "52428800", "104857600" },
+		{ "1099511627776", 0, "1099511627776", "2199023255552" },
+		{ "1099511627777", 0, "52428800", "104857600" },
+	};
+	struct pf_want *w;
+	char	 name[128];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		cfg->queue_minfree = t[i].minfree;
+		w = pf_want_queue(cfg, 1, t[i].main_msl);
+		snprintf(name, sizeof(name), "main %s, queue_minfree %" PRIu64
+		    ": message_size_limit", t[i].main_msl ? t[i].main_msl :
+		    "(none)", t[i].minfree);
+		T_EQ_S(param(w, "message_size_limit"), t[i].msl, name);
+		snprintf(name, sizeof(name), "main %s, queue_minfree %" PRIu64
+		    ": queue_minfree", t[i].main_msl ? t[i].main_msl :
+		    "(none)", t[i].minfree);
+		T_EQ_S(param(w, "queue_minfree"), t[i].floor, name);
+		pf_want_free(w);
+	}
+	config_defaults(cfg);
+	snprintf(cfg->policy_tcp, sizeof(cfg->policy_tcp), "127.0.0.1:10040");
+}
+
 int
 main(void)
 {
@@ -191,6 +245,7 @@ main(void)
 			found = 1;
 	T_OK(w != NULL && !found, "no IPv6 listener without ::1");
 	pf_want_free(w);
+	test_queue_limits(&cfg);
 	w = pf_want_main(&cfg);
 	for (i = 0, found = 0; w != NULL && i < w->n_services; i++)
 		if (strcmp(w->services[i].name, "127.0.0.1:10026/inet") == 0 &&
