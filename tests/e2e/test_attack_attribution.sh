@@ -35,11 +35,6 @@ EOF
 ctl() { lab "$MAILGOVCTL" --config "$CONF" --db "$DB" "$@"; }
 . "$(dirname "$0")/lib_queue.sh"
 
-# counter ACCOUNT NAME - one lifetime counter of mailgovctl usage --json
-counter() {
-	ctl usage "$1" --json | grep -o "\"$2\":[0-9]*" | head -1 | cut -d: -f2
-}
-
 # The client both sides use: connect from 192.0.2.1:PORT (SO_REUSEADDR)
 # to the MX's address, and either just say QUIT and close with a reset
 # ("touch"), or send one message ("send").  Prints the last reply.

@@ -51,22 +51,6 @@ php_flood() {
 	    echo $failed, "\n";' "$2" "$3" 2>"$D/php.err"
 }
 
-# counter ACCOUNT NAME - one lifetime counter of mailgovctl usage --json
-counter() {
-	ctl usage "$1" --json | grep -o "\"$2\":[0-9]*" | head -1 | cut -d: -f2
-}
-
-# wait_counter ACCOUNT NAME EXPECTED - the committer writes within moments
-wait_counter() {
-	_wc_n=50
-	while [ "$_wc_n" -gt 0 ]; do
-		[ "$(counter "$1" "$2")" = "$3" ] && return 0
-		sleep 0.2
-		_wc_n=$((_wc_n - 1))
-	done
-	t_fail "$1's $2: expected $3, saw $(counter "$1" "$2")"
-}
-
 # held_bytes ACCOUNT - the sizes of ACCOUNT's held messages, summed
 held_bytes() {
 	ctl hold list "$1" --json | grep -o '"size": [0-9]*' |

@@ -32,22 +32,6 @@ EOF
 ctl() { lab "$MAILGOVCTL" --config "$CONF" --db "$DB" "$@"; }
 . "$(dirname "$0")/lib_queue.sh"
 
-# counter ACCOUNT NAME - one lifetime counter of mailgovctl usage --json
-counter() {
-	ctl usage "$1" --json | grep -o "\"$2\":[0-9]*" | head -1 | cut -d: -f2
-}
-
-# wait_counter ACCOUNT NAME EXPECTED - the committer writes within moments
-wait_counter() {
-	_wc_n=50
-	while [ "$_wc_n" -gt 0 ]; do
-		[ "$(counter "$1" "$2")" = "$3" ] && return 0
-		sleep 0.2
-		_wc_n=$((_wc_n - 1))
-	done
-	t_fail "$1's $2: expected $3, saw $(counter "$1" "$2")"
-}
-
 pf_main_conf
 ctl postfix setup >/dev/null || { echo "not ok - postfix setup failed"; exit 1; }
 pf_queue_log
