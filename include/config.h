@@ -66,6 +66,7 @@ struct config {
 	uint32_t	mark_mask, mark_allow, mark_reject;
 	uint32_t	flow_max;
 	uint32_t	flow_ttl;		/* seconds */
+	uint32_t	flow_uid_max;		/* one UID's share; 0: auto */
 
 	/* queue path */
 	char		policy_unix[CONFIG_PATHLEN];	/* "" disables */

@@ -4,6 +4,8 @@
  * before the nat REDIRECT.  The queue path looks sessions up here.
  * Open addressing with linear probing and backward-shift deletion in one
  * preallocated array: no allocation after start-up, 1M flows in ~100 MB.
+ * Each UID may hold at most its share of the table (flow_uid_max), so one
+ * web user cannot fill it and push everyone else's flows out.
  * Pure: the caller passes the time.
  */
 #ifndef MAILGOV_FLOW_H
@@ -24,6 +26,8 @@ struct flow {
 	uint16_t	dport;
 	uint8_t		verdict;	/* enum flow_verdict */
 	uint32_t	uid;
+	uint32_t	live;		/* the daemon's census generation in
+					 * whose counts it is; 0 none */
 	int64_t		account;
 	uint64_t	seen;		/* first SYN, unix seconds */
 	uint64_t	expires;	/* unix seconds; live while now < expires */
@@ -33,12 +37,29 @@ enum flow_verdict { FLOW_REDIRECT = 0, FLOW_ALLOW = 1, FLOW_REJECT = 2 };
 
 struct flows;
 
-/* flow_new - room for max flows; NULL if it cannot be allocated */
+/* FLOW_UID_SHARE - the default share of one UID: 1/64 of the table, and
+ * never fewer than FLOW_UID_MIN flows */
+#define FLOW_UID_SHARE	64
+#define FLOW_UID_MIN	64
+
+/* flow_new - room for max flows; NULL if it cannot be allocated.  Each
+ * UID may hold flow_uid_default(max) of them until flow_set_uid_max. */
 struct flows *flow_new(size_t max);
 void	flow_free(struct flows *);
+/* flow_uid_default - max / FLOW_UID_SHARE, at least FLOW_UID_MIN, at most
+ * max */
+size_t	flow_uid_default(size_t max);
+/* flow_set_uid_max - the most flows one UID may hold (0: the default) */
+void	flow_set_uid_max(struct flows *, size_t);
+size_t	flow_uid_max(const struct flows *);
+/* flow_uid_count - flows stored for uid, expired ones not yet reclaimed
+ * included */
+size_t	flow_uid_count(const struct flows *, uint32_t uid);
 /*
- * flow_put - insert or replace the flow for f->key.  When the table is
- * full, expired entries are reclaimed first; if none, returns -1.
+ * flow_put - insert or replace the flow for f->key.  Returns -1 with
+ * errno EDQUOT when f->uid already holds its share (flow_uid_max), or
+ * ENOSPC when the table is full and nothing in it has expired (a full
+ * table reclaims expired entries first).
  */
 int	flow_put(struct flows *, const struct flow *, uint64_t now);
 /* flow_get - the live flow for key, or NULL */

@@ -49,7 +49,9 @@ struct govern_result {
 /*
  * govern_count - live SMTP client connections of the account, this one
  * included, or -1 when they cannot be counted (then no cap applies:
- * the queue path still counts every message).
+ * the queue path still counts every message).  Live means established,
+ * or admitted and still in its handshake: a SYN still waiting for its
+ * verdict is not a connection yet.
  */
 typedef int64_t (*govern_count)(const struct acct *, void *arg);
 

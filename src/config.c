@@ -631,6 +631,8 @@ static const struct key keys[] = {
 	{ "flow_max", K_U32, OFF(flow_max), 1024, 16777216, 0,
 	    "1024..16777216" },
 	{ "flow_ttl", K_DUR, OFF(flow_ttl), 10, 86400, 0, "10s..1d" },
+	{ "flow_uid_max", K_U32, OFF(flow_uid_max), 0, 16777216, 0,
+	    "0..16777216" },
 	{ "policy_unix", K_SOCK_OPT, OFF(policy_unix), 0, 0, 0, NULL },
 	{ "policy_tcp", K_TCP, OFF(policy_tcp), 0, 0, 0, NULL },
 	{ "control_socket", K_SOCK, OFF(control_socket), 0, 0, 0, NULL },

@@ -12,6 +12,12 @@
  * however long the daemon runs.  Expiry walks the dense array with a
  * cursor, a bounded amount per call.
  *
+ * Per-UID share: a second index, of the same size, counts each UID's
+ * flows (uid, count; backward-shift deletion when the count drops to
+ * zero).  A flow for a UID that already holds flow_uid_max is refused, so
+ * one UID binding every address of 127/8 cannot take the whole table.
+ * Its pages are only touched for the UIDs that hold flows.
+ *
  * Everything is allocated by flow_new(); nothing after.  Pure apart from
  * one getrandom() for the hash seed: source ports are chosen by the web
  * users we govern, so the hash must not be predictable.
@@ -34,14 +40,22 @@ struct slot {
 	uint32_t	hash;		/* high bits of the key's hash */
 };
 
+struct ucount {
+	uint32_t	uid;
+	uint32_t	n;		/* flows of uid; 0 = empty slot */
+};
+
 struct flows {
 	struct flow	*f;		/* dense, n used of max */
 	size_t		 n, max;
 	struct slot	*slot;
 	size_t		 mask;		/* number of slots - 1 */
+	struct ucount	*uc;		/* as many slots as slot[] */
+	size_t		 uid_max;	/* flows one UID may hold */
 	size_t		 cursor;	/* flow_expire's position */
 	uint64_t	 seed;
-	uint64_t	 full_until;	/* table full, nothing expires before */
+	uint64_t	 full_until;	/* no flow expires before: a reclaim
+					 * until then would find nothing */
 };
 
 /* mix - a 64-bit finalizer (splitmix64) */
@@ -105,12 +119,14 @@ flow_new(size_t max)
 		return NULL;
 	t->f = calloc(max, sizeof(*t->f));
 	t->slot = calloc(nslots, sizeof(*t->slot));
-	if (t->f == NULL || t->slot == NULL) {
+	t->uc = calloc(nslots, sizeof(*t->uc));
+	if (t->f == NULL || t->slot == NULL || t->uc == NULL) {
 		flow_free(t);
 		return NULL;
 	}
 	t->max = max;
 	t->mask = nslots - 1;
+	t->uid_max = flow_uid_default(max);
 	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
 	    sizeof(t->seed))
 		t->seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)t;
@@ -125,7 +141,96 @@ flow_free(struct flows *t)
 		return;
 	free(t->f);
 	free(t->slot);
+	free(t->uc);
 	free(t);
+}
+
+/* flow_uid_default - a UID's share of a table of max flows */
+size_t
+flow_uid_default(size_t max)
+{
+	size_t n = max / FLOW_UID_SHARE;
+
+	if (n < FLOW_UID_MIN)
+		n = FLOW_UID_MIN;
+	return n < max ? n : max;
+}
+
+/* flow_set_uid_max - the most flows one UID may hold; 0: the default */
+void
+flow_set_uid_max(struct flows *t, size_t n)
+{
+	t->uid_max = n == 0 ? flow_uid_default(t->max) : n < t->max ? n :
+	    t->max;
+}
+
+/* flow_uid_max - the share in force */
+size_t
+flow_uid_max(const struct flows *t)
+{
+	return t->uid_max;
+}
+
+/* uc_home - where uid's count starts probing */
+static size_t
+uc_home(const struct flows *t, uint32_t uid)
+{
+	return mix(t->seed ^ ((uint64_t)uid << 1 | 1)) & t->mask;
+}
+
+/* uc_find - the slot of uid's count, or the empty slot where it goes */
+static size_t
+uc_find(const struct flows *t, uint32_t uid)
+{
+	size_t i;
+
+	for (i = uc_home(t, uid); t->uc[i].n != 0 && t->uc[i].uid != uid;
+	    i = (i + 1) & t->mask)
+		;
+	return i;
+}
+
+/* flow_uid_count - flows held by uid */
+size_t
+flow_uid_count(const struct flows *t, uint32_t uid)
+{
+	return t->uc[uc_find(t, uid)].n;
+}
+
+/* uc_inc - one more flow for uid (never more UIDs than flows, so the
+ * index has room) */
+static void
+uc_inc(struct flows *t, uint32_t uid)
+{
+	size_t i = uc_find(t, uid);
+
+	t->uc[i].uid = uid;
+	t->uc[i].n++;
+}
+
+/* uc_dec - one flow fewer for uid; the last one empties its slot and
+ * shifts the rest of the cluster back, as slot_remove does */
+static void
+uc_dec(struct flows *t, uint32_t uid)
+{
+	size_t i = uc_find(t, uid), j, home;
+
+	if (t->uc[i].n == 0)
+		abort();	/* a flow nobody counted: a bug */
+	if (--t->uc[i].n > 0)
+		return;
+	for (j = i;;) {
+		j = (j + 1) & t->mask;
+		if (t->uc[j].n == 0)
+			return;
+		home = uc_home(t, t->uc[j].uid);
+		if (i <= j ? (i < home && home <= j) :
+		    (i < home || home <= j))
+			continue;
+		t->uc[i] = t->uc[j];
+		t->uc[j].n = 0;
+		i = j;
+	}
 }
 
 /* find - the slot holding key k (normalized), or -1 */
@@ -178,6 +283,7 @@ remove_at(struct flows *t, size_t i)
 	size_t pos = t->slot[i].pos - 1, last = t->n - 1;
 	long s;
 
+	uc_dec(t, t->f[pos].uid);
 	slot_remove(t, i);
 	if (pos != last) {
 		/* The last flow moves into the hole: repoint its slot. */
@@ -210,6 +316,7 @@ int
 flow_put(struct flows *t, const struct flow *f, uint64_t now)
 {
 	struct flow_key k;
+	struct flow *old;
 	uint64_t h;
 	size_t i;
 	long s;
@@ -217,18 +324,38 @@ flow_put(struct flows *t, const struct flow *f, uint64_t now)
 	key_norm(&k, &f->key);
 	h = key_hash(t, &k);
 	if ((s = find(t, &k, h)) >= 0) {
-		t->f[t->slot[s].pos - 1] = *f;
-		t->f[t->slot[s].pos - 1].key = k;
+		old = &t->f[t->slot[s].pos - 1];
+		if (old->uid != f->uid) {
+			if (flow_uid_count(t, f->uid) >= t->uid_max) {
+				errno = EDQUOT;
+				return -1;
+			}
+			uc_dec(t, old->uid);
+			uc_inc(t, f->uid);
+		}
+		*old = *f;
+		old->key = k;
+		if (f->expires < t->full_until)
+			t->full_until = f->expires;
 		return 0;
 	}
-	if (t->n == t->max) {
+	if (t->n == t->max || flow_uid_count(t, f->uid) >= t->uid_max) {
 		/* A full scan at most once per expiry: a flood of SYNs
-		 * into a full table must not scan it per packet. */
-		if (now < t->full_until || reclaim(t, now) == 0) {
+		 * into a full table, or from a UID at its share, must not
+		 * scan it per packet. */
+		if (now >= t->full_until)
+			(void)reclaim(t, now);
+		if (flow_uid_count(t, f->uid) >= t->uid_max) {
+			errno = EDQUOT;
+			return -1;
+		}
+		if (t->n == t->max) {
 			errno = ENOSPC;
 			return -1;
 		}
 	}
+	if (f->expires < t->full_until)
+		t->full_until = f->expires;
 	for (i = h & t->mask; t->slot[i].pos != 0; i = (i + 1) & t->mask)
 		;
 	t->f[t->n] = *f;
@@ -236,6 +363,7 @@ flow_put(struct flows *t, const struct flow *f, uint64_t now)
 	t->n++;
 	t->slot[i].pos = (uint32_t)t->n;
 	t->slot[i].hash = (uint32_t)(h >> 32);
+	uc_inc(t, f->uid);
 	return 0;
 }
 

@@ -12,7 +12,8 @@
  *     queue instance; the rules reject it without the ALLOW mark, and the
  *     connection was never made, so nothing is charged.
  *  4. connections_per_minute, then the concurrency cap -> REJECT.  The
- *     cap is asked last because counting costs a SOCK_DIAG dump.
+ *     cap is asked last because counting may take a census of the
+ *     sockets (live.h): never more than a few a second, but not free.
  *  5. otherwise REDIRECT (to the queue instance, or already there).
  *
  * Trusts: its callers' arguments; reads the account, never the packet.
@@ -107,7 +108,9 @@ govern_decide(struct acct *a, const struct config *cfg,
 		if (r->live >= 0 && acct_charge(a, BK_CONN,
 		    (uint64_t)r->live, now, NULL) != BUDGET_OK) {
 			/* Refused: this connection never happened, so it
-			 * must not also use up the per-minute budget. */
+			 * must not also use up the per-minute budget.  A
+			 * capped account's next SYN is no dearer for it:
+			 * the count is not a dump per SYN (live.h). */
 			if (a->lim[BK_CONN_MIN].limit != BUDGET_UNLIMITED)
 				budget_refund(&a->lim[BK_CONN_MIN],
 				    &a->use.tat[BK_CONN_MIN], 1);

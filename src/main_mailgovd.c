@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -40,6 +41,7 @@
 #include "ctlsock.h"
 #include "flow.h"
 #include "govern.h"
+#include "live.h"
 #include "log.h"
 #include "loop.h"
 #include "nfq.h"
@@ -57,6 +59,10 @@
 				 * path's verdicts must not wait behind
 				 * another writer's lock */
 #define EXPIRE_PER_TICK	65536	/* flows reclaimed per second at most */
+#define FLOW_LINGER	10	/* seconds a flow outlives its socket: the
+				 * census runs once a second, and the queue
+				 * instance may still ask about a session
+				 * whose client has just closed */
 
 struct daemon {
 	struct config	 cfg;
@@ -66,6 +72,10 @@ struct daemon {
 	struct loop	*loop;
 	struct nfq	*nfq;
 	struct sockdiag	*diag;
+	struct sockdiag_watch *watch;	/* sockets the kernel destroys */
+	struct live	*live;		/* connections per account */
+	uint32_t	 gen;		/* the last census; flow->live */
+	int		 census_ok;	/* the last census worked */
 	struct alerts	*alerts;
 	struct ctlsock	*ctl;
 	struct policy	*policy;
@@ -76,6 +86,7 @@ struct daemon {
 	size_t		 nports;
 	int		 sigfd, timerfd;
 	uint64_t	 flow_full_logged;
+	uint64_t	 flow_share_logged;
 };
 
 /* now_us - wall-clock microseconds: budget state outlives the process */
@@ -103,64 +114,192 @@ endpoint(char *buf, size_t len, int family, const uint8_t *addr,
 
 /* --- the kernel path ---------------------------------------------------- */
 
+/*
+ * A census: one SOCK_DIAG dump of the SMTP client sockets that are still
+ * open, once a second.  It keeps alive the flows whose socket is there
+ * (their owner, port and original destination must match: a port
+ * re-bound by another socket keeps nothing alive), and counts each
+ * account's connections into d->live.  A connection counts when it is
+ * established, or when it is still in its handshake after this daemon
+ * admitted it (its flow says so).  A SYN_SENT socket without a flow is
+ * waiting in the queue for a verdict, or was never admitted: it does not
+ * count, so a flood of SYNs cannot make a capped account look busier than
+ * it is.  A socket the flow table does not know (made while the daemon
+ * was down, or whose flow did not fit) counts for the account its UID
+ * maps to.
+ *
+ * Between two censuses an admitted SYN adds one to its account, and the
+ * watch takes one away when the kernel destroys the socket of a flow the
+ * census or the admission counted (flow->live is that census's number).
+ */
+struct census {
+	struct daemon	*d;
+	const struct flow_key *self;	/* the SYN being decided, or NULL */
+	uint64_t	 secs;		/* unix seconds */
+};
+
+/* flow_key_of - a socket's flow key */
+static void
+flow_key_of(struct flow_key *k, const struct sockdiag_sock *s)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = s->family;
+	memcpy(k->addr, s->saddr, 16);
+	k->port = s->sport;
+}
+
+/* sock_flow - the flow of socket s (key k), or NULL: owner, port and
+ * original destination must be the flow's */
+static struct flow *
+sock_flow(struct daemon *d, const struct sockdiag_sock *s,
+    const struct flow_key *k, uint64_t secs)
+{
+	struct flow *f;
+
+	if ((f = flow_get(d->flows, k, secs)) == NULL || f->uid != s->uid ||
+	    f->dport != s->dport || memcmp(f->dst, s->daddr, 16) != 0)
+		return NULL;
+	return f;
+}
+
+/* census_sock - one open SMTP client socket */
+static void
+census_sock(const struct sockdiag_sock *s, void *arg)
+{
+	struct census *c = arg;
+	struct daemon *d = c->d;
+	struct flow_key k;
+	struct flow *f;
+	struct acct *a;
+
+	flow_key_of(&k, s);
+	if (c->self != NULL && k.family == c->self->family &&
+	    k.port == c->self->port && memcmp(k.addr, c->self->addr, 16) == 0)
+		return;		/* the caller counts it */
+	if ((f = sock_flow(d, s, &k, c->secs)) != NULL) {
+		if (f->expires < c->secs + FLOW_LINGER)
+			f->expires = c->secs + FLOW_LINGER;
+		if (s->state == TCP_ESTABLISHED || s->state == TCP_SYN_SENT) {
+			live_add(d->live, f->account, 1);
+			f->live = d->gen;
+		}
+		return;
+	}
+	if (s->state != TCP_ESTABLISHED ||
+	    !acct_is_web(d->accts, s->uid, UINT32_MAX) ||
+	    (a = acct_by_uid(d->accts, s->uid, UINT32_MAX)) == NULL)
+		return;
+	live_add(d->live, a->id, 1);
+}
+
+/* census - take one (see above); -1 when the kernel could not be asked */
+static int
+census(struct daemon *d, uint64_t now, const struct flow_key *self)
+{
+	struct census c = { d, self, now / 1000000u };
+
+	if (d->diag == NULL)
+		return -1;
+	if (++d->gen == 0)
+		d->gen = 1;	/* 0: counted in no census */
+	live_census(d->live, now);
+	if (sockdiag_each(d->diag, d->ports, d->nports, SOCKDIAG_OPEN,
+	    census_sock, &c) < 0) {
+		d->census_ok = 0;
+		return -1;
+	}
+	d->census_ok = 1;
+	return 0;
+}
+
+/*
+ * destroyed - the kernel destroyed socket s: its connection is over, and
+ * leaves its account's count if it was in it.  A connection aborted with
+ * a reset (SO_LINGER 0) is reported without its destination, so the
+ * watch's filter never lets it through: it leaves the count at the next
+ * census, which a count that would refuse takes early (count_live).
+ */
+static void
+destroyed(const struct sockdiag_sock *s, void *arg)
+{
+	struct daemon *d = arg;
+	struct flow_key k;
+	struct flow *f;
+	uint64_t secs = (uint64_t)time(NULL);
+
+	flow_key_of(&k, s);
+	/* not the owner: the kernel reports UID 0 for a socket its owner
+	 * has already closed.  The connection's four addresses and ports
+	 * are its own while it lasts. */
+	if ((f = flow_get(d->flows, &k, secs)) == NULL ||
+	    f->dport != s->dport || memcmp(f->dst, s->daddr, 16) != 0)
+		return;
+	if (f->live != 0 && f->live == d->gen)
+		live_sub(d->live, f->account);
+	f->live = 0;
+	if (f->expires > secs + FLOW_LINGER)
+		f->expires = secs + FLOW_LINGER;
+}
+
+/* watch_read - what the watch has queued.  Reports the kernel dropped
+ * (ENOBUFS) leave their connections in the counts until a census. */
+static void
+watch_read(struct daemon *d)
+{
+	if (sockdiag_watch_read(d->watch, destroyed, d) == -1 &&
+	    errno != ENOBUFS)
+		log_warn("sockdiag watch");
+}
+
+/* on_watch - the loop's handler for the watch */
+static void
+on_watch(int fd, uint32_t events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	watch_read(arg);
+}
+
 struct livecount {
 	struct daemon	*d;
-	const struct acct *a;
-	uint32_t	 uid;
-	struct flow_key	 self;		/* the SYN being decided */
-	uint64_t	 now;		/* unix seconds */
-	int64_t		 n;
+	const struct flow_key *self;	/* the SYN being decided */
+	uint64_t	 now;		/* microseconds */
 };
 
 /*
- * count_sock - is this live SMTP client socket the account's?  The flow
- * table knows the account of every socket the queue saw (gid-mapped
- * accounts included); a socket it does not know (flow expired, or made
- * before the daemon started) is the account's when its UID maps to it.
+ * count_live - govern's concurrency count: the account's live
+ * connections and this one, from d->live.  When that would refuse, the
+ * closes the watch has queued are taken first, then, if the last census
+ * is older than LIVE_RECOUNT_US, a census decides: a connection aborted
+ * with a reset, one the watch lost, or one no flow knew may still be in
+ * the count.  So a flood of refused SYNs costs at most a few dumps a
+ * second, never one each.
  */
-static void
-count_sock(const struct sockdiag_sock *s, void *arg)
-{
-	struct livecount *lc = arg;
-	struct flow_key k;
-	struct flow *f;
-	struct acct *b;
-
-	memset(&k, 0, sizeof(k));
-	k.family = s->family;
-	memcpy(k.addr, s->saddr, 16);
-	k.port = s->sport;
-	if (k.family == lc->self.family && k.port == lc->self.port &&
-	    memcmp(k.addr, lc->self.addr, 16) == 0) {
-		lc->n++;
-		return;
-	}
-	if ((f = flow_get(lc->d->flows, &k, lc->now)) != NULL) {
-		if (f->account == lc->a->id && f->verdict != FLOW_REJECT)
-			lc->n++;
-		return;
-	}
-	if (s->uid == lc->uid) {
-		lc->n++;
-		return;
-	}
-	if (acct_is_web(lc->d->accts, s->uid, UINT32_MAX) &&
-	    (b = acct_by_uid(lc->d->accts, s->uid, UINT32_MAX)) == lc->a)
-		lc->n++;
-}
-
-/* count_live - govern's concurrency count, from SOCK_DIAG */
 static int64_t
 count_live(const struct acct *a, void *arg)
 {
 	struct livecount *lc = arg;
+	struct daemon *d = lc->d;
+	uint64_t n;
 
-	lc->a = a;
-	lc->n = 0;
-	if (sockdiag_each(lc->d->diag, lc->d->ports, lc->d->nports,
-	    count_sock, lc) < 0)
+	if (d->diag == NULL)
 		return -1;
-	return lc->n;
+	n = live_get(d->live, a->id);
+	if (d->census_ok && n != UINT64_MAX && n + 1 <= a->lim[BK_CONN].limit)
+		return (int64_t)n + 1;
+	if (d->watch != NULL) {
+		watch_read(d);
+		n = live_get(d->live, a->id);
+		if (d->census_ok && n != UINT64_MAX &&
+		    n + 1 <= a->lim[BK_CONN].limit)
+			return (int64_t)n + 1;
+	}
+	if (live_recount_due(d->live, lc->now))
+		(void)census(d, lc->now, lc->self);
+	if (!d->census_ok)
+		return -1;	/* no count: no cap, as sockdiag.h says */
+	n = live_get(d->live, a->id);
+	return n >= INT64_MAX ? INT64_MAX : (int64_t)n + 1;
 }
 
 /* on_syn - nfq's handler: decide, account, alert, remember the flow */
@@ -189,9 +328,11 @@ on_syn(const struct nfq_pkt *p, uint32_t *mark, void *arg)
 	memcpy(nf.key.addr, p->saddr, 16);
 	nf.key.port = p->sport;
 
-	/* A retransmitted SYN: same answer, nothing charged twice. */
+	/* A retransmitted SYN: same answer, nothing charged twice.  Only
+	 * while the flow's connection still counts (flow->live): a flow
+	 * whose socket is gone has a new connection on its key. */
 	f = flow_get(d->flows, &nf.key, secs);
-	if (govern_reuse(f, &syn, secs)) {
+	if (f != NULL && f->live == d->gen && govern_reuse(f, &syn, secs)) {
 		*mark = govern_mark(&d->cfg, p->mark, f->verdict);
 		return 1;
 	}
@@ -203,9 +344,8 @@ on_syn(const struct nfq_pkt *p, uint32_t *mark, void *arg)
 
 	memset(&lc, 0, sizeof(lc));
 	lc.d = d;
-	lc.uid = syn.uid;
-	lc.self = nf.key;
-	lc.now = secs;
+	lc.self = &nf.key;
+	lc.now = now;
 	govern_decide(a, &d->cfg, &syn, now, count_live, &lc, &r);
 
 	endpoint(dst, sizeof(dst), p->family, p->daddr, p->dport);
@@ -237,6 +377,7 @@ on_syn(const struct nfq_pkt *p, uint32_t *mark, void *arg)
 		break;
 	}
 
+	*mark = govern_mark(&d->cfg, p->mark, r.verdict);
 	/* CONNECTIONS: let through; REFUSED: reset by the rules (a reject,
 	 * or implicit TLS to a host that is not an exempt relay) */
 	if (r.verdict != FLOW_REJECT && r.reason != GOV_R_IMPLICIT_TLS)
@@ -246,22 +387,35 @@ on_syn(const struct nfq_pkt *p, uint32_t *mark, void *arg)
 	a->use.last_seen = (int64_t)secs;
 	acct_touch(a);		/* the committer writes it, never this thread */
 
+	/* A refused connection never happens: it takes no flow, and does
+	 * not count as live. */
+	if (r.verdict == FLOW_REJECT || r.reason == GOV_R_IMPLICIT_TLS)
+		return 1;
+	live_add(d->live, a->id, 1);
+	nf.live = d->gen;
 	memcpy(nf.dst, p->daddr, 16);
 	nf.dport = p->dport;
 	nf.verdict = (uint8_t)r.verdict;
 	nf.uid = syn.uid;
 	nf.account = a->id;
 	nf.seen = secs;
-	nf.expires = secs + d->cfg.flow_ttl;
-	if (flow_put(d->flows, &nf, secs) == -1 &&
-	    d->flow_full_logged + 60 <= secs) {
-		/* The verdict still stands; only the queue path loses
-		 * this flow and falls back to SOCK_DIAG. */
+	/* the census keeps it while its socket is open; without SOCK_DIAG
+	 * nothing can tell, and flow_ttl decides */
+	nf.expires = secs + (d->diag != NULL ? FLOW_LINGER : d->cfg.flow_ttl);
+	if (flow_put(d->flows, &nf, secs) == 0)
+		return 1;
+	/* The verdict still stands; only the queue path loses this flow
+	 * and finds the connection's owner through SOCK_DIAG. */
+	if (errno == EDQUOT && d->flow_share_logged + 60 <= secs) {
+		d->flow_share_logged = secs;
+		log_warnx("flow table: uid %s holds its share (%zu flows); "
+		    "its new connections are not recorded", uid,
+		    flow_uid_max(d->flows));
+	} else if (errno != EDQUOT && d->flow_full_logged + 60 <= secs) {
 		d->flow_full_logged = secs;
 		log_warnx("flow table full (%zu flows): raise flow_max",
 		    flow_count(d->flows));
 	}
-	*mark = govern_mark(&d->cfg, p->mark, r.verdict);
 	return 1;
 }
 
@@ -301,6 +455,9 @@ on_timer(int fd, uint32_t events, void *arg)
 		log_warn("timerfd");
 	if (acct_reload(d->accts) == -1)
 		log_warnx("reloading accounts failed; keeping the old view");
+	/* first the census: it keeps alive the flows whose socket is open,
+	 * and gives every account its count of live connections */
+	(void)census(d, now, NULL);	/* sockdiag logs a failure */
 	(void)flow_expire(d->flows, now / 1000000u, EXPIRE_PER_TICK);
 	alert_tick(d->alerts, d->accts, now);
 	if (d->ctl != NULL)
@@ -538,11 +695,19 @@ main(int argc, char **argv)
 	if ((d->flows = flow_new(d->cfg.flow_max)) == NULL)
 		fatalx("cannot allocate a flow table of %u flows",
 		    d->cfg.flow_max);
+	flow_set_uid_max(d->flows, d->cfg.flow_uid_max);
 	if ((d->loop = loop_new()) == NULL ||
 	    (d->alerts = alert_new(&d->cfg)) == NULL)
 		fatalx("out of memory");
+	if ((d->live = live_new()) == NULL)
+		fatalx("out of memory");
 	if ((d->diag = sockdiag_new()) == NULL)
-		log_warnx("no SOCK_DIAG: connection caps are not enforced");
+		log_warnx("no SOCK_DIAG: connection caps are not enforced, "
+		    "and flows are kept flow_ttl whether their connection "
+		    "is open or not");
+	else if ((d->watch = sockdiag_watch_new(d->ports, d->nports)) == NULL)
+		log_warnx("closed connections leave the counts at the next "
+		    "census only (up to a second late)");
 
 	if (runtime_dir(d->cfg.control_socket, uid, gid) == -1 ||
 	    runtime_dir(d->cfg.policy_unix, uid, gid) == -1)
@@ -601,10 +766,16 @@ main(int argc, char **argv)
 		fatalx("cannot start the policy server");
 	policy_set_alerts(d->policy, d->alerts);
 
+	/* the first census before the first SYN: caps hold from the start */
+	(void)census(d, now_us(), NULL);
+	if (d->watch != NULL && loop_add(d->loop, sockdiag_watch_fd(d->watch),
+	    EPOLLIN, on_watch, d) == -1)
+		fatal("loop_add");
 	if (nfq_queue_start(d->nfq, d->loop, on_syn, d) == -1)
 		fatalx("cannot serve NFQUEUE %u", d->cfg.queue_num);
-	log_info("started: queue %u, %zu accounts, flow table %u",
-	    d->cfg.queue_num, acct_count(d->accts), d->cfg.flow_max);
+	log_info("started: queue %u, %zu accounts, flow table %u (%zu per "
+	    "UID)", d->cfg.queue_num, acct_count(d->accts), d->cfg.flow_max,
+	    flow_uid_max(d->flows));
 
 	if (loop_run(d->loop) == -1)
 		log_warnx("event loop failed");
@@ -620,7 +791,9 @@ main(int argc, char **argv)
 	nfq_queue_close(d->nfq);
 	release_free(d->release);
 	ctlsock_free(d->ctl);
+	sockdiag_watch_free(d->watch);
 	sockdiag_free(d->diag);
+	live_free(d->live);
 	alert_free(d->alerts);
 	flow_free(d->flows);
 	acct_free(d->accts);
