@@ -61,6 +61,9 @@ struct config {
 	size_t		n_smtp_ports;
 	uint16_t	queue_port;		/* intermediate queue, 2525 */
 	uint16_t	relay_port;		/* main instance's relay port */
+	uint16_t	closed_ports[CONFIG_MAX_PORTS];	/* reset for web users
+						 * too (rules_closed_ports) */
+	size_t		n_closed_ports;
 	uint16_t	queue_num;		/* NFQUEUE number */
 	uint32_t	queue_maxlen;
 	uint32_t	mark_mask, mark_allow, mark_reject;

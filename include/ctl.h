@@ -112,6 +112,24 @@ void	ctl_budget_text(FILE *, const struct ctl *,
  * "period":S,"burst":N,"text":"100/1h" -- the caller adds fields and '}' */
 void	ctl_limit_json(FILE *, const struct budget_limit *);
 
+/* Where Postfix takes mail over TCP (src/ctl_postfix.c), for the rules. */
+struct ctl_port {
+	uint16_t	 port;
+	char		 why[512];	/* "127.0.0.1:10025 in .../master.cf" */
+};
+/*
+ * ctl_postfix_listeners - the ports of every instance's mail listeners
+ * (smtpd, postscreen, qmqpd) and content filters, read with postconf; *v
+ * is malloc'd.  0, also when Postfix is not installed; -1 when a
+ * configuration could not be read (a warning printed, *v has the rest).
+ */
+int	ctl_postfix_listeners(const struct config *, struct ctl_port **v,
+	    size_t *n);
+/* ctl_closed_text - "10025 (smtpd ...), 10026 (relay_port)": every port
+ * the rules close to web users and why (malloc'd) */
+char	*ctl_closed_text(const struct config *, const struct ctl_port *,
+	    size_t);
+
 /* Command entry points, one per src/ctl_*.c module. */
 int	ctl_account(struct ctl *, int, char **);
 int	ctl_budget(struct ctl *, int, char **);

@@ -101,6 +101,33 @@ int	pf_conf_line(const char *line, char *key, size_t keylen,
 /* pf_space_eq - equal when runs of white space count as one space */
 int	pf_space_eq(const char *, const char *);
 
+/*
+ * Where Postfix takes mail over TCP, so that the rules can close it to web
+ * users.  A port comes back as text, as Postfix has it: a number or a
+ * services(5) name ("10025", "submission"); the caller looks names up.
+ *
+ * pf_listener_line - one line of "postconf -F '*'/inet/command"
+ * ("127.0.0.1:10025/inet/command = smtpd -o ..."): 1 when the service
+ * takes mail (its command is smtpd, postscreen or qmqpd), with the
+ * service name in name ("127.0.0.1:10025", "[::1]:10025", "10025") and its
+ * port in port; 0 for any other command; -1 when the line is not
+ * understood.
+ */
+int	pf_listener_line(const char *line, char *name, size_t namelen,
+	    char *port, size_t portlen);
+
+/*
+ * pf_filter_port - the port of a content filter's or a before-queue
+ * filter's next hop, where an SMTP server takes the mail and hands it back
+ * to Postfix: content_filter ("smtp-amavis:[127.0.0.1]:10024", with
+ * transport set) or smtpd_proxy_filter ("127.0.0.1:10024",
+ * "inet:[::1]:10024").  1 with the port; 0 when the value names no TCP
+ * port (empty, "unix:...", a next hop without one); -1 when not
+ * understood.
+ */
+int	pf_filter_port(const char *value, int transport, char *port,
+	    size_t portlen);
+
 /* One entry of "postqueue -j" (one JSON object per line). */
 struct pf_qentry {
 	char		queue_name[16];		/* hold, deferred, active, ... */

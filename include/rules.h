@@ -10,6 +10,11 @@
  *   - @NAME@ is a value (@QUEUE_PORT@, @SMTP_PORTS@, ...);
  *   - @LIST.FIELD@ is a field of a list (@WEB.ID@, @CAP.LIMIT@, ...):
  *     the line is repeated once per item of each list it names;
+ *   - @NEVER.UID@ is a UID that is never a web user (rules_opts.never),
+ *     for iptables when there are web groups: nothing otherwise;
+ *   - @CLOSED.PORTS@ is the ports closed to web users (rules_closed_ports)
+ *     as one list item for nft, and in items of at most 15 ports for
+ *     iptables' multiport match;
  *   - a web group (@WEB.KIND@ "gid") must match its supplementary members
  *     too: for iptables its @WEB.ID@ carries the owner match's option
  *     ("33 --suppl-groups"); for nft the members come as one more "uid"
@@ -72,7 +77,40 @@ struct rules_opts {
 	 */
 	const struct uid_range *members;
 	size_t		n_members;
+	/*
+	 * Ports on which Postfix takes mail besides those web users are
+	 * redirected from or to (ctl_postfix_listeners: a content filter's
+	 * reinjection listener, say).  They are closed to web users with
+	 * the others of rules_closed_ports.  NULL: none.
+	 */
+	const uint16_t	*closed;
+	size_t		n_closed;
+	/*
+	 * iptables, with web groups: the UIDs that are never web users even
+	 * when a web group lists them (root, mailgov's user, Postfix's), as
+	 * @NEVER.UID@.  --suppl-groups would match them: Postfix's daemons
+	 * take the postfix user's supplementary groups (initgroups), and
+	 * their connections to the policy and relay ports must pass.
+	 */
+	const uint32_t	*never;
+	size_t		n_never;
 };
+
+/* Room rules_closed_ports may need for n extra ports */
+#define RULES_CLOSED_MAX(n)	((n) + 2 + CONFIG_MAX_PORTS)
+
+/*
+ * rules_closed_ports - the local ports a web user may not connect to:
+ * relay_port, the port of policy_tcp, closed_ports and extra[0..n), but
+ * for those the rules redirect web users from (smtp_ports) or to
+ * (queue_port), which they are meant to reach.  Sorted, once each, into
+ * out (room for max).  Returns how many.
+ */
+size_t	rules_closed_ports(const struct config *, const uint16_t *extra,
+	    size_t n, uint16_t *out, size_t max);
+
+/* rules_policy_port - the port of policy_tcp, 0 when it is disabled */
+uint16_t rules_policy_port(const struct config *);
 
 /*
  * rules_caps_add_uids - the cap of account name over UIDs lo..hi, clipped

@@ -616,9 +616,10 @@ static const struct key keys[] = {
 	{ "rules_dir", K_PATH, OFF(rules_dir), 0, 0, 0, NULL },
 	{ "web_uids", K_UIDS, 0, 0, 0, 0, NULL },
 	{ "web_groups", K_GROUPS, 0, 0, 0, 0, NULL },
-	{ "smtp_ports", K_PORTS, 0, 0, 0, 0, "1..65535" },
+	{ "smtp_ports", K_PORTS, OFF(smtp_ports), 1, 0, 0, "1..65535" },
 	{ "queue_port", K_PORT, OFF(queue_port), 1, 65535, 0, "1..65535" },
 	{ "relay_port", K_PORT, OFF(relay_port), 1, 65535, 0, "1..65535" },
+	{ "closed_ports", K_PORTS, OFF(closed_ports), 0, 0, 0, "1..65535" },
 	{ "queue_num", K_U16, OFF(queue_num), 0, 65535, 0, "0..65535" },
 	{ "queue_maxlen", K_U32, OFF(queue_maxlen), 16, 1048576, 0,
 	    "16..1048576" },
@@ -839,25 +840,31 @@ set_groups(struct parse *p, const char *v, const char **err)
 	return 0;
 }
 
-/* set_ports - a non-empty list of distinct ports */
+/* set_ports - a list of distinct ports; empty only when k->min is 0 */
 static int
-set_ports(struct parse *p, const char *v, const char **err)
+set_ports(struct parse *p, const struct key *k, const char *v,
+    const char **err)
 {
 	char	 item[ITEM_MAX_LEN + 1];
 	const char *s = v;
+	uint16_t *ports = (uint16_t *)((char *)&p->c + k->off);
+	size_t	*np = k->off == OFF(smtp_ports) ? &p->c.n_smtp_ports :
+		    &p->c.n_closed_ports;
 	uint64_t port;
 	size_t	 n = 0, i;
 	int	 r;
 
-	if (blank(v)) {
+	if (blank(v) && k->min > 0) {
 		*err = "empty: at least one port is needed";
 		return -1;
 	}
+	if (blank(v))
+		s = NULL;	/* no port */
 	while ((r = next_item(&s, item, sizeof(item), err)) == 1) {
 		if (num_u64(item, 1, 65535, 0, &port, err) == -1)
 			return -1;
 		for (i = 0; i < n; i++) {
-			if (p->c.smtp_ports[i] == port) {
+			if (ports[i] == port) {
 				snprintf(p->why, sizeof(p->why),
 				    "port %" PRIu64 " given twice", port);
 				*err = p->why;
@@ -868,11 +875,11 @@ set_ports(struct parse *p, const char *v, const char **err)
 			*err = "too many ports (max 16)";
 			return -1;
 		}
-		p->c.smtp_ports[n++] = (uint16_t)port;
+		ports[n++] = (uint16_t)port;
 	}
 	if (r == -1)
 		return -1;
-	p->c.n_smtp_ports = n;
+	*np = n;
 	return 0;
 }
 
@@ -952,7 +959,7 @@ set_value(struct parse *p, const struct key *k, const char *v,
 	case K_GROUPS:
 		return set_groups(p, v, err);
 	case K_PORTS:
-		return set_ports(p, v, err);
+		return set_ports(p, k, v, err);
 	case K_PORT:
 	case K_U16:
 		if (num_u64(v, k->min, k->max, k->hex, &u, err) == -1)

@@ -16,6 +16,9 @@
  * key otherwise.  Running setup again changes nothing; --dry-run and check
  * print the difference as postconf -n style "-old"/"+new" lines.
  *
+ * It also says where Postfix takes mail over TCP (ctl_postfix_listeners):
+ * the rules close those ports to web users, and setup prints them.
+ *
  * Trusts: mailgov.conf (already validated) and the Postfix commands it
  * runs, by absolute path, without a shell, with a minimal environment.
  */
@@ -23,10 +26,12 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
+#include <netdb.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +41,7 @@
 
 #include "ctl.h"
 #include "postfix.h"
+#include "rules.h"
 
 #define OUT_MAX		(8u << 20)	/* command output mailgovctl reads */
 
@@ -1144,6 +1150,292 @@ sibling(const char *postsuper, const char *name, char *out, size_t len)
 	free(d);
 }
 
+/* --- where Postfix takes mail, for the rules ------------------------------- */
+
+/* port_add - remember a port Postfix takes mail on, port being a number
+ * or a services(5) name as Postfix has it; why is copied */
+static void
+port_add(struct ctl_port **v, size_t *n, const char *port, const char *why)
+{
+	struct servent *se;
+	unsigned long p;
+	char	*end;
+
+	errno = 0;
+	p = strtoul(port, &end, 10);
+	if (*port < '0' || *port > '9' || *end != '\0' || errno != 0) {
+		/* Postfix looks a name up the same way when it binds */
+		if ((se = getservbyname(port, "tcp")) == NULL) {
+			ctl_err("warning: %s: no such TCP service '%s'; not "
+			    "closed to web users", why, port);
+			return;
+		}
+		p = ntohs((uint16_t)se->s_port);
+	}
+	if (p == 0 || p > 65535) {
+		ctl_err("warning: %s: port '%s' out of range", why, port);
+		return;
+	}
+	*v = ctl_xreallocarray(*v, *n + 1, sizeof(**v));
+	(*v)[*n].port = (uint16_t)p;
+	snprintf((*v)[*n].why, sizeof((*v)[*n].why), "%s", why);
+	(*n)++;
+}
+
+/* next_line - the next line of text (cut in place), or NULL */
+static char *
+next_line(char **p)
+{
+	char	*line = *p, *nl;
+
+	if (line == NULL || *line == '\0')
+		return NULL;
+	if ((nl = strchr(line, '\n')) != NULL) {
+		*nl = '\0';
+		*p = nl + 1;
+	} else
+		*p = line + strlen(line);
+	return line;
+}
+
+/* filter_add - the port of a content_filter or smtpd_proxy_filter value
+ * (where: "main.cf" or "SERVICE in .../master.cf") */
+static void
+filter_add(struct ctl_port **v, size_t *n, const char *key,
+    const char *value, const char *where)
+{
+	char	 port[64], why[640], clean[96];
+	int	 r;
+
+	r = pf_filter_port(value, strcmp(key, "content_filter") == 0, port,
+	    sizeof(port));
+	if (r == 0)
+		return;
+	if (r == -1) {
+		ctl_err("warning: %s: cannot read %s = %s; its port is not "
+		    "closed to web users", where, key,
+		    ctl_clean(value, clean, sizeof(clean)));
+		return;
+	}
+	snprintf(why, sizeof(why), "%s %s %s", key,
+	    strstr(where, " in ") != NULL ? "of" : "in", where);
+	port_add(v, n, port, why);
+}
+
+/*
+ * instance_listeners - one instance's mail listeners: inet services whose
+ * command is smtpd, postscreen or qmqpd (master.cf), and the next hops of
+ * content_filter and smtpd_proxy_filter, in main.cf and as -o overrides
+ * in master.cf.  Their host does not matter: a service with a bare port
+ * listens on inet_interfaces, which are this host's addresses, and the
+ * rules close a port on every local address.  -1 when postconf fails.
+ */
+static int
+instance_listeners(char *postconf, char *dir, struct ctl_port **v,
+    size_t *n)
+{
+	char	*fargv[] = { postconf, "-c", dir, "-F", "*/inet/command",
+	    NULL };
+	char	*cargv[] = { postconf, "-c", dir, "content_filter",
+	    "smtpd_proxy_filter", NULL };
+	char	*pargv[] = { postconf, "-c", dir, "-P", "*/*/content_filter",
+	    "*/*/smtpd_proxy_filter", NULL };
+	char	*out = NULL, *p, *line, *eq, *k, name[128], port[64];
+	char	 why[512], where[CONFIG_PATHLEN + 64], clean[128], key[64];
+	char	 of[sizeof(where) + sizeof(clean)];
+	const char *val;
+	int	 r, rc = 0;
+
+	if (runv(fargv, &out, NULL, 1) != 0) {
+		ctl_err("warning: postconf -c %s -F failed; that instance's "
+		    "listeners are not closed to web users", dir);
+		free(out);
+		return -1;
+	}
+	snprintf(where, sizeof(where), "%s/master.cf", dir);
+	for (p = out; (line = next_line(&p)) != NULL;) {
+		r = pf_listener_line(line, name, sizeof(name), port,
+		    sizeof(port));
+		if (r == 0)
+			continue;
+		if (r == -1) {
+			ctl_err("warning: %s: cannot read the service '%s'; "
+			    "its port is not closed to web users", where,
+			    ctl_clean(line, clean, sizeof(clean)));
+			rc = -1;
+			continue;
+		}
+		snprintf(why, sizeof(why), "%s in %s",
+		    ctl_clean(name, clean, sizeof(clean)), where);
+		port_add(v, n, port, why);
+	}
+	free(out);
+
+	snprintf(where, sizeof(where), "%s/main.cf", dir);
+	if (runv(cargv, &out, NULL, 1) != 0) {
+		ctl_err("warning: postconf -c %s failed", dir);
+		rc = -1;
+	}
+	for (p = out; (line = next_line(&p)) != NULL;)
+		if (pf_conf_line(line, key, sizeof(key), &val) == 0)
+			filter_add(v, n, key, val, where);
+	free(out);
+
+	/* "service/type/key = value" for each -o override */
+	snprintf(where, sizeof(where), "%s/master.cf", dir);
+	if (runv(pargv, &out, NULL, 1) != 0) {
+		ctl_err("warning: postconf -c %s -P failed", dir);
+		rc = -1;
+	}
+	for (p = out; (line = next_line(&p)) != NULL;) {
+		if ((eq = strchr(line, '=')) == NULL)
+			continue;
+		for (k = eq; k > line && (k[-1] == ' ' || k[-1] == '\t'); k--)
+			;
+		*k = '\0';
+		if ((k = strrchr(line, '/')) == NULL)
+			continue;
+		for (val = eq + 1; *val == ' ' || *val == '\t'; val++)
+			;
+		line[strcspn(line, "/")] = '\0';	/* the service */
+		snprintf(of, sizeof(of), "%s in %s",
+		    ctl_clean(line, clean, sizeof(clean)), where);
+		filter_add(v, n, k + 1, val, of);
+	}
+	free(out);
+	return rc;
+}
+
+/* ctl_postfix_listeners - see ctl.h */
+int
+ctl_postfix_listeners(const struct config *cfg, struct ctl_port **v,
+    size_t *n)
+{
+	char	 postconf[CONFIG_PATHLEN], *out = NULL, *dirs = NULL, *d;
+	char	*save = NULL, *seen = NULL, *t;
+	int	 rc = 0, unconfigured;
+
+	*v = NULL;
+	*n = 0;
+	sibling(cfg->postsuper, "postconf", postconf, sizeof(postconf));
+	if (access(postconf, X_OK) == -1)
+		return 0;	/* no Postfix: nothing of it listens */
+	{
+		/* -d: postconf insists on a main.cf otherwise */
+		char	*argv[] = { postconf, "-d", "-h", "config_directory",
+		    NULL };
+
+		if (runv(argv, &out, NULL, 1) != 0 || out[0] == '\0') {
+			free(out);
+			ctl_err("warning: postconf cannot say where Postfix's "
+			    "configuration is; its listeners are not closed "
+			    "to web users");
+			return -1;
+		}
+	}
+	out[strcspn(out, "\n")] = '\0';
+	t = ctl_xasprintf("%s/main.cf", out);
+	unconfigured = access(t, F_OK) == -1 && errno == ENOENT;
+	free(t);
+	if (unconfigured) {
+		free(out);
+		return 0;	/* installed, never configured: not running */
+	}
+	if (instance_listeners(postconf, out, v, n) == -1)
+		rc = -1;
+	{
+		/* the other instances: postmulti's, and those listed by hand */
+		char	*argv[] = { postconf, "-c", out, "-h",
+		    "multi_instance_directories",
+		    "alternate_config_directories", NULL };
+
+		if (runv(argv, &dirs, NULL, 1) != 0) {
+			ctl_err("warning: postconf -c %s -h "
+			    "multi_instance_directories failed", out);
+			rc = -1;
+		}
+	}
+	seen = ctl_xasprintf("\n%s\n", out);
+	for (d = dirs ? strtok_r(dirs, " ,\t\n", &save) : NULL; d != NULL;
+	    d = strtok_r(NULL, " ,\t\n", &save)) {
+		t = ctl_xasprintf("\n%s\n", d);
+		if (d[0] != '/' || strstr(seen, t) != NULL) {
+			free(t);
+			continue;
+		}
+		free(t);
+		t = ctl_xasprintf("%s%s\n", seen, d);
+		free(seen);
+		seen = t;
+		if (instance_listeners(postconf, d, v, n) == -1)
+			rc = -1;
+	}
+	free(seen);
+	free(dirs);
+	free(out);
+	return rc;
+}
+
+/* ctl_closed_text - see ctl.h */
+char *
+ctl_closed_text(const struct config *cfg, const struct ctl_port *v, size_t n)
+{
+	uint16_t *extra, *out;
+	size_t	 k, i, j;
+	char	*text = ctl_xstrdup(""), *t;
+	const char *why;
+
+	extra = ctl_xreallocarray(NULL, n + 1, sizeof(*extra));
+	out = ctl_xreallocarray(NULL, RULES_CLOSED_MAX(n), sizeof(*out));
+	for (i = 0; i < n; i++)
+		extra[i] = v[i].port;
+	k = rules_closed_ports(cfg, extra, n, out, RULES_CLOSED_MAX(n));
+	for (i = 0; i < k; i++) {
+		why = NULL;
+		if (out[i] == cfg->relay_port)
+			why = "relay_port";
+		else if (out[i] == rules_policy_port(cfg))
+			why = "policy_tcp";
+		for (j = 0; why == NULL && j < cfg->n_closed_ports; j++)
+			if (out[i] == cfg->closed_ports[j])
+				why = "closed_ports";
+		for (j = 0; why == NULL && j < n; j++)
+			if (out[i] == v[j].port)
+				why = v[j].why;
+		t = ctl_xasprintf("%s%s%u (%s)", text, i > 0 ? ", " : "",
+		    (unsigned)out[i], why != NULL ? why : "?");
+		free(text);
+		text = t;
+	}
+	free(extra);
+	free(out);
+	if (k == 0) {
+		free(text);
+		text = ctl_xstrdup("none");
+	}
+	return text;
+}
+
+/*
+ * print_closed - after setup: the ports the rules close to web users, which
+ * the rules only close once they are loaded again (a listener the
+ * administrator added to master.cf before setup is among them)
+ */
+static void
+print_closed(const struct config *cfg)
+{
+	struct ctl_port *v;
+	size_t	 n;
+	char	*t;
+
+	(void)ctl_postfix_listeners(cfg, &v, &n);
+	t = ctl_closed_text(cfg, v, n);
+	printf("postfix: ports the rules close to web users: %s; load them "
+	    "with mailgovctl rules install (or rules refresh)\n", t);
+	free(t);
+	free(v);
+}
+
 /*
  * do_users - rewrite the web-user table alone, for a trigger on passwd
  * changes (examples/mailgov-web-users.path): cheap, no reload (postdrop
@@ -1263,6 +1555,8 @@ ctl_postfix(struct ctl *ctl, int argc, char **argv)
 			rc = CTL_OK;
 		} else
 			rc = do_setup(&x, &p);
+		if (rc == CTL_OK)
+			print_closed(&ctl->cfg);
 	}
 	plan_free(&p);
 out:

@@ -19,6 +19,11 @@
  * created (see jump_comment[]); it stays in the kernel with the rules, per
  * network namespace, and a reinstall keeps the jump and so the record.
  *
+ * Besides the configuration, the rules are rendered from the accounts'
+ * own caps, the web groups' members, the UIDs no web group makes web users
+ * and the ports on which Postfix takes mail (ctl_postfix_listeners), all
+ * read again at each show, install and refresh.
+ *
  * Trusts: the tools found in PATH (or /usr/sbin, /sbin) and their output,
  * which is only searched for mailgov's own lines.  Tool messages are
  * passed on, cleaned, in the error line.
@@ -28,6 +33,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,10 +392,74 @@ load_caps(struct ctl *ctl, struct rules_caps *caps)
 	return rc;
 }
 
+/* --- what else the rules are rendered from ----------------------------- */
+
+/* What the rules are rendered from besides the configuration. */
+struct inputs {
+	struct rules_caps caps;		/* the accounts' own caps */
+	uint16_t	*closed;	/* where Postfix takes mail */
+	size_t		 n_closed;
+	char		*closed_text;	/* every closed port, and why */
+	uint32_t	 never[3];	/* never web users (rules_opts) */
+	size_t		 n_never;
+};
+
+/*
+ * load_never - root's, mailgov's and Postfix's UIDs, which no web group
+ * makes web users (as config.c's never_member has it for mailgovd and
+ * the nftables members)
+ */
+static void
+load_never(struct ctl *ctl, struct inputs *in)
+{
+	const char *names[] = { ctl->cfg.user, "postfix", NULL };
+	struct passwd *pw;
+	size_t	 i, j;
+
+	in->never[0] = 0;
+	in->n_never = 1;
+	for (i = 0; names[i] != NULL; i++) {
+		if ((pw = getpwnam(names[i])) == NULL)
+			continue;
+		for (j = 0; j < in->n_never; j++)
+			if (in->never[j] == (uint32_t)pw->pw_uid)
+				break;
+		if (j == in->n_never)
+			in->never[in->n_never++] = (uint32_t)pw->pw_uid;
+	}
+}
+
+/* load_closed - the ports on which Postfix takes mail, read from its
+ * configuration now; a configuration that cannot be read was a warning,
+ * and the rules still close what is known */
+static void
+load_closed(struct ctl *ctl, struct inputs *in)
+{
+	struct ctl_port *v;
+	size_t	 n, i;
+
+	(void)ctl_postfix_listeners(&ctl->cfg, &v, &n);
+	in->closed = ctl_xreallocarray(NULL, n + 1, sizeof(*in->closed));
+	for (i = 0; i < n; i++)
+		in->closed[i] = v[i].port;
+	in->n_closed = n;
+	in->closed_text = ctl_closed_text(&ctl->cfg, v, n);
+	free(v);
+}
+
+/* inputs_free - release what load_caps and load_closed read */
+static void
+inputs_free(struct inputs *in)
+{
+	rules_caps_free(&in->caps);
+	free(in->closed);
+	free(in->closed_text);
+}
+
 /* render - one target's text, or NULL with the error printed.  For nft,
  * the web groups' members as they are now (see rules_opts). */
 static char *
-render(struct ctl *ctl, enum rules_target t, const struct rules_caps *caps,
+render(struct ctl *ctl, enum rules_target t, const struct inputs *in,
     int nft_queue)
 {
 	struct rules_opts o;
@@ -398,8 +468,12 @@ render(struct ctl *ctl, enum rules_target t, const struct rules_caps *caps,
 	char	 err[512], *text;
 
 	memset(&o, 0, sizeof(o));
-	o.caps = caps;
+	o.caps = &in->caps;
 	o.nft_queue = nft_queue;
+	o.closed = in->closed;
+	o.n_closed = in->n_closed;
+	o.never = in->never;
+	o.n_never = in->n_never;
 	if (t == RULES_NFT && config_web_group_members(&ctl->cfg, &members,
 	    &n) == -1) {
 		ctl_err("out of memory listing the web groups' members");
@@ -818,15 +892,16 @@ loaded(void)
 
 /* show - print what install would load */
 static int
-show(struct ctl *ctl, enum backend be, const struct rules_caps *caps)
+show(struct ctl *ctl, enum backend be, const struct inputs *in)
 {
 	char	*t4 = NULL, *t6 = NULL, *q4 = NULL, *q6 = NULL, *nt = NULL;
 	int	 q = 1, rc = CTL_ERR;
 
 	if (be == BE_IPTABLES) {
-		if ((t4 = render(ctl, RULES_IPV4, caps, 0)) == NULL ||
-		    (t6 = render(ctl, RULES_IPV6, caps, 0)) == NULL)
+		if ((t4 = render(ctl, RULES_IPV4, in, 0)) == NULL ||
+		    (t6 = render(ctl, RULES_IPV6, in, 0)) == NULL)
 			goto done;
+		printf("# closed to web users: %s\n", in->closed_text);
 		printf("# iptables-restore --noflush (IPv4)\n%s"
 		    "# ip6tables-restore --noflush (IPv6)\n%s", t4, t6);
 		rc = CTL_OK;
@@ -836,11 +911,11 @@ show(struct ctl *ctl, enum backend be, const struct rules_caps *caps)
 	if (have_tool("nft") && geteuid() == 0 &&
 	    (q = nft_probe(&ctl->cfg)) == -1)
 		goto done;
-	if ((nt = render(ctl, RULES_NFT, caps, q)) == NULL)
+	if ((nt = render(ctl, RULES_NFT, in, q)) == NULL)
 		goto done;
 	if (!q) {
-		if ((t4 = render(ctl, RULES_IPV4, caps, 0)) == NULL ||
-		    (t6 = render(ctl, RULES_IPV6, caps, 0)) == NULL ||
+		if ((t4 = render(ctl, RULES_IPV4, in, 0)) == NULL ||
+		    (t6 = render(ctl, RULES_IPV6, in, 0)) == NULL ||
 		    (q4 = rules_section(t4, "mangle")) == NULL ||
 		    (q6 = rules_section(t6, "mangle")) == NULL) {
 			if (t4 != NULL && t6 != NULL)
@@ -850,6 +925,7 @@ show(struct ctl *ctl, enum backend be, const struct rules_caps *caps)
 		}
 		printf("# %s\n", queue_missing_msg);
 	}
+	printf("# closed to web users: %s\n", in->closed_text);
 	printf("# nft -f -\n%s", nt);
 	if (!q)
 		printf("# iptables-restore --noflush (IPv4, queue step)\n%s"
@@ -867,13 +943,13 @@ done:
 
 /* install - load the rules of be */
 static int
-install(struct ctl *ctl, enum backend be, const struct rules_caps *caps)
+install(struct ctl *ctl, enum backend be, const struct inputs *in)
 {
 	char	*t4 = NULL, *t6 = NULL, *q4 = NULL, *q6 = NULL, *nt = NULL;
 	int	 q, found, mask, rc = CTL_ERR;
 
-	if ((t4 = render(ctl, RULES_IPV4, caps, 0)) == NULL ||
-	    (t6 = render(ctl, RULES_IPV6, caps, 0)) == NULL)
+	if ((t4 = render(ctl, RULES_IPV4, in, 0)) == NULL ||
+	    (t6 = render(ctl, RULES_IPV6, in, 0)) == NULL)
 		goto done;
 	if (be == BE_IPTABLES) {
 		if (ipt_load(RULES_IPV4, t4, 0) == -1 ||
@@ -886,12 +962,13 @@ install(struct ctl *ctl, enum backend be, const struct rules_caps *caps)
 		if (found)
 			printf("deleted the nftables backend's table inet %s\n",
 			    RULES_NFT_TABLE);
+		printf("closed to web users: %s\n", in->closed_text);
 		printf("mailgov rules installed (iptables: IPv4, IPv6)\n");
 		rc = CTL_OK;
 		goto done;
 	}
 	if ((q = nft_probe(&ctl->cfg)) == -1 ||
-	    (nt = render(ctl, RULES_NFT, caps, q)) == NULL)
+	    (nt = render(ctl, RULES_NFT, in, q)) == NULL)
 		goto done;
 	if (!q && ((q4 = rules_section(t4, "mangle")) == NULL ||
 	    (q6 = rules_section(t6, "mangle")) == NULL)) {
@@ -916,6 +993,7 @@ install(struct ctl *ctl, enum backend be, const struct rules_caps *caps)
 	if (found)
 		printf("deleted the iptables backend's %s chains\n",
 		    RULES_CHAIN);
+	printf("closed to web users: %s\n", in->closed_text);
 	printf("mailgov rules installed (nftables: table inet %s%s)\n",
 	    RULES_NFT_TABLE, q ? "" : "; queue step: iptables mangle "
 	    RULES_CHAIN);
@@ -961,7 +1039,7 @@ uninstall(enum backend be)
 int
 ctl_rules(struct ctl *ctl, int argc, char **argv)
 {
-	struct rules_caps caps;
+	struct inputs in;
 	const char *sub, *v;
 	enum backend be = BE_ALL;
 	int	 i, r, rc;
@@ -1005,12 +1083,17 @@ ctl_rules(struct ctl *ctl, int argc, char **argv)
 	}
 	if (be == BE_ALL)
 		be = BE_IPTABLES;	/* the default for show and install */
-	if (load_caps(ctl, &caps) == -1)
+	memset(&in, 0, sizeof(in));
+	if (load_caps(ctl, &in.caps) == -1)
 		return CTL_ERR;
+	/* read now, so that a listener added since the last install (or
+	 * refresh) is closed by this one */
+	load_closed(ctl, &in);
+	load_never(ctl, &in);
 	if (strcmp(sub, "show") == 0)
-		rc = show(ctl, be, &caps);
+		rc = show(ctl, be, &in);
 	else
-		rc = install(ctl, be, &caps);
-	rules_caps_free(&caps);
+		rc = install(ctl, be, &in);
+	inputs_free(&in);
 	return rc;
 }

@@ -561,6 +561,123 @@ fail:
 	return NULL;
 }
 
+/* --- where Postfix takes mail over TCP -------------------------------- */
+
+/* port_ok - copy a port part ("10025", "submission") into port */
+static int
+port_ok(const char *s, size_t n, char *port, size_t portlen)
+{
+	size_t	 i;
+
+	if (n == 0 || n >= portlen || n > 32)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
+		    s[i] != '_' && s[i] != '.')
+			return -1;
+	memcpy(port, s, n);
+	port[n] = '\0';
+	return 1;
+}
+
+/* endpoint_port - the port of "host:port", "[host]:port" or "port"
+ * (bare: 1 takes a lone word as the port, 0 says it names none) */
+static int
+endpoint_port(const char *s, size_t n, int bare, char *port, size_t portlen)
+{
+	const char *close, *colon;
+
+	if (n > 0 && s[0] == '[') {
+		if ((close = memchr(s, ']', n)) == NULL)
+			return -1;
+		if ((size_t)(close - s) + 1 == n)
+			return 0;	/* "[host]": no port */
+		if (close[1] != ':')
+			return -1;
+		return port_ok(close + 2, n - (size_t)(close + 2 - s), port,
+		    portlen);
+	}
+	colon = n > 0 ? memrchr(s, ':', n) : NULL;
+	if (colon == NULL)
+		return bare ? port_ok(s, n, port, portlen) : 0;
+	return port_ok(colon + 1, n - (size_t)(colon + 1 - s), port, portlen);
+}
+
+/* pf_listener_line - see postfix.h */
+int
+pf_listener_line(const char *line, char *name, size_t namelen, char *port,
+    size_t portlen)
+{
+	static const char *const takes_mail[] = { "smtpd", "postscreen",
+	    "qmqpd", NULL };
+	static const char field[] = "/inet/command";
+	const char *end, *cmd, *base;
+	size_t	 n, i;
+
+	/* "NAME/inet/command = COMMAND ARGS"; NAME holds no '/' */
+	if ((end = strstr(line, field)) == NULL || end == line)
+		return -1;
+	n = (size_t)(end - line);
+	if (memchr(line, '/', n) != NULL)
+		return -1;
+	for (cmd = end + sizeof(field) - 1; *cmd == ' ' || *cmd == '\t';
+	    cmd++)
+		;
+	if (*cmd++ != '=')
+		return -1;
+	while (*cmd == ' ' || *cmd == '\t')
+		cmd++;
+	/* the program, relative to daemon_directory or a path */
+	for (end = cmd; *end != '\0' && *end != ' ' && *end != '\t'; end++)
+		;
+	for (base = end; base > cmd && base[-1] != '/'; base--)
+		;
+	for (i = 0; takes_mail[i] != NULL; i++)
+		if ((size_t)(end - base) == strlen(takes_mail[i]) &&
+		    memcmp(base, takes_mail[i], (size_t)(end - base)) == 0)
+			break;
+	if (takes_mail[i] == NULL)
+		return 0;
+	if (n >= namelen)
+		return -1;
+	memcpy(name, line, n);
+	name[n] = '\0';
+	return endpoint_port(line, n, 1, port, portlen) == 1 ? 1 : -1;
+}
+
+/* pf_filter_port - see postfix.h */
+int
+pf_filter_port(const char *value, int transport, char *port,
+    size_t portlen)
+{
+	const char *s = value, *colon;
+	size_t	 n;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (transport) {
+		/* "transport:nexthop"; the next hop may be empty */
+		if (n == 0)
+			return 0;
+		if ((colon = memchr(s, ':', n)) == NULL)
+			return -1;
+		n -= (size_t)(colon + 1 - s);
+		s = colon + 1;
+	}
+	if (n == 0)
+		return 0;
+	if (n >= 5 && memcmp(s, "unix:", 5) == 0)
+		return 0;
+	if (n >= 5 && memcmp(s, "inet:", 5) == 0) {
+		s += 5;
+		n -= 5;
+	}
+	return endpoint_port(s, n, 0, port, portlen);
+}
+
 /* --- postqueue -j ------------------------------------------------------ */
 
 struct jp {

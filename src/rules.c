@@ -43,6 +43,8 @@ struct vars {
 };
 
 static const char *const web_fields[] = { "KIND", "ID", NULL };
+static const char *const closed_fields[] = { "PORTS", NULL };
+static const char *const never_fields[] = { "UID", NULL };
 static const char *const cap_fields[] = { "KIND", "ID", "LIMIT", "ACCOUNT",
 	NULL };
 
@@ -249,6 +251,86 @@ var_members(struct vars *vs, struct var *web, const struct uid_range *r,
 	free(b.s);
 }
 
+/* rules_policy_port - see rules.h */
+uint16_t
+rules_policy_port(const struct config *c)
+{
+	const char *colon;
+	unsigned long port;
+	char	*end;
+
+	/* config_load checked it: "host:port" or "[v6]:port", or "" */
+	if (c->policy_tcp[0] == '\0' ||
+	    (colon = strrchr(c->policy_tcp, ':')) == NULL)
+		return 0;
+	port = strtoul(colon + 1, &end, 10);
+	return *end == '\0' && port > 0 && port <= 65535 ? (uint16_t)port : 0;
+}
+
+/* rules_closed_ports - see rules.h */
+size_t
+rules_closed_ports(const struct config *c, const uint16_t *extra, size_t n,
+    uint16_t *out, size_t max)
+{
+	uint8_t	 on[65536 / 8];
+	size_t	 i, k = 0;
+	uint32_t p;
+
+	memset(on, 0, sizeof(on));
+#define SET(x)	(on[(x) / 8] |= (uint8_t)(1u << ((x) % 8)))
+#define CLR(x)	(on[(x) / 8] &= (uint8_t)~(1u << ((x) % 8)))
+	SET(c->relay_port);
+	SET(rules_policy_port(c));
+	for (i = 0; i < c->n_closed_ports; i++)
+		SET(c->closed_ports[i]);
+	for (i = 0; extra != NULL && i < n; i++)
+		SET(extra[i]);
+	/* web users are meant to reach these: the redirect takes them from
+	 * an SMTP port to the queue instance (465 has rules of its own) */
+	for (i = 0; i < c->n_smtp_ports; i++)
+		CLR(c->smtp_ports[i]);
+	CLR(c->queue_port);
+	CLR(0);
+	for (p = 1; p <= 65535 && k < max; p++)
+		if (on[p / 8] & (1u << (p % 8)))
+			out[k++] = (uint16_t)p;
+#undef SET
+#undef CLR
+	return k;
+}
+
+/* var_closed - the CLOSED list: the closed ports as one item for nft,
+ * in items of at most MULTIPORT_MAX for iptables */
+static void
+var_closed(struct vars *vs, const struct config *c, enum rules_target t,
+    const struct rules_opts *o)
+{
+	struct var *v;
+	uint16_t *ports;
+	size_t	 n = o != NULL && o->closed != NULL ? o->n_closed : 0, k, i;
+	size_t	 chunk = t == RULES_NFT ? 65535 : MULTIPORT_MAX;
+	char	*s;
+
+	v = var_list(vs, "CLOSED", closed_fields);
+	if ((ports = calloc(RULES_CLOSED_MAX(n), sizeof(*ports))) == NULL) {
+		vs->oom = 1;
+		return;
+	}
+	k = rules_closed_ports(c, n ? o->closed : NULL, n, ports,
+	    RULES_CLOSED_MAX(n));
+	for (i = 0; i < k; i += chunk) {
+		s = ports_join(ports + i, k - i < chunk ? k - i : chunk,
+		    t == RULES_NFT ? ", " : ",");
+		if (s == NULL) {
+			vs->oom = 1;
+			break;
+		}
+		var_item(vs, v, s);
+		free(s);
+	}
+	free(ports);
+}
+
 /* define - every value a template may use, for target */
 static int
 define(struct vars *vs, const struct config *c, enum rules_target t,
@@ -259,7 +341,7 @@ define(struct vars *vs, const struct config *c, enum rules_target t,
 	uint16_t capp[CONFIG_MAX_PORTS + 1];
 	size_t	 nredirect = 0, ntls = 0, ncap = 0, i;
 	const char *sep = t == RULES_NFT ? ", " : ",";
-	struct var *web, *cap;
+	struct var *web, *cap, *never;
 	char	 buf[64], lim[24];
 	const struct rules_cap *k;
 
@@ -328,6 +410,16 @@ define(struct vars *vs, const struct config *c, enum rules_target t,
 	}
 	if (t == RULES_NFT && o != NULL && o->n_members > 0)
 		var_members(vs, web, o->members, o->n_members);
+
+	var_closed(vs, c, t, o);
+	/* nft needs none: skgid is a socket's own group, and the members'
+	 * set leaves these UIDs out */
+	never = var_list(vs, "NEVER", never_fields);
+	for (i = 0; t != RULES_NFT && c->n_web_gids > 0 && o != NULL &&
+	    o->never != NULL && i < o->n_never; i++) {
+		snprintf(buf, sizeof(buf), "%u", o->never[i]);
+		var_item(vs, never, buf);
+	}
 
 	cap = var_list(vs, "CAP", cap_fields);
 	for (i = 0; o != NULL && o->caps != NULL && i < o->caps->n; i++) {

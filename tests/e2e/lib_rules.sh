@@ -1,5 +1,6 @@
 # tests/e2e/lib_rules.sh - helpers shared by the rules tests
-# (test_rules_iptables.sh, test_rules_nftables.sh).  Sourced after
+# (test_rules_iptables.sh, test_rules_nftables.sh,
+# test_attack_listeners.sh).  Sourced after
 # tests/lib.sh; round_trip uses the sourcing file's CONF, DB and D.
 
 # ruleset NS - a namespace's whole ruleset as nft lists it, and as
@@ -101,6 +102,30 @@ as_ids() {
 banner_ids() {
 	as_ids "$3" "$4" "$5" timeout 5 bash -c \
 	    "exec 3<>/dev/tcp/$1/$2 && head -1 <&3" 2>&1 | tr -d '\r'
+}
+
+# policy_port_refused - with the rules loaded and no mailgovd, a stand-in
+# on the policy port 127.0.0.1:10040: a web user is reset there at once;
+# root is not, nor postfix with the groups its daemons take (initgroups:
+# mgwebgrp lists it, which makes it no web user)
+policy_port_refused() {
+	ip netns exec "$LAB" smtp-sink -u postfix -h policy.lab \
+	    127.0.0.1:10040 8 >/dev/null 2>&1 &
+	_sink=$!
+	t_wait 5 lab sh -c "ss -ltn | grep -q '127.0.0.1:10040 '" ||
+	    { kill "$_sink"; t_fail "no stand-in on 10040"; return 1; }
+	_web=$(banner 127.0.0.1 10040 "$WEB1")
+	_member=$(banner_ids 127.0.0.1 10040 "$SUPP" "$SUPP" "$WEBGRP")
+	_root=$(banner 127.0.0.1 10040)
+	_pf=$(banner_ids 127.0.0.1 10040 postfix postfix \
+	    "$(id -G postfix | tr ' ' ,)")
+	kill "$_sink"
+	wait "$_sink" 2>/dev/null
+	t_match "web user on the policy port" 'refused' "$_web" || return 1
+	t_match "mgsupp on the policy port" 'refused' "$_member" || return 1
+	t_match "root on the policy port" '^220 policy\.lab ' "$_root" ||
+	    return 1
+	t_match "postfix on the policy port" '^220 policy\.lab ' "$_pf"
 }
 
 # --- mailgovd --------------------------------------------------------------

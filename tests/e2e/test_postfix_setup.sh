@@ -4,8 +4,9 @@
 # loopback 2525 only, setup is idempotent and --dry-run harmless, the
 # administrator's settings survive setup and remove, remove restores
 # main.cf byte for byte, mail is held (not lost, not delivered) while
-# mailgovd is down, web users cannot use either instance's sendmail, and
-# "postfix users" refuses a web user added after setup.
+# mailgovd is down, web users cannot use either instance's sendmail,
+# "postfix users" refuses a web user added after setup, and setup names the
+# ports the rules close to web users.
 #
 # The tests run in file order and share the sandbox's Postfix state.
 
@@ -65,6 +66,11 @@ test_dry_run_shows_diff_and_changes_nothing() {
 test_setup_creates_queue_instance() {
 	out=$(ctl postfix setup 2>&1)
 	t_eq "setup exit" 0 "$?" || { echo "$out" >&2; return 1; }
+	# the queue instance's 2525 and the main instance's 25 are where the
+	# rules send web users; nothing else of Postfix's listens here
+	t_match "setup names the ports the rules close" \
+	    "ports the rules close to web users: 10026 \(relay_port\), 10040 \(policy_tcp\); load them" \
+	    "$out" || return
 	l=$(postmulti -l)
 	t_match "postmulti -l lists the enabled instance" \
 	    "postfix-mailgov +mailgov +y +$QDIR" "$l" || return

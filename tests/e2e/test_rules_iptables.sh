@@ -2,9 +2,10 @@
 # test_rules_iptables - `mailgovctl rules install` with the iptables backend,
 # in the lab namespace, with no mailgovd running: every web-user SMTP
 # connection still lands on the queue instance's port (the NFQUEUE rule has
-# --queue-bypass), other users are untouched, port 465 and the relay port
-# are reset at once, explicit connection caps hold, and install/remove
-# leave every other rule as it was.
+# --queue-bypass), other users are untouched, port 465, the relay port and
+# the policy port are reset at once, root, mailgov and postfix are no web
+# users whatever web group lists them, explicit connection caps hold, and
+# install/remove leave every other rule as it was.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib_rules.sh"
 t_sandbox "$@"
@@ -114,6 +115,10 @@ test_relay_port_refused_to_web_uid() {
 test_relay_port_open_to_root() {
 	t_match "root on the relay port" '^220 relay\.lab ' \
 	    "$(banner 127.0.0.1 10026)"
+}
+
+test_policy_port_refused_to_web_uid() {
+	policy_port_refused
 }
 
 test_explicit_cap_refuses_third_connection() {
@@ -243,11 +248,15 @@ test_daemon_gives_a_supplementary_member_an_account_of_its_own() {
 
 test_policy_service_refuses_a_supplementary_member() {
 	daemon_start || return 1
+	# the rules reset a web user on the policy port first: mailgovd's
+	# own check is under test here
+	ctl rules remove >/dev/null
 	# root and postfix are listed in mgwebgrp, and still served
 	_root=$(policy_tcp 0 0 "")
 	_postfix=$(policy_tcp postfix postfix "")
 	_member=$(policy_tcp "$SUPP" "$SUPP" "$WEBGRP")
 	_other=$(policy_tcp "$OTHER" "$OTHER" "$OTHER")
+	ctl rules install >/dev/null
 	daemon_stop
 	t_match "root's answer" '^action=' "$_root" || return 1
 	t_match "postfix's answer" '^action=' "$_postfix" || return 1

@@ -2,7 +2,8 @@
 # test_rules_nftables - `mailgovctl rules install --backend nftables` in the
 # lab namespace, with no mailgovd running: the table inet mailgov redirects
 # web users' SMTP (IPv4 and IPv6) to the queue port, leaves other users
-# alone, resets 465 and the relay port at once, caps connections per UID
+# alone, resets 465, the relay port and the policy port at once, caps
+# connections per UID
 # (the default) and per account (explicit), and when the kernel has no nft
 # queue expression says so and puts the queue step in an xt NFQUEUE rule.
 . "$(dirname "$0")/../lib.sh"
@@ -179,6 +180,10 @@ test_relay_port_refused_to_web_uid() {
 	    "$(banner 127.0.0.1 10026)"
 }
 
+test_policy_port_refused_to_web_uid() {
+	policy_port_refused
+}
+
 test_default_cap_is_per_uid() {
 	hold "$WEB3" 3
 	_fourth=$(banner 192.0.2.25 25 "$WEB3")
@@ -226,8 +231,10 @@ test_switching_backends_leaves_one() {
 	_nft=$(lab nft list tables | grep -c 'inet mailgov$')
 	t_match "iptables install says" 'deleted the nftables backend' \
 	    "$_out" || return 1
-	# -N, the jump, the RETURN, the web UIDs' and the web group's redirect
-	t_eq "iptables nat MAILGOV lines with iptables" 5 "$_ipt_nat" ||
+	# -N, the jump, the RETURNs of root, mailgov and postfix (never web
+	# users, whatever web group lists them) and of the queue port, the
+	# web UIDs' and the web group's redirect
+	t_eq "iptables nat MAILGOV lines with iptables" 8 "$_ipt_nat" ||
 	    return 1
 	t_eq "inet mailgov with iptables" 0 "$_nft_ipt" || return 1
 	t_match "nftables install says" 'deleted the iptables backend' \

@@ -134,6 +134,14 @@ static const struct ccase cases[] = {
 	BAD("web_groups = root,\n", "t.conf:1: web_groups: empty list element"),
 	BAD("web_groups = 4294967295\n", "t.conf:1: web_groups: too large"),
 
+	/* closed_ports */
+	GOOD("closed_ports =\n", SIZE, n_closed_ports, 0),
+	GOOD("closed_ports = 10024, 10025\n", U16, closed_ports[1], 10025),
+	GOOD("closed_ports = 10024, 10025\n", SIZE, n_closed_ports, 2),
+	BAD("closed_ports = 10024,10024\n",
+	    "t.conf:1: closed_ports: port 10024 given twice"),
+	BAD("closed_ports = 0\n", "t.conf:1: closed_ports: too small (1..65535)"),
+
 	/* smtp_ports */
 	GOOD("smtp_ports = 25\n", SIZE, n_smtp_ports, 1),
 	GOOD("smtp_ports = 25,587, 65535\n", U16, smtp_ports[2], 65535),
@@ -824,12 +832,12 @@ test_example(void)
 	memcpy(c.rules_dir, dflt.rules_dir, sizeof(c.rules_dir));
 	T_OK(memcmp(&c, &dflt, sizeof(c)) == 0,
 	    "the example's values are the defaults");
-	/* each key at most once (else an error above), so 36 lines = all */
+	/* each key at most once (else an error above), so 37 lines = all */
 	for (i = 0, len = 0; i < o; i++)
 		if ((i == 0 || out[i - 1] == '\n') && out[i] >= 'a' &&
 		    out[i] <= 'z')
 			len++;
-	T_EQ_U(len, 36, "the example shows every key");
+	T_EQ_U(len, 37, "the example shows every key");
 	free(buf);
 	free(out);
 }

@@ -82,8 +82,9 @@ test_web_groups(const struct config *base_cfg)
 {
 	struct config c = *base_cfg;
 	struct uid_range m[2] = { { 2001, 2001 }, { 3000, 3002 } };
-	struct rules_opts o = { NULL, 0, m, 2 };
+	struct rules_opts o = { NULL, 0, m, 2, NULL, 0, NULL, 0 };
 	const char *t = "@WEB.KIND@ @WEB.ID@\n";
+	const uint32_t never[] = { 0, 102 };
 
 	c.web_gids[0] = 33;
 	c.n_web_gids = 1;
@@ -101,6 +102,75 @@ test_web_groups(const struct config *base_cfg)
 	    "meta skgid 33\nmeta skuid { 2001 }\n");
 	check("nft: no members, no set", t, &c, RULES_NFT, NULL,
 	    "uid 64000-64099\nuid 1000\ngid 33\n");
+
+	/* --suppl-groups would take Postfix's daemons, which carry the
+	 * postfix user's groups: they come first and return */
+	o.never = never;
+	o.n_never = 2;
+	check("iptables: never web users return first",
+	    "-m owner --uid-owner @NEVER.UID@ -j RETURN\n", &c, RULES_IPV4,
+	    &o, "-m owner --uid-owner 0 -j RETURN\n"
+	    "-m owner --uid-owner 102 -j RETURN\n");
+	check("nft: no need", "@NEVER.UID@\n", &c, RULES_NFT, &o, "");
+	c.n_web_gids = 0;
+	check("iptables: no web group, no need", "@NEVER.UID@\n", &c,
+	    RULES_IPV4, &o, "");
+}
+
+/* test_closed - the ports closed to web users, and their lists */
+static void
+test_closed(const struct config *base_cfg)
+{
+	struct config c = *base_cfg;
+	const uint16_t extra[] = { 10025, 25, 2525, 465, 10026, 10025, 587 };
+	uint16_t many[20], out[RULES_CLOSED_MAX(20)];
+	struct rules_opts o = { NULL, 0, NULL, 0, extra, 7, NULL, 0 };
+	const char *t = "@CLOSED.PORTS@\n";
+	size_t	 i, n;
+
+	check("closed: the relay port and the policy port", t, &c, RULES_IPV4,
+	    NULL, "10026,10040\n");
+	check("closed: nft", "{ @CLOSED.PORTS@ }\n", &c, RULES_NFT, NULL,
+	    "{ 10026, 10040 }\n");
+	check("closed: listeners, but not the SMTP ports or the queue port",
+	    t, &c, RULES_IPV6, &o, "10025,10026,10040\n");
+	c.closed_ports[0] = 10024;
+	c.n_closed_ports = 1;
+	check("closed: closed_ports too", t, &c, RULES_NFT, &o,
+	    "10024, 10025, 10026, 10040\n");
+	c.policy_tcp[0] = '\0';
+	c.n_closed_ports = 0;
+	check("closed: no policy_tcp, no policy port", t, &c, RULES_IPV4,
+	    NULL, "10026\n");
+	snprintf(c.policy_tcp, sizeof(c.policy_tcp), "[::1]:2525");
+	check("closed: a policy port that is the queue port stays open", t,
+	    &c, RULES_IPV4, NULL, "10026\n");
+	snprintf(c.policy_tcp, sizeof(c.policy_tcp), "localhost:10041");
+	T_EQ_U(rules_policy_port(&c), 10041, "closed: policy port of a name");
+
+	for (i = 0; i < 20; i++)
+		many[i] = (uint16_t)(11000 + i);
+	o.closed = many;
+	o.n_closed = 20;
+	n = rules_closed_ports(&c, many, 20, out, RULES_CLOSED_MAX(20));
+	T_EQ_U(n, 22, "closed: 20 listeners, relay and policy");
+	T_EQ_U(out[0], 10026, "closed: sorted");
+	check("closed: iptables takes 15 ports to a rule",
+	    "-m multiport --dports @CLOSED.PORTS@ @WEB.ID@\n", &c, RULES_IPV4,
+	    &o, "-m multiport --dports 10026,10041,11000,11001,11002,11003,"
+	    "11004,11005,11006,11007,11008,11009,11010,11011,11012 64000-64099\n"
+	    "-m multiport --dports 10026,10041,11000,11001,11002,11003,"
+	    "11004,11005,11006,11007,11008,11009,11010,11011,11012 1000\n"
+	    "-m multiport --dports 11013,11014,11015,11016,11017,11018,11019 "
+	    "64000-64099\n"
+	    "-m multiport --dports 11013,11014,11015,11016,11017,11018,11019 "
+	    "1000\n");
+	o.n_closed = 13;
+	check("closed: 15 ports are one rule", t, &c, RULES_IPV4, &o,
+	    "10026,10041,11000,11001,11002,11003,11004,11005,11006,11007,"
+	    "11008,11009,11010,11011,11012\n");
+	n = rules_closed_ports(&c, many, 20, out, 3);
+	T_EQ_U(n, 3, "closed: no more than the room given");
 }
 
 static void
@@ -108,7 +178,7 @@ test_language(void)
 {
 	struct config c;
 	struct rules_caps caps = { NULL, 0, 0 };
-	struct rules_opts o = { &caps, 0, NULL, 0 };
+	struct rules_opts o = { &caps, 0, NULL, 0, NULL, 0, NULL, 0 };
 	int	 i;
 
 	config_defaults(&c);
@@ -138,6 +208,7 @@ test_language(void)
 	check("a list repeats the line", "-@WEB.KIND@ @WEB.ID@\n", &c,
 	    RULES_IPV4, NULL, "-uid 64000-64099\n-uid 1000\n");
 	test_web_groups(&c);
+	test_closed(&c);
 	check("an empty list drops the line", "a\ncap @CAP.ID@\nb\n", &c,
 	    RULES_IPV4, &o, "a\nb\n");
 	check("an empty value drops the line", "x @LOOPBACK@\ny\n", &c,
@@ -278,6 +349,9 @@ golden(const char *name, const struct config *c, enum rules_target t,
 
 static void	golden_members(const char *, const struct config *,
 		    const struct rules_caps *, const struct uid_range *, size_t);
+static void	golden_opts(const char *, const struct config *,
+		    const struct rules_caps *, const struct uid_range *, size_t,
+		    const uint16_t *, size_t);
 
 /* golden_all - every target of one configuration */
 static void
@@ -292,7 +366,18 @@ static void
 golden_members(const char *name, const struct config *c,
     const struct rules_caps *caps, const struct uid_range *m, size_t n)
 {
-	struct rules_opts o = { caps, 0, m, n };
+	golden_opts(name, c, caps, m, n, NULL, 0);
+}
+
+/* golden_opts - the same, with the Postfix listeners l[0..nl) */
+static void
+golden_opts(const char *name, const struct config *c,
+    const struct rules_caps *caps, const struct uid_range *m, size_t n,
+    const uint16_t *l, size_t nl)
+{
+	/* root, mailgov's user, Postfix's */
+	static const uint32_t never[] = { 0, 64190, 102 };
+	struct rules_opts o = { caps, 0, m, n, l, nl, never, 3 };
 
 	golden(name, c, RULES_IPV4, &o);
 	golden(name, c, RULES_IPV6, &o);
@@ -318,6 +403,7 @@ test_golden(void)
 	struct config c;
 	struct rules_caps caps = { NULL, 0, 0 };
 	struct uid_range members[2] = { { 2001, 2001 }, { 3000, 3002 } };
+	const uint16_t listeners[] = { 10025, 587, 2525, 10026, 10030, 25 };
 
 	/* one web range, every default */
 	base(&c);
@@ -349,6 +435,7 @@ test_golden(void)
 	c.mark_allow = 0x4;
 	c.mark_reject = 0x8;
 	c.budget[BK_CONN].limit = BUDGET_UNLIMITED;
+	c.policy_tcp[0] = '\0';	/* no policy port to close */
 	golden_all("ports", &c, NULL);
 
 	/* explicit account caps: ranges, a group, clipped and dropped ones */
@@ -376,6 +463,17 @@ test_golden(void)
 	rules_caps_add_gid(&caps, &c, "shared", 33, 4);
 	golden_members("groups", &c, &caps, members, 2);
 	rules_caps_free(&caps);
+
+	/* Postfix's listeners and closed_ports, a web group; those in
+	 * smtp_ports and the queue port stay open */
+	base(&c);
+	c.web_gids[0] = 33;
+	c.n_web_gids = 1;
+	c.closed_ports[0] = 10024;
+	c.n_closed_ports = 1;
+	snprintf(c.policy_tcp, sizeof(c.policy_tcp), "[::1]:10041");
+	golden_opts("closed", &c, NULL, NULL, 0, listeners,
+	    sizeof(listeners) / sizeof(listeners[0]));
 }
 
 int
