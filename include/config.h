@@ -70,6 +70,8 @@ struct config {
 	uint32_t	flow_max;
 	uint32_t	flow_ttl;		/* seconds */
 	uint32_t	flow_uid_max;		/* one UID's share; 0: auto */
+	uint32_t	syn_rate, syn_burst;	/* per UID, before NFQUEUE;
+						 * rate 0: no limit */
 
 	/* queue path */
 	char		policy_unix[CONFIG_PATHLEN];	/* "" disables */

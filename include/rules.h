@@ -66,6 +66,10 @@ struct rules_caps {
 	size_t		n, size;
 };
 
+#define RULES_LEAF_UIDS	4	/* UIDs in one chain of the UID tree */
+#define RULES_UIDS_MAX	4096	/* web users in it at most */
+#define RULES_UCHAIN	"MAILGOV_U"	/* its chains: MAILGOV_U0, ... */
+
 struct rules_opts {
 	const struct rules_caps	*caps;		/* NULL: no explicit caps */
 	int		nft_queue;	/* the kernel has nft's queue expression */
@@ -94,6 +98,25 @@ struct rules_opts {
 	 */
 	const uint32_t	*never;
 	size_t		n_never;
+	/*
+	 * syn_rate, per web UID, before the queue.  nft keys a dynamic set
+	 * by UID.  iptables' owner, limit and connlimit matches keep one
+	 * state per rule, so for iptables the web users the passwd and
+	 * group databases know (uids: sorted, each once) get a rule each,
+	 * found through a tree of chains over UID ranges: @UTREE@ (its
+	 * root, "" without uids), @UCHAIN.NAME@ (every chain of it),
+	 * @UNODE.CHAIN@ @UNODE.IDS@ @UNODE.NEXT@ (a range and the chain it
+	 * leads to), @ULEAF.CHAIN@ @ULEAF.ID@ (one UID's rules).  The same
+	 * tree carries iptables' default `connections` cap per UID.
+	 * norate: the accounts whose connections_per_minute is unlimited,
+	 * which syn_rate leaves alone (@NORATE.KIND@ @NORATE.ID@).
+	 * syn_rate_off: no @SYN_RATE@ (the nftables backend's own table
+	 * limits the rate; its iptables queue step must not).
+	 */
+	const uint32_t	*uids;
+	size_t		n_uids;
+	const struct rules_caps	*norate;
+	int		syn_rate_off;
 };
 
 /* Room rules_closed_ports may need for n extra ports */

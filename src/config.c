@@ -556,6 +556,8 @@ config_defaults(struct config *c)
 	c->mark_reject = 0x00200000;
 	c->flow_max = 1048576;
 	c->flow_ttl = 3600;
+	c->syn_rate = 50;
+	c->syn_burst = 100;
 	snprintf(c->policy_unix, sizeof(c->policy_unix),
 	    "/run/mailgov/policy.sock");
 	snprintf(c->policy_tcp, sizeof(c->policy_tcp), "127.0.0.1:10040");
@@ -634,6 +636,8 @@ static const struct key keys[] = {
 	{ "flow_ttl", K_DUR, OFF(flow_ttl), 10, 86400, 0, "10s..1d" },
 	{ "flow_uid_max", K_U32, OFF(flow_uid_max), 0, 16777216, 0,
 	    "0..16777216" },
+	{ "syn_rate", K_U32, OFF(syn_rate), 0, 10000, 0, "0..10000" },
+	{ "syn_burst", K_U32, OFF(syn_burst), 1, 10000, 0, "1..10000" },
 	{ "policy_unix", K_SOCK_OPT, OFF(policy_unix), 0, 0, 0, NULL },
 	{ "policy_tcp", K_TCP, OFF(policy_tcp), 0, 0, 0, NULL },
 	{ "control_socket", K_SOCK, OFF(control_socket), 0, 0, 0, NULL },

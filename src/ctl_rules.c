@@ -307,21 +307,25 @@ struct capwalk {
 	struct capacct	*a;
 	size_t		 n;
 	struct rules_caps *caps;
+	int		 kind;		/* BK_CONN, or BK_CONN_MIN */
 };
 
-/* cap_account - remember accounts with their own `connections` budget */
+/* cap_account - remember accounts with their own `connections` budget
+ * (kind BK_CONN), or whose connections_per_minute is unlimited (kind
+ * BK_CONN_MIN: syn_rate leaves them alone) */
 static int
 cap_account(const struct store_account *a, void *arg)
 {
 	struct capwalk *w = arg;
 
 	/* an unlimited account is listed too: it must skip the default cap */
-	if (!a->has[BK_CONN])
+	if (!a->has[w->kind] || (w->kind == BK_CONN_MIN &&
+	    a->budget[BK_CONN_MIN].limit != BUDGET_UNLIMITED))
 		return 0;
 	w->a = ctl_xreallocarray(w->a, w->n + 1, sizeof(*w->a));
 	w->a[w->n].id = a->id;
 	snprintf(w->a[w->n].name, sizeof(w->a[w->n].name), "%s", a->name);
-	w->a[w->n].limit = a->budget[BK_CONN].limit;
+	w->a[w->n].limit = a->budget[w->kind].limit;
 	w->n++;
 	return 0;
 }
@@ -364,10 +368,11 @@ cap_gid(int64_t id, uint32_t gid, void *arg)
 	    a->limit) == -1 ? -1 : 0;
 }
 
-/* load_caps - every explicit cap; a database that does not exist yet has
- * none.  Returns 0, or -1 with the error printed. */
+/* load_caps - every explicit cap of kind (see cap_account); a database
+ * that does not exist yet has none.  Returns 0, or -1 with the error
+ * printed. */
 static int
-load_caps(struct ctl *ctl, struct rules_caps *caps)
+load_caps(struct ctl *ctl, struct rules_caps *caps, int kind)
 {
 	struct capwalk w;
 	struct store *s;
@@ -381,6 +386,7 @@ load_caps(struct ctl *ctl, struct rules_caps *caps)
 	memset(&w, 0, sizeof(w));
 	w.cfg = &ctl->cfg;
 	w.caps = caps;
+	w.kind = kind;
 	if (store_account_each(s, cap_account, &w) != 0 ||
 	    (w.n > 0 && (store_uid_each(s, cap_uid, &w) != 0 ||
 	    store_gid_each(s, cap_gid, &w) != 0))) {
@@ -402,6 +408,10 @@ struct inputs {
 	char		*closed_text;	/* every closed port, and why */
 	uint32_t	 never[3];	/* never web users (rules_opts) */
 	size_t		 n_never;
+	struct rules_caps norate;	/* syn_rate leaves them alone */
+	uint32_t	*uids;		/* the known web users (rules_opts) */
+	size_t		 n_uids;
+	int		 nft_backend;	/* rendering for the nftables one */
 };
 
 /*
@@ -447,11 +457,78 @@ load_closed(struct ctl *ctl, struct inputs *in)
 	free(v);
 }
 
+/* uid_cmp - qsort's order of UIDs */
+static int
+uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * load_uids - every web user the passwd and group databases know, for
+ * iptables' per-UID rules (rules_opts.uids): the users in web_uids and
+ * the web groups' members, but never root, mailgov's user or Postfix's
+ * (load_never first).  Sorted, once each, at most RULES_UIDS_MAX: beyond
+ * that one rule each costs the kernel too much (connlimit keeps 2 kB per
+ * rule), and install says so.
+ */
+static void
+load_uids(struct ctl *ctl, struct inputs *in)
+{
+	struct uid_range *m = NULL;
+	struct passwd *pw;
+	size_t	 nm = 0, n = 0, size = 0, i, j;
+	uint32_t u, *v = NULL;
+
+#define PUSH(x)	do {							\
+	if (n == size) {						\
+		size = size ? size * 2 : 256;				\
+		v = ctl_xreallocarray(v, size, sizeof(*v));		\
+	}								\
+	v[n++] = (x);							\
+} while (0)
+	setpwent();
+	while ((pw = getpwent()) != NULL)
+		if (config_is_web_uid(&ctl->cfg, (uint32_t)pw->pw_uid))
+			PUSH((uint32_t)pw->pw_uid);
+	endpwent();
+	if (config_web_group_members(&ctl->cfg, &m, &nm) == 0)
+		for (i = 0; i < nm; i++)
+			for (u = m[i].lo; u >= m[i].lo && u <= m[i].hi; u++)
+				PUSH(u);
+#undef PUSH
+	free(m);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), uid_cmp);
+	for (i = j = 0; i < n; i++) {
+		if (j > 0 && v[j - 1] == v[i])
+			continue;
+		for (u = 0; u < in->n_never && in->never[u] != v[i]; u++)
+			;
+		if (u == in->n_never)
+			v[j++] = v[i];
+	}
+	if (j > RULES_UIDS_MAX) {
+		fprintf(stderr, "mailgovctl: %zu web users: iptables gives a "
+		    "rate limit and a connection cap of their own to the "
+		    "first %d only (UIDs up to %u); the nftables backend has "
+		    "no such limit\n", j, RULES_UIDS_MAX,
+		    v[RULES_UIDS_MAX - 1]);
+		j = RULES_UIDS_MAX;
+	}
+	in->uids = v;
+	in->n_uids = j;
+}
+
 /* inputs_free - release what load_caps and load_closed read */
 static void
 inputs_free(struct inputs *in)
 {
 	rules_caps_free(&in->caps);
+	rules_caps_free(&in->norate);
+	free(in->uids);
 	free(in->closed);
 	free(in->closed_text);
 }
@@ -474,6 +551,14 @@ render(struct ctl *ctl, enum rules_target t, const struct inputs *in,
 	o.n_closed = in->n_closed;
 	o.never = in->never;
 	o.n_never = in->n_never;
+	o.norate = &in->norate;
+	/* the nftables backend limits the rate, and caps per UID, in its
+	 * own table; iptables' mangle is only its queue step */
+	o.syn_rate_off = in->nft_backend && t != RULES_NFT;
+	if (t != RULES_NFT && !in->nft_backend) {
+		o.uids = in->uids;
+		o.n_uids = in->n_uids;
+	}
 	if (t == RULES_NFT && config_web_group_members(&ctl->cfg, &members,
 	    &n) == -1) {
 		ctl_err("out of memory listing the web groups' members");
@@ -574,6 +659,43 @@ ipt_created(enum rules_target t, const char *table)
 }
 
 /*
+ * uchain_lines - for each chain of the UID tree in an "iptables -S"
+ * listing ("-N MAILGOV_U3") that the rendered section does not declare
+ * (NULL: no section), the line pre NAME post; malloc'd, "" when there is
+ * none
+ */
+static char *
+uchain_lines(const char *listing, const char *section, const char *pre,
+    const char *post)
+{
+	const char *p, *nl;
+	char	*out = ctl_xstrdup(""), *decl;
+	size_t	 len, n = strlen("-N " RULES_UCHAIN), olen = 0, add;
+
+	for (p = listing; *p != '\0'; p = nl + (*nl == '\n')) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p);
+		len = (size_t)(nl - p);
+		if (len <= n || strncmp(p, "-N " RULES_UCHAIN, n) != 0)
+			continue;
+		if (section != NULL) {
+			decl = ctl_xasprintf(":%.*s - [0:0]", (int)(len - 3),
+			    p + 3);
+			len = (size_t)count_lines(section, decl);
+			free(decl);
+			if (len > 0)
+				continue;
+			len = (size_t)(nl - p);
+		}
+		add = strlen(pre) + (len - 3) + strlen(post);
+		out = ctl_xreallocarray(out, olen + add + 1, 1);
+		olen += (size_t)snprintf(out + olen, add + 1, "%s%.*s%s", pre,
+		    (int)(len - 3), p + 3, post);
+	}
+	return out;
+}
+
+/*
  * ipt_jumps - the text to load: a table whose OUTPUT already jumps to
  * MAILGOV loses its jump line (installing again keeps the jump, and what
  * its comment recorded); with iptables-nft, another table's jump says what
@@ -583,24 +705,35 @@ static char *
 ipt_jumps(enum rules_target t, const char *text, int mangle_only)
 {
 	const char *p, *nl, *table = NULL;
-	char	*out, *o;
+	char	*out, *o, *sec, *decl[3] = { NULL, NULL, NULL };
+	char	*del[3] = { NULL, NULL, NULL };
 	struct run r;
 	int	 have[3] = { 0, 0, 0 }, n[J_KINDS], i, cur = -1, is_nft;
-	size_t	 len;
+	size_t	 len, more = 0;
 	enum jump_kind kind[3] = { J_PLAIN, J_PLAIN, J_PLAIN };
 
 	is_nft = ipt_is_nft(t);
 	for (i = 0; ipt_tables[i] != NULL; i++) {
 		if (mangle_only && i > 0)
 			break;
-		if (ipt_list(t, ipt_tables[i], &r) == 0)
+		if (ipt_list(t, ipt_tables[i], &r) == 0) {
 			have[i] = count_jumps(r.out, n) > 0;
+			/* UID tree chains a smaller tree no longer has:
+			 * flushed, then deleted, in the same transaction */
+			sec = rules_section(text, ipt_tables[i]);
+			decl[i] = uchain_lines(r.out, sec ? sec : "", ":",
+			    " - [0:0]\n");
+			del[i] = uchain_lines(r.out, sec ? sec : "", "-X ",
+			    "\n");
+			more += strlen(decl[i]) + strlen(del[i]);
+			free(sec);
+		}
 		free(r.out);
 		if (!have[i] && is_nft)
 			kind[i] = ipt_created(t, ipt_tables[i]);
 	}
 	/* room for the longest comment on every jump line */
-	out = o = ctl_xreallocarray(NULL, strlen(text) + 1 +
+	out = o = ctl_xreallocarray(NULL, strlen(text) + 1 + more +
 	    (size_t)count_lines(text, jump_insert) *
 	    strlen(jump_comment[J_TABLE]), 1);
 	for (p = text; *p != '\0'; p = nl + (*nl == '\n')) {
@@ -613,7 +746,15 @@ ipt_jumps(enum rules_target t, const char *text, int mangle_only)
 				if (len - 1 == strlen(ipt_tables[i]) &&
 				    memcmp(table, ipt_tables[i], len - 1) == 0)
 					cur = i;
+			memcpy(o, p, len + (*nl == '\n'));
+			o += len + (*nl == '\n');
+			if (cur >= 0 && decl[cur] != NULL)
+				o += sprintf(o, "%s", decl[cur]);
+			continue;
 		}
+		if (cur >= 0 && del[cur] != NULL && len == 6 &&
+		    memcmp(p, "COMMIT", 6) == 0)
+			o += sprintf(o, "%s", del[cur]);
 		if (cur >= 0 && len == strlen(jump_insert) &&
 		    memcmp(p, jump_insert, len) == 0) {
 			if (have[cur])
@@ -627,6 +768,10 @@ ipt_jumps(enum rules_target t, const char *text, int mangle_only)
 		o += len + (*nl == '\n');
 	}
 	*o = '\0';
+	for (i = 0; i < 3; i++) {
+		free(decl[i]);
+		free(del[i]);
+	}
 	return out;
 }
 
@@ -741,7 +886,7 @@ static int
 ipt_remove(enum rules_target t, int mask, int *found)
 {
 	const char *args[] = { "-w", "--noflush", NULL };
-	char	*in = ctl_xstrdup(""), *s;
+	char	*in = ctl_xstrdup(""), *s, *uf, *ux;
 	struct run r;
 	int	 i, j, k, n[J_KINDS], jumps, chain, rc = 0, ntables = 0;
 	enum jump_kind created[3];
@@ -756,9 +901,15 @@ ipt_remove(enum rules_target t, int mask, int *found)
 		}
 		jumps = count_jumps(r.out, n);
 		chain = count_lines(r.out, "-N " RULES_CHAIN) > 0;
+		/* and the UID tree's chains: all flushed, then deleted */
+		uf = uchain_lines(r.out, NULL, "-F ", "\n");
+		ux = uchain_lines(r.out, NULL, "-X ", "\n");
 		free(r.out);
-		if (jumps == 0 && !chain)
+		if (jumps == 0 && !chain) {
+			free(uf);
+			free(ux);
 			continue;
+		}
 		s = ctl_xasprintf("%s*%s\n", in, ipt_tables[i]);
 		free(in);
 		in = s;
@@ -773,9 +924,12 @@ ipt_remove(enum rules_target t, int mask, int *found)
 		/* the most that install created, if it ran more than once */
 		created[i] = n[J_TABLE] > 0 ? J_TABLE : n[J_CHAIN] > 0 ?
 		    J_CHAIN : J_PLAIN;
-		s = ctl_xasprintf("%s%sCOMMIT\n", in, chain ?
-		    "-F " RULES_CHAIN "\n-X " RULES_CHAIN "\n" : "");
+		s = ctl_xasprintf("%s%s%s%s%sCOMMIT\n", in, chain ?
+		    "-F " RULES_CHAIN "\n" : "", uf, chain ?
+		    "-X " RULES_CHAIN "\n" : "", ux);
 		free(in);
+		free(uf);
+		free(ux);
 		in = s;
 		ntables++;
 	}
@@ -1084,12 +1238,18 @@ ctl_rules(struct ctl *ctl, int argc, char **argv)
 	if (be == BE_ALL)
 		be = BE_IPTABLES;	/* the default for show and install */
 	memset(&in, 0, sizeof(in));
-	if (load_caps(ctl, &in.caps) == -1)
+	if (load_caps(ctl, &in.caps, BK_CONN) == -1 ||
+	    load_caps(ctl, &in.norate, BK_CONN_MIN) == -1) {
+		inputs_free(&in);
 		return CTL_ERR;
+	}
 	/* read now, so that a listener added since the last install (or
 	 * refresh) is closed by this one */
 	load_closed(ctl, &in);
 	load_never(ctl, &in);
+	in.nft_backend = be == BE_NFTABLES;
+	if (be == BE_IPTABLES)
+		load_uids(ctl, &in);
 	if (strcmp(sub, "show") == 0)
 		rc = show(ctl, be, &in);
 	else

@@ -37,7 +37,7 @@ struct var {
 };
 
 struct vars {
-	struct var	v[24];
+	struct var	v[32];
 	size_t		n;
 	int		oom;
 };
@@ -47,6 +47,9 @@ static const char *const closed_fields[] = { "PORTS", NULL };
 static const char *const never_fields[] = { "UID", NULL };
 static const char *const cap_fields[] = { "KIND", "ID", "LIMIT", "ACCOUNT",
 	NULL };
+static const char *const uchain_fields[] = { "NAME", NULL };
+static const char *const unode_fields[] = { "CHAIN", "IDS", "NEXT", NULL };
+static const char *const uleaf_fields[] = { "CHAIN", "ID", NULL };
 
 /* sb_add - append n bytes */
 static void
@@ -331,6 +334,76 @@ var_closed(struct vars *vs, const struct config *c, enum rules_target t,
 	free(ports);
 }
 
+/* utree_node - chain number me of the UID tree, over u[lo..hi): a leaf
+ * of at most RULES_LEAF_UIDS UIDs, or two ranges, each to a subtree */
+static void
+utree_node(struct vars *vs, struct var *ch, struct var *node,
+    struct var *leaf, const uint32_t *u, size_t lo, size_t hi,
+    unsigned me, unsigned *next)
+{
+	char	 name[32], kid[32], ids[32];
+	unsigned left, right;
+	size_t	 i, mid;
+
+	snprintf(name, sizeof(name), RULES_UCHAIN "%u", me);
+	var_item(vs, ch, name);
+	if (hi - lo <= RULES_LEAF_UIDS) {
+		for (i = lo; i < hi; i++) {
+			snprintf(ids, sizeof(ids), "%u", u[i]);
+			var_item(vs, leaf, name, ids);
+		}
+		return;
+	}
+	mid = lo + (hi - lo) / 2;
+	left = (*next)++;
+	right = (*next)++;
+	snprintf(kid, sizeof(kid), RULES_UCHAIN "%u", left);
+	id_text(ids, sizeof(ids), u[lo], u[mid - 1]);
+	var_item(vs, node, name, ids, kid);
+	snprintf(kid, sizeof(kid), RULES_UCHAIN "%u", right);
+	id_text(ids, sizeof(ids), u[mid], u[hi - 1]);
+	var_item(vs, node, name, ids, kid);
+	utree_node(vs, ch, node, leaf, u, lo, mid, left, next);
+	utree_node(vs, ch, node, leaf, u, mid, hi, right, next);
+}
+
+/* var_utree - the UID tree of rules_opts (rules.h), iptables only: a
+ * lookup walks about 2 log2(n / RULES_LEAF_UIDS) range rules and its
+ * leaf, not a rule per web user */
+static void
+var_utree(struct vars *vs, enum rules_target t, const struct rules_opts *o)
+{
+	struct var *ch, *node, *leaf;
+	unsigned next = 1;
+	int	 on = t != RULES_NFT && o != NULL && o->uids != NULL &&
+		    o->n_uids > 0;
+
+	var_scalar(vs, "UTREE", on ? RULES_UCHAIN "0" : "");
+	ch = var_list(vs, "UCHAIN", uchain_fields);
+	node = var_list(vs, "UNODE", unode_fields);
+	leaf = var_list(vs, "ULEAF", uleaf_fields);
+	if (on)
+		utree_node(vs, ch, node, leaf, o->uids, 0, o->n_uids, 0,
+		    &next);
+}
+
+/* var_norate - the accounts syn_rate leaves alone, as KIND and ID */
+static void
+var_norate(struct vars *vs, const struct rules_opts *o)
+{
+	struct var *v = var_list(vs, "NORATE", web_fields);
+	const struct rules_cap *k;
+	char	 buf[32];
+	size_t	 i;
+
+	for (i = 0; o != NULL && o->norate != NULL && i < o->norate->n;
+	    i++) {
+		k = &o->norate->v[i];
+		id_text(buf, sizeof(buf), k->lo, k->hi);
+		var_item(vs, v, k->is_gid ? "gid" : "uid", buf);
+	}
+}
+
 /* define - every value a template may use, for target */
 static int
 define(struct vars *vs, const struct config *c, enum rules_target t,
@@ -393,6 +466,16 @@ define(struct vars *vs, const struct config *c, enum rules_target t,
 		buf[0] = '\0';
 	var_scalar(vs, "CONN_DEFAULT", buf);
 	var_scalar(vs, "NFT_QUEUE", o != NULL && o->nft_queue ? "yes" : "");
+	/* syn_rate 0: no limit, and the lines that limit drop */
+	if (c->syn_rate > 0 && (o == NULL || !o->syn_rate_off))
+		snprintf(buf, sizeof(buf), "%u", c->syn_rate);
+	else
+		buf[0] = '\0';
+	var_scalar(vs, "SYN_RATE", buf);
+	snprintf(buf, sizeof(buf), "%u", c->syn_burst);
+	var_scalar(vs, "SYN_BURST", buf);
+	var_norate(vs, o);
+	var_utree(vs, t, o);
 
 	web = var_list(vs, "WEB", web_fields);
 	for (i = 0; i < c->n_web_uids; i++) {

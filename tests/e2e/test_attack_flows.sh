@@ -1,7 +1,7 @@
 #!/bin/sh
 # test_attack_flows - a web user attacks the kernel path from its shell,
 # with Python and every unprivileged socket option, while mailgovd runs
-# behind the rules (iptables here; MAILGOV_TEST_BACKEND=nftables runs the
+# behind the rules (iptables here; test_attack_flows_nftables.sh runs the
 # same with the nftables backend).
 #
 # The flow table (flow_max = 1024, so 64 flows per UID): one UID binding
@@ -11,7 +11,10 @@
 # closed connections go within seconds, those of open ones stay.
 #
 # The connection cap: a capped account's SYNs that wait in the queue
-# together are not counted as its connections, so its first ones pass.
+# together are not counted as its connections, so its first ones pass;
+# when the queue overflows and lets SYNs through unseen (fail-open), the
+# kernel's own per-UID cap still holds; a flooding UID is slowed before
+# the queue (syn_rate) while another user connects at once.
 . "$(dirname "$0")/../lib.sh"
 t_sandbox "$@"
 t_topology || exit 1
@@ -27,10 +30,14 @@ LOG="$D/mailgovd.log"
 VICTIM=$WEB2
 CHURN=64005		# connects and closes, over and over
 CAPPED=$WEB4		# an account capped at 3 connections
-for _u in $CHURN; do
+OVERFLOW=64006		# floods a full queue
+FLOODER=64007		# floods, slowed by syn_rate
+for _u in $CHURN $OVERFLOW $FLOODER; do
 	echo "mgweb$((_u - 64000)):x:$_u:$_u::/nonexistent:/usr/sbin/nologin" \
 	    >> /etc/passwd
 done
+# No kernel rate limit for the flow-table attacks: they are about the
+# table, and must not take minutes.
 t_config "$CONF" <<EOF
 control_socket = $SOCK
 policy_unix = none
@@ -38,6 +45,7 @@ policy_tcp = none
 flow_max = 1024
 connections = 5
 connections_per_minute = 100000
+syn_rate = 0
 alert_limit = 1
 EOF
 
@@ -64,6 +72,8 @@ flows_of() {
 #                  (FIN, not a reset); prints "ok=.. refused=.."
 #   hold N SECS    N connections made one after another and held SECS;
 #                  prints "ok=.. refused=.." once they are made
+#   flood N SECS   N non-blocking connects at once; after SECS prints
+#                  "established=.." and closes them
 #   storm N SECS   for SECS, N non-blocking connects pending at all times
 #                  (a new one as soon as one is refused or made), at most
 #                  20000; prints "established=.." (those made, held to the
@@ -109,6 +119,24 @@ if mode in ("churn", "hold"):
             s.close()
     report(ok=ok, refused=refused)
     time.sleep(secs if mode == "hold" else 0)
+elif mode == "flood":
+    socks = []
+    for i in range(n):
+        s = sock(i)
+        s.setblocking(False)
+        s.connect_ex(DST)
+        socks.append(s)
+    time.sleep(secs)
+    est = 0
+    for s in socks:
+        if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0:
+            continue
+        try:
+            s.getpeername()
+            est += 1
+        except OSError:
+            pass
+    report(established=est)
 elif mode == "storm":
     pend, est, i = {}, [], 0
     p = select.poll()
@@ -137,10 +165,10 @@ attack() {
 	as_web "$_u" timeout 60 python3 "$D/attack.py" "$@"
 }
 
-# start_daemon - mailgovd in the lab, logging to $LOG
+# start_daemon [CONF] - mailgovd in the lab, logging to $LOG
 start_daemon() {
 	: > "$LOG"
-	ip netns exec "$LAB" "$MAILGOVD" -d -v -f "$CONF" --db "$DB" \
+	ip netns exec "$LAB" "$MAILGOVD" -d -v -f "${1:-$CONF}" --db "$DB" \
 	    2>>"$LOG" &
 	DPID=$!
 	t_on_exit "kill $DPID"
@@ -234,6 +262,53 @@ test_capped_account_connects_through_its_own_storm() {
 	_r=$(attack "$CAPPED" storm 30 1.5)
 	t_match "a storm of SYNs, cap 3" '^attempts=[0-9]+ established=3$' \
 	    "$_r"
+}
+
+test_flooding_uid_slowed_before_the_queue() {
+	t_config "$D/rate.conf" <<EOF
+connections = 5
+syn_rate = 5
+syn_burst = 5
+EOF
+	lab "$MAILGOVCTL" --config "$D/rate.conf" --db "$DB" rules install \
+	    --backend "$BACKEND" >/dev/null || t_fail "rules with syn_rate" ||
+	    return 1
+	_p0=$(control status | sed -n 's/^packets=//p')
+	attack "$FLOODER" flood 100 0.5 >"$D/flood" &
+	_ap=$!
+	sleep 0.2
+	_t0=$(date +%s%N)
+	_b=$(banner 127.0.0.1 25 "$VICTIM")
+	_ms=$((($(date +%s%N) - _t0) / 1000000))
+	wait "$_ap"
+	_p1=$(control status | sed -n 's/^packets=//p')
+	ctl rules install --backend "$BACKEND" >/dev/null
+	t_match "the victim's banner during the flood" '^220 queue\.lab ' \
+	    "$_b" || return 1
+	[ "$_ms" -lt 1000 ] || t_fail "the victim waited ${_ms} ms" ||
+	    return 1
+	# the burst (5), 5 a second for half a second, the victim's SYN
+	[ $((_p1 - _p0)) -le 12 ] || t_fail "$((_p1 - _p0)) of 100 SYNs" \
+	    "reached the queue at syn_rate 5, burst 5"
+}
+
+test_zz_no_uid_over_its_cap_when_the_queue_overflows() {
+	# with mailgovd stopped, a 16-place queue fills and the kernel lets
+	# the rest through unseen (fail-open): only the rules' per-UID cap
+	# (connections = 5) is left to hold them
+	kill "$DPID"
+	wait "$DPID" 2>/dev/null
+	{ cat "$CONF"; echo "queue_maxlen = 16"; } > "$D/small.conf"
+	start_daemon "$D/small.conf" || return 1
+	kill -STOP "$DPID"
+	attack "$OVERFLOW" flood 60 2.5 >"$D/overflow" &
+	_ap=$!
+	sleep 0.6
+	kill -CONT "$DPID"
+	wait "$_ap"
+	_e=$(sed -n 's/established=//p' "$D/overflow")
+	[ -n "$_e" ] && [ "$_e" -le 5 ] || t_fail "a UID capped at 5 got" \
+	    "$_e connections through an overflowing queue"
 }
 
 t_main "$@"

@@ -165,6 +165,26 @@ test_install_replaces_changed_caps() {
 	    t_fail "expected one cap rule, saw: $_s"
 }
 
+test_fewer_web_users_leave_no_chain_behind() {
+	# each known web user's own rules hang from a tree of chains
+	# MAILGOV_U*; a smaller tree's install deletes those it no longer has
+	_n0=$(lab iptables -t mangle -S | grep -c '^-N MAILGOV_U')
+	[ "$_n0" -gt 1 ] || t_fail "expected a tree of chains, saw $_n0" ||
+	    return 1
+	cp /etc/passwd "$D/passwd"
+	grep -v '^mgweb[1-4]:' "$D/passwd" > /etc/passwd
+	ctl rules install >/dev/null
+	_n1=$(lab iptables -t mangle -S | grep -c '^-N MAILGOV_U')
+	_f1=$(lab iptables -S | grep -c '^-N MAILGOV_U')
+	cp "$D/passwd" /etc/passwd
+	ctl rules install >/dev/null || return 1
+	[ "$_n1" -lt "$_n0" ] || t_fail "chains with 4 users fewer: $_n1," \
+	    "before: $_n0" || return 1
+	t_eq "chains in filter as in mangle" "$_n1" "$_f1" || return 1
+	t_eq "chains after the users came back" "$_n0" \
+	    "$(lab iptables -t mangle -S | grep -c '^-N MAILGOV_U')"
+}
+
 test_show_prints_what_install_loads() {
 	_show=$(ctl rules show)
 	t_match "show" '^# iptables-restore' "$_show" || return 1

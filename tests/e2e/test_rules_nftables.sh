@@ -48,7 +48,9 @@ save() {
 }
 
 # tables - the same, each nft table listed apart in name order: a reload
-# of table inet mailgov moves it to the end of `nft list ruleset`
+# of table inet mailgov moves it to the end of `nft list ruleset`.  The
+# elements of dynamic sets are state (a UID's rate, its connections), not
+# rules, and are left out.
 tables() {
 	{
 		lab iptables-save
@@ -57,7 +59,9 @@ tables() {
 			lab nft list table "$_f" "$_n"
 		done
 	} 2>/dev/null | grep -v '^#' |
-	    sed 's/counter packets [0-9]* bytes [0-9]*/counter/'
+	    sed 's/counter packets [0-9]* bytes [0-9]*/counter/' |
+	    awk '/^[[:space:]]*elements = [{]/ { skip = !/[}]/; next }
+		skip { if (/[}]/) skip = 0; next } { print }'
 }
 
 # Rules of other software that install and remove must leave alone,

@@ -221,6 +221,15 @@ static const struct ccase cases[] = {
 	BAD("flow_ttl = 10x\n", "t.conf:1: flow_ttl: not a duration (10s..1d)"),
 	BAD("flow_ttl = 1h30m\n",
 	    "t.conf:1: flow_ttl: not a duration (10s..1d)"),
+	GOOD("flow_uid_max = 0\n", U32, flow_uid_max, 0),
+	GOOD("flow_uid_max = 500\n", U32, flow_uid_max, 500),
+	BAD("flow_uid_max = 16777217\n",
+	    "t.conf:1: flow_uid_max: too large (0..16777216)"),
+	GOOD("syn_rate = 0\n", U32, syn_rate, 0),
+	GOOD("syn_rate = 10000\n", U32, syn_rate, 10000),
+	BAD("syn_rate = 10001\n", "t.conf:1: syn_rate: too large (0..10000)"),
+	GOOD("syn_burst = 1\n", U32, syn_burst, 1),
+	BAD("syn_burst = 0\n", "t.conf:1: syn_burst: too small (1..10000)"),
 	GOOD("release_interval = 1\n", U32, release_interval, 1),
 	GOOD("release_interval = 1h\n", U32, release_interval, 3600),
 	BAD("release_interval = 0\n",
@@ -832,12 +841,12 @@ test_example(void)
 	memcpy(c.rules_dir, dflt.rules_dir, sizeof(c.rules_dir));
 	T_OK(memcmp(&c, &dflt, sizeof(c)) == 0,
 	    "the example's values are the defaults");
-	/* each key at most once (else an error above), so 37 lines = all */
+	/* each key at most once (else an error above), so 39 lines = all */
 	for (i = 0, len = 0; i < o; i++)
 		if ((i == 0 || out[i - 1] == '\n') && out[i] >= 'a' &&
 		    out[i] <= 'z')
 			len++;
-	T_EQ_U(len, 37, "the example shows every key");
+	T_EQ_U(len, 39, "the example shows every key");
 	free(buf);
 	free(out);
 }

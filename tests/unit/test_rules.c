@@ -76,13 +76,74 @@ check_err(const char *name, const char *tmpl, const struct config *c,
 	free(got);
 }
 
+/* test_utree - syn_rate, the accounts it leaves alone, and the tree of
+ * UID ranges that finds a known web user's own rules (iptables) */
+static void
+test_utree(const struct config *base_cfg)
+{
+	struct config c = *base_cfg;
+	struct rules_caps norate = { NULL, 0, 0 };
+	struct rules_opts o;
+	const uint32_t one[] = { 64001 };
+	const uint32_t nine[] = { 1000, 64001, 64002, 64003, 64004, 64005,
+	    64006, 64007, 64050 };
+	const char *tree = "root @UTREE@\n"
+	    ":@UCHAIN.NAME@\n"
+	    "-A @UNODE.CHAIN@ @UNODE.IDS@ -g @UNODE.NEXT@\n"
+	    "-A @ULEAF.CHAIN@ @ULEAF.ID@\n";
+
+	memset(&o, 0, sizeof(o));
+	check("syn_rate and burst", "@SYN_RATE@/@SYN_BURST@\n", &c,
+	    RULES_IPV4, NULL, "50/100\n");
+	c.syn_rate = 0;
+	check("syn_rate 0: its lines drop", "a\n@SYN_RATE@\nb\n", &c,
+	    RULES_NFT, NULL, "a\nb\n");
+	c.syn_rate = 7;
+	o.syn_rate_off = 1;
+	check("syn_rate off: the nftables backend's queue step",
+	    "a\n@SYN_RATE@\nb\n", &c, RULES_IPV4, &o, "a\nb\n");
+	o.syn_rate_off = 0;
+	check("no known UID: no tree", "a\n" "x @UTREE@\n", &c, RULES_IPV4,
+	    &o, "a\n");
+	o.uids = one;
+	o.n_uids = 1;
+	check("one UID: the root is its leaf", tree, &c, RULES_IPV4, &o,
+	    "root MAILGOV_U0\n:MAILGOV_U0\n-A MAILGOV_U0 64001\n");
+	check("nft: no tree", tree, &c, RULES_NFT, &o, "");
+	o.uids = nine;
+	o.n_uids = 9;
+	/* 9 > 4: two ranges; 4 stay a leaf, 5 split again into 2 and 3 */
+	check("nine UIDs: a tree of leaves of at most 4", tree, &c,
+	    RULES_IPV4, &o,
+	    "root MAILGOV_U0\n"
+	    ":MAILGOV_U0\n:MAILGOV_U1\n:MAILGOV_U2\n:MAILGOV_U3\n"
+	    ":MAILGOV_U4\n"
+	    "-A MAILGOV_U0 1000-64003 -g MAILGOV_U1\n"
+	    "-A MAILGOV_U0 64004-64050 -g MAILGOV_U2\n"
+	    "-A MAILGOV_U2 64004-64005 -g MAILGOV_U3\n"
+	    "-A MAILGOV_U2 64006-64050 -g MAILGOV_U4\n"
+	    "-A MAILGOV_U1 1000\n-A MAILGOV_U1 64001\n"
+	    "-A MAILGOV_U1 64002\n-A MAILGOV_U1 64003\n"
+	    "-A MAILGOV_U3 64004\n-A MAILGOV_U3 64005\n"
+	    "-A MAILGOV_U4 64006\n-A MAILGOV_U4 64007\n"
+	    "-A MAILGOV_U4 64050\n");
+	/* accounts with connections_per_minute unlimited, clipped to the
+	 * web users like the caps */
+	rules_caps_add_uids(&norate, &c, "bulk", 64010, 64011, 0);
+	rules_caps_add_uids(&norate, &c, "outside", 10, 20, 0);
+	o.norate = &norate;
+	check("norate", "@NORATE.KIND@ @NORATE.ID@\n", &c, RULES_NFT, &o,
+	    "uid 64010-64011\n");
+	rules_caps_free(&norate);
+}
+
 /* test_web_groups - a web group's supplementary members are matched */
 static void
 test_web_groups(const struct config *base_cfg)
 {
 	struct config c = *base_cfg;
 	struct uid_range m[2] = { { 2001, 2001 }, { 3000, 3002 } };
-	struct rules_opts o = { NULL, 0, m, 2, NULL, 0, NULL, 0 };
+	struct rules_opts o = { NULL, 0, m, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0 };
 	const char *t = "@WEB.KIND@ @WEB.ID@\n";
 	const uint32_t never[] = { 0, 102 };
 
@@ -124,7 +185,7 @@ test_closed(const struct config *base_cfg)
 	struct config c = *base_cfg;
 	const uint16_t extra[] = { 10025, 25, 2525, 465, 10026, 10025, 587 };
 	uint16_t many[20], out[RULES_CLOSED_MAX(20)];
-	struct rules_opts o = { NULL, 0, NULL, 0, extra, 7, NULL, 0 };
+	struct rules_opts o = { NULL, 0, NULL, 0, extra, 7, NULL, 0, NULL, 0, NULL, 0 };
 	const char *t = "@CLOSED.PORTS@\n";
 	size_t	 i, n;
 
@@ -178,7 +239,7 @@ test_language(void)
 {
 	struct config c;
 	struct rules_caps caps = { NULL, 0, 0 };
-	struct rules_opts o = { &caps, 0, NULL, 0, NULL, 0, NULL, 0 };
+	struct rules_opts o = { &caps, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0 };
 	int	 i;
 
 	config_defaults(&c);
@@ -209,6 +270,7 @@ test_language(void)
 	    RULES_IPV4, NULL, "-uid 64000-64099\n-uid 1000\n");
 	test_web_groups(&c);
 	test_closed(&c);
+	test_utree(&c);
 	check("an empty list drops the line", "a\ncap @CAP.ID@\nb\n", &c,
 	    RULES_IPV4, &o, "a\nb\n");
 	check("an empty value drops the line", "x @LOOPBACK@\ny\n", &c,
@@ -377,13 +439,43 @@ golden_opts(const char *name, const struct config *c,
 {
 	/* root, mailgov's user, Postfix's */
 	static const uint32_t never[] = { 0, 64190, 102 };
-	struct rules_opts o = { caps, 0, m, n, l, nl, never, 3 };
+	struct rules_opts o = { caps, 0, m, n, l, nl, never, 3, NULL, 0, NULL, 0 };
 
 	golden(name, c, RULES_IPV4, &o);
 	golden(name, c, RULES_IPV6, &o);
 	golden(name, c, RULES_NFT, &o);
 	o.nft_queue = 1;
 	golden(name, c, RULES_NFT, &o);
+}
+
+/* golden_rate - every target, with the known web users u[0..n) and the
+ * accounts syn_rate leaves alone */
+static void
+golden_rate(const char *name, const struct config *c,
+    const struct rules_caps *caps, const struct rules_caps *norate,
+    const uint32_t *u, size_t n)
+{
+	static const uint32_t never[] = { 0, 64190, 102 };
+	struct rules_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.caps = caps;
+	o.never = never;
+	o.n_never = 3;
+	o.uids = u;
+	o.n_uids = n;
+	o.norate = norate;
+	golden(name, c, RULES_IPV4, &o);
+	golden(name, c, RULES_IPV6, &o);
+	golden(name, c, RULES_NFT, &o);
+	o.nft_queue = 1;
+	golden(name, c, RULES_NFT, &o);
+	/* the nftables backend's xt queue step: its own table limits,
+	 * and its own set caps per UID */
+	o.syn_rate_off = 1;
+	o.uids = NULL;
+	o.n_uids = 0;
+	golden("rate-queue-step", c, RULES_IPV4, &o);
 }
 
 /* base - the defaults with the shipped templates and one web range */
@@ -404,6 +496,9 @@ test_golden(void)
 	struct rules_caps caps = { NULL, 0, 0 };
 	struct uid_range members[2] = { { 2001, 2001 }, { 3000, 3002 } };
 	const uint16_t listeners[] = { 10025, 587, 2525, 10026, 10030, 25 };
+	struct rules_caps norate = { NULL, 0, 0 };
+	const uint32_t uids[] = { 64001, 64002, 64003, 64004, 64005, 64006,
+	    64007, 64008, 64009, 64010, 64050, 65001 };
 
 	/* one web range, every default */
 	base(&c);
@@ -474,6 +569,19 @@ test_golden(void)
 	snprintf(c.policy_tcp, sizeof(c.policy_tcp), "[::1]:10041");
 	golden_opts("closed", &c, NULL, NULL, 0, listeners,
 	    sizeof(listeners) / sizeof(listeners[0]));
+
+	/* syn_rate with a web group, twelve known web users, an account
+	 * with its own cap (it leaves the default cap first) and one whose
+	 * connections_per_minute is unlimited (syn_rate leaves it alone) */
+	base(&c);
+	c.web_gids[0] = 33;
+	c.n_web_gids = 1;
+	rules_caps_add_uids(&caps, &c, "acme", 64002, 64003, 2);
+	rules_caps_add_uids(&norate, &c, "bulk", 64005, 64005, 0);
+	golden_rate("rate", &c, &caps, &norate, uids,
+	    sizeof(uids) / sizeof(uids[0]));
+	rules_caps_free(&caps);
+	rules_caps_free(&norate);
 }
 
 int
