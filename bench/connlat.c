@@ -9,8 +9,10 @@
  * It stops by itself.  Trusts nothing from the server beyond "220".
  *
  * Usage: connlat -a ADDR -p PORT [-c CONNS] [-n TOTAL] [-w WARMUP]
- *            [-t MAX_SECONDS]
+ *            [-t MAX_SECONDS] [-r RATE]
  * The first WARMUP connections (default 500) are made but not counted.
+ * With -r each thread starts at most RATE connections a second, on a
+ * fixed schedule (a probe of someone's latency, not a load).
  * Output (one line): conns=C n=N secs=S cps=R connect_p50_us=.. p99 ..
  * banner_p50_us=.. banner_p99_us=.. errors=E
  * errors: connections refused, reset, or whose first line was not 220.
@@ -41,6 +43,7 @@ static struct sockaddr_in	 dst;
 static atomic_long		 ticket;	/* connections handed out */
 static long			 total = 20000, warm = 500;
 static double			 maxsecs = 60;
+static double			 rate;		/* per thread; 0: closed loop */
 static uint64_t			 t_start, t_measure;
 static atomic_uint_fast64_t	 t_first;	/* first measured connect */
 
@@ -102,12 +105,22 @@ static void *
 run(void *arg)
 {
 	struct worker *w = arg;
-	uint64_t c = 0, b = 0, lim = (uint64_t)(maxsecs * 1e9);
+	uint64_t c = 0, b = 0, lim = (uint64_t)(maxsecs * 1e9), next, k = 0;
+	struct timespec ts;
 	long t;
 
 	while ((t = atomic_fetch_add(&ticket, 1)) < warm + total) {
 		if (now_ns() - t_start > lim)
 			break;
+		if (rate > 0) {
+			next = t_start + (uint64_t)((double)k++ * 1e9 / rate);
+			if (next > now_ns()) {
+				ts.tv_sec = (time_t)(next / 1000000000u);
+				ts.tv_nsec = (long)(next % 1000000000u);
+				clock_nanosleep(CLOCK_MONOTONIC,
+				    TIMER_ABSTIME, &ts, NULL);
+			}
+		}
 		if (t == warm) {
 			uint64_t zero = 0;
 
@@ -156,7 +169,7 @@ main(int argc, char **argv)
 	double secs;
 	int ch, port = 2525;
 
-	while ((ch = getopt(argc, argv, "a:p:c:n:w:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:p:c:n:w:t:r:")) != -1) {
 		switch (ch) {
 		case 'a': addr = optarg; break;
 		case 'p': port = atoi(optarg); break;
@@ -164,9 +177,11 @@ main(int argc, char **argv)
 		case 'n': total = atol(optarg); break;
 		case 'w': warm = atol(optarg); break;
 		case 't': maxsecs = atof(optarg); break;
+		case 'r': rate = atof(optarg); break;
 		default:
 			fprintf(stderr, "usage: connlat -a ADDR -p PORT [-c "
-			    "CONNS] [-n TOTAL] [-w WARMUP] [-t SECS]\n");
+			    "CONNS] [-n TOTAL] [-w WARMUP] [-t SECS] "
+			    "[-r RATE]\n");
 			return 2;
 		}
 	}

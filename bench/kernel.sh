@@ -15,6 +15,17 @@
 # connections/s, p50/p99 of connect() until established and until the
 # banner is read, and the ratios c/a and c/b.
 #
+# Then another user's latency during a flood, with mailgovd running:
+#   q   a second web user (the victim) connects BENCH_PROBE_RATE times a
+#       second, and nobody else does
+#   f   the same while a third web user floods: bench/synflood keeps 256
+#       connects from as many 127/8 addresses in flight, each one
+#       refused by the kernel's syn_rate or by mailgovd (over budget)
+#   f0  the same flood with syn_rate = 0: no kernel limit, every SYN of
+#       the flood reaches mailgovd
+# Reported: the victim's connect() p50/p99 and errors, the ratios f/q and
+# f0/q, the flood's attempts and how many of its SYNs reached the queue.
+#
 # Runs in a private mount namespace (tests/lib.sh's t_sandbox: scratch
 # /etc with the test web users) and network namespaces of its own (lab,
 # mx from t_topology, plus a bare one for a); traffic goes only to their
@@ -23,7 +34,10 @@
 #
 # Environment: BENCH_CONNS_TOTAL (20000 per measurement), BENCH_CONC
 # ("1 8"), BENCH_ROUNDS (5), BENCH_MAXSECS (12, cap per measurement),
-# BENCH_BACKEND (iptables or nftables), MAILGOV_BUILD (build).
+# BENCH_BACKEND (iptables or nftables), BENCH_FLOOD_ROUNDS (3; 0 skips
+# the flood), BENCH_PROBE_RATE (150 a second), BENCH_PROBE_SECS (8),
+# BENCH_SYN_RATE (200: syn_rate of the rules; burst twice that),
+# MAILGOV_BUILD (build).
 set -u
 if [ "$(id -u)" != 0 ]; then
 	echo "bench/kernel.sh: needs root (network namespaces)" >&2
@@ -43,6 +57,10 @@ CONC=${BENCH_CONC:-1 8}
 ROUNDS=${BENCH_ROUNDS:-5}
 MAXSECS=${BENCH_MAXSECS:-12}
 BACKEND=${BENCH_BACKEND:-iptables}
+FROUNDS=${BENCH_FLOOD_ROUNDS:-3}
+PRATE=${BENCH_PROBE_RATE:-150}
+PSECS=${BENCH_PROBE_SECS:-8}
+SYNRATE=${BENCH_SYN_RATE:-200}
 
 t_sandbox "$@"
 t_topology || exit 1
@@ -63,6 +81,7 @@ RES="$D/results"
 
 cc -O2 -pthread -o "$D/connlat" "$TOP/bench/connlat.c" || exit 1
 cc -O2 -pthread -o "$D/banner" "$TOP/bench/banner.c" || exit 1
+cc -O2 -o "$D/synflood" "$TOP/bench/synflood.c" || exit 1
 # copies: a rebuild during the run must not swap the binaries under it
 cp "$BUILD/mailgovd" "$BUILD/mailgovctl" "$D/" || exit 1
 MAILGOVD="$D/mailgovd"
@@ -84,13 +103,23 @@ t_config "$CONF" <<EOF
 control_socket = $D/control.sock
 policy_unix = none
 policy_tcp = none
+syn_rate = $SYNRATE
+syn_burst = $((SYNRATE * 2))
 EOF
+# the same rules without the kernel's rate limit, for f0
+{ grep -v '^syn_' "$CONF"; echo "syn_rate = 0"; } > "$D/norate.conf"
 ctl() { lab "$MAILGOVCTL" --config "$CONF" --db "$DB" "$@"; }
 # The bench's web user has an account with no connection budget: the
-# daemon must never refuse (or count sockets for) these connections.
+# daemon must never refuse (or count sockets for) these connections, and
+# the kernel does not limit its rate (connections_per_minute unlimited).
 ctl account add bench --uid "$WEB1" >/dev/null || exit 1
 ctl budget set bench connections unlimited \
     connections_per_minute unlimited >/dev/null || exit 1
+# The victim: a budget it never reaches, and the kernel's syn_rate.
+ctl account add victim --uid "$WEB2" >/dev/null || exit 1
+ctl budget set victim connections unlimited \
+    connections_per_minute 10000000/1m >/dev/null || exit 1
+# The flooder ($WEB3) has the default budget of its auto account.
 ctl rules install --backend "$BACKEND" >/dev/null || exit 1
 
 DPID=""
@@ -165,6 +194,57 @@ while [ "$r" -le "$ROUNDS" ]; do
 	r=$((r + 1))
 done
 
+# --- another user's latency during a flood -----------------------------------
+
+# status_packets - the packets mailgovd has read from the queue so far
+status_packets() {
+	lab php -r '
+	    $s = @stream_socket_client("unix://" . $argv[1], $en, $es, 3);
+	    if (!$s) exit(1);
+	    fwrite($s, "status\n");
+	    while (($l = fgets($s)) !== false && $l !== "\n")
+		if (strncmp($l, "packets=", 8) == 0) echo substr($l, 8);
+	' "$D/control.sock"
+}
+
+# probe CONFIG [flood] - the victim's latency, during a flood or not
+probe() {
+	_p0=$(status_packets)
+	_fp=""
+	if [ -n "${2:-}" ]; then
+		ip netns exec "$LAB" setpriv --reuid="$WEB3" --regid="$WEB3" \
+		    --clear-groups "$D/synflood" -a 127.0.0.1 -p 25 -P 256 -s \
+		    -t $((PSECS + 1)) > "$D/flood.out" 2>&1 &
+		_fp=$!
+		sleep 0.5
+	fi
+	_out=$(ip netns exec "$LAB" setpriv --reuid="$WEB2" --regid="$WEB2" \
+	    --clear-groups "$D/connlat" -a 192.0.2.25 -p 25 -c 1 -w 0 \
+	    -r "$PRATE" -n $((PRATE * PSECS)) -t $((PSECS + 2)) 2>&1)
+	_fl="attempts=0 refused=0 made=0"
+	if [ -n "$_fp" ]; then
+		wait "$_fp"
+		_fl=$(cat "$D/flood.out")
+	fi
+	_p1=$(status_packets)
+	echo "$1 $_out queued=$((_p1 - _p0)) $_fl" | tee -a "$RES"
+}
+
+if [ "$FROUNDS" -gt 0 ]; then
+	start_daemon
+	r=1
+	while [ "$r" -le "$FROUNDS" ]; do
+		probe q
+		probe f flood
+		lab "$MAILGOVCTL" --config "$D/norate.conf" --db "$DB" rules \
+		    install --backend "$BACKEND" >/dev/null || exit 1
+		probe f0 flood
+		ctl rules install --backend "$BACKEND" >/dev/null || exit 1
+		r=$((r + 1))
+	done
+	stop_daemon
+fi
+
 # --- table -----------------------------------------------------------------
 
 # median CONFIG CONC FIELD
@@ -209,6 +289,35 @@ done
 awk '/^cpu / { sub("ns=", "", $2); sub("conns=", "", $3); sub("main=", "", $4)
     n += $3; t += $2; m += $4 }
     END { if (n) printf "\nmailgovd CPU during c, per connection: %.1f us all threads, %.1f us main thread (%d connections)\n", t / n / 1000, m / n / 1000, n }' "$RES"
-errs=$(awk '{ for (i = 2; i <= NF; i++) if ($i ~ /^errors=/) { sub("errors=", "", $i); s += $i } } END { print s + 0 }' "$RES")
+if [ "$FROUNDS" -gt 0 ]; then
+	# fmedian CONFIG FIELD - the median over the flood rounds
+	fmedian() {
+		grep "^$1 conns=" "$RES" | sed -n "s/.* $2=\([0-9.]*\).*/\1/p" |
+		    sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
+		    else if (NR) print (v[NR / 2] + v[NR / 2 + 1]) / 2; else print 0 }'
+	}
+	echo
+	echo "Another user's connect() while a third floods ($FROUNDS rounds," \
+	    "$PRATE connections/s for ${PSECS}s each; syn_rate $SYNRATE):"
+	echo
+	echo "| config | victim p50 us | victim p99 us | victim errors | flood attempts | SYNs queued | SYNs queued/s |"
+	echo "|---|---|---|---|---|---|---|"
+	for k in q f f0; do
+		printf '| %s | %s | %s | %s | %s | %s | %.0f |\n' "$k" \
+		    "$(fmedian $k connect_p50_us)" "$(fmedian $k connect_p99_us)" \
+		    "$(grep "^$k conns=" "$RES" | sed -n 's/.* errors=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')" \
+		    "$(fmedian $k attempts)" "$(fmedian $k queued)" \
+		    "$(awk "BEGIN { print $(fmedian $k queued) / $PSECS }")"
+	done
+	echo
+	echo "| ratio | p50 | p99 |"
+	echo "|---|---|---|"
+	for k in f f0; do
+		printf '| %s/q | %s | %s |\n' "$k" \
+		    "$(ratio "$(fmedian $k connect_p50_us)" "$(fmedian q connect_p50_us)")" \
+		    "$(ratio "$(fmedian $k connect_p99_us)" "$(fmedian q connect_p99_us)")"
+	done
+fi
+errs=$(awk '$1 !~ /^f/ { for (i = 2; i <= NF; i++) if ($i ~ /^errors=/) { sub("errors=", "", $i); s += $i } } END { print s + 0 }' "$RES")
 [ "$errs" -eq 0 ] || { echo "bench: $errs connections failed" >&2; exit 1; }
 exit 0
