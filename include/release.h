@@ -27,10 +27,14 @@ struct release;
 struct release *release_new(struct loop *, struct accts *,
 	    const struct config *);
 void	release_free(struct release *);
-/* release_note_held - the policy server just answered HOLD for this */
+/*
+ * release_note_held - the policy server just answered HOLD for this, or
+ * Postfix held it because the answer came too late; prepaid: that answer
+ * had accepted and charged it, so its release is not charged again
+ */
 int	release_note_held(struct release *, struct acct *,
 	    const char *queue_id, uint32_t rcpts, uint64_t size,
-	    const char *sender);
+	    const char *sender, int prepaid);
 /*
  * release_may_hold - may a put one more message of size bytes on hold,
  * within held_messages_max and held_bytes_max?  1 or 0; what a holds now

@@ -17,7 +17,7 @@
 
 #include "config.h"
 
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 #define STORE_NAMELEN		64	/* account names: [a-z0-9._-], 1..63 */
 #define STORE_DEFAULT_ID	1	/* the catch-all account, never deleted */
 #define STORE_DEFAULT_NAME	"default"
@@ -179,6 +179,8 @@ struct store_held {
 	uint64_t	size;
 	int		state;
 	char		sender[256];
+	int		prepaid;		/* charged when accepted: the
+						 * release is not charged */
 };
 
 int	store_held_add(struct store *, const struct store_held *);

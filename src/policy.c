@@ -55,6 +55,7 @@
 #include "pparse.h"
 #include "release.h"
 #include "store.h"
+#include "verdicts.h"
 
 #define POLICY_MAX_CONNS	1024	/* Postfix needs one per smtpd */
 #define POLICY_UID_SHARE	64	/* any other local UID, at most */
@@ -73,6 +74,10 @@
 #define POLICY_SWEEP_MS		1000	/* how often timeouts are checked */
 #define POLICY_LOG_RATE		20	/* malformed-input lines per second */
 #define POLICY_SIZE_MAX		(1ull << 40)	/* bytes: a message's size= */
+#define POLICY_OWED		2	/* accepting answers tracked per
+					 * connection (Postfix asks one at
+					 * a time) */
+#define POLICY_VERDICTS		8192	/* recent queue verdicts remembered */
 
 enum lkind { L_UNIX, L_TCP };
 
@@ -87,6 +92,20 @@ struct listener {
 struct barrier {
 	size_t		end;
 	uint64_t	seq;
+};
+
+/*
+ * an accepting END-OF-MESSAGE answer of the queue instance not yet
+ * delivered: if the client goes first, Postfix held the message
+ * (default_action) after the charge was made
+ */
+struct owed {
+	size_t		end;		/* its last byte in out[] */
+	char		queue_id[32];
+	int64_t		account;
+	uint32_t	rcpts;
+	uint64_t	size;
+	char		sender[256];
 };
 
 /* recipients counted so far in one SMTP transaction */
@@ -110,6 +129,8 @@ struct conn {
 	size_t		 rel;		/* bytes that may be written */
 	struct barrier	 bar[POLICY_BARRIERS];
 	unsigned	 nbar;
+	struct owed	 owed[POLICY_OWED];
+	unsigned	 nowed;
 	uint64_t	 last_seq;	/* batch of the latest answer */
 	uint32_t	 events;	/* what the loop watches */
 	int		 eof;
@@ -150,6 +171,7 @@ struct policy {
 	uint64_t		 warn_tat;	/* log rate limiter */
 	uid_t			 postfix_uid;	/* Postfix's mail owner */
 	struct uidslot		 uids[POLICY_UID_SLOTS];
+	struct verdicts		*verdicts;	/* queue EOMs, by queue ID */
 };
 
 static uint64_t	mono_s(void);
@@ -592,8 +614,77 @@ hold(struct conn *c, const struct preq *q, struct acct *a, uint32_t rcpts,
 	if (rcpts > 0 && p->rel != NULL && q->queue_id != NULL &&
 	    release_queue_id_ok(q->queue_id))
 		(void)release_note_held(p->rel, a, q->queue_id, rcpts, size,
-		    q->sender ? q->sender : "");
+		    q->sender ? q->sender : "", 0);
 	return 1;
+}
+
+/* owe - an accepting answer of the queue instance was just queued on c:
+ * watch it until it is delivered */
+static void
+owe(struct conn *c, const struct preq *q, const struct acct *a,
+    const char *queue_id, uint32_t rcpts, uint64_t size)
+{
+	struct owed	*o;
+
+	if (c->nowed == POLICY_OWED)
+		return;		/* a client that pipelines: not Postfix */
+	o = &c->owed[c->nowed++];
+	o->end = c->outlen;
+	snprintf(o->queue_id, sizeof(o->queue_id), "%s", queue_id);
+	o->account = a->id;
+	o->rcpts = rcpts;
+	o->size = size;
+	snprintf(o->sender, sizeof(o->sender), "%s",
+	    q->sender ? q->sender : "");
+}
+
+/*
+ * owed_lost - the client left before c's accepting answers went out.
+ * Postfix gave up waiting and applied default_action: the message is on
+ * hold, and it was charged already.  It gets a held row marked prepaid,
+ * so that it is released in its turn and not charged a second time.
+ */
+static void
+owed_lost(struct conn *c)
+{
+	struct policy	*p = c->p;
+	struct owed	*o;
+	struct acct	*a;
+	unsigned	 i;
+
+	for (i = 0; i < c->nowed; i++) {
+		o = &c->owed[i];
+		/* a retry of a message whose first answer was lost */
+		if (verdicts_find(p->verdicts, o->queue_id, o->account) ==
+		    VERDICT_HELD)
+			continue;
+		verdicts_put(p->verdicts, o->queue_id, o->account,
+		    VERDICT_HELD);
+		if ((a = acct_by_id(p->accts, o->account)) == NULL)
+			continue;
+		a->use.held++;
+		snapshot(p, a);
+		(void)release_note_held(p->rel, a, o->queue_id, o->rcpts,
+		    o->size, o->sender, 1);
+		if (log_allowed(&p->warn_tat, now_us()))
+			log_warnx("policy: queue_id=%s account=%s: the client "
+			    "left before the answer accepting it went out; "
+			    "Postfix holds it, and it will be released "
+			    "without a second charge", o->queue_id, a->name);
+	}
+	c->nowed = 0;
+}
+
+/* owed_sent - forget the answers that went out (sent bytes of out[]) */
+static void
+owed_sent(struct conn *c)
+{
+	unsigned	i, k;
+
+	for (i = 0, k = 0; i < c->nowed; i++)
+		if (c->owed[i].end > c->sent)
+			c->owed[k++] = c->owed[i];
+	c->nowed = k;
 }
 
 /* do_eom - charge the whole message, all or nothing, and say what to do */
@@ -604,7 +695,7 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 	struct policy	*p = c->p;
 	enum budget_kind which = BK_MSG_HOUR;
 	uint64_t	 rcpts = 0, size = 0, retry_at = 0, secs;
-	const char	*err, *kind;
+	const char	*err, *kind, *qid = NULL;
 	int		 mode;
 
 	if (q->instance != NULL)
@@ -624,6 +715,24 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 	    num_u64(q->size, 0, POLICY_SIZE_MAX, 0, &size, &err) == -1)
 		size = 0;
 
+	/* Postfix asks again when an answer is late: the same verdict,
+	 * without a second charge or a second held row */
+	if (queue && q->queue_id != NULL && release_queue_id_ok(q->queue_id))
+		qid = q->queue_id;
+	switch (qid != NULL ? verdicts_find(p->verdicts, qid, a->id) :
+	    VERDICT_NONE) {
+	case VERDICT_CHARGED:
+		answer(c, 1, "DUNNO");
+		owe(c, q, a, qid, (uint32_t)rcpts, size);
+		return;
+	case VERDICT_HELD:
+		answer(c, 1, "HOLD mailgov: account %s: this message is "
+		    "already on hold", a->name);
+		return;
+	case VERDICT_NONE:
+		break;
+	}
+
 	if (a->blocked) {
 		a->use.refused++;
 		snapshot(p, a);
@@ -638,9 +747,11 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 	/* held mail leaves oldest first: while some of this account's mail
 	 * waits, new mail waits behind it instead of overtaking it */
 	if (queue && mode == MODE_HOLD && a->n_held > 0) {
-		if (hold(c, q, a, (uint32_t)rcpts, size, now))
+		if (hold(c, q, a, (uint32_t)rcpts, size, now)) {
+			verdicts_put(p->verdicts, qid, a->id, VERDICT_HELD);
 			answer(c, 1, "HOLD mailgov: account %s has held mail "
 			    "waiting; this message follows it", a->name);
+		}
 		return;
 	}
 	if (acct_charge_message(a, (uint32_t)rcpts, now, &which, &retry_at)
@@ -652,6 +763,10 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 		snapshot(p, a);
 		alert_ok(p, a, EOM_KINDS, now);
 		answer(c, 1, "DUNNO");
+		if (qid != NULL) {
+			verdicts_put(p->verdicts, qid, a->id, VERDICT_CHARGED);
+			owe(c, q, a, qid, (uint32_t)rcpts, size);
+		}
 		return;
 	}
 
@@ -660,6 +775,7 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 	case MODE_HOLD:
 		if (!hold(c, q, a, queue ? (uint32_t)rcpts : 0, size, now))
 			break;
+		verdicts_put(p->verdicts, qid, a->id, VERDICT_HELD);
 		budget_alert(p, a, EOM_KINDS, (int)which, kind, "hold", q, now);
 		answer(c, 1, "HOLD mailgov: account %s over %s", a->name, kind);
 		break;
@@ -835,6 +951,8 @@ conn_flush(struct conn *c)
 		conn_close(c);		/* peer went away */
 		return -1;
 	}
+	if (c->nowed > 0)
+		owed_sent(c);
 	if (c->sent > 0 && c->sent == c->outlen) {
 		c->sent = c->rel = c->outlen = 0;
 	} else if (c->sent > POLICY_OUT_MAX / 2) {
@@ -845,6 +963,8 @@ conn_flush(struct conn *c)
 		c->sent = 0;
 		for (unsigned i = 0; i < c->nbar; i++)
 			c->bar[i].end -= k;
+		for (unsigned i = 0; i < c->nowed; i++)
+			c->owed[i].end -= k;
 	}
 	if (c->eof && c->outlen == 0) {
 		conn_close(c);
@@ -882,8 +1002,11 @@ on_conn(int fd, uint32_t events, void *arg)
 		return;
 	}
 	if (n == 0) {
-		/* answers already owed still go out; then close */
+		/* answers already owed still go out; then close.  Postfix
+		 * never half-closes: it closes when it stops waiting, so an
+		 * accepting answer not yet out never reached it */
 		c->eof = 1;
+		owed_lost(c);
 		if (c->outlen == 0) {
 			conn_close(c);
 			return;
@@ -904,6 +1027,7 @@ conn_close(struct conn *c)
 
 	if (c->fd == -1)
 		return;
+	owed_lost(c);
 	loop_del(p->loop, c->fd);
 	close(c->fd);
 	c->fd = -1;
@@ -1402,10 +1526,13 @@ policy_new(struct loop *loop, struct accts *accts, struct flows *flows,
 	    POLICY_IDLE_TIMEOUT);
 	p->wait_head = calloc(1, sizeof(*p->wait_head));
 	p->all_head = calloc(1, sizeof(*p->all_head));
-	if (p->wait_head == NULL || p->all_head == NULL) {
+	p->verdicts = verdicts_new(POLICY_VERDICTS);
+	if (p->wait_head == NULL || p->all_head == NULL ||
+	    p->verdicts == NULL) {
 		log_warn("policy_new");
 		free(p->wait_head);
 		free(p->all_head);
+		verdicts_free(p->verdicts);
 		free(p);
 		return NULL;
 	}
@@ -1504,6 +1631,7 @@ policy_free(struct policy *p)
 	}
 	free(p->wait_head);
 	free(p->all_head);
+	verdicts_free(p->verdicts);
 	for (i = 0; i < p->nls; i++) {
 		if (!p->ls[i].paused)
 			loop_del(p->loop, p->ls[i].fd);

@@ -99,6 +99,7 @@ struct inflight {
 	uint64_t	size;
 	uint64_t	seq;		/* the group commit carrying its charge */
 	int		sent;		/* asked of the child yet */
+	int		prepaid;	/* charged when it was accepted */
 };
 
 struct heldacct {
@@ -741,6 +742,18 @@ pend_find(const struct release *r, const char *queue_id)
 	return 0;
 }
 
+/* pend_of - does account have held rows waiting to be written */
+static int
+pend_of(const struct release *r, int64_t account)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_pend; i++)
+		if (r->pend[i].account == account)
+			return 1;
+	return 0;
+}
+
 /* pend_flush - write the waiting held rows in one transaction */
 static void
 pend_flush(struct release *r)
@@ -965,11 +978,14 @@ q_start(struct release *r)
 /* --- answers and the tick ------------------------------------------------- */
 
 /* count_release - a held message left: it is one of the account's
- * messages now (docs/mailgovctl.md defines every counter) */
+ * messages now (docs/mailgovctl.md defines every counter), unless it
+ * was counted as one when it was accepted (prepaid) */
 static void
-count_release(struct acct *a, uint32_t rcpts, uint64_t size)
+count_release(struct acct *a, uint32_t rcpts, uint64_t size, int prepaid)
 {
 	a->use.released++;
+	if (prepaid)
+		return;
 	a->use.messages++;
 	a->use.recipients += rcpts;
 	a->use.bytes = num_add_counter(a->use.bytes, size);
@@ -1026,7 +1042,8 @@ count_admin_releases(struct release *r)
 	for (i = 0; i < w->n; i++)
 		if ((a = acct_by_id(r->accts, w->h[i].account)) != NULL) {
 			count_release(a, w->h[i].recipients ?
-			    w->h[i].recipients : 1, w->h[i].size);
+			    w->h[i].recipients : 1, w->h[i].size,
+			    w->h[i].prepaid);
 			held_sub(r, a, w->h[i].size);
 			acct_touch(a);
 			/* looked at again this tick, even if its budget
@@ -1046,7 +1063,7 @@ on_answer(int fd, uint32_t events, void *arg)
 	struct rel_ans ans;
 	struct acct *a;
 	ssize_t	 n, i;
-	int	 in_tx = 0, state;
+	int	 in_tx = 0, state, prepaid;
 	int64_t	 account;
 	uint32_t rcpts;
 	uint64_t size;
@@ -1075,6 +1092,7 @@ on_answer(int fd, uint32_t events, void *arg)
 		account = r->infl[i].account;
 		rcpts = r->infl[i].rcpts;
 		size = r->infl[i].size;
+		prepaid = r->infl[i].prepaid;
 		r->infl[i] = r->infl[--r->n_infl];
 		if (ans.status == ST_FAIL) {
 			/* leave it held; try again in a minute */
@@ -1094,7 +1112,7 @@ on_answer(int fd, uint32_t events, void *arg)
 		a = acct_by_id(r->accts, account);
 		if (ans.status == ST_OK && a != NULL) {
 			if (ans.op == 'H')
-				count_release(a, rcpts, size);
+				count_release(a, rcpts, size, prepaid);
 			held_sub(r, a, size);
 			acct_touch(a);
 			log_info("release: released queue_id=%s account=%s",
@@ -1138,8 +1156,10 @@ tick_row(const struct store_held *h, void *arg)
 		return 0;
 	if (r->n_infl >= REL_INFLIGHT)
 		return 1;
-	if (acct_charge_message(w->a, h->recipients ? h->recipients : 1,
-	    w->now, &which, &retry_at) != BUDGET_OK) {
+	/* a prepaid message was charged when it was accepted: it goes
+	 * whatever the budget, and in its turn (oldest first) */
+	if (!h->prepaid && acct_charge_message(w->a, h->recipients ?
+	    h->recipients : 1, w->now, &which, &retry_at) != BUDGET_OK) {
 		w->stopped = 1;
 		w->retry_at = retry_at;
 		return 1;
@@ -1156,6 +1176,7 @@ tick_row(const struct store_held *h, void *arg)
 	f->rcpts = h->recipients ? h->recipients : 1;
 	f->size = h->size;
 	f->sent = 0;
+	f->prepaid = h->prepaid;
 	f->seq = r->cm != NULL ? commit_need(r->cm) : 0;
 	r->n_infl++;
 	w->sent++;
@@ -1235,7 +1256,7 @@ release_tick(struct release *r, uint64_t now)
 			log_warnx("release: %s", store_error(st));
 			return;
 		}
-		if (w.rows == 0) {
+		if (w.rows == 0 && !pend_of(r, a->id)) {
 			/* nothing of a's is held now (rows in flight stay
 			 * HELD until done): new mail need not wait */
 			a->n_held = 0;
@@ -1261,10 +1282,12 @@ release_set_commit(struct release *r, struct commit *cm)
 		commit_on_durable(cm, on_durable, r);
 }
 
-/* release_note_held - the policy server answered HOLD for this message */
+/* release_note_held - the policy server answered HOLD for this message,
+ * or Postfix held one whose answer it did not get in time (prepaid when
+ * that answer had charged it) */
 int
 release_note_held(struct release *r, struct acct *a, const char *queue_id,
-    uint32_t rcpts, uint64_t size, const char *sender)
+    uint32_t rcpts, uint64_t size, const char *sender, int prepaid)
 {
 	struct store *st;
 	struct store_held h;
@@ -1279,6 +1302,7 @@ release_note_held(struct release *r, struct acct *a, const char *queue_id,
 	h.recipients = rcpts;
 	h.size = size;
 	h.state = HELD;
+	h.prepaid = prepaid;
 	snprintf(h.sender, sizeof(h.sender), "%s", sender ? sender : "");
 	if (store_held_add(st, &h) == -1) {
 		if (pend_add(r, &h) == -1) {

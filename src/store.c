@@ -127,6 +127,12 @@ static const char *const migrations[] = {
 	/* 2 -> 3: the last redo log record whose rows are in usage */
 	("CREATE TABLE redo (applied INTEGER NOT NULL);"
 	"INSERT INTO redo (applied) VALUES (0);"),
+	/*
+	 * 3 -> 4: held.prepaid, a message charged when it was accepted
+	 * whose answer reached Postfix too late (Postfix held it): its
+	 * release is not charged again.
+	 */
+	"ALTER TABLE held ADD COLUMN prepaid INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -158,7 +164,7 @@ enum st {
 			"messages, recipients, bytes, held, released, " \
 			"refused, connections, last_seen, epoch"
 #define HELD_COLS	"queue_id, account, since, recipients, size, state, " \
-			"sender"
+			"sender, prepaid"
 
 static const char *const st_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -252,10 +258,11 @@ static const char *const st_sql[S_COUNT] = {
 	    "connections = 0, last_seen = 0, epoch = epoch + 1",
 	[S_HELD_FIND] = "SELECT state FROM held WHERE queue_id = ?1",
 	[S_HELD_ADD] = "INSERT INTO held (" HELD_COLS ") VALUES (?1, ?2, ?3, "
-	    "?4, ?5, ?6, ?7) ON CONFLICT (queue_id) DO UPDATE SET "
+	    "?4, ?5, ?6, ?7, ?8) ON CONFLICT (queue_id) DO UPDATE SET "
 	    "account = excluded.account, since = excluded.since, "
 	    "recipients = excluded.recipients, size = excluded.size, "
-	    "state = excluded.state, sender = excluded.sender",
+	    "state = excluded.state, sender = excluded.sender, "
+	    "prepaid = excluded.prepaid",
 	[S_HELD_STATE] = "UPDATE held SET state = ?2 WHERE queue_id = ?1",
 	[S_HELD_ALL] = "SELECT " HELD_COLS " FROM held "
 	    "ORDER BY since, rowid",
@@ -2182,6 +2189,7 @@ store_held_add(struct store *s, const struct store_held *h)
 	sqlite3_bind_int(st, 6, h->state);
 	sqlite3_bind_text(st, 7, h->sender, (int)strnlen(h->sender,
 	    sizeof(h->sender) - 1), SQLITE_STATIC);
+	sqlite3_bind_int(st, 8, h->prepaid != 0);
 	if (st_run(s, st) == -1)
 		goto fail;
 	return tx_close(s, own, 1);
@@ -2242,6 +2250,7 @@ store_held_each(struct store *s, int64_t account, int state,
 		v = sqlite3_column_int64(st, 5);
 		h.state = (v >= HELD && v <= HELD_STATE_MAX) ? (int)v : HELD;
 		col_str(st, 6, h.sender, sizeof(h.sender));
+		h.prepaid = sqlite3_column_int64(st, 7) != 0;
 		if ((stop = cb(&h, arg)) != 0)
 			break;
 	}

@@ -535,7 +535,7 @@ collect_held(const struct store_held *h, void *arg)
 	struct heldlist *l = arg;
 
 	strcat(l->ids, h->queue_id);
-	strcat(l->ids, " ");
+	strcat(l->ids, h->prepaid ? "$ " : " ");
 	return 0;
 }
 
@@ -563,7 +563,9 @@ test_held(void)
 	snprintf(h.queue_id, sizeof(h.queue_id), "C3");
 	h.account = y;
 	h.since = 150;
-	T_EQ_U(store_held_add(s, &h), 0, "hold C3");
+	h.prepaid = 1;
+	T_EQ_U(store_held_add(s, &h), 0, "hold C3, prepaid");
+	h.prepaid = 0;
 	T_EQ_U(store_held_add(s, &h), (uint64_t)-1, "hold C3 twice");
 	T_EQ_S(store_error(s), "queue id C3 is already held", "dup held");
 	snprintf(h.queue_id, sizeof(h.queue_id), "bad/id");
@@ -575,7 +577,7 @@ test_held(void)
 
 	memset(&l, 0, sizeof(l));
 	store_held_each(s, -1, HELD, collect_held, &l);
-	T_EQ_S(l.ids, "A1 C3 B2 ", "all held, oldest first");
+	T_EQ_S(l.ids, "A1 C3$ B2 ", "all held, oldest first, C3 prepaid");
 	memset(&l, 0, sizeof(l));
 	store_held_each(s, x, HELD, collect_held, &l);
 	T_EQ_S(l.ids, "A1 B2 ", "x's held");
@@ -588,7 +590,7 @@ test_held(void)
 	T_EQ_S(l.ids, "B2 ", "x's still held");
 	memset(&l, 0, sizeof(l));
 	store_held_each(s, -1, -1, collect_held, &l);
-	T_EQ_S(l.ids, "A1 C3 B2 ", "any state");
+	T_EQ_S(l.ids, "A1 C3$ B2 ", "any state");
 	/* a released queue id may be reused by Postfix */
 	snprintf(h.queue_id, sizeof(h.queue_id), "A1");
 	h.account = y;
@@ -596,7 +598,7 @@ test_held(void)
 	T_EQ_U(store_held_add(s, &h), 0, "reuse released queue id");
 	memset(&l, 0, sizeof(l));
 	store_held_each(s, y, HELD, collect_held, &l);
-	T_EQ_S(l.ids, "C3 A1 ", "y's held after reuse");
+	T_EQ_S(l.ids, "C3$ A1 ", "y's held after reuse");
 	store_close(s);
 	cleanup();
 }
@@ -778,7 +780,8 @@ test_migrates_version_1(void)
 	store_close(s);
 	db = raw();
 	T_EQ_U(sqlite3_exec(db, "ALTER TABLE usage DROP COLUMN epoch; "
-	    "DROP TABLE redo; UPDATE schema_version SET version = 1", 0, 0,
+	    "DROP TABLE redo; ALTER TABLE held DROP COLUMN prepaid; "
+	    "UPDATE schema_version SET version = 1", 0, 0,
 	    0), SQLITE_OK,
 	    "made a version 1 file");
 	sqlite3_close(db);
