@@ -2,8 +2,8 @@
  * flow - the kernel path's flow table: which UID and account opened the
  * connection from (source address, source port), and where it was going
  * before the nat REDIRECT.  The queue path looks sessions up here.
- * Open addressing with linear probing and backward-shift deletion in one
- * preallocated array: no allocation after start-up, 1M flows in ~100 MB.
+ * One preallocated dense array, indexed by hash.h's table: no allocation
+ * after start-up, 1M flows in ~100 MB.
  * Each UID may hold at most its share of the table (flow_uid_max), so one
  * web user cannot fill it and push everyone else's flows out.
  * Pure: the caller passes the time.

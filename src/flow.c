@@ -3,24 +3,22 @@
  * address, source port).
  *
  * Layout: the flows themselves sit in one dense array (max entries, no
- * holes: a deletion moves the last flow into the hole), and an index of
- * power-of-two slots >= max * 4/3 (load factor <= 3/4) maps a key to its
- * dense position by open addressing with linear probing.  A slot is 8
- * bytes (position + 32 hash bits, so most probes never touch the flow),
- * so 1M flows cost 72 MB of flows and 16 MB of slots.  Deletion uses
- * backward shift, so there are no tombstones and probe chains stay short
- * however long the daemon runs.  Expiry walks the dense array with a
- * cursor, a bounded amount per call.
+ * holes: a deletion moves the last flow into the hole), and a hash index
+ * (hash.h: 8-byte slots, at most 3/4 full) maps a key to its dense
+ * position + 1.  1M flows cost 72 MB of flows and 16 MB of index.
+ * Expiry walks the dense array with a cursor, a bounded amount per call.
  *
- * Per-UID share: a second index, of the same size, counts each UID's
- * flows (uid, count; backward-shift deletion when the count drops to
- * zero).  A flow for a UID that already holds flow_uid_max is refused, so
- * one UID binding every address of 127/8 cannot take the whole table.
- * Its pages are only touched for the UIDs that hold flows.
+ * Per-UID share: a second dense array counts each UID's flows (uid,
+ * count), indexed the same way; a count that drops to zero leaves, the
+ * last count moving into its place.  A flow for a UID that already holds
+ * flow_uid_max is refused, so one UID binding every address of 127/8
+ * cannot take the whole table.  Its pages are only touched for the UIDs
+ * that hold flows.
  *
- * Everything is allocated by flow_new(); nothing after.  Pure apart from
- * one getrandom() for the hash seed: source ports are chosen by the web
- * users we govern, so the hash must not be predictable.
+ * Everything is allocated by flow_new() and sized for max, so the indexes
+ * never grow: nothing is allocated after.  Pure apart from one getrandom()
+ * for the hash seed: source ports are chosen by the web users we govern,
+ * so the hash must not be predictable.
  *
  * Trusts its callers (keys come from parsed packets and the policy
  * server's already-validated addresses).
@@ -34,41 +32,26 @@
 #include <time.h>
 
 #include "flow.h"
-
-struct slot {
-	uint32_t	pos;		/* dense index + 1; 0 = empty */
-	uint32_t	hash;		/* high bits of the key's hash */
-};
+#include "hash.h"
 
 struct ucount {
 	uint32_t	uid;
-	uint32_t	n;		/* flows of uid; 0 = empty slot */
+	uint32_t	n;		/* flows of uid, > 0 */
 };
 
 struct flows {
 	struct flow	*f;		/* dense, n used of max */
 	size_t		 n, max;
-	struct slot	*slot;
-	size_t		 mask;		/* number of slots - 1 */
-	struct ucount	*uc;		/* as many slots as slot[] */
+	struct hash	*idx;		/* key -> position in f + 1 */
+	struct ucount	*uc;		/* dense, nuc used of max */
+	size_t		 nuc;
+	struct hash	*uidx;		/* uid -> position in uc + 1 */
 	size_t		 uid_max;	/* flows one UID may hold */
 	size_t		 cursor;	/* flow_expire's position */
 	uint64_t	 seed;
 	uint64_t	 full_until;	/* no flow expires before: a reclaim
 					 * until then would find nothing */
 };
-
-/* mix - a 64-bit finalizer (splitmix64) */
-static uint64_t
-mix(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
 
 /* key_hash - seeded hash of a normalized key */
 static uint64_t
@@ -78,9 +61,9 @@ key_hash(const struct flows *t, const struct flow_key *k)
 
 	memcpy(&a, k->addr, 8);
 	memcpy(&b, k->addr + 8, 8);
-	h = mix(t->seed ^ ((uint64_t)k->family << 16 | k->port));
-	h = mix(h ^ a);
-	h = mix(h ^ b);
+	h = hash_u64(t->seed ^ ((uint64_t)k->family << 16 | k->port));
+	h = hash_u64(h ^ a);
+	h = hash_u64(h ^ b);
 	return h;
 }
 
@@ -103,29 +86,35 @@ key_eq(const struct flow_key *a, const struct flow_key *b)
 	    memcmp(a->addr, b->addr, 16) == 0;
 }
 
+/* flow_eq - the index's callback: flow ref - 1 has key k */
+static int
+flow_eq(const void *ctx, uint32_t ref, const void *k)
+{
+	const struct flows *t = ctx;
+
+	return key_eq(&t->f[ref - 1].key, k);
+}
+
 /* flow_new - preallocate room for max flows */
 struct flows *
 flow_new(size_t max)
 {
 	struct flows *t;
-	size_t nslots, want;
 
 	if (max == 0 || max > UINT32_MAX / 2)
 		return NULL;
-	want = max + (max + 2) / 3;	/* >= max * 4/3 */
-	for (nslots = 16; nslots < want; nslots <<= 1)
-		;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	t->f = calloc(max, sizeof(*t->f));
-	t->slot = calloc(nslots, sizeof(*t->slot));
-	t->uc = calloc(nslots, sizeof(*t->uc));
-	if (t->f == NULL || t->slot == NULL || t->uc == NULL) {
+	t->uc = calloc(max, sizeof(*t->uc));
+	t->idx = hash_new(max);
+	t->uidx = hash_new(max);
+	if (t->f == NULL || t->uc == NULL || t->idx == NULL ||
+	    t->uidx == NULL) {
 		flow_free(t);
 		return NULL;
 	}
 	t->max = max;
-	t->mask = nslots - 1;
 	t->uid_max = flow_uid_default(max);
 	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
 	    sizeof(t->seed))
@@ -140,8 +129,9 @@ flow_free(struct flows *t)
 	if (t == NULL)
 		return;
 	free(t->f);
-	free(t->slot);
 	free(t->uc);
+	hash_free(t->idx);
+	hash_free(t->uidx);
 	free(t);
 }
 
@@ -171,30 +161,38 @@ flow_uid_max(const struct flows *t)
 	return t->uid_max;
 }
 
-/* uc_home - where uid's count starts probing */
-static size_t
-uc_home(const struct flows *t, uint32_t uid)
+/* uid_hash - where uid's count is indexed */
+static uint64_t
+uid_hash(const struct flows *t, uint32_t uid)
 {
-	return mix(t->seed ^ ((uint64_t)uid << 1 | 1)) & t->mask;
+	return hash_u64(t->seed ^ ((uint64_t)uid << 1 | 1));
 }
 
-/* uc_find - the slot of uid's count, or the empty slot where it goes */
-static size_t
+/* uc_eq - the index's callback: count ref - 1 is uid's */
+static int
+uc_eq(const void *ctx, uint32_t ref, const void *uid)
+{
+	const struct flows *t = ctx;
+
+	return t->uc[ref - 1].uid == *(const uint32_t *)uid;
+}
+
+/* uc_find - uid's count, or NULL */
+static struct ucount *
 uc_find(const struct flows *t, uint32_t uid)
 {
-	size_t i;
+	uint32_t r = hash_find(t->uidx, uid_hash(t, uid), uc_eq, t, &uid);
 
-	for (i = uc_home(t, uid); t->uc[i].n != 0 && t->uc[i].uid != uid;
-	    i = (i + 1) & t->mask)
-		;
-	return i;
+	return r ? &t->uc[r - 1] : NULL;
 }
 
 /* flow_uid_count - flows held by uid */
 size_t
 flow_uid_count(const struct flows *t, uint32_t uid)
 {
-	return t->uc[uc_find(t, uid)].n;
+	const struct ucount *c = uc_find(t, uid);
+
+	return c ? c->n : 0;
 }
 
 /* uc_inc - one more flow for uid (never more UIDs than flows, so the
@@ -202,96 +200,62 @@ flow_uid_count(const struct flows *t, uint32_t uid)
 static void
 uc_inc(struct flows *t, uint32_t uid)
 {
-	size_t i = uc_find(t, uid);
+	struct ucount *c = uc_find(t, uid);
 
-	t->uc[i].uid = uid;
-	t->uc[i].n++;
+	if (c != NULL) {
+		c->n++;
+		return;
+	}
+	if (hash_add(t->uidx, uid_hash(t, uid), (uint32_t)t->nuc + 1) == -1)
+		abort();	/* sized for max UIDs: a bug */
+	t->uc[t->nuc].uid = uid;
+	t->uc[t->nuc].n = 1;
+	t->nuc++;
 }
 
-/* uc_dec - one flow fewer for uid; the last one empties its slot and
- * shifts the rest of the cluster back, as slot_remove does */
+/* uc_dec - one flow fewer for uid; the last one takes its count out and
+ * the last count moves into its place */
 static void
 uc_dec(struct flows *t, uint32_t uid)
 {
-	size_t i = uc_find(t, uid), j, home;
+	struct ucount *c = uc_find(t, uid);
+	uint32_t ref, last;
 
-	if (t->uc[i].n == 0)
+	if (c == NULL)
 		abort();	/* a flow nobody counted: a bug */
-	if (--t->uc[i].n > 0)
+	if (--c->n > 0)
 		return;
-	for (j = i;;) {
-		j = (j + 1) & t->mask;
-		if (t->uc[j].n == 0)
-			return;
-		home = uc_home(t, t->uc[j].uid);
-		if (i <= j ? (i < home && home <= j) :
-		    (i < home || home <= j))
-			continue;
-		t->uc[i] = t->uc[j];
-		t->uc[j].n = 0;
-		i = j;
-	}
+	ref = (uint32_t)(c - t->uc) + 1;
+	last = (uint32_t)t->nuc--;
+	if (hash_del(t->uidx, uid_hash(t, uid), ref) == -1 ||
+	    (ref != last && hash_move(t->uidx,
+	    uid_hash(t, t->uc[last - 1].uid), last, ref) == -1))
+		abort();	/* the index lost a count: a bug */
+	*c = t->uc[last - 1];
 }
 
-/* find - the slot holding key k (normalized), or -1 */
-static long
+/* find - the ref (position + 1) of key k (normalized) hashed to h, or 0 */
+static uint32_t
 find(const struct flows *t, const struct flow_key *k, uint64_t h)
 {
-	size_t i = h & t->mask;
-	uint32_t tag = (uint32_t)(h >> 32);
-	const struct slot *s;
-
-	for (;;) {
-		s = &t->slot[i];
-		if (s->pos == 0)
-			return -1;
-		if (s->hash == tag && key_eq(&t->f[s->pos - 1].key, k))
-			return (long)i;
-		i = (i + 1) & t->mask;
-	}
+	return hash_find(t->idx, h, flow_eq, t, k);
 }
 
-/* slot_remove - empty slot i and shift the rest of its cluster back */
+/* remove_at - delete flow ref, hashed to h, keeping the array dense */
 static void
-slot_remove(struct flows *t, size_t i)
+remove_at(struct flows *t, uint32_t ref, uint64_t h)
 {
-	size_t j = i, home;
+	uint32_t last = (uint32_t)t->n;
 
-	for (;;) {
-		t->slot[i].pos = 0;
-		for (;;) {
-			j = (j + 1) & t->mask;
-			if (t->slot[j].pos == 0)
-				return;
-			home = key_hash(t, &t->f[t->slot[j].pos - 1].key) &
-			    t->mask;
-			/* Move j back to i unless its home lies in (i, j]. */
-			if (i <= j ? (i < home && home <= j) :
-			    (i < home || home <= j))
-				continue;
-			break;
-		}
-		t->slot[i] = t->slot[j];
-		i = j;
-	}
-}
-
-/* remove_at - delete the flow in slot i, keeping the array dense */
-static void
-remove_at(struct flows *t, size_t i)
-{
-	size_t pos = t->slot[i].pos - 1, last = t->n - 1;
-	long s;
-
-	uc_dec(t, t->f[pos].uid);
-	slot_remove(t, i);
-	if (pos != last) {
+	uc_dec(t, t->f[ref - 1].uid);
+	if (hash_del(t->idx, h, ref) == -1)
+		abort();	/* the index lost a flow: a bug */
+	if (ref != last) {
 		/* The last flow moves into the hole: repoint its slot. */
-		s = find(t, &t->f[last].key, key_hash(t, &t->f[last].key));
-		if (s < 0)
-			abort();	/* the index lost a flow: a bug */
-		t->f[pos] = t->f[last];
-		t->slot[s].pos = (uint32_t)pos + 1;
+		if (hash_move(t->idx, key_hash(t, &t->f[last - 1].key), last,
+		    ref) == -1)
+			abort();
+		t->f[ref - 1] = t->f[last - 1];
 	}
 	t->n--;
 }
@@ -318,13 +282,12 @@ flow_put(struct flows *t, const struct flow *f, uint64_t now)
 	struct flow_key k;
 	struct flow *old;
 	uint64_t h;
-	size_t i;
-	long s;
+	uint32_t r;
 
 	key_norm(&k, &f->key);
 	h = key_hash(t, &k);
-	if ((s = find(t, &k, h)) >= 0) {
-		old = &t->f[t->slot[s].pos - 1];
+	if ((r = find(t, &k, h)) != 0) {
+		old = &t->f[r - 1];
 		if (old->uid != f->uid) {
 			if (flow_uid_count(t, f->uid) >= t->uid_max) {
 				errno = EDQUOT;
@@ -356,13 +319,11 @@ flow_put(struct flows *t, const struct flow *f, uint64_t now)
 	}
 	if (f->expires < t->full_until)
 		t->full_until = f->expires;
-	for (i = h & t->mask; t->slot[i].pos != 0; i = (i + 1) & t->mask)
-		;
+	if (hash_add(t->idx, h, (uint32_t)t->n + 1) == -1)
+		abort();	/* sized for max flows: a bug */
 	t->f[t->n] = *f;
 	t->f[t->n].key = k;
 	t->n++;
-	t->slot[i].pos = (uint32_t)t->n;
-	t->slot[i].hash = (uint32_t)(h >> 32);
 	uc_inc(t, f->uid);
 	return 0;
 }
@@ -373,12 +334,12 @@ flow_get(struct flows *t, const struct flow_key *key, uint64_t now)
 {
 	struct flow_key k;
 	struct flow *f;
-	long s;
+	uint32_t r;
 
 	key_norm(&k, key);
-	if ((s = find(t, &k, key_hash(t, &k))) < 0)
+	if ((r = find(t, &k, key_hash(t, &k))) == 0)
 		return NULL;
-	f = &t->f[t->slot[s].pos - 1];
+	f = &t->f[r - 1];
 	return now < f->expires ? f : NULL;
 }
 
@@ -387,12 +348,14 @@ int
 flow_del(struct flows *t, const struct flow_key *key)
 {
 	struct flow_key k;
-	long s;
+	uint64_t h;
+	uint32_t r;
 
 	key_norm(&k, key);
-	if ((s = find(t, &k, key_hash(t, &k))) < 0)
+	h = key_hash(t, &k);
+	if ((r = find(t, &k, h)) == 0)
 		return -1;
-	remove_at(t, (size_t)s);
+	remove_at(t, r, h);
 	return 0;
 }
 
@@ -402,18 +365,14 @@ size_t
 flow_expire(struct flows *t, uint64_t now, size_t budget)
 {
 	size_t dropped = 0, seen = 0, total = t->n;
-	long s;
 
 	while (dropped < budget && seen < total && t->n > 0) {
 		if (t->cursor >= t->n)
 			t->cursor = 0;
 		if (now >= t->f[t->cursor].expires) {
-			s = find(t, &t->f[t->cursor].key,
-			    key_hash(t, &t->f[t->cursor].key));
-			if (s < 0)
-				abort();	/* the index lost a flow */
 			/* The last flow moves here; look at it next. */
-			remove_at(t, (size_t)s);
+			remove_at(t, (uint32_t)t->cursor + 1,
+			    key_hash(t, &t->f[t->cursor].key));
 			dropped++;
 		} else
 			t->cursor++;
