@@ -1,9 +1,12 @@
 /*
  * acct - mailgovd's in-memory index of the accounts, built from the store:
- * hash tables (open addressing, linear probing) for id, name, SASL user,
- * sender domain, single UIDs and GIDs, and a sorted array of UID ranges
- * searched by bisection.  Each map stores an index into one vector of
- * accounts, so a rebuild can swap account objects without touching keys.
+ * hash tables (hash.h) for id, name, SASL user, sender domain, single UIDs
+ * and GIDs, and a sorted array of UID ranges searched by bisection.  Each
+ * table stores an index into one vector of accounts, so a rebuild can
+ * swap account objects without touching keys.  Id and name are the
+ * account's own, so their tables compare against the account itself; a
+ * key an account may have many of (UIDs, GIDs, SASL users, domains) sits
+ * in a map's array of pairs, which its table indexes.
  *
  * Account objects are never moved or freed before acct_free(): a pointer
  * from acct_by_*() stays valid across acct_reload().  An account deleted
@@ -26,6 +29,7 @@
 #include <time.h>
 
 #include "acct.h"
+#include "hash.h"
 #include "log.h"
 
 #define NEG_MAX		65536	/* web UIDs remembered as "no passwd entry" */
@@ -33,18 +37,21 @@
 #define MEMO_TTL	60	/* seconds a membership answer is trusted */
 #define ARENA_CHUNK	65536
 
-/* imap - uint64 key -> vector index + 1 (0: empty slot) */
-struct imap {
-	uint64_t	*keys;
-	uint32_t	*vals;
-	size_t		 cap, n;
+/* pair - one key of a map and its value (a vector index + 1, or the
+ * memo's answer); a string key lives in the arena */
+struct pair {
+	union {
+		uint64_t	 u;
+		const char	*s;
+	}		key;
+	uint32_t	val;
 };
 
-/* smap - string key (in the arena) -> vector index + 1 */
-struct smap {
-	const char	**keys;
-	uint32_t	*vals;
-	size_t		 cap, n;
+/* map - pairs, and the table that finds them (NULL until the first) */
+struct map {
+	struct hash	*h;
+	struct pair	*p;
+	size_t		 n, cap;
 };
 
 struct range {
@@ -70,8 +77,8 @@ struct node {
 struct index {
 	struct node	**v;
 	size_t		 n, cap;
-	struct imap	 by_id, by_uid, by_gid, neg_uid;
-	struct smap	 by_name, by_sasl, by_domain;
+	struct hash	*by_id, *by_name;	/* -> vector index + 1 */
+	struct map	 by_uid, by_gid, neg_uid, by_sasl, by_domain;
 	struct range	*ranges;
 	size_t		 n_ranges, cap_ranges;
 	struct chunk	*arena;
@@ -95,149 +102,142 @@ struct accts {
 	int			 single;	/* a committer writes usage */
 	/* UID -> web-group member: (expiry in monotonic seconds << 1) |
 	 * answer; kept across rebuilds, asked again after MEMO_TTL */
-	struct imap		 memo;
+	struct map		 memo;
 };
 
 #define NODE(a)	((struct node *)(void *)((char *)(a) - offsetof(struct node, a)))
 
 /* --- small containers -------------------------------------------------- */
 
-/* hash_u64 - splitmix64's finalizer: UIDs are dense, spread them */
-static uint64_t
-hash_u64(uint64_t x)
+/* u_eq - pair ref - 1 of the array ctx has the integer key */
+static int
+u_eq(const void *ctx, uint32_t ref, const void *key)
 {
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
+	const struct pair *p = ctx;
+
+	return p[ref - 1].key.u == *(const uint64_t *)key;
 }
 
-/* hash_str - FNV-1a */
-static uint64_t
-hash_str(const char *s)
+/* s_eq - pair ref - 1 of the array ctx has the string key */
+static int
+s_eq(const void *ctx, uint32_t ref, const void *key)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	const struct pair *p = ctx;
 
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
-	return h;
+	return strcmp(p[ref - 1].key.s, key) == 0;
 }
 
-/* imap_get - the value for key, or 0 */
+/* map_find - the pair's ref, or 0 */
 static uint32_t
-imap_get(const struct imap *m, uint64_t key)
+map_find(const struct map *m, uint64_t h, hash_eq eq, const void *key)
 {
-	size_t i;
+	return m->h != NULL ? hash_find(m->h, h, eq, m->p, key) : 0;
+}
 
-	if (m->cap == 0)
+/* map_set - insert pr, or replace the value of its key; -1 out of
+ * memory */
+static int
+map_set(struct map *m, uint64_t h, hash_eq eq, const void *key,
+    struct pair pr)
+{
+	uint32_t r = map_find(m, h, eq, key);
+
+	if (r != 0) {
+		m->p[r - 1].val = pr.val;
 		return 0;
-	for (i = hash_u64(key) & (m->cap - 1); m->vals[i];
-	    i = (i + 1) & (m->cap - 1))
-		if (m->keys[i] == key)
-			return m->vals[i];
+	}
+	if (m->h == NULL && (m->h = hash_new(0)) == NULL)
+		return -1;
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct pair *p;
+
+		if (cap > UINT32_MAX ||
+		    (p = reallocarray(m->p, cap, sizeof(*p))) == NULL)
+			return -1;
+		m->p = p;
+		m->cap = cap;
+	}
+	if (hash_add(m->h, h, (uint32_t)m->n + 1) == -1)
+		return -1;
+	m->p[m->n++] = pr;
 	return 0;
+}
+
+/* imap_get - the value for an integer key, or 0 */
+static uint32_t
+imap_get(const struct map *m, uint64_t key)
+{
+	uint32_t r = map_find(m, hash_u64(key), u_eq, &key);
+
+	return r ? m->p[r - 1].val : 0;
 }
 
 /* imap_put - insert or replace; -1 on allocation failure */
 static int
-imap_put(struct imap *m, uint64_t key, uint32_t val)
+imap_put(struct map *m, uint64_t key, uint32_t val)
 {
-	size_t i;
+	struct pair pr = { .key.u = key, .val = val };
 
-	if ((m->n + 1) * 2 > m->cap) {
-		struct imap g = { NULL, NULL, m->cap ? m->cap * 2 : 64, 0 };
-
-		g.keys = calloc(g.cap, sizeof(*g.keys));
-		g.vals = calloc(g.cap, sizeof(*g.vals));
-		if (g.keys == NULL || g.vals == NULL) {
-			free(g.keys);
-			free(g.vals);
-			return -1;
-		}
-		for (i = 0; i < m->cap; i++)
-			if (m->vals[i])
-				imap_put(&g, m->keys[i], m->vals[i]);
-		free(m->keys);
-		free(m->vals);
-		*m = g;
-	}
-	for (i = hash_u64(key) & (m->cap - 1); m->vals[i];
-	    i = (i + 1) & (m->cap - 1))
-		if (m->keys[i] == key) {
-			m->vals[i] = val;
-			return 0;
-		}
-	m->keys[i] = key;
-	m->vals[i] = val;
-	m->n++;
-	return 0;
+	return map_set(m, hash_u64(key), u_eq, &key, pr);
 }
 
-static void
-imap_free(struct imap *m)
-{
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof(*m));
-}
-
+/* smap_get - the value for a string key, or 0 */
 static uint32_t
-smap_get(const struct smap *m, const char *key)
+smap_get(const struct map *m, const char *key)
 {
-	size_t i;
+	uint32_t r = map_find(m, hash_str(key), s_eq, key);
 
-	if (m->cap == 0)
-		return 0;
-	for (i = hash_str(key) & (m->cap - 1); m->vals[i];
-	    i = (i + 1) & (m->cap - 1))
-		if (strcmp(m->keys[i], key) == 0)
-			return m->vals[i];
-	return 0;
+	return r ? m->p[r - 1].val : 0;
 }
 
 /* smap_put - key must outlive the map (it lives in the arena) */
 static int
-smap_put(struct smap *m, const char *key, uint32_t val)
+smap_put(struct map *m, const char *key, uint32_t val)
 {
-	size_t i;
+	struct pair pr = { .key.s = key, .val = val };
 
-	if ((m->n + 1) * 2 > m->cap) {
-		struct smap g = { NULL, NULL, m->cap ? m->cap * 2 : 64, 0 };
-
-		g.keys = calloc(g.cap, sizeof(*g.keys));
-		g.vals = calloc(g.cap, sizeof(*g.vals));
-		if (g.keys == NULL || g.vals == NULL) {
-			free(g.keys);
-			free(g.vals);
-			return -1;
-		}
-		for (i = 0; i < m->cap; i++)
-			if (m->vals[i])
-				smap_put(&g, m->keys[i], m->vals[i]);
-		free(m->keys);
-		free(m->vals);
-		*m = g;
-	}
-	for (i = hash_str(key) & (m->cap - 1); m->vals[i];
-	    i = (i + 1) & (m->cap - 1))
-		if (strcmp(m->keys[i], key) == 0) {
-			m->vals[i] = val;
-			return 0;
-		}
-	m->keys[i] = key;
-	m->vals[i] = val;
-	m->n++;
-	return 0;
+	return map_set(m, hash_str(key), s_eq, key, pr);
 }
 
 static void
-smap_free(struct smap *m)
+map_free(struct map *m)
 {
-	free(m->keys);
-	free(m->vals);
+	hash_free(m->h);
+	free(m->p);
 	memset(m, 0, sizeof(*m));
+}
+
+/* id_eq - account ref - 1 of the index ctx has the id */
+static int
+id_eq(const void *ctx, uint32_t ref, const void *id)
+{
+	const struct index *ix = ctx;
+
+	return ix->v[ref - 1]->a.id == *(const int64_t *)id;
+}
+
+/* name_eq - account ref - 1 of the index ctx has the name */
+static int
+name_eq(const void *ctx, uint32_t ref, const void *name)
+{
+	const struct index *ix = ctx;
+
+	return strcmp(ix->v[ref - 1]->a.name, name) == 0;
+}
+
+/* name_find - the vector index + 1 of the account named name, or 0 */
+static uint32_t
+name_find(const struct index *ix, const char *name)
+{
+	return hash_find(ix->by_name, hash_str(name), name_eq, ix, name);
+}
+
+/* id_find - the vector index + 1 of account id, or 0 */
+static uint32_t
+id_find(const struct index *ix, int64_t id)
+{
+	return hash_find(ix->by_id, hash_u64((uint64_t)id), id_eq, ix, &id);
 }
 
 /* arena_dup - a copy of s that lives as long as the index */
@@ -304,13 +304,13 @@ index_free(struct index *ix, int own_nodes)
 		for (i = 0; i < ix->n; i++)
 			node_free(ix->v[i]);
 	free(ix->v);
-	imap_free(&ix->by_id);
-	imap_free(&ix->by_uid);
-	imap_free(&ix->by_gid);
-	imap_free(&ix->neg_uid);
-	smap_free(&ix->by_name);
-	smap_free(&ix->by_sasl);
-	smap_free(&ix->by_domain);
+	hash_free(ix->by_id);
+	hash_free(ix->by_name);
+	map_free(&ix->by_uid);
+	map_free(&ix->by_gid);
+	map_free(&ix->neg_uid);
+	map_free(&ix->by_sasl);
+	map_free(&ix->by_domain);
 	free(ix->ranges);
 	for (c = ix->arena; c; c = next) {
 		next = c->next;
@@ -319,12 +319,15 @@ index_free(struct index *ix, int own_nodes)
 	memset(ix, 0, sizeof(*ix));
 }
 
-/* index_add - append n and index it by id and name */
+/* index_add - append n and index it by id (the store's key: never
+ * twice) and name (a later account of the same name takes it over, as
+ * auto_account's may from one not reloaded yet) */
 static int
 index_add(struct index *ix, struct node *n)
 {
-	const char *name;
-	uint32_t idx;
+	uint64_t hid = hash_u64((uint64_t)n->a.id), hn = hash_str(n->a.name);
+	uint32_t ref, old;
+	int rc;
 
 	if (ix->n == ix->cap) {
 		size_t cap = ix->cap ? ix->cap * 2 : 1024;
@@ -337,12 +340,19 @@ index_add(struct index *ix, struct node *n)
 	}
 	if (ix->n >= UINT32_MAX - 1)
 		return -1;
-	idx = (uint32_t)ix->n + 1;
-	if ((name = arena_dup(ix, n->a.name)) == NULL ||
-	    imap_put(&ix->by_id, (uint64_t)n->a.id, idx) == -1 ||
-	    smap_put(&ix->by_name, name, idx) == -1)
+	ref = (uint32_t)ix->n + 1;
+	ix->v[ix->n] = n;
+	if (hash_add(ix->by_id, hid, ref) == -1)
 		return -1;
-	ix->v[ix->n++] = n;
+	old = name_find(ix, n->a.name);
+	rc = old ? hash_move(ix->by_name, hn, old, ref) :
+	    hash_add(ix->by_name, hn, ref);
+	if (rc == -1) {
+		/* no ref may outlive the node the caller frees */
+		(void)hash_del(ix->by_id, hid, ref);
+		return -1;
+	}
+	ix->n++;
 	return 0;
 }
 
@@ -350,7 +360,7 @@ index_add(struct index *ix, struct node *n)
 static struct node *
 node_of(const struct index *ix, int64_t id)
 {
-	uint32_t i = imap_get(&ix->by_id, (uint64_t)id);
+	uint32_t i = id_find(ix, id);
 
 	return i ? ix->v[i - 1] : NULL;
 }
@@ -412,7 +422,7 @@ static int
 load_uid(int64_t account, uint32_t lo, uint32_t hi, void *arg)
 {
 	struct build *b = arg;
-	uint32_t idx = imap_get(&b->ix->by_id, (uint64_t)account);
+	uint32_t idx = id_find(b->ix, account);
 	struct index *ix = b->ix;
 
 	if (idx == 0)
@@ -443,7 +453,7 @@ static int
 load_gid(int64_t account, uint32_t gid, void *arg)
 {
 	struct build *b = arg;
-	uint32_t idx = imap_get(&b->ix->by_id, (uint64_t)account);
+	uint32_t idx = id_find(b->ix, account);
 
 	if (idx && imap_put(&b->ix->by_gid, gid, idx) == -1) {
 		b->ix->failed = 1;
@@ -454,9 +464,9 @@ load_gid(int64_t account, uint32_t gid, void *arg)
 
 /* load_str - one SASL user or domain into map */
 static int
-load_str(struct build *b, struct smap *map, int64_t account, const char *s)
+load_str(struct build *b, struct map *map, int64_t account, const char *s)
 {
-	uint32_t idx = imap_get(&b->ix->by_id, (uint64_t)account);
+	uint32_t idx = id_find(b->ix, account);
 	const char *k;
 
 	if (idx == 0)
@@ -526,6 +536,12 @@ build(struct accts *as, struct index *ix)
 	int own = !store_in_transaction(as->st);
 
 	memset(ix, 0, sizeof(*ix));
+	if ((ix->by_id = hash_new(0)) == NULL ||
+	    (ix->by_name = hash_new(0)) == NULL) {
+		ix->failed = 1;
+		own = 0;
+		goto fail;
+	}
 	if (own && store_begin_read(as->st) == -1)
 		goto fail;
 	if (store_account_each(as->st, load_account, &b) != 0 ||
@@ -591,7 +607,7 @@ acct_free(struct accts *as)
 	free(as->dead.v);
 	free(as->dirty.v);
 	free(as->flushed.v);
-	imap_free(&as->memo);
+	map_free(&as->memo);
 	free(as);
 }
 
@@ -687,7 +703,7 @@ at(struct accts *as, uint32_t idx)
 struct acct *
 acct_by_name(struct accts *as, const char *name)
 {
-	return name ? at(as, smap_get(&as->ix.by_name, name)) : NULL;
+	return name ? at(as, name_find(&as->ix, name)) : NULL;
 }
 
 struct acct *
@@ -766,7 +782,7 @@ acct_is_web(struct accts *as, uint32_t uid, uint32_t gid)
 		return (int)(v & 1);
 	yes = config_in_web_group(as->cfg, uid);
 	if (as->memo.n >= MEMO_MAX)
-		imap_free(&as->memo);
+		map_free(&as->memo);
 	/* out of memory: asked again next time */
 	(void)imap_put(&as->memo, uid, ((now + MEMO_TTL) << 1) |
 	    (uint32_t)yes);
