@@ -3,10 +3,10 @@
  * alert.h).
  *
  * Per-account state the struct acct has no room for (lines suppressed,
- * budget kinds currently over) lives in a fixed open-addressing table
- * keyed by account id.  Entries are never removed: only accounts that
+ * budget kinds currently over) lives in a fixed array of entries indexed
+ * by account id (hash.h).  Entries are never removed: only accounts that
  * misbehaved get one, and 65536 of them is more than a server hosts.
- * XXX When the table is full, further accounts get no crossing memory
+ * XXX When the array is full, further accounts get no crossing memory
  * (every refusal logs, still within the line limit) and their suppressed
  * counts go to one anonymous total.
  *
@@ -20,14 +20,15 @@
 
 #include "alert.h"
 #include "budget.h"
+#include "hash.h"
 #include "log.h"
 
-#define ALERT_SLOTS	65536	/* power of two */
+#define ALERT_SLOTS	65536	/* accounts with an entry, at most */
 #define ALERT_QUEUE	1024	/* events waiting for the group commit */
 #define ALERT_LINE	512
 
 struct entry {
-	int64_t		id;		/* 0 = empty; ids start at 1 */
+	int64_t		id;
 	uint32_t	suppressed;
 	uint32_t	over;		/* 1 << budget_kind */
 };
@@ -40,7 +41,9 @@ struct pending {
 
 struct alerts {
 	struct budget_limit lim;
-	struct entry	*slot;
+	struct entry	*slot;		/* n_slots used of ALERT_SLOTS */
+	size_t		 n_slots;
+	struct hash	*idx;		/* id -> position in slot + 1 */
 	size_t		 n_suppressing;	/* entries with suppressed > 0 */
 	uint64_t	 lost;		/* suppressed, untracked accounts */
 	struct pending	*q;
@@ -56,6 +59,7 @@ alert_new(const struct config *cfg)
 
 	if ((al = calloc(1, sizeof(*al))) == NULL ||
 	    (al->slot = calloc(ALERT_SLOTS, sizeof(*al->slot))) == NULL ||
+	    (al->idx = hash_new(ALERT_SLOTS)) == NULL ||
 	    (al->q = calloc(ALERT_QUEUE, sizeof(*al->q))) == NULL) {
 		log_warn("alert_new");
 		alert_free(al);
@@ -76,29 +80,37 @@ alert_free(struct alerts *al)
 	if (al == NULL)
 		return;
 	free(al->slot);
+	hash_free(al->idx);
 	free(al->q);
 	free(al);
+}
+
+/* slot_eq - the index's callback: entry ref - 1 is account *id's */
+static int
+slot_eq(const void *ctx, uint32_t ref, const void *id)
+{
+	const struct alerts *al = ctx;
+
+	return al->slot[ref - 1].id == *(const int64_t *)id;
 }
 
 /* entry - the state of account id; created when create, else NULL */
 static struct entry *
 entry(struct alerts *al, int64_t id, int create)
 {
-	uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
-	size_t i = (size_t)(h >> 48) & (ALERT_SLOTS - 1), probes;
+	uint64_t h = hash_u64((uint64_t)id);
+	uint32_t r = hash_find(al->idx, h, slot_eq, al, &id);
+	struct entry *e;
 
-	for (probes = 0; probes < ALERT_SLOTS; probes++) {
-		if (al->slot[i].id == id)
-			return &al->slot[i];
-		if (al->slot[i].id == 0) {
-			if (!create)
-				return NULL;
-			al->slot[i].id = id;
-			return &al->slot[i];
-		}
-		i = (i + 1) & (ALERT_SLOTS - 1);
-	}
-	return NULL;
+	if (r != 0)
+		return &al->slot[r - 1];
+	/* the index was made for ALERT_SLOTS: it never needs to grow */
+	if (!create || al->n_slots == ALERT_SLOTS ||
+	    hash_add(al->idx, h, (uint32_t)al->n_slots + 1) == -1)
+		return NULL;
+	e = &al->slot[al->n_slots++];
+	e->id = id;
+	return e;
 }
 
 /* enqueue - keep an event for the next group commit */
@@ -239,7 +251,7 @@ report_suppressed(struct alerts *al, struct accts *as, uint64_t now,
 		    (unsigned long long)al->lost);
 		al->lost = 0;
 	}
-	for (i = 0; i < ALERT_SLOTS && al->n_suppressing > 0; i++) {
+	for (i = 0; i < al->n_slots && al->n_suppressing > 0; i++) {
 		if (al->slot[i].suppressed == 0)
 			continue;
 		if ((a = acct_by_id(as, al->slot[i].id)) == NULL) {

@@ -32,6 +32,7 @@
 
 #include "budget.h"
 #include "commit.h"
+#include "hash.h"
 #include "log.h"
 #include "num.h"
 #include "redo.h"
@@ -69,8 +70,7 @@ struct batch {
 	uint64_t		 seq;
 	struct store_usage	*rows;
 	size_t			 n, cap;
-	int32_t			*idx;	/* open addressing: account -> row */
-	size_t			 icap;	/* power of two, >= 2 * cap */
+	struct hash		*idx;	/* account -> row + 1 */
 	size_t			*stale;	/* rows a reset refused */
 	size_t			 nstale;
 	unsigned		 nwait;	/* answers waiting on it */
@@ -139,6 +139,18 @@ static uint64_t faillog_ok(struct faillog *);
 
 /* --- batches ------------------------------------------------------------- */
 
+/* batch_free - a batch and its rows */
+static void
+batch_free(struct batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->rows);
+	hash_free(b->idx);
+	free(b->stale);
+	free(b);
+}
+
 /* batch_new - an empty batch with room for n rows (n a power of two) */
 static struct batch *
 batch_new(size_t n)
@@ -148,30 +160,14 @@ batch_new(size_t n)
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return NULL;
 	b->cap = n;
-	b->icap = 2 * n;
 	b->rows = calloc(b->cap, sizeof(*b->rows));
-	b->idx = malloc(b->icap * sizeof(*b->idx));
+	b->idx = hash_new(n);
 	b->stale = malloc(b->cap * sizeof(*b->stale));
 	if (b->rows == NULL || b->idx == NULL || b->stale == NULL) {
-		free(b->rows);
-		free(b->idx);
-		free(b->stale);
-		free(b);
+		batch_free(b);
 		return NULL;
 	}
-	memset(b->idx, 0xff, b->icap * sizeof(*b->idx));
 	return b;
-}
-
-static void
-batch_free(struct batch *b)
-{
-	if (b == NULL)
-		return;
-	free(b->rows);
-	free(b->idx);
-	free(b->stale);
-	free(b);
 }
 
 /* batch_clear - empty b for reuse, keeping its memory */
@@ -182,25 +178,16 @@ batch_clear(struct batch *b)
 	b->nstale = 0;
 	b->failed = 0;
 	b->err[0] = '\0';
-	memset(b->idx, 0xff, b->icap * sizeof(*b->idx));
+	hash_clear(b->idx);
 }
 
-/* slot - where account hashes to in an index of icap slots */
-static size_t
-slot(int64_t account, size_t icap)
-{
-	return (size_t)((uint64_t)account * 0x9e3779b97f4a7c15ULL >> 32) &
-	    (icap - 1);
-}
-
-/* batch_grow - double the room; -1 if memory is short */
+/* batch_grow - double the room; -1 if memory is short (the index grows
+ * by itself) */
 static int
 batch_grow(struct batch *b)
 {
 	struct store_usage	*rows;
-	int32_t			*idx;
 	size_t			*stale;
-	size_t			 icap = b->icap * 2, i, h;
 
 	if ((rows = realloc(b->rows, 2 * b->cap * sizeof(*rows))) == NULL)
 		return -1;
@@ -208,19 +195,38 @@ batch_grow(struct batch *b)
 	if ((stale = realloc(b->stale, 2 * b->cap * sizeof(*stale))) == NULL)
 		return -1;
 	b->stale = stale;
-	if ((idx = malloc(icap * sizeof(*idx))) == NULL)
-		return -1;
-	memset(idx, 0xff, icap * sizeof(*idx));
-	for (i = 0; i < b->n; i++) {
-		h = slot(b->rows[i].account, icap);
-		while (idx[h] >= 0)
-			h = (h + 1) & (icap - 1);
-		idx[h] = (int32_t)i;
-	}
-	free(b->idx);
-	b->idx = idx;
-	b->icap = icap;
 	b->cap *= 2;
+	return 0;
+}
+
+/* row_eq - the index's callback: row ref - 1 is account *id's */
+static int
+row_eq(const void *ctx, uint32_t ref, const void *id)
+{
+	const struct batch *b = ctx;
+
+	return b->rows[ref - 1].account == *(const int64_t *)id;
+}
+
+/* batch_row - the row of account id in b, or NULL */
+static struct store_usage *
+batch_row(struct batch *b, int64_t id)
+{
+	uint32_t r = hash_find(b->idx, hash_u64((uint64_t)id), row_eq, b, &id);
+
+	return r ? &b->rows[r - 1] : NULL;
+}
+
+/* batch_append - u as b's next row; -1 if memory is short */
+static int
+batch_append(struct batch *b, const struct store_usage *u)
+{
+	if (b->n == b->cap && batch_grow(b) == -1)
+		return -1;
+	if (b->n >= UINT32_MAX - 1 || hash_add(b->idx,
+	    hash_u64((uint64_t)u->account), (uint32_t)b->n + 1) == -1)
+		return -1;
+	b->rows[b->n++] = *u;
 	return 0;
 }
 
@@ -229,20 +235,11 @@ batch_grow(struct batch *b)
 static int
 batch_put(struct batch *b, const struct store_usage *u)
 {
-	size_t	h;
+	struct store_usage *row = batch_row(b, u->account);
 
-	if (b->n == b->cap && batch_grow(b) == -1)
-		return -1;
-	h = slot(u->account, b->icap);
-	while (b->idx[h] >= 0) {
-		if (b->rows[b->idx[h]].account == u->account) {
-			b->rows[b->idx[h]] = *u;
-			return 0;
-		}
-		h = (h + 1) & (b->icap - 1);
-	}
-	b->idx[h] = (int32_t)b->n;
-	b->rows[b->n++] = *u;
+	if (row == NULL)
+		return batch_append(b, u);
+	*row = *u;
 	return 0;
 }
 
@@ -251,19 +248,7 @@ batch_put(struct batch *b, const struct store_usage *u)
 static int
 batch_put_absent(struct batch *b, const struct store_usage *u)
 {
-	size_t	h;
-
-	if (b->n == b->cap && batch_grow(b) == -1)
-		return -1;
-	h = slot(u->account, b->icap);
-	while (b->idx[h] >= 0) {
-		if (b->rows[b->idx[h]].account == u->account)
-			return 0;
-		h = (h + 1) & (b->icap - 1);
-	}
-	b->idx[h] = (int32_t)b->n;
-	b->rows[b->n++] = *u;
-	return 0;
+	return batch_row(b, u->account) == NULL ? batch_append(b, u) : 0;
 }
 
 /* batch_write - b in one transaction on st; 0 or -1.  Rows a reset

@@ -1,58 +1,50 @@
 /*
  * live - each account's live SMTP connections (see live.h).
  *
- * An open-addressing table keyed by account id, linear probing, at most
- * half full, doubled when it would be fuller.  A census clears it: the
- * accounts with live connections are few next to the accounts there are,
- * so the table stays small and clearing it is cheap.
+ * One count per account that has live connections, in an array indexed
+ * by account id (hash.h).  A census empties both: the accounts with live
+ * connections are few next to the accounts there are, so the table stays
+ * small and clearing it is cheap.
  *
  * Trusts its caller; nothing here comes from a packet.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "live.h"
 
 struct ent {
 	int64_t		id;
 	uint32_t	n;
-	uint32_t	used;
 };
 
 struct live {
-	struct ent	*e;
-	size_t		 mask;		/* slots - 1 */
-	size_t		 used;
+	struct ent	*e;		/* used of cap */
+	size_t		 used, cap;
+	struct hash	*idx;		/* id -> position in e + 1 */
 	uint64_t	 census_at;
 	int		 lost;		/* a count could not be stored */
 };
 
-#define LIVE_SLOTS0	64
+#define LIVE_ENTS0	64
 
-/* home - where id starts probing (splitmix64's finalizer) */
-static size_t
-home(const struct live *l, int64_t id)
+/* ent_eq - the index's callback: entry ref - 1 is account *id's */
+static int
+ent_eq(const void *ctx, uint32_t ref, const void *id)
 {
-	uint64_t x = (uint64_t)id;
+	const struct live *l = ctx;
 
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return (size_t)x & l->mask;
+	return l->e[ref - 1].id == *(const int64_t *)id;
 }
 
-/* slot - id's slot, or the empty one where it would go */
+/* find - id's count, or NULL */
 static struct ent *
-slot(const struct live *l, int64_t id)
+find(const struct live *l, int64_t id)
 {
-	size_t i;
+	uint32_t r = hash_find(l->idx, hash_u64((uint64_t)id), ent_eq, l, &id);
 
-	for (i = home(l, id); l->e[i].used && l->e[i].id != id;
-	    i = (i + 1) & l->mask)
-		;
-	return &l->e[i];
+	return r ? &l->e[r - 1] : NULL;
 }
 
 /* live_new - an empty count */
@@ -63,11 +55,12 @@ live_new(void)
 
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
-	if ((l->e = calloc(LIVE_SLOTS0, sizeof(*l->e))) == NULL) {
-		free(l);
+	l->cap = LIVE_ENTS0;
+	if ((l->e = calloc(l->cap, sizeof(*l->e))) == NULL ||
+	    (l->idx = hash_new(l->cap)) == NULL) {
+		live_free(l);
 		return NULL;
 	}
-	l->mask = LIVE_SLOTS0 - 1;
 	return l;
 }
 
@@ -78,6 +71,7 @@ live_free(struct live *l)
 	if (l == NULL)
 		return;
 	free(l->e);
+	hash_free(l->idx);
 	free(l);
 }
 
@@ -85,7 +79,7 @@ live_free(struct live *l)
 void
 live_census(struct live *l, uint64_t now)
 {
-	memset(l->e, 0, (l->mask + 1) * sizeof(*l->e));
+	hash_clear(l->idx);
 	l->used = 0;
 	l->lost = 0;
 	l->census_at = now;
@@ -106,57 +100,40 @@ live_recount_due(const struct live *l, uint64_t now)
 	    now - l->census_at >= LIVE_RECOUNT_US;
 }
 
-/* grow - twice the slots, every count moved over; -1 out of memory */
-static int
-grow(struct live *l)
-{
-	struct live nl;
-	struct ent *e;
-	size_t i;
-
-	memset(&nl, 0, sizeof(nl));
-	nl.mask = (l->mask + 1) * 2 - 1;
-	if ((nl.e = calloc(nl.mask + 1, sizeof(*nl.e))) == NULL)
-		return -1;
-	for (i = 0; i <= l->mask; i++)
-		if (l->e[i].used) {
-			e = slot(&nl, l->e[i].id);
-			*e = l->e[i];
-		}
-	free(l->e);
-	l->e = nl.e;
-	l->mask = nl.mask;
-	return 0;
-}
-
 /* live_add - n more for account */
 void
 live_add(struct live *l, int64_t account, uint32_t n)
 {
-	struct ent *e = slot(l, account);
+	struct ent *e = find(l, account), *ne;
 
-	if (!e->used) {
-		if ((l->used + 1) * 2 > l->mask + 1) {
-			if (grow(l) == -1) {
-				l->lost = 1;
-				return;
-			}
-			e = slot(l, account);
+	if (e == NULL) {
+		if (l->used == l->cap) {
+			if (l->cap >= UINT32_MAX / 2 || (ne = reallocarray(l->e,
+			    l->cap * 2, sizeof(*ne))) == NULL)
+				goto lost;
+			l->e = ne;
+			l->cap *= 2;
 		}
-		e->used = 1;
+		if (hash_add(l->idx, hash_u64((uint64_t)account),
+		    (uint32_t)l->used + 1) == -1)
+			goto lost;
+		e = &l->e[l->used++];
 		e->id = account;
-		l->used++;
+		e->n = 0;
 	}
 	e->n = e->n > UINT32_MAX - n ? UINT32_MAX : e->n + n;
+	return;
+lost:
+	l->lost = 1;
 }
 
 /* live_sub - one fewer for account */
 void
 live_sub(struct live *l, int64_t account)
 {
-	struct ent *e = slot(l, account);
+	struct ent *e = find(l, account);
 
-	if (e->used && e->n > 0 && e->n != UINT32_MAX)
+	if (e != NULL && e->n > 0 && e->n != UINT32_MAX)
 		e->n--;
 }
 
@@ -168,6 +145,6 @@ live_get(const struct live *l, int64_t account)
 
 	if (l->lost)
 		return UINT64_MAX;
-	e = slot(l, account);
-	return e->used ? e->n : 0;
+	e = find(l, account);
+	return e != NULL ? e->n : 0;
 }
