@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "verdicts.h"
 
 #define VERDICT_IDLEN	32	/* Postfix queue IDs: at most 31 bytes */
@@ -21,16 +22,12 @@ struct verdicts {
 	size_t		 mask;
 };
 
-/* slot_of - FNV-1a: queue IDs are short and not chosen by an attacker
- * (Postfix makes them), so a fast hash is enough */
+/* slot_of - hash_str, unseeded: queue IDs are short and not chosen by
+ * an attacker (Postfix makes them) */
 static size_t
 slot_of(const struct verdicts *t, const char *id)
 {
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *id != '\0'; id++)
-		h = (h ^ (unsigned char)*id) * 1099511628211ull;
-	return (size_t)(h ^ (h >> 32)) & t->mask;
+	return (size_t)hash_str(id) & t->mask;
 }
 
 struct verdicts *
