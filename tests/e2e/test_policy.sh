@@ -1,8 +1,8 @@
 #!/bin/sh
 # test_policy - mailgovd's Postfix policy server end to end, over TCP and
-# the unix socket: malformed requests (tests/policy/*.req) get no reply
-# and a closed connection while a well-behaved client keeps being
-# answered; pipelined requests are answered in order; over budget the
+# the unix socket: malformed requests (policy/*.req, next to this file)
+# get no reply and a closed connection while a well-behaved client keeps
+# being answered; pipelined requests are answered in order; over budget the
 # queue instance (attributed by SOCK_DIAG to the web user who owns the
 # client socket) answers HOLD and the main instance (by sasl_username)
 # answers DEFER_IF_PERMIT; counts survive a restart and kill -9; an answer
@@ -22,7 +22,7 @@ DB="$D/db/mailgov.db"
 LOG="$D/mailgovd.log"
 PSOCK=/run/mailgov/policy.sock	# the daemon binds it after dropping to mailgov
 PTCP=127.0.0.1:10040
-REQS="$TOP/tests/policy"
+REQS="$TOP/tests/e2e/policy"
 t_config "$CONF" <<EOF
 sync = ${MAILGOV_TEST_SYNC:-full}
 redo_log = ${MAILGOV_TEST_REDO:-off}
