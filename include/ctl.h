@@ -75,9 +75,6 @@ int	ctl_fail(struct ctl *, int in_tx);
 int	ctl_opt(const char *cmd, int argc, char **argv, int *i,
 	    const char *name, const char **val);
 
-/* ctl_now_us - the wall clock in microseconds, as the budget engine
- * state (tat) is kept */
-uint64_t ctl_now_us(void);
 /* ctl_time - unix seconds as "YYYY-MM-DD HH:MM:SS" local time, or "never" */
 const char *ctl_time(int64_t, char *buf, size_t len);
 /* ctl_clean - an untrusted string made printable for a text table */

@@ -26,9 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "acct.h"
+#include "clock.h"
 #include "hash.h"
 #include "log.h"
 
@@ -765,7 +765,6 @@ is_web_gid(const struct config *cfg, uint32_t gid)
 int
 acct_is_web(struct accts *as, uint32_t uid, uint32_t gid)
 {
-	struct timespec ts;
 	uint32_t v, now;
 	int	 yes;
 
@@ -776,8 +775,7 @@ acct_is_web(struct accts *as, uint32_t uid, uint32_t gid)
 		return 0;
 	/* a passwd and group lookup per SYN or socket would be too slow:
 	 * count_live asks about every SMTP socket on the host */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint32_t)ts.tv_sec;
+	now = (uint32_t)clock_mono_s();
 	if ((v = imap_get(&as->memo, uid)) != 0 && (v >> 1) > now)
 		return (int)(v & 1);
 	yes = config_in_web_group(as->cfg, uid);

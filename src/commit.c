@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "budget.h"
+#include "clock.h"
 #include "commit.h"
 #include "hash.h"
 #include "log.h"
@@ -132,7 +133,6 @@ struct commit {
 	struct faillog		 oom_log;	/* rows the applier lost */
 };
 
-static uint64_t mono_ms(void);
 static int faillog_fail(struct faillog *, uint64_t *);
 static const char *faillog_since(uint64_t, char *, size_t);
 static uint64_t faillog_ok(struct faillog *);
@@ -445,7 +445,7 @@ checkpointer(void *arg)
 {
 	struct commit	*cm = arg;
 	struct timespec	 ts;
-	uint64_t	 next_ckpt = mono_ms() + CKPT_EVERY_MS;
+	uint64_t	 next_ckpt = clock_mono_ms() + CKPT_EVERY_MS;
 	long		 every = cm->redo != NULL ? APPLY_EVERY_MS :
 			    CKPT_EVERY_MS;
 	int		 frames, quit;
@@ -470,9 +470,9 @@ checkpointer(void *arg)
 			break;
 		if (cm->redo != NULL)
 			apply(cm);
-		if (mono_ms() < next_ckpt)
+		if (clock_mono_ms() < next_ckpt)
 			continue;
-		next_ckpt = mono_ms() + CKPT_EVERY_MS;
+		next_ckpt = clock_mono_ms() + CKPT_EVERY_MS;
 		if (store_checkpoint(cm->kst, 0, &frames) == 0 &&
 		    frames > CKPT_RESTART)
 			(void)store_checkpoint(cm->kst, 1, &frames);
@@ -489,16 +489,6 @@ put_row(struct acct *a, void *arg)
 	struct commit *cm = arg;
 
 	return batch_put(cm->open, &a->use);
-}
-
-/* mono_ms - a clock for batch ages, never 0 */
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u + 1;
 }
 
 /* log_allowed - a token bucket for the lines of one repeated failure */
@@ -580,7 +570,7 @@ kick(struct commit *cm)
 	if (cm->busy)
 		return;
 	if (cm->retry_at != 0) {
-		if (mono_ms() < cm->retry_at)
+		if (clock_mono_ms() < cm->retry_at)
 			return;		/* on_retry comes back */
 		cm->retry_at = 0;
 	}
@@ -597,8 +587,8 @@ kick(struct commit *cm)
 	 */
 	if (!cm->waiters && cm->open->n > 0) {
 		if (cm->open_since == 0)
-			cm->open_since = mono_ms();
-		if (mono_ms() - cm->open_since < COMMIT_LAZY_MS)
+			cm->open_since = clock_mono_ms();
+		if (clock_mono_ms() - cm->open_since < COMMIT_LAZY_MS)
 			return;
 	}
 	cm->open_since = 0;
@@ -725,7 +715,7 @@ retry_arm(struct commit *cm)
 {
 	struct itimerspec its;
 
-	cm->retry_at = mono_ms() + cm->retry_ms;
+	cm->retry_at = clock_mono_ms() + cm->retry_ms;
 	memset(&its, 0, sizeof(its));
 	its.it_value.tv_sec = (time_t)(cm->retry_ms / 1000);
 	its.it_value.tv_nsec = (long)(cm->retry_ms % 1000) * 1000000L;

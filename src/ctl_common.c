@@ -219,16 +219,6 @@ ctl_json_str(FILE *fp, const char *s)
 	fputc('"', fp);
 }
 
-/* ctl_now_us - realtime microseconds: tat values survive restarts */
-uint64_t
-ctl_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* ctl_time - a readable timestamp for the text tables */
 const char *
 ctl_time(int64_t t, char *buf, size_t len)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "num.h"
 
@@ -179,7 +180,7 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 		qsort(uv.u, uv.n, sizeof(*uv.u), usage_cmp);
 	if (av.n > 0)
 		qsort(av.a, av.n, sizeof(*av.a), acct_cmp_name);
-	now = ctl_now_us();
+	now = clock_now_us();
 
 	if (!ctl->json) {
 		t1 = ctl_table_new(9, "ACCOUNT", "MESSAGES", "RECIPIENTS",

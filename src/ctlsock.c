@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctlsock.h"
 #include "log.h"
 
@@ -51,16 +52,6 @@ struct ctlsock {
 };
 
 static void	client_io(int, uint32_t, void *);
-
-/* mono - seconds on the monotonic clock */
-static uint64_t
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec;
-}
 
 /* client_close - free the slot; accepting resumes if it was full */
 static void
@@ -171,7 +162,7 @@ command(struct ctlsock *cs, struct client *c, const char *line)
 	if (strcmp(line, "status") == 0) {
 		put(c, "accounts=%zu\nflows=%zu\nuptime=%llu\n",
 		    acct_count(cs->accts), flow_count(cs->flows),
-		    (unsigned long long)(mono() - cs->started));
+		    (unsigned long long)(clock_mono_s() - cs->started));
 		if (cs->status_fn != NULL) {
 			extra[0] = '\0';
 			cs->status_fn(extra, sizeof(extra), cs->status_arg);
@@ -261,7 +252,7 @@ client_io(int fd, uint32_t events, void *arg)
 			c = &cs->c[i];
 	if (c == NULL)
 		return;
-	c->last = mono();
+	c->last = clock_mono_s();
 	if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) {
 		client_close(cs, c);
 		return;
@@ -322,7 +313,7 @@ on_accept(int fd, uint32_t events, void *arg)
 	}
 	c->fd = cfd;
 	c->inlen = 0;
-	c->last = mono();
+	c->last = clock_mono_s();
 }
 
 /* ctlsock_new - bind and serve the control socket */
@@ -351,7 +342,7 @@ ctlsock_new(struct loop *l, const char *path, uid_t uid, gid_t gid,
 	cs->uid = uid;
 	cs->accts = accts;
 	cs->flows = flows;
-	cs->started = mono();
+	cs->started = clock_mono_s();
 	snprintf(cs->path, sizeof(cs->path), "%s", path);
 	for (i = 0; i < CTLSOCK_CLIENTS; i++)
 		cs->c[i].fd = -1;
@@ -410,7 +401,7 @@ ctlsock_set_status(struct ctlsock *cs, ctlsock_status_fn fn, void *arg)
 void
 ctlsock_tick(struct ctlsock *cs, uint64_t now)
 {
-	uint64_t m = mono();
+	uint64_t m = clock_mono_s();
 	size_t i;
 
 	(void)now;

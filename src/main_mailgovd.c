@@ -36,6 +36,7 @@
 
 #include "acct.h"
 #include "alert.h"
+#include "clock.h"
 #include "commit.h"
 #include "config.h"
 #include "ctlsock.h"
@@ -88,16 +89,6 @@ struct daemon {
 	uint64_t	 flow_full_logged;
 	uint64_t	 flow_share_logged;
 };
-
-/* now_us - wall-clock microseconds: budget state outlives the process */
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* endpoint - "a.b.c.d:port" or "[v6]:port" for the alerts */
 static void
@@ -313,7 +304,7 @@ on_syn(const struct nfq_pkt *p, uint32_t *mark, void *arg)
 	struct flow nf, *f;
 	struct acct *a;
 	char dst[80], uid[16];
-	uint64_t now = now_us(), secs = now / 1000000u;
+	uint64_t now = clock_now_us(), secs = now / 1000000u;
 
 	/* a reset by mailgovctl is seen before the account is charged */
 	commit_fresh(d->commit);
@@ -448,7 +439,7 @@ static void
 on_timer(int fd, uint32_t events, void *arg)
 {
 	struct daemon *d = arg;
-	uint64_t ticks, now = now_us();
+	uint64_t ticks, now = clock_now_us();
 
 	(void)events;
 	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
@@ -767,7 +758,7 @@ main(int argc, char **argv)
 	policy_set_alerts(d->policy, d->alerts);
 
 	/* the first census before the first SYN: caps hold from the start */
-	(void)census(d, now_us(), NULL);
+	(void)census(d, clock_now_us(), NULL);
 	if (d->watch != NULL && loop_add(d->loop, sockdiag_watch_fd(d->watch),
 	    EPOLLIN, on_watch, d) == -1)
 		fatal("loop_add");

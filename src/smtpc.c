@@ -17,32 +17,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "smtpc.h"
 
 struct smtpc {
 	int	 fd;
 	int	 reply_ms;
-	long long deadline;		/* monotonic ms: end of the whole exchange */
+	uint64_t deadline;		/* monotonic ms: end of the exchange */
 	char	 buf[4096];		/* read buffer */
 	size_t	 off, fill;
 	char	 ehlo[2048];		/* EHLO keywords, " KW1 KW2 ... " */
 	int	 err;
 	char	 errtext[256];
 };
-
-/* now_ms - monotonic milliseconds */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* fail - record why the exchange failed; returns -1 */
 static int __attribute__((format(printf, 3, 4)))
@@ -61,16 +51,16 @@ fail(struct smtpc *c, int err, const char *fmt, ...)
 static int
 wait_fd(struct smtpc *c, short events)
 {
-	long long until = now_ms() + c->reply_ms, left;
+	uint64_t until = clock_mono_ms() + (uint64_t)c->reply_ms, now, left;
 	struct pollfd pfd;
 	int	 n;
 
 	if (until > c->deadline)
 		until = c->deadline;
 	for (;;) {
-		left = until - now_ms();
-		if (left <= 0)
+		if ((now = clock_mono_ms()) >= until)
 			return fail(c, SMTPC_ETIMEOUT, "timed out");
+		left = until - now;
 		pfd.fd = c->fd;
 		pfd.events = events;
 		pfd.revents = 0;
@@ -281,8 +271,9 @@ smtpc_open(const char *host, const char *port, int reply_ms, int total_ms,
 		snprintf(errbuf, errlen, "out of memory");
 		return NULL;
 	}
-	c->reply_ms = reply_ms;
-	c->deadline = now_ms() + total_ms;
+	/* a negative bound passes at once, as it always did */
+	c->reply_ms = reply_ms > 0 ? reply_ms : 0;
+	c->deadline = clock_mono_ms() + (uint64_t)(total_ms > 0 ? total_ms : 0);
 	if ((c->fd = smtpc_connect(host, port, reply_ms, err, errbuf,
 	    errlen)) == -1) {
 		free(c);
