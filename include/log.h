@@ -8,6 +8,7 @@
 #define MAILGOV_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define LOG_FMT(a, b) __attribute__((format(printf, a, b)))
 
@@ -33,5 +34,14 @@ void	log_panic(const char *, int, const char *, ...) LOG_FMT(3, 4)
  * Returns dst, so it can sit inside a log call.
  */
 char	*log_clean(char *dst, size_t dstlen, const char *src, size_t srclen);
+
+/*
+ * log_rate_ok - may one more line of a kind go out at now: at most lines
+ * per period, all of them at once after a quiet spell (budget.h's GCRA).
+ * *tat is the kind's state, 0 when fresh.  now and period are in one
+ * unit, read from one clock for a given tat; the caller passes the time.
+ */
+int	log_rate_ok(uint64_t *tat, uint64_t now, uint64_t lines,
+	    uint64_t period);
 
 #endif

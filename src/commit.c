@@ -44,7 +44,7 @@
 #define CKPT_BUSY_MS	50	/* a RESTART checkpoint waits no longer */
 #define CKPT_EVERY_MS	1000
 #define CKPT_RESTART	20000	/* WAL frames (80 MB of 4 KiB pages) */
-#define LOG_EVERY_US	60000000 /* a repeated failure: one line a minute */
+#define LOG_EVERY_MS	60000	/* a repeated failure: one line a minute */
 #define COMMIT_LAZY_MS	500	/* counts no answer waits for wait this long */
 #define COMMIT_HOOKS	4	/* modules waiting for durability */
 #define GATHER_US	100	/* sync = full: a hand-off waits no longer for
@@ -56,7 +56,7 @@
 /*
  * A failure that repeats at every retry (every 0.1 s for the redo log's
  * apply while the disk is full): its first line, then one every
- * LOG_EVERY_US saying how many were not logged, and one line when it
+ * LOG_EVERY_MS saying how many were not logged, and one line when it
  * clears.
  */
 struct faillog {
@@ -491,25 +491,13 @@ put_row(struct acct *a, void *arg)
 	return batch_put(cm->open, &a->use);
 }
 
-/* log_allowed - a token bucket for the lines of one repeated failure */
-static int
-log_allowed(uint64_t *tat)
-{
-	struct budget_limit lim = { 1, LOG_EVERY_US, 1 };
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return budget_charge(&lim, tat, (uint64_t)ts.tv_sec * 1000000u +
-	    (uint64_t)ts.tv_nsec / 1000u, 1, NULL) == BUDGET_OK;
-}
-
 /* faillog_fail - one more failure: 1 if it may be logged, with
  * *unlogged the failures not logged since the last line */
 static int
 faillog_fail(struct faillog *f, uint64_t *unlogged)
 {
 	f->fails++;
-	if (!log_allowed(&f->tat)) {
+	if (!log_rate_ok(&f->tat, clock_mono_ms(), 1, LOG_EVERY_MS)) {
 		f->unlogged++;
 		return 0;
 	}

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "budget.h"
 #include "log.h"
 
 static int	log_fg = 1;
@@ -132,4 +133,13 @@ log_clean(char *dst, size_t dstlen, const char *src, size_t srclen)
 	}
 	dst[o] = '\0';
 	return dst;
+}
+
+/* log_rate_ok - a line of a kind within its rate */
+int
+log_rate_ok(uint64_t *tat, uint64_t now, uint64_t lines, uint64_t period)
+{
+	struct budget_limit lim = { lines, period, lines };
+
+	return budget_charge(&lim, tat, now, 1, NULL) == BUDGET_OK;
 }
