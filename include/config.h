@@ -80,6 +80,7 @@ struct config {
 	char		queue_config_dir[CONFIG_PATHLEN]; /* /etc/postfix-mailgov */
 	char		postsuper[CONFIG_PATHLEN];
 	char		postqueue[CONFIG_PATHLEN];
+	char		postcat[CONFIG_PATHLEN];
 	uint32_t	release_interval;	/* seconds */
 	int		sync_full;		/* fsync every group commit */
 	int		redo_log;		/* group commits go to the redo

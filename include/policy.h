@@ -31,5 +31,8 @@ void	policy_free(struct policy *);
 /* policy_set_alerts - report budget crossings through the daemon's alert
  * module (include/alert.h); without it they are plain log lines */
 void	policy_set_alerts(struct policy *, struct alerts *);
+/* policy_set_mark - prepend the account header (mark.h), made with key,
+ * to queue-instance mail */
+void	policy_set_mark(struct policy *, const uint8_t key[16]);
 
 #endif

@@ -27,6 +27,9 @@ struct release;
 struct release *release_new(struct loop *, struct accts *,
 	    const struct config *);
 void	release_free(struct release *);
+/* release_set_mark - adopt held mail mailgov does not know under the
+ * account its header names, when the header was made with key (mark.h) */
+void	release_set_mark(struct release *, const uint8_t key[16]);
 /*
  * release_note_held - the policy server just answered HOLD for this, or
  * Postfix held it because the answer came too late; prepaid: that answer

@@ -567,6 +567,7 @@ config_defaults(struct config *c)
 	    "/etc/postfix-mailgov");
 	snprintf(c->postsuper, sizeof(c->postsuper), "/usr/sbin/postsuper");
 	snprintf(c->postqueue, sizeof(c->postqueue), "/usr/sbin/postqueue");
+	snprintf(c->postcat, sizeof(c->postcat), "/usr/sbin/postcat");
 	c->release_interval = 1;
 	c->sync_full = 1;
 	c->redo_log = 1;
@@ -644,6 +645,7 @@ static const struct key keys[] = {
 	{ "queue_config_dir", K_PATH, OFF(queue_config_dir), 0, 0, 0, NULL },
 	{ "postsuper", K_PATH, OFF(postsuper), 0, 0, 0, NULL },
 	{ "postqueue", K_PATH, OFF(postqueue), 0, 0, 0, NULL },
+	{ "postcat", K_PATH, OFF(postcat), 0, 0, 0, NULL },
 	{ "release_interval", K_DUR, OFF(release_interval), 1, 3600, 0,
 	    "1s..1h" },
 	{ "sync", K_SYNC, 0, 0, 0, 0, NULL },

@@ -45,6 +45,7 @@
 #include "live.h"
 #include "log.h"
 #include "loop.h"
+#include "mark.h"
 #include "nfq.h"
 #include "policy.h"
 #include "privs.h"
@@ -589,6 +590,30 @@ usage(FILE *fp)
 	    "  -h         this help\n", CONFIG_PATH);
 }
 
+/*
+ * mark_setup - the key of the account header (mark.h), read (or made)
+ * while still root: root's own file, 0600, next to the database.  Without
+ * it held mail is still adopted, under the default account.
+ */
+static void
+mark_setup(struct daemon *d)
+{
+	uint8_t	 key[MARK_KEYLEN];
+	char	 path[sizeof(d->cfg.db) + 16], err[256];
+
+	if (snprintf(path, sizeof(path), "%s-mark.key", d->cfg.db) >=
+	    (int)sizeof(path))
+		snprintf(err, sizeof(err), "the database path is too long");
+	else if (mark_key_load(path, key, err, sizeof(err)) == 0) {
+		policy_set_mark(d->policy, key);
+		release_set_mark(d->release, key);
+		explicit_bzero(key, sizeof(key));
+		return;
+	}
+	log_warnx("no account header key (%s): mail held while mailgovd "
+	    "is down goes to the default account", err);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -731,6 +756,7 @@ main(int argc, char **argv)
 	if ((d->policy = policy_new(d->loop, d->accts, d->flows, d->release,
 	    &d->cfg)) == NULL)
 		fatalx("cannot start the policy server");
+	mark_setup(d);
 
 	if (privs_drop(uid, gid, err, sizeof(err)) == -1)
 		fatalx("%s", err);

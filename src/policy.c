@@ -50,6 +50,7 @@
 #include "identity.h"
 #include "log.h"
 #include "loop.h"
+#include "mark.h"
 #include "num.h"
 #include "policy.h"
 #include "pparse.h"
@@ -112,6 +113,7 @@ struct owed {
 struct inst {
 	char		id[POLICY_INST_LEN];
 	uint32_t	rcpts;
+	int		marked;		/* the account header was prepended */
 	uint64_t	used;		/* LRU tick */
 };
 
@@ -172,6 +174,8 @@ struct policy {
 	uid_t			 postfix_uid;	/* Postfix's mail owner */
 	struct uidslot		 uids[POLICY_UID_SLOTS];
 	struct verdicts		*verdicts;	/* queue EOMs, by queue ID */
+	int			 marking;	/* mark_key is set */
+	uint8_t			 mark_key[MARK_KEYLEN];
 };
 
 static uint64_t	mono_s(void);
@@ -482,6 +486,7 @@ inst_slot(struct conn *c, const char *id)
 	}
 	snprintf(victim->id, sizeof(victim->id), "%s", id);
 	victim->rcpts = 0;
+	victim->marked = 0;
 	victim->used = c->tick;
 	return victim;
 }
@@ -557,12 +562,16 @@ alert_ok(struct policy *p, struct acct *a, unsigned checked, uint64_t now)
 #define EOM_KINDS ((1u << BK_MSG_HOUR) | (1u << BK_MSG_DAY) | \
 	(1u << BK_RCPT_DAY))
 
-/* do_rcpt - the per-message recipient cap, counted per transaction */
+/* do_rcpt - the per-message recipient cap, counted per transaction; on
+ * the queue instance, the first recipient accepted also marks the
+ * message with its account (mark.h) */
 static void
-do_rcpt(struct conn *c, const struct preq *q, struct acct *a, uint64_t now)
+do_rcpt(struct conn *c, const struct preq *q, struct acct *a, int queue,
+    uint64_t now)
 {
 	struct inst	*s;
 	uint32_t	 n;
+	char		 v[MARK_VALUE_MAX];
 
 	if (q->instance == NULL || a == NULL) {
 		answer(c, 0, "DUNNO");
@@ -581,6 +590,13 @@ do_rcpt(struct conn *c, const struct preq *q, struct acct *a, uint64_t now)
 		return;
 	}
 	s->rcpts = n;
+	if (queue && c->p->marking && !s->marked && q->queue_id != NULL &&
+	    mark_make(c->p->mark_key, q->queue_id, a->name, v,
+	    sizeof(v)) == 0) {
+		s->marked = 1;
+		answer(c, 0, "PREPEND " MARK_HEADER ": %s", v);
+		return;
+	}
 	answer(c, 0, "DUNNO");
 }
 
@@ -854,7 +870,7 @@ handle(struct conn *c, const struct pp_req *r)
 	} else
 		a = attribute_main(c->p, &q);
 	if (rcpt)
-		do_rcpt(c, &q, a, now);
+		do_rcpt(c, &q, a, queue, now);
 	else
 		do_eom(c, &q, a, queue, now);
 }
@@ -1604,6 +1620,14 @@ policy_start(struct policy *p, struct commit *cm)
 	    cfg->policy_tcp[0] ? " inet:" : "", cfg->policy_tcp,
 	    cfg->sync_full ? "full" : "normal");
 	return 0;
+}
+
+/* policy_set_mark - mark queue-instance mail with its account */
+void
+policy_set_mark(struct policy *p, const uint8_t key[MARK_KEYLEN])
+{
+	memcpy(p->mark_key, key, MARK_KEYLEN);
+	p->marking = 1;
 }
 
 /* policy_set_alerts - report budget crossings through the alert module */

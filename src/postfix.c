@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mark.h"
 #include "num.h"
 #include "postfix.h"
 #include "release.h"
@@ -537,6 +538,13 @@ pf_want_queue(const struct config *cfg, int ipv6,
 	    want_param(w, "queue_minfree", PF_SET, NULL, "%" PRIu64, minfree)
 	    == -1 ||
 	    want_param(w, "notify_classes", PF_SET, NULL, "software") == -1)
+		goto fail;
+	/* the account header (mark.h): the queue ID it is bound to must be
+	 * known at the first recipient, and the header goes no further */
+	if (want_param(w, "smtpd_delay_open_until_valid_rcpt", PF_SET, NULL,
+	    "no") == -1 ||
+	    want_param(w, "smtp_header_checks", PF_SET, NULL,
+	    "regexp:{{/^%s:/ IGNORE}}", MARK_HEADER) == -1)
 		goto fail;
 	if (want_service(w, "smtp/inet", NULL) == -1)
 		goto fail;

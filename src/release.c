@@ -40,7 +40,7 @@
  * Trusts: the child trusts nothing the main process sends (it may be
  * compromised); the main process trusts nothing in postqueue's output.
  */
-#define _GNU_SOURCE	/* pipe2, close_range, setresgid */
+#define _GNU_SOURCE	/* pipe2, close_range, setresgid, setgroups */
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -49,11 +49,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
@@ -66,6 +69,7 @@
 #include "log.h"
 #include "num.h"
 #include "loop.h"
+#include "mark.h"
 #include "postfix.h"
 #include "release.h"
 #include "store.h"
@@ -78,6 +82,8 @@
 #define REL_QMAX	200000		/* queue entries one listing keeps */
 #define REL_OUTMAX	4096		/* postsuper output the child reads */
 #define REL_PENDMAX	10000		/* held rows waiting for the database */
+#define REL_MARKS	4		/* account headers the child returns */
+#define REL_ADOPTMAX	256		/* strangers waiting for their headers */
 
 enum { ST_OK = 0, ST_NOTFOUND = 1, ST_FAIL = 2 };
 
@@ -90,6 +96,9 @@ struct rel_ans {
 	char	op;
 	char	status;			/* ST_* */
 	char	id[REL_IDLEN];
+	/* 'C': the values of the first REL_MARKS account headers, each
+	 * NUL-terminated; unverified */
+	char	marks[REL_MARKS][MARK_VALUE_MAX];
 };
 
 struct inflight {
@@ -128,6 +137,13 @@ struct release {
 
 	struct inflight	 infl[REL_INFLIGHT];
 	size_t		 n_infl;
+
+	/* messages on hold that the store does not know, waiting for the
+	 * child to read their account header */
+	struct qent	 adopting[REL_ADOPTMAX];
+	size_t		 n_adopting;
+	int		 marking;	/* mark_key is set */
+	uint8_t		 mark_key[MARK_KEYLEN];
 
 	struct heldacct	*held;		/* accounts that have held mail */
 	size_t		 n_held, cap_held;
@@ -215,11 +231,29 @@ plain(const char *path)
 	return capng_apply(CAPNG_SELECT_CAPS) == 0 ? 0 : -1;
 }
 
-/* run - fork/exec argv with an empty environment; stdout to out_fd when
- * >= 0, else stdout+stderr captured into buf; as_plain: see plain();
- * returns the exit status, or -1 */
+/* Postfix's mail owner, who alone may read queue files; found at start */
+static uid_t	owner_uid;
+static gid_t	owner_gid;
+
+/* as_owner - in the child about to exec postcat: the mail owner, with no
+ * group and no capability left (a uid change from 0 drops them all) */
 static int
-run(const char *path, char *const argv[], int as_plain, int out_fd,
+as_owner(void)
+{
+	if (owner_uid == 0 || setgroups(0, NULL) == -1 ||
+	    setresgid(owner_gid, owner_gid, owner_gid) == -1 ||
+	    setresuid(owner_uid, owner_uid, owner_uid) == -1)
+		return -1;
+	return 0;
+}
+
+enum runas { RUN_ROOT, RUN_PLAIN, RUN_OWNER };
+
+/* run - fork/exec argv with an empty environment; stdout to out_fd when
+ * >= 0, else stdout+stderr captured into buf; as: see plain() and
+ * as_owner(); returns the exit status, or -1 */
+static int
+run(const char *path, char *const argv[], enum runas as, int out_fd,
     char *buf, size_t buflen)
 {
 	static char *const envp[] = { NULL };
@@ -250,7 +284,8 @@ run(const char *path, char *const argv[], int as_plain, int out_fd,
 			dup2(p[1], 2);
 		}
 		close_range(3, ~0U, 0);
-		if (as_plain && plain(path) == -1)
+		if ((as == RUN_PLAIN && plain(path) == -1) ||
+		    (as == RUN_OWNER && as_owner() == -1))
 			_exit(126);
 		execve(path, argv, envp);
 		_exit(127);
@@ -294,7 +329,7 @@ child_postsuper(const struct config *cfg, char op, const char *id)
 
 	snprintf(dir, sizeof(dir), "%s", cfg->queue_config_dir);
 	snprintf(qid, sizeof(qid), "%s", id);
-	st = run(cfg->postsuper, argv, 0, -1, out, sizeof(out));
+	st = run(cfg->postsuper, argv, RUN_ROOT, -1, out, sizeof(out));
 	if (st != 0) {
 		log_warnx("release: postsuper %s %s exited %d", flag, qid, st);
 		return ST_FAIL;
@@ -305,7 +340,8 @@ child_postsuper(const struct config *cfg, char op, const char *id)
 		    strstr(out, "released from hold") == NULL)
 			return ST_NOTFOUND;
 		/* moved to deferred: deliver it now, not at the next run */
-		st = run(cfg->postqueue, qargv, 1, -1, out, sizeof(out));
+		st = run(cfg->postqueue, qargv, RUN_PLAIN, -1, out,
+		    sizeof(out));
 		if (st != 0)
 			log_warnx("release: postqueue -i %s exited %d (it "
 			    "leaves at the next queue run)", qid, st);
@@ -326,9 +362,46 @@ child_list(const struct config *cfg, int fd)
 	int	 st;
 
 	snprintf(dir, sizeof(dir), "%s", cfg->queue_config_dir);
-	st = run(cfg->postqueue, argv, 1, fd, NULL, 0);
+	st = run(cfg->postqueue, argv, RUN_PLAIN, fd, NULL, 0);
 	close(fd);
 	return st == 0 ? ST_OK : ST_FAIL;
+}
+
+/*
+ * child_marks - op 'C': the values of the first REL_MARKS account
+ * headers (mark.h) of one queued message, from postcat -h run as the
+ * mail owner.  Only collected here: the main process checks their MAC.
+ */
+static int
+child_marks(const struct config *cfg, const char *id,
+    char marks[REL_MARKS][MARK_VALUE_MAX])
+{
+	static char out[65536];
+	char	 dir[CONFIG_PATHLEN], qid[REL_IDLEN], *line, *nl;
+	char	*argv[] = { "postcat", "-c", dir, "-h", "-q", qid, NULL };
+	size_t	 hl = strlen(MARK_HEADER), k = 0, len;
+	int	 st;
+
+	snprintf(dir, sizeof(dir), "%s", cfg->queue_config_dir);
+	snprintf(qid, sizeof(qid), "%s", id);
+	st = run(cfg->postcat, argv, RUN_OWNER, -1, out, sizeof(out));
+	if (st != 0) {
+		log_warnx("release: postcat -h -q %s exited %d", qid, st);
+		return ST_FAIL;
+	}
+	for (line = out; *line != '\0' && k < REL_MARKS; line = nl) {
+		if ((nl = strchr(line, '\n')) == NULL)
+			nl = line + strlen(line);
+		else
+			*nl++ = '\0';
+		if (strncasecmp(line, MARK_HEADER, hl) != 0 || line[hl] != ':')
+			continue;
+		len = strlen(line + hl + 1);
+		if (len >= MARK_VALUE_MAX)
+			continue;	/* not one of ours */
+		memcpy(marks[k++], line + hl + 1, len + 1);
+	}
+	return ST_OK;
 }
 
 /* child_main - the privileged loop; never returns */
@@ -356,6 +429,14 @@ child_main(const struct config *cfg, int s)
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
+	{
+		struct passwd *pw = getpwnam("postfix");
+
+		if (pw != NULL) {
+			owner_uid = pw->pw_uid;
+			owner_gid = pw->pw_gid;
+		}
+	}
 	if (child_limit() == -1) {
 		/* never serve with more than postsuper needs */
 		log_warn("release helper: cannot limit its capabilities");
@@ -401,6 +482,8 @@ child_main(const struct config *cfg, int s)
 		} else if ((req.op == 'H' || req.op == 'D') &&
 		    release_queue_id_ok(req.id))
 			ans.status = (char)child_postsuper(cfg, req.op, req.id);
+		else if (req.op == 'C' && release_queue_id_ok(req.id))
+			ans.status = (char)child_marks(cfg, req.id, ans.marks);
 		else
 			log_warnx("release helper: refused a bad request");
 		if (fd != -1)
@@ -411,6 +494,8 @@ child_main(const struct config *cfg, int s)
 }
 
 /* --- the main process: bookkeeping -------------------------------------- */
+
+static void	adopting_clear(struct release *);
 
 /* held_find - index of account id in the held set, or -1 */
 static ssize_t
@@ -553,6 +638,7 @@ child_gone(struct release *r)
 	close(r->fd);
 	r->fd = -1;
 	r->n_infl = 0;
+	adopting_clear(r);
 	if (r->child > 0)
 		(void)waitpid(r->child, NULL, WNOHANG);
 }
@@ -788,17 +874,128 @@ fail:
 		store_rollback(st);
 }
 
+/* adopting_find - is queue_id waiting for its account header */
+static ssize_t
+adopting_find(const struct release *r, const char *queue_id)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_adopting; i++)
+		if (strcmp(r->adopting[i].id, queue_id) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* adopting_clear - the child is gone: the next reconcile starts over */
+static void
+adopting_clear(struct release *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_adopting; i++)
+		free(r->adopting[i].sender);
+	r->n_adopting = 0;
+}
+
+/*
+ * adopt - record a message on hold that the store did not know under a:
+ * the account its mark names (marked), else the default account.  Counted
+ * as held by the caller once the row is committed.
+ */
+static int
+adopt(struct release *r, struct store *st, const struct qent *q,
+    struct acct *a, int marked)
+{
+	struct store_held h;
+	char	 cbuf[128];
+
+	memset(&h, 0, sizeof(h));
+	snprintf(h.queue_id, sizeof(h.queue_id), "%s", q->id);
+	h.account = a->id;
+	h.since = q->arrival > 0 ? q->arrival : r->q_started;
+	h.recipients = q->rcpts;
+	h.size = q->size;
+	h.state = HELD;
+	snprintf(h.sender, sizeof(h.sender), "%s", q->sender ? q->sender : "");
+	if (store_held_add(st, &h) == -1)
+		return -1;
+	held_add(r, a->id, a, h.size);
+	log_info("release: adopted queue_id=%s account=%s rcpts=%u "
+	    "size=%" PRIu64 " sender=<%s>: on hold in Postfix, unknown to "
+	    "mailgov (held while mailgovd was down?); %s", q->id, a->name,
+	    q->rcpts, q->size, log_clean(cbuf, sizeof(cbuf), h.sender,
+	    strlen(h.sender)), marked ? "its account header names it" :
+	    "no valid account header");
+	return 0;
+}
+
+/* ask_marks - have the child read a stranger's account header; 0 when
+ * asked, -1 when the caller adopts it under the default account now */
+static int
+ask_marks(struct release *r, const struct qent *q)
+{
+	struct qent *a;
+
+	if (!r->marking || r->n_adopting == REL_ADOPTMAX)
+		return -1;
+	a = &r->adopting[r->n_adopting];
+	*a = *q;
+	a->sender = q->sender != NULL ? strdup(q->sender) : NULL;
+	if (send_req(r, 'C', q->id, -1) == -1) {
+		free(a->sender);
+		return -1;
+	}
+	r->n_adopting++;
+	return 0;
+}
+
+/* on_marks - the child read a stranger's account headers: the first one
+ * made for its queue ID with our key names the account that adopts it */
+static void
+on_marks(struct release *r, struct rel_ans *ans)
+{
+	struct store *st = acct_store(r->accts);
+	struct qent q;
+	struct acct *a = NULL;
+	char	 name[64];
+	ssize_t	 i;
+	size_t	 k;
+
+	if ((i = adopting_find(r, ans->id)) < 0)
+		return;
+	q = r->adopting[i];
+	r->adopting[i] = r->adopting[--r->n_adopting];
+	for (k = 0; ans->status == ST_OK && k < REL_MARKS && a == NULL; k++) {
+		ans->marks[k][MARK_VALUE_MAX - 1] = '\0';
+		if (ans->marks[k][0] != '\0' && mark_check(r->mark_key, q.id,
+		    ans->marks[k], name, sizeof(name)) == 0)
+			a = acct_by_name(r->accts, name);
+	}
+	k = a != NULL;
+	if (a == NULL)
+		a = acct_default(r->accts);
+	if (a != NULL) {
+		if (adopt(r, st, &q, a, (int)k) == -1)
+			log_warnx("release: adopting queue_id=%s: %s", q.id,
+			    store_error(st));
+		else {
+			/* Postfix held it: it counts as put on hold */
+			a->use.held++;
+			acct_touch(a);
+		}
+	}
+	free(q.sender);
+}
+
 /* reconcile - the listing is complete: close gone rows, adopt strangers */
 static void
 reconcile(struct release *r)
 {
 	struct store *st = acct_store(r->accts);
 	struct rec_walk w;
-	struct store_held h;
 	struct acct *def;
 	struct qent *q;
-	char	 cbuf[128];
-	size_t	 i, adopted = 0;
+	size_t	 i, adopted = 0, asked = 0;
 
 	memset(&w, 0, sizeof(w));
 	w.r = r;
@@ -835,28 +1032,18 @@ reconcile(struct release *r)
 	for (i = 0; def != NULL && i < r->q_n; i++) {
 		q = &r->q_ent[i];
 		if (!q->hold || infl_find(r, q->id) >= 0 ||
-		    pend_find(r, q->id) ||
+		    pend_find(r, q->id) || adopting_find(r, q->id) >= 0 ||
 		    (w.n_known > 0 && bsearch(q->id, w.known, w.n_known,
 		    sizeof(*w.known), known_cmp) != NULL))
 			continue;
-		memset(&h, 0, sizeof(h));
-		snprintf(h.queue_id, sizeof(h.queue_id), "%s", q->id);
-		h.account = def->id;
-		h.since = q->arrival > 0 ? q->arrival : r->q_started;
-		h.recipients = q->rcpts;
-		h.size = q->size;
-		h.state = HELD;
-		snprintf(h.sender, sizeof(h.sender), "%s",
-		    q->sender ? q->sender : "");
-		if (store_held_add(st, &h) == -1)
+		/* its account header, if it has one, says whose it is */
+		if (ask_marks(r, q) == 0) {
+			asked++;
+			continue;
+		}
+		if (adopt(r, st, q, def, 0) == -1)
 			goto fail;
-		held_add(r, def->id, def, h.size);
 		adopted++;
-		log_info("release: adopted queue_id=%s account=%s rcpts=%u "
-		    "size=%" PRIu64 " sender=<%s>: on hold in Postfix, unknown "
-		    "to mailgov (held while mailgovd was down?)", q->id,
-		    def->name, q->rcpts, q->size, log_clean(cbuf, sizeof(cbuf),
-		    h.sender, strlen(h.sender)));
 	}
 	if (store_commit(st) == -1)
 		goto fail;
@@ -866,9 +1053,9 @@ reconcile(struct release *r)
 		def->use.held += adopted;
 		acct_touch(def);
 	}
-	if (w.n_gone > 0 || adopted > 0)
+	if (w.n_gone > 0 || adopted > 0 || asked > 0)
 		log_info("release: reconciled with the queue: %zu closed, "
-		    "%zu adopted", w.n_gone, adopted);
+		    "%zu adopted, %zu being read", w.n_gone, adopted, asked);
 	goto done;
 fail:
 	log_warnx("release: reconcile: %s", store_error(st));
@@ -1087,6 +1274,10 @@ on_answer(int fd, uint32_t events, void *arg)
 			q_finish(r);
 			continue;
 		}
+		if (ans.op == 'C') {
+			on_marks(r, &ans);
+			continue;
+		}
 		if ((i = infl_find(r, ans.id)) < 0)
 			continue;
 		account = r->infl[i].account;
@@ -1282,6 +1473,16 @@ release_set_commit(struct release *r, struct commit *cm)
 		commit_on_durable(cm, on_durable, r);
 }
 
+/* release_set_mark - read held strangers' account headers (mark.h) */
+void
+release_set_mark(struct release *r, const uint8_t key[MARK_KEYLEN])
+{
+	if (r == NULL)
+		return;
+	memcpy(r->mark_key, key, MARK_KEYLEN);
+	r->marking = 1;
+}
+
 /* release_note_held - the policy server answered HOLD for this message,
  * or Postfix held one whose answer it did not get in time (prepaid when
  * that answer had charged it) */
@@ -1420,6 +1621,7 @@ release_free(struct release *r)
 		log_warnx("release: %zu held rows not written; the next start "
 		    "adopts their mail under the default account", r->n_pend);
 	q_reset(r);
+	adopting_clear(r);
 	if (r->fd != -1) {
 		loop_del(r->loop, r->fd);
 		close(r->fd);
