@@ -1,72 +1,134 @@
 /*
- * hash - the one hash table every cache uses (flows, accounts, live
- * counts, alerts, group-commit batches) and the one mixer behind it.
+ * hash - the one hash table every cache uses (flows, per-UID and
+ * per-account counts, the account index, alerts, group-commit batches)
+ * and the one mixer behind it.
  *
- * The table is an index, not a container: it maps a 64-bit hash to a
- * 32-bit reference the caller chose (a "ref", never 0; in practice a
- * position + 1 in the caller's own array), and a callback tells whether
- * the object behind a ref holds the key looked for.  Why this shape:
- *   - the caller keeps its objects where its other walks want them: the
- *     flows dense in one array (expiry walks it with a cursor), accounts
- *     in a vector whose pointers outlive a reload;
- *   - open addressing with linear probing over 8-byte slots (ref and 32
- *     bits of the hash): a probe reads neighbouring slots of one or two
- *     cache lines, where a chained table chases a pointer per entry, and
- *     1M flows cost 16 MB of index with no allocation per entry;
- *   - the 32 stored bits decide both the slot's home and, on lookup,
- *     whether the object is worth touching: the callback runs about once
- *     per lookup, and growing or deleting never needs a key again;
+ * Open addressing with linear probing over fixed-size entries that sit in
+ * the slot array itself; the caller chooses the entry (its key, or where
+ * to find it, and its value) and says through a callback whether an entry
+ * holds the key looked for.  Why this shape:
+ *   - a lookup reads neighbouring slots of one or two cache lines and,
+ *     for a small key (a UID, an account id, a string in an arena), finds
+ *     key and value in the same line: a chained table chases a pointer
+ *     per entry, and an index that only points into the caller's array
+ *     adds a dependent miss to every lookup;
+ *   - an entry whose object is large (a 72-byte flow, kept dense for the
+ *     expiry cursor) holds the object's position instead, and the slot
+ *     stays 8 bytes: 1M flows cost 16 MB of index;
+ *   - each entry begins with 32 bits of its hash (the tag), which the
+ *     table owns: a probe only calls back where the tag matches, and the
+ *     tag gives the home slot, so growing or deleting never needs a key;
  *   - deletion shifts the cluster back instead of leaving tombstones, so
  *     probe chains stay short however long the daemon runs;
- *   - at most 3/4 full; a table made with hash_new(n) allocates nothing
- *     more until it holds more than n entries (the kernel path sizes its
- *     tables at start-up and never allocates after).
- * The same ref may be stored under several hashes (never twice under the
- * same one), so one object can sit in several tables.
+ *   - at most 3/4 full; a table made for n entries allocates nothing more
+ *     until it holds more than n (the kernel path sizes its tables at
+ *     start-up and never allocates after);
+ *   - the lookup and the mixer are inline, so that the caller's eq
+ *     inlines into them: a call and an indirect call per lookup cost as
+ *     much as the probe itself on a table that fits in the cache (a UID
+ *     among 100k accounts).
+ * Entries move when the table grows or an entry is removed: a pointer to
+ * one is good until the next hash_insert, hash_remove or hash_clear.
  *
  * Trusts: callers to pass well-mixed hashes (hash_u64, hash_str), seeded
- * when an outsider chooses the keys, and to keep refs and objects in
- * step.  Pure: no I/O, no clock.
+ * when an outsider chooses the keys, and to leave the tag alone.  Pure:
+ * no I/O, no clock.
  */
 #ifndef MAILGOV_HASH_H
 #define MAILGOV_HASH_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
-struct hash;
+/* HASH_ENTRY - the first member of every entry: the table's tag */
+#define HASH_ENTRY	uint32_t hash_tag
 
-/* hash_eq - does the object behind ref hold key; ctx is the caller's */
-typedef int	(*hash_eq)(const void *ctx, uint32_t ref, const void *key);
+/* struct hash - its fields are hash.c's: they are here only so that
+ * hash_find can inline */
+struct hash {
+	char		*s;		/* mask + 1 entries of esize bytes */
+	size_t		 esize;
+	size_t		 mask;		/* slots - 1 */
+	size_t		 n;		/* entries */
+};
 
-/* hash_u64 - mix 64 bits (splitmix64's finalizer); chain calls to hash
- * wider keys, with a seed in the first when keys come from outside */
-uint64_t hash_u64(uint64_t);
+/* hash_eq - does entry hold key; ctx is the caller's */
+typedef int	(*hash_eq)(const void *ctx, const void *entry, const void *key);
+
+/* hash_u64 - mix 64 bits (splitmix64's finalizer: every input bit moves
+ * every output bit, so dense keys spread); chain calls to hash wider
+ * keys, with a seed in the first when keys come from outside */
+static inline uint64_t
+hash_u64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
 /* hash_str - hash a NUL-terminated string */
 uint64_t hash_str(const char *);
 
-/* hash_new - an empty table with room for n entries before it grows;
- * NULL when out of memory */
-struct hash *hash_new(size_t n);
+/* hash_tag - the tag stored for hash h: its high 32 bits, 0 kept for an
+ * empty slot */
+static inline uint32_t
+hash_tag(uint64_t h)
+{
+	uint32_t tag = (uint32_t)(h >> 32);
+
+	return tag != 0 ? tag : 1;
+}
+
+/* hash_tag_at - the tag of the entry at e (0: empty slot) */
+static inline uint32_t
+hash_tag_at(const char *e)
+{
+	uint32_t tag;
+
+	memcpy(&tag, e, sizeof(tag));
+	return tag;
+}
+
+/* hash_new - an empty table of entries of size entsize (a struct that
+ * begins with HASH_ENTRY), with room for n of them before it grows; NULL
+ * when out of memory */
+struct hash *hash_new(size_t entsize, size_t n);
 void	hash_free(struct hash *);
 /* hash_clear - forget every entry, keeping the memory */
 void	hash_clear(struct hash *);
 size_t	hash_count(const struct hash *);
-/* hash_find - the ref stored under h whose object eq says holds key; 0
- * when none does */
-uint32_t hash_find(const struct hash *, uint64_t h, hash_eq,
-	    const void *ctx, const void *key);
-/* hash_add - store ref (not 0) under h; the caller knows it is not there
- * yet.  -1 when the table must grow and cannot (ENOMEM), or is as large
- * as it can be (ENOSPC). */
-int	hash_add(struct hash *, uint64_t h, uint32_t ref);
-/* hash_del - remove ref stored under h; -1 (ENOENT) when it is not */
-int	hash_del(struct hash *, uint64_t h, uint32_t ref);
-/* hash_move - ref from, stored under h, becomes to (its object moved in
- * the caller's array); -1 (ENOENT) when from is not there */
-int	hash_move(struct hash *, uint64_t h, uint32_t from, uint32_t to);
-/* hash_next - walk: the next ref after *pos (start at 0), or 0 at the
- * end; the table must not change during a walk */
-uint32_t hash_next(const struct hash *, size_t *pos);
+/* hash_find - the entry under hash h that eq says holds key, or NULL;
+ * eq is only called where the tag matches */
+static inline void *
+hash_find(const struct hash *t, uint64_t h, hash_eq eq, const void *ctx,
+    const void *key)
+{
+	uint32_t tag = hash_tag(h), et;
+	size_t i = tag & t->mask;
+	char *e;
+
+	for (;; i = (i + 1) & t->mask) {
+		e = t->s + i * t->esize;
+		if ((et = hash_tag_at(e)) == 0)
+			return NULL;
+		if (et == tag && eq(ctx, e, key))
+			return e;
+	}
+}
+/* hash_insert - a new entry under h, zeroed but for its tag, for the
+ * caller to fill; the caller knows the key is not there yet.  NULL when
+ * the table must grow and cannot (ENOMEM), or is as large as it can be
+ * (ENOSPC). */
+void	*hash_insert(struct hash *, uint64_t h);
+/* hash_remove - take out entry (from hash_find, hash_insert or
+ * hash_next, with no change to the table since) */
+void	hash_remove(struct hash *, void *entry);
+/* hash_next - walk: the next entry after *pos (start at 0), or NULL at
+ * the end; the table must not change during a walk */
+void	*hash_next(const struct hash *, size_t *pos);
 
 #endif

@@ -1,12 +1,10 @@
 /*
  * acct - mailgovd's in-memory index of the accounts, built from the store:
- * hash tables (hash.h) for id, name, SASL user, sender domain, single UIDs
- * and GIDs, and a sorted array of UID ranges searched by bisection.  Each
- * table stores an index into one vector of accounts, so a rebuild can
- * swap account objects without touching keys.  Id and name are the
- * account's own, so their tables compare against the account itself; a
- * key an account may have many of (UIDs, GIDs, SASL users, domains) sits
- * in a map's array of pairs, which its table indexes.
+ * hash tables (hash.h) for id, name, SASL user, sender domain, single
+ * UIDs and GIDs, and a sorted array of UID ranges searched by bisection.
+ * Each entry holds its key (a string in the arena) and an index into one
+ * vector of accounts, so a lookup never touches an account it does not
+ * return, and a rebuild can swap account objects without touching keys.
  *
  * Account objects are never moved or freed before acct_free(): a pointer
  * from acct_by_*() stays valid across acct_reload().  An account deleted
@@ -37,21 +35,18 @@
 #define MEMO_TTL	60	/* seconds a membership answer is trusted */
 #define ARENA_CHUNK	65536
 
-/* pair - one key of a map and its value (a vector index + 1, or the
- * memo's answer); a string key lives in the arena */
-struct pair {
-	union {
-		uint64_t	 u;
-		const char	*s;
-	}		key;
+/* ient, sent - an entry of a map from an integer, or from a string in
+ * the arena, to a vector index + 1 (or the memo's answer; never 0) */
+struct ient {
+	HASH_ENTRY;
 	uint32_t	val;
+	uint64_t	key;
 };
 
-/* map - pairs, and the table that finds them (NULL until the first) */
-struct map {
-	struct hash	*h;
-	struct pair	*p;
-	size_t		 n, cap;
+struct sent {
+	HASH_ENTRY;
+	uint32_t	val;
+	const char	*key;
 };
 
 struct range {
@@ -77,8 +72,9 @@ struct node {
 struct index {
 	struct node	**v;
 	size_t		 n, cap;
-	struct hash	*by_id, *by_name;	/* -> vector index + 1 */
-	struct map	 by_uid, by_gid, neg_uid, by_sasl, by_domain;
+	/* each NULL until its first entry */
+	struct hash	*by_id, *by_uid, *by_gid, *neg_uid;	/* ient */
+	struct hash	*by_name, *by_sasl, *by_domain;		/* sent */
 	struct range	*ranges;
 	size_t		 n_ranges, cap_ranges;
 	struct chunk	*arena;
@@ -102,142 +98,112 @@ struct accts {
 	int			 single;	/* a committer writes usage */
 	/* UID -> web-group member: (expiry in monotonic seconds << 1) |
 	 * answer; kept across rebuilds, asked again after MEMO_TTL */
-	struct map		 memo;
+	struct hash		*memo;		/* of struct ient */
 };
 
 #define NODE(a)	((struct node *)(void *)((char *)(a) - offsetof(struct node, a)))
 
 /* --- small containers -------------------------------------------------- */
 
-/* u_eq - pair ref - 1 of the array ctx has the integer key */
+/* ieq, seq - the entry holds the integer or string key */
 static int
-u_eq(const void *ctx, uint32_t ref, const void *key)
+ieq(const void *ctx, const void *e, const void *key)
 {
-	const struct pair *p = ctx;
-
-	return p[ref - 1].key.u == *(const uint64_t *)key;
+	(void)ctx;
+	return ((const struct ient *)e)->key == *(const uint64_t *)key;
 }
 
-/* s_eq - pair ref - 1 of the array ctx has the string key */
 static int
-s_eq(const void *ctx, uint32_t ref, const void *key)
+seq(const void *ctx, const void *e, const void *key)
 {
-	const struct pair *p = ctx;
-
-	return strcmp(p[ref - 1].key.s, key) == 0;
+	(void)ctx;
+	return strcmp(((const struct sent *)e)->key, key) == 0;
 }
 
-/* map_find - the pair's ref, or 0 */
+/* imap_get - the value for key, or 0 */
 static uint32_t
-map_find(const struct map *m, uint64_t h, hash_eq eq, const void *key)
+imap_get(const struct hash *m, uint64_t key)
 {
-	return m->h != NULL ? hash_find(m->h, h, eq, m->p, key) : 0;
-}
+	const struct ient *e;
 
-/* map_set - insert pr, or replace the value of its key; -1 out of
- * memory */
-static int
-map_set(struct map *m, uint64_t h, hash_eq eq, const void *key,
-    struct pair pr)
-{
-	uint32_t r = map_find(m, h, eq, key);
-
-	if (r != 0) {
-		m->p[r - 1].val = pr.val;
+	if (m == NULL ||
+	    (e = hash_find(m, hash_u64(key), ieq, NULL, &key)) == NULL)
 		return 0;
-	}
-	if (m->h == NULL && (m->h = hash_new(0)) == NULL)
-		return -1;
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64;
-		struct pair *p;
-
-		if (cap > UINT32_MAX ||
-		    (p = reallocarray(m->p, cap, sizeof(*p))) == NULL)
-			return -1;
-		m->p = p;
-		m->cap = cap;
-	}
-	if (hash_add(m->h, h, (uint32_t)m->n + 1) == -1)
-		return -1;
-	m->p[m->n++] = pr;
-	return 0;
-}
-
-/* imap_get - the value for an integer key, or 0 */
-static uint32_t
-imap_get(const struct map *m, uint64_t key)
-{
-	uint32_t r = map_find(m, hash_u64(key), u_eq, &key);
-
-	return r ? m->p[r - 1].val : 0;
+	return e->val;
 }
 
 /* imap_put - insert or replace; -1 on allocation failure */
 static int
-imap_put(struct map *m, uint64_t key, uint32_t val)
+imap_put(struct hash **m, uint64_t key, uint32_t val)
 {
-	struct pair pr = { .key.u = key, .val = val };
+	uint64_t h = hash_u64(key);
+	struct ient *e;
 
-	return map_set(m, hash_u64(key), u_eq, &key, pr);
+	if (*m == NULL && (*m = hash_new(sizeof(*e), 0)) == NULL)
+		return -1;
+	if ((e = hash_find(*m, h, ieq, NULL, &key)) == NULL) {
+		if ((e = hash_insert(*m, h)) == NULL)
+			return -1;
+		e->key = key;
+	}
+	e->val = val;
+	return 0;
 }
 
-/* smap_get - the value for a string key, or 0 */
-static uint32_t
-smap_get(const struct map *m, const char *key)
+/* imap_del - take key out, if it is there */
+static void
+imap_del(struct hash *m, uint64_t key)
 {
-	uint32_t r = map_find(m, hash_str(key), s_eq, key);
+	struct ient *e;
 
-	return r ? m->p[r - 1].val : 0;
+	if (m != NULL &&
+	    (e = hash_find(m, hash_u64(key), ieq, NULL, &key)) != NULL)
+		hash_remove(m, e);
+}
+
+/* smap_get - the value for key, or 0 */
+static uint32_t
+smap_get(const struct hash *m, const char *key)
+{
+	const struct sent *e;
+
+	if (m == NULL ||
+	    (e = hash_find(m, hash_str(key), seq, NULL, key)) == NULL)
+		return 0;
+	return e->val;
 }
 
 /* smap_put - key must outlive the map (it lives in the arena) */
 static int
-smap_put(struct map *m, const char *key, uint32_t val)
+smap_put(struct hash **m, const char *key, uint32_t val)
 {
-	struct pair pr = { .key.s = key, .val = val };
+	uint64_t h = hash_str(key);
+	struct sent *e;
 
-	return map_set(m, hash_str(key), s_eq, key, pr);
+	if (*m == NULL && (*m = hash_new(sizeof(*e), 0)) == NULL)
+		return -1;
+	if ((e = hash_find(*m, h, seq, NULL, key)) == NULL) {
+		if ((e = hash_insert(*m, h)) == NULL)
+			return -1;
+		e->key = key;
+	}
+	e->val = val;
+	return 0;
 }
 
+/* map_count - entries in m */
+static size_t
+map_count(const struct hash *m)
+{
+	return m != NULL ? hash_count(m) : 0;
+}
+
+/* map_free - the map and its entries */
 static void
-map_free(struct map *m)
+map_free(struct hash **m)
 {
-	hash_free(m->h);
-	free(m->p);
-	memset(m, 0, sizeof(*m));
-}
-
-/* id_eq - account ref - 1 of the index ctx has the id */
-static int
-id_eq(const void *ctx, uint32_t ref, const void *id)
-{
-	const struct index *ix = ctx;
-
-	return ix->v[ref - 1]->a.id == *(const int64_t *)id;
-}
-
-/* name_eq - account ref - 1 of the index ctx has the name */
-static int
-name_eq(const void *ctx, uint32_t ref, const void *name)
-{
-	const struct index *ix = ctx;
-
-	return strcmp(ix->v[ref - 1]->a.name, name) == 0;
-}
-
-/* name_find - the vector index + 1 of the account named name, or 0 */
-static uint32_t
-name_find(const struct index *ix, const char *name)
-{
-	return hash_find(ix->by_name, hash_str(name), name_eq, ix, name);
-}
-
-/* id_find - the vector index + 1 of account id, or 0 */
-static uint32_t
-id_find(const struct index *ix, int64_t id)
-{
-	return hash_find(ix->by_id, hash_u64((uint64_t)id), id_eq, ix, &id);
+	hash_free(*m);
+	*m = NULL;
 }
 
 /* arena_dup - a copy of s that lives as long as the index */
@@ -304,11 +270,11 @@ index_free(struct index *ix, int own_nodes)
 		for (i = 0; i < ix->n; i++)
 			node_free(ix->v[i]);
 	free(ix->v);
-	hash_free(ix->by_id);
-	hash_free(ix->by_name);
+	map_free(&ix->by_id);
 	map_free(&ix->by_uid);
 	map_free(&ix->by_gid);
 	map_free(&ix->neg_uid);
+	map_free(&ix->by_name);
 	map_free(&ix->by_sasl);
 	map_free(&ix->by_domain);
 	free(ix->ranges);
@@ -319,15 +285,12 @@ index_free(struct index *ix, int own_nodes)
 	memset(ix, 0, sizeof(*ix));
 }
 
-/* index_add - append n and index it by id (the store's key: never
- * twice) and name (a later account of the same name takes it over, as
- * auto_account's may from one not reloaded yet) */
+/* index_add - append n and index it by id and name */
 static int
 index_add(struct index *ix, struct node *n)
 {
-	uint64_t hid = hash_u64((uint64_t)n->a.id), hn = hash_str(n->a.name);
-	uint32_t ref, old;
-	int rc;
+	const char *name;
+	uint32_t idx;
 
 	if (ix->n == ix->cap) {
 		size_t cap = ix->cap ? ix->cap * 2 : 1024;
@@ -340,19 +303,16 @@ index_add(struct index *ix, struct node *n)
 	}
 	if (ix->n >= UINT32_MAX - 1)
 		return -1;
-	ref = (uint32_t)ix->n + 1;
-	ix->v[ix->n] = n;
-	if (hash_add(ix->by_id, hid, ref) == -1)
+	idx = (uint32_t)ix->n + 1;
+	if ((name = arena_dup(ix, n->a.name)) == NULL ||
+	    imap_put(&ix->by_id, (uint64_t)n->a.id, idx) == -1)
 		return -1;
-	old = name_find(ix, n->a.name);
-	rc = old ? hash_move(ix->by_name, hn, old, ref) :
-	    hash_add(ix->by_name, hn, ref);
-	if (rc == -1) {
-		/* no ref may outlive the node the caller frees */
-		(void)hash_del(ix->by_id, hid, ref);
+	if (smap_put(&ix->by_name, name, idx) == -1) {
+		/* no entry may name a slot the caller leaves empty */
+		imap_del(ix->by_id, (uint64_t)n->a.id);
 		return -1;
 	}
-	ix->n++;
+	ix->v[ix->n++] = n;
 	return 0;
 }
 
@@ -360,7 +320,7 @@ index_add(struct index *ix, struct node *n)
 static struct node *
 node_of(const struct index *ix, int64_t id)
 {
-	uint32_t i = id_find(ix, id);
+	uint32_t i = imap_get(ix->by_id, (uint64_t)id);
 
 	return i ? ix->v[i - 1] : NULL;
 }
@@ -422,7 +382,7 @@ static int
 load_uid(int64_t account, uint32_t lo, uint32_t hi, void *arg)
 {
 	struct build *b = arg;
-	uint32_t idx = id_find(b->ix, account);
+	uint32_t idx = imap_get(b->ix->by_id, (uint64_t)account);
 	struct index *ix = b->ix;
 
 	if (idx == 0)
@@ -453,7 +413,7 @@ static int
 load_gid(int64_t account, uint32_t gid, void *arg)
 {
 	struct build *b = arg;
-	uint32_t idx = id_find(b->ix, account);
+	uint32_t idx = imap_get(b->ix->by_id, (uint64_t)account);
 
 	if (idx && imap_put(&b->ix->by_gid, gid, idx) == -1) {
 		b->ix->failed = 1;
@@ -464,9 +424,9 @@ load_gid(int64_t account, uint32_t gid, void *arg)
 
 /* load_str - one SASL user or domain into map */
 static int
-load_str(struct build *b, struct map *map, int64_t account, const char *s)
+load_str(struct build *b, struct hash **map, int64_t account, const char *s)
 {
-	uint32_t idx = id_find(b->ix, account);
+	uint32_t idx = imap_get(b->ix->by_id, (uint64_t)account);
 	const char *k;
 
 	if (idx == 0)
@@ -536,12 +496,6 @@ build(struct accts *as, struct index *ix)
 	int own = !store_in_transaction(as->st);
 
 	memset(ix, 0, sizeof(*ix));
-	if ((ix->by_id = hash_new(0)) == NULL ||
-	    (ix->by_name = hash_new(0)) == NULL) {
-		ix->failed = 1;
-		own = 0;
-		goto fail;
-	}
 	if (own && store_begin_read(as->st) == -1)
 		goto fail;
 	if (store_account_each(as->st, load_account, &b) != 0 ||
@@ -703,13 +657,13 @@ at(struct accts *as, uint32_t idx)
 struct acct *
 acct_by_name(struct accts *as, const char *name)
 {
-	return name ? at(as, name_find(&as->ix, name)) : NULL;
+	return name ? at(as, smap_get(as->ix.by_name, name)) : NULL;
 }
 
 struct acct *
 acct_by_sasl(struct accts *as, const char *user)
 {
-	return user ? at(as, smap_get(&as->ix.by_sasl, user)) : NULL;
+	return user ? at(as, smap_get(as->ix.by_sasl, user)) : NULL;
 }
 
 /* acct_by_domain - exact match, case-insensitive (stored lowercased) */
@@ -727,7 +681,7 @@ acct_by_domain(struct accts *as, const char *dom)
 		buf[i] = (char)tolower((unsigned char)dom[i]);
 	}
 	buf[i] = '\0';
-	return at(as, smap_get(&as->ix.by_domain, buf));
+	return at(as, smap_get(as->ix.by_domain, buf));
 }
 
 /* uid_range - the range holding uid, by bisection over sorted ranges */
@@ -776,10 +730,10 @@ acct_is_web(struct accts *as, uint32_t uid, uint32_t gid)
 	/* a passwd and group lookup per SYN or socket would be too slow:
 	 * count_live asks about every SMTP socket on the host */
 	now = (uint32_t)clock_mono_s();
-	if ((v = imap_get(&as->memo, uid)) != 0 && (v >> 1) > now)
+	if ((v = imap_get(as->memo, uid)) != 0 && (v >> 1) > now)
 		return (int)(v & 1);
 	yes = config_in_web_group(as->cfg, uid);
-	if (as->memo.n >= MEMO_MAX)
+	if (map_count(as->memo) >= MEMO_MAX)
 		map_free(&as->memo);
 	/* out of memory: asked again next time */
 	(void)imap_put(&as->memo, uid, ((now + MEMO_TTL) << 1) |
@@ -802,12 +756,12 @@ auto_account(struct accts *as, uint32_t uid)
 	const char *use;
 	int64_t id;
 
-	if (imap_get(&as->ix.neg_uid, uid))
+	if (imap_get(as->ix.neg_uid, uid))
 		return &as->dflt->a;
 	snprintf(alt, sizeof(alt), "uid%u", uid);
 	if ((pw = getpwuid(uid)) == NULL) {
 		log_debug("uid %u has no passwd entry: default account", uid);
-		if (as->ix.neg_uid.n < NEG_MAX)
+		if (map_count(as->ix.neg_uid) < NEG_MAX)
 			imap_put(&as->ix.neg_uid, uid, 1);
 		return &as->dflt->a;
 	}
@@ -858,9 +812,9 @@ acct_by_uid(struct accts *as, uint32_t uid, uint32_t gid)
 {
 	uint32_t idx;
 
-	if ((idx = imap_get(&as->ix.by_uid, uid)) != 0 ||
+	if ((idx = imap_get(as->ix.by_uid, uid)) != 0 ||
 	    (idx = uid_range(&as->ix, uid)) != 0 ||
-	    (idx = imap_get(&as->ix.by_gid, gid)) != 0)
+	    (idx = imap_get(as->ix.by_gid, gid)) != 0)
 		return at(as, idx);
 	if (uid != UINT32_MAX && acct_is_web(as, uid, gid))
 		return auto_account(as, uid);

@@ -3,10 +3,11 @@
  * alert.h).
  *
  * Per-account state the struct acct has no room for (lines suppressed,
- * budget kinds currently over) lives in a fixed array of entries indexed
- * by account id (hash.h).  Entries are never removed: only accounts that
+ * budget kinds currently over) lives in a hash table (hash.h) keyed by
+ * account id, made for ALERT_SLOTS entries and never grown, so an entry
+ * never moves.  Entries are never removed: only accounts that
  * misbehaved get one, and 65536 of them is more than a server hosts.
- * XXX When the array is full, further accounts get no crossing memory
+ * XXX When the table is full, further accounts get no crossing memory
  * (every refusal logs, still within the line limit) and their suppressed
  * counts go to one anonymous total.
  *
@@ -28,9 +29,10 @@
 #define ALERT_LINE	512
 
 struct entry {
-	int64_t		id;
+	HASH_ENTRY;
 	uint32_t	suppressed;
 	uint32_t	over;		/* 1 << budget_kind */
+	int64_t		id;
 };
 
 struct pending {
@@ -41,9 +43,7 @@ struct pending {
 
 struct alerts {
 	struct budget_limit lim;
-	struct entry	*slot;		/* n_slots used of ALERT_SLOTS */
-	size_t		 n_slots;
-	struct hash	*idx;		/* id -> position in slot + 1 */
+	struct hash	*t;		/* of struct entry */
 	size_t		 n_suppressing;	/* entries with suppressed > 0 */
 	uint64_t	 lost;		/* suppressed, untracked accounts */
 	struct pending	*q;
@@ -58,8 +58,7 @@ alert_new(const struct config *cfg)
 	struct alerts *al;
 
 	if ((al = calloc(1, sizeof(*al))) == NULL ||
-	    (al->slot = calloc(ALERT_SLOTS, sizeof(*al->slot))) == NULL ||
-	    (al->idx = hash_new(ALERT_SLOTS)) == NULL ||
+	    (al->t = hash_new(sizeof(struct entry), ALERT_SLOTS)) == NULL ||
 	    (al->q = calloc(ALERT_QUEUE, sizeof(*al->q))) == NULL) {
 		log_warn("alert_new");
 		alert_free(al);
@@ -79,19 +78,17 @@ alert_free(struct alerts *al)
 {
 	if (al == NULL)
 		return;
-	free(al->slot);
-	hash_free(al->idx);
+	hash_free(al->t);
 	free(al->q);
 	free(al);
 }
 
-/* slot_eq - the index's callback: entry ref - 1 is account *id's */
+/* entry_eq - the entry is account *id's */
 static int
-slot_eq(const void *ctx, uint32_t ref, const void *id)
+entry_eq(const void *ctx, const void *e, const void *id)
 {
-	const struct alerts *al = ctx;
-
-	return al->slot[ref - 1].id == *(const int64_t *)id;
+	(void)ctx;
+	return ((const struct entry *)e)->id == *(const int64_t *)id;
 }
 
 /* entry - the state of account id; created when create, else NULL */
@@ -99,17 +96,13 @@ static struct entry *
 entry(struct alerts *al, int64_t id, int create)
 {
 	uint64_t h = hash_u64((uint64_t)id);
-	uint32_t r = hash_find(al->idx, h, slot_eq, al, &id);
 	struct entry *e;
 
-	if (r != 0)
-		return &al->slot[r - 1];
-	/* the index was made for ALERT_SLOTS: it never needs to grow */
-	if (!create || al->n_slots == ALERT_SLOTS ||
-	    hash_add(al->idx, h, (uint32_t)al->n_slots + 1) == -1)
-		return NULL;
-	e = &al->slot[al->n_slots++];
-	e->id = id;
+	if ((e = hash_find(al->t, h, entry_eq, NULL, &id)) != NULL ||
+	    !create || hash_count(al->t) == ALERT_SLOTS)
+		return e;
+	if ((e = hash_insert(al->t, h)) != NULL)
+		e->id = id;
 	return e;
 }
 
@@ -243,26 +236,27 @@ static void
 report_suppressed(struct alerts *al, struct accts *as, uint64_t now,
     int force)
 {
+	struct entry *e;
 	struct acct *a;
-	size_t i;
+	size_t pos = 0;
 
 	if (al->lost > 0) {
 		log_warnx("event=alerts_suppressed account=* count=%llu",
 		    (unsigned long long)al->lost);
 		al->lost = 0;
 	}
-	for (i = 0; i < al->n_slots && al->n_suppressing > 0; i++) {
-		if (al->slot[i].suppressed == 0)
+	while (al->n_suppressing > 0 && (e = hash_next(al->t, &pos)) != NULL) {
+		if (e->suppressed == 0)
 			continue;
-		if ((a = acct_by_id(as, al->slot[i].id)) == NULL) {
+		if ((a = acct_by_id(as, e->id)) == NULL) {
 			/* the account is gone; so is its noise */
-			al->slot[i].suppressed = 0;
+			e->suppressed = 0;
 			al->n_suppressing--;
 			continue;
 		}
 		if (force || budget_charge(&al->lim, &a->alert_tat, now, 1,
 		    NULL) == BUDGET_OK)
-			suppressed_line(al, a, &al->slot[i]);
+			suppressed_line(al, a, e);
 	}
 }
 

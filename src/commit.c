@@ -66,12 +66,19 @@ struct faillog {
 	uint64_t		 unlogged;	/* failures since the last line */
 };
 
+/* rowent - where an account's row in a batch is */
+struct rowent {
+	HASH_ENTRY;
+	uint32_t		 row;
+	int64_t			 account;
+};
+
 /* the usage rows of one group commit */
 struct batch {
 	uint64_t		 seq;
 	struct store_usage	*rows;
 	size_t			 n, cap;
-	struct hash		*idx;	/* account -> row + 1 */
+	struct hash		*idx;	/* of struct rowent */
 	size_t			*stale;	/* rows a reset refused */
 	size_t			 nstale;
 	unsigned		 nwait;	/* answers waiting on it */
@@ -161,7 +168,7 @@ batch_new(size_t n)
 		return NULL;
 	b->cap = n;
 	b->rows = calloc(b->cap, sizeof(*b->rows));
-	b->idx = hash_new(n);
+	b->idx = hash_new(sizeof(struct rowent), n);
 	b->stale = malloc(b->cap * sizeof(*b->stale));
 	if (b->rows == NULL || b->idx == NULL || b->stale == NULL) {
 		batch_free(b);
@@ -199,33 +206,37 @@ batch_grow(struct batch *b)
 	return 0;
 }
 
-/* row_eq - the index's callback: row ref - 1 is account *id's */
+/* row_eq - the entry is account *id's */
 static int
-row_eq(const void *ctx, uint32_t ref, const void *id)
+row_eq(const void *ctx, const void *e, const void *id)
 {
-	const struct batch *b = ctx;
-
-	return b->rows[ref - 1].account == *(const int64_t *)id;
+	(void)ctx;
+	return ((const struct rowent *)e)->account == *(const int64_t *)id;
 }
 
 /* batch_row - the row of account id in b, or NULL */
 static struct store_usage *
 batch_row(struct batch *b, int64_t id)
 {
-	uint32_t r = hash_find(b->idx, hash_u64((uint64_t)id), row_eq, b, &id);
+	struct rowent *e;
 
-	return r ? &b->rows[r - 1] : NULL;
+	e = hash_find(b->idx, hash_u64((uint64_t)id), row_eq, NULL, &id);
+	return e != NULL ? &b->rows[e->row] : NULL;
 }
 
 /* batch_append - u as b's next row; -1 if memory is short */
 static int
 batch_append(struct batch *b, const struct store_usage *u)
 {
+	struct rowent *e;
+
 	if (b->n == b->cap && batch_grow(b) == -1)
 		return -1;
-	if (b->n >= UINT32_MAX - 1 || hash_add(b->idx,
-	    hash_u64((uint64_t)u->account), (uint32_t)b->n + 1) == -1)
+	if (b->n >= UINT32_MAX || (e = hash_insert(b->idx,
+	    hash_u64((uint64_t)u->account))) == NULL)
 		return -1;
+	e->row = (uint32_t)b->n;
+	e->account = u->account;
 	b->rows[b->n++] = *u;
 	return 0;
 }

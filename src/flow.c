@@ -3,17 +3,17 @@
  * address, source port).
  *
  * Layout: the flows themselves sit in one dense array (max entries, no
- * holes: a deletion moves the last flow into the hole), and a hash index
- * (hash.h: 8-byte slots, at most 3/4 full) maps a key to its dense
- * position + 1.  1M flows cost 72 MB of flows and 16 MB of index.
- * Expiry walks the dense array with a cursor, a bounded amount per call.
+ * holes: a deletion moves the last flow into the hole), and a hash table
+ * (hash.h: 8-byte entries of tag and position, at most 3/4 full) maps a
+ * key to its dense position.  1M flows cost 72 MB of flows and 16 MB of
+ * index.  Expiry walks the dense array with a cursor, a bounded amount
+ * per call.
  *
- * Per-UID share: a second dense array counts each UID's flows (uid,
- * count), indexed the same way; a count that drops to zero leaves, the
- * last count moving into its place.  A flow for a UID that already holds
- * flow_uid_max is refused, so one UID binding every address of 127/8
- * cannot take the whole table.  Its pages are only touched for the UIDs
- * that hold flows.
+ * Per-UID share: a second table, as large, counts each UID's flows (uid,
+ * count; the entry goes when the count drops to zero).  A flow for a UID
+ * that already holds flow_uid_max is refused, so one UID binding every
+ * address of 127/8 cannot take the whole table.  Its pages are only
+ * touched for the UIDs that hold flows.
  *
  * Everything is allocated by flow_new() and sized for max, so the indexes
  * never grow: nothing is allocated after.  Pure apart from one getrandom()
@@ -34,18 +34,24 @@
 #include "flow.h"
 #include "hash.h"
 
-struct ucount {
+/* fent - where a key's flow is */
+struct fent {
+	HASH_ENTRY;
+	uint32_t	pos;		/* in f */
+};
+
+/* uent - a UID's count of flows */
+struct uent {
+	HASH_ENTRY;
 	uint32_t	uid;
-	uint32_t	n;		/* flows of uid, > 0 */
+	uint32_t	n;		/* > 0 */
 };
 
 struct flows {
 	struct flow	*f;		/* dense, n used of max */
 	size_t		 n, max;
-	struct hash	*idx;		/* key -> position in f + 1 */
-	struct ucount	*uc;		/* dense, nuc used of max */
-	size_t		 nuc;
-	struct hash	*uidx;		/* uid -> position in uc + 1 */
+	struct hash	*idx;		/* of struct fent */
+	struct hash	*uidx;		/* of struct uent */
 	size_t		 uid_max;	/* flows one UID may hold */
 	size_t		 cursor;	/* flow_expire's position */
 	uint64_t	 seed;
@@ -86,13 +92,21 @@ key_eq(const struct flow_key *a, const struct flow_key *b)
 	    memcmp(a->addr, b->addr, 16) == 0;
 }
 
-/* flow_eq - the index's callback: flow ref - 1 has key k */
+/* flow_eq - the entry's flow has key k */
 static int
-flow_eq(const void *ctx, uint32_t ref, const void *k)
+flow_eq(const void *ctx, const void *e, const void *k)
 {
 	const struct flows *t = ctx;
 
-	return key_eq(&t->f[ref - 1].key, k);
+	return key_eq(&t->f[((const struct fent *)e)->pos].key, k);
+}
+
+/* pos_eq - the entry points at position *pos */
+static int
+pos_eq(const void *ctx, const void *e, const void *pos)
+{
+	(void)ctx;
+	return ((const struct fent *)e)->pos == *(const uint32_t *)pos;
 }
 
 /* flow_new - preallocate room for max flows */
@@ -106,11 +120,9 @@ flow_new(size_t max)
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	t->f = calloc(max, sizeof(*t->f));
-	t->uc = calloc(max, sizeof(*t->uc));
-	t->idx = hash_new(max);
-	t->uidx = hash_new(max);
-	if (t->f == NULL || t->uc == NULL || t->idx == NULL ||
-	    t->uidx == NULL) {
+	t->idx = hash_new(sizeof(struct fent), max);
+	t->uidx = hash_new(sizeof(struct uent), max);
+	if (t->f == NULL || t->idx == NULL || t->uidx == NULL) {
 		flow_free(t);
 		return NULL;
 	}
@@ -129,7 +141,6 @@ flow_free(struct flows *t)
 	if (t == NULL)
 		return;
 	free(t->f);
-	free(t->uc);
 	hash_free(t->idx);
 	hash_free(t->uidx);
 	free(t);
@@ -168,94 +179,88 @@ uid_hash(const struct flows *t, uint32_t uid)
 	return hash_u64(t->seed ^ ((uint64_t)uid << 1 | 1));
 }
 
-/* uc_eq - the index's callback: count ref - 1 is uid's */
+/* uid_eq - the entry counts uid's flows */
 static int
-uc_eq(const void *ctx, uint32_t ref, const void *uid)
+uid_eq(const void *ctx, const void *e, const void *uid)
 {
-	const struct flows *t = ctx;
-
-	return t->uc[ref - 1].uid == *(const uint32_t *)uid;
+	(void)ctx;
+	return ((const struct uent *)e)->uid == *(const uint32_t *)uid;
 }
 
 /* uc_find - uid's count, or NULL */
-static struct ucount *
+static struct uent *
 uc_find(const struct flows *t, uint32_t uid)
 {
-	uint32_t r = hash_find(t->uidx, uid_hash(t, uid), uc_eq, t, &uid);
-
-	return r ? &t->uc[r - 1] : NULL;
+	return hash_find(t->uidx, uid_hash(t, uid), uid_eq, NULL, &uid);
 }
 
 /* flow_uid_count - flows held by uid */
 size_t
 flow_uid_count(const struct flows *t, uint32_t uid)
 {
-	const struct ucount *c = uc_find(t, uid);
+	const struct uent *c = uc_find(t, uid);
 
 	return c ? c->n : 0;
 }
 
 /* uc_inc - one more flow for uid (never more UIDs than flows, so the
- * index has room) */
+ * table never grows) */
 static void
 uc_inc(struct flows *t, uint32_t uid)
 {
-	struct ucount *c = uc_find(t, uid);
+	struct uent *c = uc_find(t, uid);
 
-	if (c != NULL) {
-		c->n++;
-		return;
+	if (c == NULL) {
+		if ((c = hash_insert(t->uidx, uid_hash(t, uid))) == NULL)
+			abort();	/* sized for max UIDs: a bug */
+		c->uid = uid;
 	}
-	if (hash_add(t->uidx, uid_hash(t, uid), (uint32_t)t->nuc + 1) == -1)
-		abort();	/* sized for max UIDs: a bug */
-	t->uc[t->nuc].uid = uid;
-	t->uc[t->nuc].n = 1;
-	t->nuc++;
+	c->n++;
 }
 
-/* uc_dec - one flow fewer for uid; the last one takes its count out and
- * the last count moves into its place */
+/* uc_dec - one flow fewer for uid; the last one takes its count out */
 static void
 uc_dec(struct flows *t, uint32_t uid)
 {
-	struct ucount *c = uc_find(t, uid);
-	uint32_t ref, last;
+	struct uent *c = uc_find(t, uid);
 
 	if (c == NULL)
 		abort();	/* a flow nobody counted: a bug */
-	if (--c->n > 0)
-		return;
-	ref = (uint32_t)(c - t->uc) + 1;
-	last = (uint32_t)t->nuc--;
-	if (hash_del(t->uidx, uid_hash(t, uid), ref) == -1 ||
-	    (ref != last && hash_move(t->uidx,
-	    uid_hash(t, t->uc[last - 1].uid), last, ref) == -1))
-		abort();	/* the index lost a count: a bug */
-	*c = t->uc[last - 1];
+	if (--c->n == 0)
+		hash_remove(t->uidx, c);
 }
 
-/* find - the ref (position + 1) of key k (normalized) hashed to h, or 0 */
-static uint32_t
+/* find - the entry of key k (normalized) hashed to h, or NULL */
+static struct fent *
 find(const struct flows *t, const struct flow_key *k, uint64_t h)
 {
 	return hash_find(t->idx, h, flow_eq, t, k);
 }
 
-/* remove_at - delete flow ref, hashed to h, keeping the array dense */
-static void
-remove_at(struct flows *t, uint32_t ref, uint64_t h)
+/* entry_at - the entry of the flow at pos */
+static struct fent *
+entry_at(const struct flows *t, uint32_t pos)
 {
-	uint32_t last = (uint32_t)t->n;
+	struct fent *e;
 
-	uc_dec(t, t->f[ref - 1].uid);
-	if (hash_del(t->idx, h, ref) == -1)
+	e = hash_find(t->idx, key_hash(t, &t->f[pos].key), pos_eq, NULL, &pos);
+	if (e == NULL)
 		abort();	/* the index lost a flow: a bug */
-	if (ref != last) {
-		/* The last flow moves into the hole: repoint its slot. */
-		if (hash_move(t->idx, key_hash(t, &t->f[last - 1].key), last,
-		    ref) == -1)
-			abort();
-		t->f[ref - 1] = t->f[last - 1];
+	return e;
+}
+
+/* remove_at - delete the flow of entry e, keeping the array dense */
+static void
+remove_at(struct flows *t, struct fent *e)
+{
+	uint32_t pos = e->pos, last = (uint32_t)t->n - 1;
+
+	uc_dec(t, t->f[pos].uid);
+	hash_remove(t->idx, e);
+	if (pos != last) {
+		/* The last flow moves into the hole: repoint its entry. */
+		entry_at(t, last)->pos = pos;
+		t->f[pos] = t->f[last];
 	}
 	t->n--;
 }
@@ -281,13 +286,13 @@ flow_put(struct flows *t, const struct flow *f, uint64_t now)
 {
 	struct flow_key k;
 	struct flow *old;
+	struct fent *e;
 	uint64_t h;
-	uint32_t r;
 
 	key_norm(&k, &f->key);
 	h = key_hash(t, &k);
-	if ((r = find(t, &k, h)) != 0) {
-		old = &t->f[r - 1];
+	if ((e = find(t, &k, h)) != NULL) {
+		old = &t->f[e->pos];
 		if (old->uid != f->uid) {
 			if (flow_uid_count(t, f->uid) >= t->uid_max) {
 				errno = EDQUOT;
@@ -319,8 +324,9 @@ flow_put(struct flows *t, const struct flow *f, uint64_t now)
 	}
 	if (f->expires < t->full_until)
 		t->full_until = f->expires;
-	if (hash_add(t->idx, h, (uint32_t)t->n + 1) == -1)
+	if ((e = hash_insert(t->idx, h)) == NULL)
 		abort();	/* sized for max flows: a bug */
+	e->pos = (uint32_t)t->n;
 	t->f[t->n] = *f;
 	t->f[t->n].key = k;
 	t->n++;
@@ -334,12 +340,12 @@ flow_get(struct flows *t, const struct flow_key *key, uint64_t now)
 {
 	struct flow_key k;
 	struct flow *f;
-	uint32_t r;
+	struct fent *e;
 
 	key_norm(&k, key);
-	if ((r = find(t, &k, key_hash(t, &k))) == 0)
+	if ((e = find(t, &k, key_hash(t, &k))) == NULL)
 		return NULL;
-	f = &t->f[r - 1];
+	f = &t->f[e->pos];
 	return now < f->expires ? f : NULL;
 }
 
@@ -348,14 +354,12 @@ int
 flow_del(struct flows *t, const struct flow_key *key)
 {
 	struct flow_key k;
-	uint64_t h;
-	uint32_t r;
+	struct fent *e;
 
 	key_norm(&k, key);
-	h = key_hash(t, &k);
-	if ((r = find(t, &k, h)) == 0)
+	if ((e = find(t, &k, key_hash(t, &k))) == NULL)
 		return -1;
-	remove_at(t, r, h);
+	remove_at(t, e);
 	return 0;
 }
 
@@ -371,8 +375,7 @@ flow_expire(struct flows *t, uint64_t now, size_t budget)
 			t->cursor = 0;
 		if (now >= t->f[t->cursor].expires) {
 			/* The last flow moves here; look at it next. */
-			remove_at(t, (uint32_t)t->cursor + 1,
-			    key_hash(t, &t->f[t->cursor].key));
+			remove_at(t, entry_at(t, (uint32_t)t->cursor));
 			dropped++;
 		} else
 			t->cursor++;

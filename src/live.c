@@ -1,50 +1,44 @@
 /*
  * live - each account's live SMTP connections (see live.h).
  *
- * One count per account that has live connections, in an array indexed
- * by account id (hash.h).  A census empties both: the accounts with live
- * connections are few next to the accounts there are, so the table stays
- * small and clearing it is cheap.
+ * A hash table (hash.h) of counts keyed by account id.  A census empties
+ * it: the accounts with live connections are few next to the accounts
+ * there are, so the table stays small and clearing it is cheap.
  *
  * Trusts its caller; nothing here comes from a packet.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "hash.h"
 #include "live.h"
 
 struct ent {
-	int64_t		id;
+	HASH_ENTRY;
 	uint32_t	n;
+	int64_t		id;
 };
 
 struct live {
-	struct ent	*e;		/* used of cap */
-	size_t		 used, cap;
-	struct hash	*idx;		/* id -> position in e + 1 */
+	struct hash	*t;		/* of struct ent */
 	uint64_t	 census_at;
 	int		 lost;		/* a count could not be stored */
 };
 
 #define LIVE_ENTS0	64
 
-/* ent_eq - the index's callback: entry ref - 1 is account *id's */
+/* ent_eq - the entry counts account *id */
 static int
-ent_eq(const void *ctx, uint32_t ref, const void *id)
+ent_eq(const void *ctx, const void *e, const void *id)
 {
-	const struct live *l = ctx;
-
-	return l->e[ref - 1].id == *(const int64_t *)id;
+	(void)ctx;
+	return ((const struct ent *)e)->id == *(const int64_t *)id;
 }
 
 /* find - id's count, or NULL */
 static struct ent *
 find(const struct live *l, int64_t id)
 {
-	uint32_t r = hash_find(l->idx, hash_u64((uint64_t)id), ent_eq, l, &id);
-
-	return r ? &l->e[r - 1] : NULL;
+	return hash_find(l->t, hash_u64((uint64_t)id), ent_eq, NULL, &id);
 }
 
 /* live_new - an empty count */
@@ -55,10 +49,8 @@ live_new(void)
 
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
-	l->cap = LIVE_ENTS0;
-	if ((l->e = calloc(l->cap, sizeof(*l->e))) == NULL ||
-	    (l->idx = hash_new(l->cap)) == NULL) {
-		live_free(l);
+	if ((l->t = hash_new(sizeof(struct ent), LIVE_ENTS0)) == NULL) {
+		free(l);
 		return NULL;
 	}
 	return l;
@@ -70,8 +62,7 @@ live_free(struct live *l)
 {
 	if (l == NULL)
 		return;
-	free(l->e);
-	hash_free(l->idx);
+	hash_free(l->t);
 	free(l);
 }
 
@@ -79,8 +70,7 @@ live_free(struct live *l)
 void
 live_census(struct live *l, uint64_t now)
 {
-	hash_clear(l->idx);
-	l->used = 0;
+	hash_clear(l->t);
 	l->lost = 0;
 	l->census_at = now;
 }
@@ -104,27 +94,17 @@ live_recount_due(const struct live *l, uint64_t now)
 void
 live_add(struct live *l, int64_t account, uint32_t n)
 {
-	struct ent *e = find(l, account), *ne;
+	struct ent *e = find(l, account);
 
 	if (e == NULL) {
-		if (l->used == l->cap) {
-			if (l->cap >= UINT32_MAX / 2 || (ne = reallocarray(l->e,
-			    l->cap * 2, sizeof(*ne))) == NULL)
-				goto lost;
-			l->e = ne;
-			l->cap *= 2;
+		if ((e = hash_insert(l->t, hash_u64((uint64_t)account))) ==
+		    NULL) {
+			l->lost = 1;
+			return;
 		}
-		if (hash_add(l->idx, hash_u64((uint64_t)account),
-		    (uint32_t)l->used + 1) == -1)
-			goto lost;
-		e = &l->e[l->used++];
 		e->id = account;
-		e->n = 0;
 	}
 	e->n = e->n > UINT32_MAX - n ? UINT32_MAX : e->n + n;
-	return;
-lost:
-	l->lost = 1;
 }
 
 /* live_sub - one fewer for account */
