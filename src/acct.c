@@ -105,16 +105,16 @@ struct accts {
 
 /* --- small containers -------------------------------------------------- */
 
-/* ieq, seq - the entry holds the integer or string key */
+/* int_eq, str_eq - the entry holds the integer or string key */
 static int
-ieq(const void *ctx, const void *e, const void *key)
+int_eq(const void *ctx, const void *e, const void *key)
 {
 	(void)ctx;
 	return ((const struct ient *)e)->key == *(const uint64_t *)key;
 }
 
 static int
-seq(const void *ctx, const void *e, const void *key)
+str_eq(const void *ctx, const void *e, const void *key)
 {
 	(void)ctx;
 	return strcmp(((const struct sent *)e)->key, key) == 0;
@@ -127,7 +127,7 @@ imap_get(const struct hash *m, uint64_t key)
 	const struct ient *e;
 
 	if (m == NULL ||
-	    (e = hash_find(m, hash_u64(key), ieq, NULL, &key)) == NULL)
+	    (e = hash_find(m, hash_u64(key), int_eq, NULL, &key)) == NULL)
 		return 0;
 	return e->val;
 }
@@ -141,7 +141,7 @@ imap_put(struct hash **m, uint64_t key, uint32_t val)
 
 	if (*m == NULL && (*m = hash_new(sizeof(*e), 0)) == NULL)
 		return -1;
-	if ((e = hash_find(*m, h, ieq, NULL, &key)) == NULL) {
+	if ((e = hash_find(*m, h, int_eq, NULL, &key)) == NULL) {
 		if ((e = hash_insert(*m, h)) == NULL)
 			return -1;
 		e->key = key;
@@ -157,7 +157,7 @@ imap_del(struct hash *m, uint64_t key)
 	struct ient *e;
 
 	if (m != NULL &&
-	    (e = hash_find(m, hash_u64(key), ieq, NULL, &key)) != NULL)
+	    (e = hash_find(m, hash_u64(key), int_eq, NULL, &key)) != NULL)
 		hash_remove(m, e);
 }
 
@@ -168,7 +168,7 @@ smap_get(const struct hash *m, const char *key)
 	const struct sent *e;
 
 	if (m == NULL ||
-	    (e = hash_find(m, hash_str(key), seq, NULL, key)) == NULL)
+	    (e = hash_find(m, hash_str(key), str_eq, NULL, key)) == NULL)
 		return 0;
 	return e->val;
 }
@@ -182,7 +182,7 @@ smap_put(struct hash **m, const char *key, uint32_t val)
 
 	if (*m == NULL && (*m = hash_new(sizeof(*e), 0)) == NULL)
 		return -1;
-	if ((e = hash_find(*m, h, seq, NULL, key)) == NULL) {
+	if ((e = hash_find(*m, h, str_eq, NULL, key)) == NULL) {
 		if ((e = hash_insert(*m, h)) == NULL)
 			return -1;
 		e->key = key;
