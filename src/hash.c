@@ -3,14 +3,14 @@
  * entries stored in the slots (see hash.h for why).
  *
  * Every entry begins with its tag, the hash's high 32 bits (0 is kept for
- * an empty slot: a hash whose bits are 0 gets 1; hash_tag).  The lookup
- * is inline, in hash.h.  A slot's home is
- * tag & mask, so the table never needs a key or a callback to move an
- * entry: growth re-places entries by their tags, and deletion knows each
- * follower's home from its tag.  The tag's bits above the mask still tell
- * most keys of one home apart, and 32 bits limit the table to 2^32 slots,
- * far above any cache here.  Empty slots are all zero, so a new entry
- * comes zeroed.
+ * an empty slot: a hash whose bits are 0 gets 1; hash_tag).  A slot's
+ * home is tag & mask, so the table never needs a key or a callback to
+ * move an entry: growth re-places entries by their tags, and deletion
+ * knows each follower's home from its tag.  The tag's bits above the
+ * mask still tell most keys of one home apart; the home needs no more
+ * than the tag's 32 bits, and the table stops at 2^31 slots, far above
+ * any cache here.  Empty slots are all zero, so a new entry comes
+ * zeroed.  The lookup is inline, in hash.h.
  *
  * Trusts: its callers (hash.h); nothing here comes from outside.
  */
