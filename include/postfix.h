@@ -143,7 +143,7 @@ struct pf_qentry {
 /*
  * pf_qline_parse - one line of postqueue -j.  Unknown keys are skipped,
  * nesting and lengths are bounded.  Returns 0, or -1 when the line is not
- * an object with a queue_name and a queue_id that release_queue_id_ok
+ * an object with a queue_name and a queue_id that queueid_ok
  * accepts.
  */
 int	pf_qline_parse(const char *line, size_t len, struct pf_qentry *);

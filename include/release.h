@@ -51,7 +51,5 @@ void	release_set_commit(struct release *, struct commit *);
 /* release_tick - release what budgets allow at now (microseconds) */
 void	release_tick(struct release *, uint64_t now);
 
-/* release_queue_id_ok - the one validator for queue IDs */
-int	release_queue_id_ok(const char *);
 
 #endif

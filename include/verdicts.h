@@ -13,7 +13,7 @@
  * slot.  Retries come within seconds, so losing an old entry costs
  * nothing.  Pure: no I/O, no clock.
  *
- * Trusts: the caller validates queue IDs (release_queue_id_ok).
+ * Trusts: the caller validates queue IDs (queueid_ok).
  */
 #ifndef MAILGOV_VERDICTS_H
 #define MAILGOV_VERDICTS_H

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "release.h"
+#include "queueid.h"
 #include "store.h"
 
 #define HOLD_OUT_MAX	(4u << 20)
@@ -223,7 +223,7 @@ hold_act(struct ctl *ctl, const char *what, int release)
 			printf("hold: account %s has no held mail\n", what);
 			return CTL_OK;
 		}
-	} else if (release_queue_id_ok(what)) {
+	} else if (queueid_ok(what)) {
 		/* one message, known to the store or not (an administrator
 		 * may also clear what mailgov never recorded) */
 		memset(&one, 0, sizeof(one));

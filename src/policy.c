@@ -54,6 +54,7 @@
 #include "num.h"
 #include "policy.h"
 #include "pparse.h"
+#include "queueid.h"
 #include "release.h"
 #include "store.h"
 #include "verdicts.h"
@@ -628,7 +629,7 @@ hold(struct conn *c, const struct preq *q, struct acct *a, uint32_t rcpts,
 	a->use.held++;
 	snapshot(p, a);
 	if (rcpts > 0 && p->rel != NULL && q->queue_id != NULL &&
-	    release_queue_id_ok(q->queue_id))
+	    queueid_ok(q->queue_id))
 		(void)release_note_held(p->rel, a, q->queue_id, rcpts, size,
 		    q->sender ? q->sender : "", 0);
 	return 1;
@@ -733,7 +734,7 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 
 	/* Postfix asks again when an answer is late: the same verdict,
 	 * without a second charge or a second held row */
-	if (queue && q->queue_id != NULL && release_queue_id_ok(q->queue_id))
+	if (queue && q->queue_id != NULL && queueid_ok(q->queue_id))
 		qid = q->queue_id;
 	switch (qid != NULL ? verdicts_find(p->verdicts, qid, a->id) :
 	    VERDICT_NONE) {

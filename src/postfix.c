@@ -19,7 +19,7 @@
 #include "mark.h"
 #include "num.h"
 #include "postfix.h"
-#include "release.h"
+#include "queueid.h"
 
 /* pf_policy_check - the check_policy_service element for one context */
 char *
@@ -941,7 +941,7 @@ pf_qline_parse(const char *line, size_t len, struct pf_qentry *e)
 	if (j.p != j.end)
 		return -1;
 	if (!have_name || !have_id || e->queue_name[0] == '\0' ||
-	    !release_queue_id_ok(e->queue_id))
+	    !queueid_ok(e->queue_id))
 		return -1;
 	return 0;
 }

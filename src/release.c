@@ -71,6 +71,7 @@
 #include "loop.h"
 #include "mark.h"
 #include "postfix.h"
+#include "queueid.h"
 #include "release.h"
 #include "store.h"
 
@@ -164,21 +165,6 @@ struct release {
 	size_t		 q_n, q_cap;
 	int		 q_over;
 };
-
-/* release_queue_id_ok - [0-9A-Za-z]{6,31}: Postfix short and long queue
- * IDs, within what the store keeps */
-int
-release_queue_id_ok(const char *q)
-{
-	size_t	 i;
-
-	if (q == NULL)
-		return 0;
-	for (i = 0; q[i] != '\0'; i++)
-		if (i >= 31 || !isalnum((unsigned char)q[i]))
-			return 0;
-	return i >= 6;
-}
 
 /* --- the privileged child -------------------------------------------- */
 
@@ -480,9 +466,9 @@ child_main(const struct config *cfg, int s)
 			ans.status = (char)child_list(cfg, fd);
 			fd = -1;
 		} else if ((req.op == 'H' || req.op == 'D') &&
-		    release_queue_id_ok(req.id))
+		    queueid_ok(req.id))
 			ans.status = (char)child_postsuper(cfg, req.op, req.id);
-		else if (req.op == 'C' && release_queue_id_ok(req.id))
+		else if (req.op == 'C' && queueid_ok(req.id))
 			ans.status = (char)child_marks(cfg, req.id, ans.marks);
 		else
 			log_warnx("release helper: refused a bad request");
@@ -1493,7 +1479,7 @@ release_note_held(struct release *r, struct acct *a, const char *queue_id,
 	struct store *st;
 	struct store_held h;
 
-	if (r == NULL || a == NULL || !release_queue_id_ok(queue_id))
+	if (r == NULL || a == NULL || !queueid_ok(queue_id))
 		return -1;
 	st = acct_store(r->accts);
 	memset(&h, 0, sizeof(h));

@@ -28,6 +28,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "queueid.h"
 #include "store.h"
 
 #define UNLIMITED_SQL	(-1)	/* budgets.lim for BUDGET_UNLIMITED */
@@ -2130,20 +2131,6 @@ fail:
 
 /* --- held mail --------------------------------------------------------- */
 
-/* queue_id_ok - Postfix queue ids: short hex or long base-52 style */
-static int
-queue_id_ok(const char *q)
-{
-	size_t i;
-
-	if (q == NULL || q[0] == '\0')
-		return 0;
-	for (i = 0; q[i] != '\0'; i++)
-		if (i >= 31 || !isalnum((unsigned char)q[i]))
-			return 0;
-	return 1;
-}
-
 /*
  * store_held_add - record a held message.  A queue id still held is an
  * error; one already released or deleted is replaced, since Postfix reuses
@@ -2156,7 +2143,7 @@ store_held_add(struct store *s, const struct store_held *h)
 	char name[STORE_NAMELEN], buf[80];
 	int own, rc;
 
-	if (!queue_id_ok(h->queue_id))
+	if (!queueid_ok(h->queue_id))
 		return seterr(s, "bad queue id '%s'", log_clean(buf,
 		    sizeof(buf), h->queue_id, strnlen(h->queue_id,
 		    sizeof(h->queue_id))));
@@ -2203,7 +2190,7 @@ store_held_set_state(struct store *s, const char *queue_id, int state)
 	sqlite3_stmt *st;
 	char buf[80];
 
-	if (!queue_id_ok(queue_id))
+	if (!queueid_ok(queue_id))
 		return seterr(s, "bad queue id '%s'", clean(buf, sizeof(buf),
 		    queue_id ? queue_id : ""));
 	if (state < HELD || state > HELD_STATE_MAX)

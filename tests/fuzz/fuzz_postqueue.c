@@ -4,7 +4,7 @@
  * IDs of whatever Postfix accepted), so pf_qline_parse must never read
  * past it (the input is copied to an exact-size allocation so ASan sees an
  * overread), must answer 0 or -1, and on success hand back terminated
- * fields with a queue ID that release_queue_id_ok accepts.  Trailing
+ * fields with a queue ID that queueid_ok accepts.  Trailing
  * white space after the object may not change the answer.
  */
 #include <stddef.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "postfix.h"
-#include "release.h"
+#include "queueid.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -29,7 +29,7 @@ check(int r, const struct pf_qentry *e)
 	    memchr(e->queue_id, '\0', sizeof(e->queue_id)) == NULL ||
 	    memchr(e->sender, '\0', sizeof(e->sender)) == NULL)
 		abort();
-	if (e->queue_name[0] == '\0' || !release_queue_id_ok(e->queue_id) ||
+	if (e->queue_name[0] == '\0' || !queueid_ok(e->queue_id) ||
 	    e->arrival_time < 0)
 		abort();
 }

@@ -9,7 +9,7 @@
 
 #include "config.h"
 #include "postfix.h"
-#include "release.h"
+#include "queueid.h"
 #include "t.h"
 
 #define CHK "check_policy_service { inet:127.0.0.1:10040, " \
@@ -217,13 +217,13 @@ main(void)
 		T_EQ_U(e.message_size, qlines[i].size, name);
 	}
 
-	T_OK(release_queue_id_ok("D3B2964"), "short queue id");
-	T_OK(release_queue_id_ok("4Xk2Lm0bQz1FhC"), "long queue id");
-	T_OK(!release_queue_id_ok("ABCDE"), "queue id too short");
-	T_OK(!release_queue_id_ok("ABC-DEF"), "queue id with a dash");
-	T_OK(!release_queue_id_ok("-HABCDEF"), "queue id like an option");
-	T_OK(!release_queue_id_ok(NULL), "NULL queue id");
-	T_OK(!release_queue_id_ok("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+	T_OK(queueid_ok("D3B2964"), "short queue id");
+	T_OK(queueid_ok("4Xk2Lm0bQz1FhC"), "long queue id");
+	T_OK(!queueid_ok("ABCDE"), "queue id too short");
+	T_OK(!queueid_ok("ABC-DEF"), "queue id with a dash");
+	T_OK(!queueid_ok("-HABCDEF"), "queue id like an option");
+	T_OK(!queueid_ok(NULL), "NULL queue id");
+	T_OK(!queueid_ok("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
 	    "32 characters is too long for the store");
 
 	w = pf_want_queue(&cfg, 1, "10240000");
