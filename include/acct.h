@@ -3,10 +3,10 @@
  * user or sender domain belongs to, each account's budgets, and the live
  * budget-engine state.  Built from the store at start-up and rebuilt when
  * another process (mailgovctl) commits; live state carries over a rebuild.
- * Lookups are O(1) or O(log n) and never touch the disk, except when a web
- * UID is seen for the first time and its auto account is created, and
- * when a UID outside web_uids is checked for web-group membership (the
- * answer is remembered for a minute).
+ * Lookups are O(1) or O(log n) and never touch the disk.  Two calls do:
+ * acct_adopt_uid, which creates the auto account of a web UID seen for
+ * the first time, and acct_is_web for a UID outside web_uids, which asks
+ * the passwd and group databases (the answer is remembered for a minute).
  * Sized for 100k accounts.
  *
  * Charges change memory only and mark the account dirty.  In mailgovd the
@@ -68,12 +68,21 @@ struct acct *acct_by_domain(struct accts *, const char *);	/* exact */
  */
 int	acct_is_web(struct accts *, uint32_t uid, uint32_t gid);
 /*
- * acct_by_uid - explicit account owning uid (or gid), else the auto
- * account of a web user (acct_is_web; created on first sight, named after
- * its login), else the default account (no passwd entry, or not a web
- * user).
+ * acct_find_uid - the account that owns uid: an explicit one (uid, its
+ * range, or gid), or the auto account adopted for it earlier; the default
+ * account when acct_adopt_uid found no passwd entry for it.  NULL when
+ * nobody owns uid yet.  Memory only, no I/O and no insert: for counting
+ * and reporting, which must not create accounts.
  */
-struct acct *acct_by_uid(struct accts *, uint32_t uid, uint32_t gid);
+struct acct *acct_find_uid(struct accts *, uint32_t uid, uint32_t gid);
+/*
+ * acct_adopt_uid - acct_find_uid, else the auto account of a web user
+ * (acct_is_web; created in the store on first sight, named after its
+ * login), else the default account (no passwd entry, or not a web user).
+ * Only the paths that attribute a new connection or new mail to a UID
+ * adopt: the SYN path and the queue instance's attribution.
+ */
+struct acct *acct_adopt_uid(struct accts *, uint32_t uid, uint32_t gid);
 
 /* acct_is_exempt - is addr:port one of the account's exempt relays */
 int	acct_is_exempt(const struct acct *, const char *addr, uint16_t port);

@@ -744,8 +744,9 @@ acct_is_web(struct accts *as, uint32_t uid, uint32_t gid)
 /*
  * auto_account - the account for a web UID nobody owns: named after its
  * login, or "uid<N>" when the login is not a valid account name or the
- * name is taken.  No passwd entry means the default account (remembered,
- * so an unknown UID costs one passwd lookup per rebuild, not per packet).
+ * name is taken.  No passwd entry means the default account (remembered
+ * in neg_uid, where acct_find_uid sees it, so an unknown UID costs one
+ * passwd lookup per rebuild, not per packet).
  */
 static struct acct *
 auto_account(struct accts *as, uint32_t uid)
@@ -756,8 +757,6 @@ auto_account(struct accts *as, uint32_t uid)
 	const char *use;
 	int64_t id;
 
-	if (imap_get(as->ix.neg_uid, uid))
-		return &as->dflt->a;
 	snprintf(alt, sizeof(alt), "uid%u", uid);
 	if ((pw = getpwuid(uid)) == NULL) {
 		log_debug("uid %u has no passwd entry: default account", uid);
@@ -806,9 +805,9 @@ oom:
 	return &as->dflt->a;
 }
 
-/* acct_by_uid - explicit uid, explicit gid, web auto account, default */
+/* acct_find_uid - explicit uid, explicit gid, adopted before, or NULL */
 struct acct *
-acct_by_uid(struct accts *as, uint32_t uid, uint32_t gid)
+acct_find_uid(struct accts *as, uint32_t uid, uint32_t gid)
 {
 	uint32_t idx;
 
@@ -816,6 +815,19 @@ acct_by_uid(struct accts *as, uint32_t uid, uint32_t gid)
 	    (idx = uid_range(&as->ix, uid)) != 0 ||
 	    (idx = imap_get(as->ix.by_gid, gid)) != 0)
 		return at(as, idx);
+	if (imap_get(as->ix.neg_uid, uid))
+		return &as->dflt->a;
+	return NULL;
+}
+
+/* acct_adopt_uid - found, else a web user's auto account, else default */
+struct acct *
+acct_adopt_uid(struct accts *as, uint32_t uid, uint32_t gid)
+{
+	struct acct *a;
+
+	if ((a = acct_find_uid(as, uid, gid)) != NULL)
+		return a;
 	if (uid != UINT32_MAX && acct_is_web(as, uid, gid))
 		return auto_account(as, uid);
 	return &as->dflt->a;

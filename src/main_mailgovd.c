@@ -51,6 +51,7 @@
 #include "privs.h"
 #include "redo.h"
 #include "release.h"
+#include "sdnotify.h"
 #include "sockdiag.h"
 #include "store.h"
 
@@ -117,8 +118,8 @@ endpoint(char *buf, size_t len, int family, const uint8_t *addr,
  * waiting in the queue for a verdict, or was never admitted: it does not
  * count, so a flood of SYNs cannot make a capped account look busier than
  * it is.  A socket the flow table does not know (made while the daemon
- * was down, or whose flow did not fit) counts for the account its UID
- * maps to.
+ * was down, or whose flow did not fit) counts for the account that owns
+ * its UID, once one does.
  *
  * Between two censuses an admitted SYN adds one to its account, and the
  * watch takes one away when the kernel destroys the socket of a flow the
@@ -177,9 +178,11 @@ census_sock(const struct sockdiag_sock *s, void *arg)
 		}
 		return;
 	}
+	/* a count never creates an account: a UID nobody adopted yet is
+	 * counted from the census after its first SYN */
 	if (s->state != TCP_ESTABLISHED ||
-	    !acct_is_web(d->accts, s->uid, UINT32_MAX) ||
-	    (a = acct_by_uid(d->accts, s->uid, UINT32_MAX)) == NULL)
+	    (a = acct_find_uid(d->accts, s->uid, UINT32_MAX)) == NULL ||
+	    !acct_is_web(d->accts, s->uid, UINT32_MAX))
 		return;
 	live_add(d->live, a->id, 1);
 }
@@ -329,7 +332,7 @@ on_syn(const struct nfq_pkt *p, uint32_t *mark, void *arg)
 		return 1;
 	}
 
-	a = p->has_uid ? acct_by_uid(d->accts, p->uid,
+	a = p->has_uid ? acct_adopt_uid(d->accts, p->uid,
 	    p->has_gid ? p->gid : UINT32_MAX) : acct_default(d->accts);
 	if (a == NULL)
 		return 0;	/* no account at all: plain redirect */
@@ -457,6 +460,9 @@ on_timer(int fd, uint32_t events, void *arg)
 	if (d->release != NULL)
 		release_tick(d->release, now);
 	events_commit(d);
+	/* systemd's watchdog (WatchdogSec=): a loop that stops turning
+	 * stops these */
+	(void)sdnotify_watchdog(clock_mono_ms());
 }
 
 /* on_signal - TERM/INT stop, HUP reloads the accounts */
@@ -794,8 +800,12 @@ main(int argc, char **argv)
 	    "UID)", d->cfg.queue_num, acct_count(d->accts), d->cfg.flow_max,
 	    flow_uid_max(d->flows));
 
+	/* Type=notify: NFQUEUE, the listeners and the redo replay are up */
+	if (sdnotify("READY=1") == -1)
+		log_warn("sd_notify READY=1");
 	if (loop_run(d->loop) == -1)
 		log_warnx("event loop failed");
+	(void)sdnotify("STOPPING=1");
 
 	/* on the way out, waiting for a lock is better than losing counts */
 	store_set_busy(d->st, STORE_BUSY_MS);

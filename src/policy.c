@@ -402,8 +402,10 @@ attribute_queue(struct conn *c, const struct preq *q, uint64_t now)
 	if (identity_uid(p->flows, q->caddr, cport, q->saddr, sport,
 	    now / 1000000u, &uid) == -1)
 		return NULL;
-	/* a UID with no account of its own (root, a system user) */
-	if ((a = acct_by_uid(p->accts, uid, (uint32_t)-1)) == NULL)
+	/* new mail: a web UID seen for the first time gets its account
+	 * here; one with no account of its own (root, a system user)
+	 * is the default account's */
+	if ((a = acct_adopt_uid(p->accts, uid, UINT32_MAX)) == NULL)
 		a = acct_default(p->accts);
 	if (a != NULL && n > 0 && (size_t)n < sizeof(key)) {
 		memcpy(c->id_key, key, (size_t)n + 1);

@@ -1,6 +1,7 @@
 /*
  * test_acct - mailgovd's account index: lookups by UID, GID, SASL user and
- * domain; auto accounts for web UIDs; charging; reload keeping live state;
+ * domain; a UID's account found without side effects, and adopted (auto
+ * accounts for web UIDs); charging; reload keeping live state;
  * flush durability; and a 100,000-account load.
  */
 #include <sys/time.h>
@@ -126,14 +127,17 @@ test_lookups(void)
 		return;
 	T_EQ_U(acct_count(as), 6, "six accounts");
 	T_EQ_S(acct_default(as)->name, "default", "default account");
-	a = acct_by_uid(as, 1005, 1005);
+	a = acct_adopt_uid(as, 1005, 1005);
 	T_EQ_S(a ? a->name : NULL, "alice", "uid in a range");
-	T_EQ_S(acct_by_uid(as, 1000, 0)->name, "alice", "range start");
-	T_EQ_S(acct_by_uid(as, 1009, 0)->name, "alice", "range end");
-	T_EQ_S(acct_by_uid(as, 1010, 0)->name, "default", "past the range");
-	T_EQ_S(acct_by_uid(as, 2000, 3000)->name, "bob", "uid before gid");
-	T_EQ_S(acct_by_uid(as, 5000, 3000)->name, "carol", "gid");
-	T_EQ_S(acct_by_uid(as, 5000, 5000)->name, "default", "non-web uid");
+	T_EQ_S(acct_adopt_uid(as, 1000, 0)->name, "alice", "range start");
+	T_EQ_S(acct_adopt_uid(as, 1009, 0)->name, "alice", "range end");
+	T_EQ_S(acct_adopt_uid(as, 1010, 0)->name, "default", "past the range");
+	T_EQ_S(acct_adopt_uid(as, 2000, 3000)->name, "bob", "uid before gid");
+	T_EQ_S(acct_adopt_uid(as, 5000, 3000)->name, "carol", "gid");
+	T_EQ_S(acct_adopt_uid(as, 5000, 5000)->name, "default", "non-web uid");
+	T_EQ_S(acct_find_uid(as, 1005, 0)->name, "alice", "find: a range");
+	T_EQ_S(acct_find_uid(as, 5000, 3000)->name, "carol", "find: gid");
+	T_OK(acct_find_uid(as, 5000, 5000) == NULL, "find: nobody's uid");
 	T_EQ_S(acct_by_sasl(as, "dave@example.org")->name, "dave", "sasl");
 	T_OK(acct_by_sasl(as, "DAVE@example.org") == NULL,
 	    "sasl is case-sensitive");
@@ -179,13 +183,19 @@ test_auto_accounts(void)
 	if (getpwuid(0) == NULL || strcmp(getpwuid(0)->pw_name, "root")) {
 		printf("ok - # SKIP no root passwd entry\n");
 	} else {
-		a = acct_by_uid(as, 0, 0);
+		T_OK(acct_find_uid(as, 0, 0) == NULL,
+		    "find: a web uid nobody adopted has no account");
+		T_EQ_U(acct_count(as), n, "find creates nothing");
+		T_EQ_U(store_account_get(s, "root", &sa), -1,
+		    "find stores nothing");
+		a = acct_adopt_uid(as, 0, 0);
 		T_EQ_S(a->name, "root", "auto account named after the login");
+		T_OK(acct_find_uid(as, 0, 0) == a, "find: the adopted account");
 		T_EQ_U(a->is_auto, 1, "is_auto");
 		T_EQ_U(a->lim[BK_MSG_HOUR].limit,
 		    cfg.budget[BK_MSG_HOUR].limit, "auto gets the defaults");
 		T_EQ_U(acct_count(as), n + 1, "indexed");
-		T_OK(acct_by_uid(as, 0, 0) == a, "same account next time");
+		T_OK(acct_adopt_uid(as, 0, 0) == a, "same account next time");
 		T_OK(acct_by_name(as, "root") == a, "by name");
 		T_EQ_U(store_account_get(s, "root", &sa), 0, "in the store");
 		T_EQ_U(sa.is_auto, 1, "stored as auto");
@@ -196,7 +206,7 @@ test_auto_accounts(void)
 	}
 	if (getpwuid(1) != NULL &&
 	    strcmp(getpwuid(1)->pw_name, "daemon") == 0) {
-		a = acct_by_uid(as, 1, 1);
+		a = acct_adopt_uid(as, 1, 1);
 		T_EQ_S(a->name, "uid1", "login name taken: uid<N>");
 		T_EQ_U(a->is_auto, 1, "uid1 is auto");
 	} else {
@@ -204,15 +214,19 @@ test_auto_accounts(void)
 	}
 	if (getpwuid(4000000) == NULL) {
 		n = acct_count(as);
-		a = acct_by_uid(as, 4000000, 4000000);
+		T_OK(acct_find_uid(as, 4000000, 4000000) == NULL,
+		    "find: not adopted yet");
+		a = acct_adopt_uid(as, 4000000, 4000000);
 		T_EQ_S(a->name, "default", "web uid without passwd entry");
 		T_EQ_U(acct_count(as), n, "no account made");
-		T_OK(acct_by_uid(as, 4000000, 0) == a, "asked again");
+		T_OK(acct_adopt_uid(as, 4000000, 0) == a, "asked again");
+		T_OK(acct_find_uid(as, 4000000, 0) == a,
+		    "find: the default account adopt settled on");
 	}
 	/* a web group makes an unlisted uid a web uid */
 	if (getpwuid(2) != NULL) {
 		cfg.n_web_uids = 0;
-		b = acct_by_uid(as, 2, 4242);
+		b = acct_adopt_uid(as, 2, 4242);
 		T_EQ_U(b->is_auto, 1, "web gid: auto account");
 		T_OK(b != acct_default(as), "not default");
 		cfg.n_web_uids = 2;
@@ -224,7 +238,7 @@ test_auto_accounts(void)
 	s = reopen();
 	as = acct_load(s, &cfg);
 	if (getpwuid(0) != NULL && strcmp(getpwuid(0)->pw_name, "root") == 0)
-		T_EQ_S(acct_by_uid(as, 0, 0)->name, "bob",
+		T_EQ_S(acct_adopt_uid(as, 0, 0)->name, "bob",
 		    "the taking account owns the uid after restart");
 	acct_free(as);
 	store_close(s);
@@ -380,9 +394,9 @@ test_reload_keeps_state(void)
 	T_EQ_S(acct_by_sasl(as, "carol@example.org")->name, "carol",
 	    "new sasl");
 	T_OK(acct_by_name(as, "bob") == NULL, "bob gone");
-	T_EQ_S(acct_by_uid(as, 2000, 0)->name, "default", "bob's uid freed");
+	T_EQ_S(acct_adopt_uid(as, 2000, 0)->name, "default", "bob's uid freed");
 	T_EQ_S(bob->name, "bob", "old pointer still readable");
-	T_EQ_S(acct_by_uid(as, 7500, 0)->name, "erin", "new range");
+	T_EQ_S(acct_adopt_uid(as, 7500, 0)->name, "erin", "new range");
 	acct_charge(bob, BK_MSG_HOUR, 1, HOUR_US, NULL);
 	T_EQ_U(acct_flush(as), 0, "flush skips the deleted account");
 	T_EQ_U(alice->dirty, 0, "alice flushed");
@@ -494,12 +508,12 @@ test_hundred_thousand_accounts(void)
 		return;
 	printf("# acct_load of 100k accounts: %.0f ms\n", t1 - t0);
 	T_EQ_U(acct_count(as), 100001, "every account and default");
-	a = acct_by_uid(as, 100000 + 54321, 0);
+	a = acct_adopt_uid(as, 100000 + 54321, 0);
 	T_EQ_S(a ? a->name : NULL, "site054321", "by uid");
 	T_EQ_S(acct_by_sasl(as, "user99999@example.org")->name, "site099999",
 	    "by sasl");
 	T_EQ_S(acct_by_name(as, "site000000")->name, "site000000", "by name");
-	T_EQ_S(acct_by_uid(as, 200000, 0)->name, "default", "past the last");
+	T_EQ_S(acct_adopt_uid(as, 200000, 0)->name, "default", "past the last");
 
 	for (i = 0; i < 1000; i++) {
 		snprintf(name, sizeof(name), "site%06d", i * 97);
