@@ -236,10 +236,14 @@ test_queue_instance_holds_web_user_over_budget() {
 	    sleep(20);' > "$D/webport" &
 	t_wait 5 test -s "$D/webport" || return 1
 	_port=$(cat "$D/webport")
-	_r=$(req END-OF-MESSAGE queue client_address=127.0.0.1 \
-	    "client_port=$_port" server_address=127.0.0.1 server_port=2525 \
-	    queue_id=4ZxQ1k2LmNz sender=app@site.example)
-	_out=$(pc "tcp://$PTCP" pipe "$_r" "$_r" "$_r" | tr '\n' '|')
+	# three messages (Postfix never repeats a queue ID: a repeated one
+	# is a retry, which gets the first answer again)
+	for _q in 4ZxQ1k2LmN1 4ZxQ1k2LmN2 4ZxQ1k2LmN3; do
+		req END-OF-MESSAGE queue client_address=127.0.0.1 \
+		    "client_port=$_port" server_address=127.0.0.1 \
+		    server_port=2525 queue_id=$_q sender=app@site.example
+	done > "$D/reqs"
+	_out=$(pc "tcp://$PTCP" pipe $(cat "$D/reqs") | tr '\n' '|')
 	t_eq "third message held" \
 	    "action=DUNNO|action=DUNNO|action=HOLD mailgov: account web1 over messages_per_hour|" \
 	    "$_out"
