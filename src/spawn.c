@@ -1,0 +1,300 @@
+/*
+ * spawn - fork, exec and wait, with a clean environment, a process group
+ * of its own and a time limit (see spawn.h).
+ *
+ * The parent waits in poll() on the capture pipe, on a pipe that carries
+ * the child's errno when exec fails (it is close-on-exec, so a successful
+ * exec shows as its end of file), and on a pidfd that becomes readable
+ * when the child exits.  Where the kernel has no pidfd it looks again
+ * every SPAWN_TICK_MS instead.  The exit is observed with WNOWAIT and
+ * collected last: until then the child's pid, and so its process group's
+ * id, cannot be reused, and the final SIGKILL to the group can reach no
+ * stranger.
+ *
+ * Trusts: the caller's struct spawn.  The program's output is only copied,
+ * bounded; nothing in it is interpreted here.
+ */
+#define _GNU_SOURCE	/* memfd_create, pipe2, close_range */
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "spawn.h"
+
+#define SPAWN_TICK_MS	20	/* exit polling without a pidfd */
+#define SPAWN_CAP0	4096	/* first size of a capture buffer */
+
+static char *const spawn_env[] = { SPAWN_PATH, NULL };
+
+/* in_file - a memory file holding the input, at offset 0; -1 on failure */
+static int
+in_file(const char *in)
+{
+	size_t	 len = strlen(in), off = 0;
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = memfd_create("spawn-stdin", MFD_CLOEXEC)) == -1)
+		return -1;
+	while (off < len) {
+		if ((n = write(fd, in + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (lseek(fd, 0, SEEK_SET) == -1)
+		goto fail;
+	return fd;
+fail:
+	n = errno;
+	close(fd);
+	errno = (int)n;
+	return -1;
+}
+
+/* high - fd moved above stdio, so that no dup2 onto 0-2 clobbers it */
+static int
+high(int fd)
+{
+	return fd < 0 || fd > 2 ? fd : fcntl(fd, F_DUPFD, 3);
+}
+
+/*
+ * child - between fork and exec.  A failure before exec sends errno up
+ * the report pipe and exits 127; a refusal of the hook exits 126.
+ */
+static void __attribute__((noreturn))
+child(const struct spawn *s, int in, int capw, int report)
+{
+	sigset_t none;
+	int	 sig, e, null, out, err;
+
+	(void)setpgid(0, 0);
+	/* mailgovd blocks its signals (signalfd) and ignores SIGPIPE: an
+	 * ignored or blocked signal would outlive the exec */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (sig = 1; sig < NSIG; sig++)
+		(void)signal(sig, SIG_DFL);
+	if ((null = high(open("/dev/null", O_RDWR))) == -1)
+		goto fail;
+	out = s->out == SPAWN_CAPTURE ? capw : s->out == SPAWN_NULL ? null :
+	    high(s->out);
+	err = s->err == SPAWN_NULL ? null : high(s->err);
+	if (dup2(in != -1 ? in : null, 0) == -1)
+		goto fail;
+	if (out >= 0 && dup2(out, 1) == -1)
+		goto fail;
+	if (s->err == SPAWN_TO_OUT ? dup2(1, 2) == -1 :
+	    err >= 0 && dup2(err, 2) == -1)
+		goto fail;
+	/* nothing else reaches the program; the report pipe closes at exec */
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
+		goto fail;
+	if (s->pre_exec != NULL && s->pre_exec(s->arg) == -1)
+		_exit(126);
+	execve(s->path, s->argv, spawn_env);
+fail:
+	e = errno;
+	(void)!write(report, &e, sizeof(e));
+	_exit(127);
+}
+
+/* take - read what the capture pipe has; 0 at its end, else 1 */
+static int
+take(int fd, char **buf, size_t *len, size_t *cap, size_t max)
+{
+	char	 junk[4096], *nb, *to;
+	size_t	 room, ncap;
+	ssize_t	 n;
+
+	if (*len + 1 == *cap && *len < max) {
+		ncap = *cap > max / 2 ? max + 1 : *cap * 2;
+		if ((nb = realloc(*buf, ncap)) != NULL) {
+			*buf = nb;
+			*cap = ncap;
+		}
+	}
+	room = *cap - 1 - *len;
+	to = room > 0 ? *buf + *len : junk;
+	if (room == 0)
+		room = sizeof(junk);	/* over max: read and drop */
+	if ((n = read(fd, to, room)) == -1)
+		return errno == EINTR || errno == EAGAIN;
+	if (n == 0)
+		return 0;
+	if (to != junk)
+		*len += (size_t)n;
+	return 1;
+}
+
+/* spawn_run - run s and wait for it (see spawn.h) */
+int
+spawn_run(const struct spawn *s, char **out)
+{
+	struct pollfd pfd[3];
+	siginfo_t si;
+	char	*buf = NULL;
+	size_t	 len = 0, cap = 0;
+	uint64_t now, deadline = 0;
+	int	 in = -1, cp[2] = { -1, -1 }, rp[2] = { -1, -1 }, pidfd = -1;
+	int	 st, e = 0, killed = 0, exited, wait_ms, n, ci, ri, rv;
+	ssize_t	 got;
+	pid_t	 pid;
+
+	if (out != NULL)
+		*out = NULL;
+	if (s->out == SPAWN_CAPTURE) {
+		cap = s->cap_max < SPAWN_CAP0 ? s->cap_max + 1 : SPAWN_CAP0;
+		if ((buf = malloc(cap)) == NULL)
+			return SPAWN_FAILED;
+	}
+	if ((s->in != NULL && (in = in_file(s->in)) == -1) ||
+	    (buf != NULL && pipe2(cp, O_CLOEXEC) == -1) ||
+	    pipe2(rp, O_CLOEXEC) == -1)
+		goto fail;
+	/* what the caller printed comes before what the program prints */
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1)
+		goto fail;
+	if (pid == 0)
+		child(s, in, cp[1], rp[1]);
+	/* the child does the same: whichever runs first, the group exists
+	 * before anyone signals it */
+	(void)setpgid(pid, pid);
+	if (in != -1)
+		close(in);
+	in = -1;
+	if (cp[1] != -1)
+		close(cp[1]);
+	close(rp[1]);
+	cp[1] = rp[1] = -1;
+#ifdef SYS_pidfd_open
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+	if (s->time_ms > 0)
+		deadline = clock_mono_ms() + s->time_ms;
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		exited = waitid(P_PID, (id_t)pid, &si,
+		    WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
+		if (exited && cp[0] == -1 && rp[0] == -1)
+			break;
+		now = clock_mono_ms();
+		if (deadline > 0 && now >= deadline) {
+			if (killed)
+				break;		/* the grace is over */
+			/* the whole group: what the program forked too */
+			(void)kill(-pid, SIGTERM);
+			killed = 1;
+			deadline = now + SPAWN_GRACE_MS;
+			continue;
+		}
+		n = 0;
+		ci = ri = -1;
+		if (cp[0] != -1) {
+			ci = n;
+			pfd[n++] = (struct pollfd){ .fd = cp[0], .events = POLLIN };
+		}
+		if (rp[0] != -1) {
+			ri = n;
+			pfd[n++] = (struct pollfd){ .fd = rp[0], .events = POLLIN };
+		}
+		if (!exited && pidfd != -1)
+			pfd[n++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+		wait_ms = deadline > 0 ? (int)(deadline - now) : -1;
+		if (!exited && pidfd == -1 &&
+		    (wait_ms == -1 || wait_ms > SPAWN_TICK_MS))
+			wait_ms = SPAWN_TICK_MS;
+		if (poll(pfd, (nfds_t)n, wait_ms) == -1) {
+			if (errno == EINTR)
+				continue;
+			e = errno;
+			(void)kill(-pid, SIGKILL);
+			break;
+		}
+		if (ci != -1 && pfd[ci].revents != 0 &&
+		    !take(cp[0], &buf, &len, &cap, s->cap_max)) {
+			close(cp[0]);
+			cp[0] = -1;
+		}
+		if (ri != -1 && pfd[ri].revents != 0) {
+			/* errno from a failed exec, or the end of file of a
+			 * successful one */
+			if ((got = read(rp[0], &e, sizeof(e))) == -1 &&
+			    errno == EINTR)
+				continue;
+			if (got != (ssize_t)sizeof(e))
+				e = 0;
+			close(rp[0]);
+			rp[0] = -1;
+		}
+	}
+	/* after the grace, whatever is left of the group; a group that is
+	 * all gone answers ESRCH */
+	if (killed)
+		(void)kill(-pid, SIGKILL);
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR) {
+			st = -1;
+			break;
+		}
+	if (e != 0) {
+		errno = e;
+		rv = SPAWN_FAILED;
+	} else if (killed)
+		rv = SPAWN_TIMEDOUT;
+	else if (st != -1 && WIFEXITED(st))
+		rv = WEXITSTATUS(st);
+	else if (st != -1 && WIFSIGNALED(st))
+		rv = SPAWN_SIGNAL + WTERMSIG(st);
+	else
+		rv = SPAWN_FAILED;
+	if (pidfd != -1)
+		close(pidfd);
+	if (cp[0] != -1)
+		close(cp[0]);
+	if (rp[0] != -1)
+		close(rp[0]);
+	if (buf != NULL) {
+		buf[len] = '\0';
+		if (rv == SPAWN_FAILED)
+			free(buf);
+		else if (out != NULL)
+			*out = buf;
+		else
+			free(buf);
+	}
+	if (rv == SPAWN_FAILED && e != 0)
+		errno = e;
+	return rv;
+fail:
+	e = errno;
+	if (in != -1)
+		close(in);
+	if (cp[0] != -1) {
+		close(cp[0]);
+		close(cp[1]);
+	}
+	if (rp[0] != -1) {
+		close(rp[0]);
+		close(rp[1]);
+	}
+	free(buf);
+	errno = e;
+	return SPAWN_FAILED;
+}
