@@ -99,7 +99,21 @@ enum budget_verdict acct_charge(struct acct *, enum budget_kind,
  * *which names the exhausted kind and nothing was spent */
 enum budget_verdict acct_charge_message(struct acct *, uint32_t rcpts,
 	    uint64_t now, enum budget_kind *which, uint64_t *retry_at);
-void	acct_touch(struct acct *);	/* counters changed: mark dirty */
+/* acct_touch - mark dirty: the committer writes the account's usage */
+void	acct_touch(struct acct *);
+
+/*
+ * The lifetime counters (docs/mailgovctl.md defines each one).  They
+ * change only through these, which mark the account dirty, so that no
+ * change is left out of the next group commit.
+ */
+void	acct_count_connection(struct acct *);	/* let through (kernel) */
+void	acct_count_refused(struct acct *);	/* a refusal the sender saw */
+void	acct_count_held(struct acct *, uint64_t n);	/* put on hold */
+void	acct_count_released(struct acct *);	/* a held message left */
+/* acct_count_message - a message left under the budget */
+void	acct_count_message(struct acct *, uint64_t rcpts, uint64_t size);
+void	acct_count_seen(struct acct *, int64_t secs);	/* last activity */
 
 /* acct_flush - write dirty accounts' usage; caller holds a transaction */
 int	acct_flush(struct accts *);

@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "hash.h"
 #include "log.h"
+#include "num.h"
 
 #define NEG_MAX		65536	/* web UIDs remembered as "no passwd entry" */
 #define MEMO_MAX	65536	/* UIDs whose web-group membership is known */
@@ -876,9 +877,55 @@ mark_dirty(struct acct *a)
 		    a->name);
 }
 
+/* acct_touch - the committer must write a's usage */
 void
 acct_touch(struct acct *a)
 {
+	mark_dirty(a);
+}
+
+/* acct_count_* - one counter each, never without marking a dirty */
+void
+acct_count_connection(struct acct *a)
+{
+	a->use.connections++;
+	mark_dirty(a);
+}
+
+void
+acct_count_refused(struct acct *a)
+{
+	a->use.refused++;
+	mark_dirty(a);
+}
+
+void
+acct_count_held(struct acct *a, uint64_t n)
+{
+	a->use.held += n;
+	mark_dirty(a);
+}
+
+void
+acct_count_released(struct acct *a)
+{
+	a->use.released++;
+	mark_dirty(a);
+}
+
+void
+acct_count_message(struct acct *a, uint64_t rcpts, uint64_t size)
+{
+	a->use.messages++;
+	a->use.recipients += rcpts;
+	a->use.bytes = num_add_counter(a->use.bytes, size);
+	mark_dirty(a);
+}
+
+void
+acct_count_seen(struct acct *a, int64_t secs)
+{
+	a->use.last_seen = secs;
 	mark_dirty(a);
 }
 

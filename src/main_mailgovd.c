@@ -376,11 +376,11 @@ on_syn(const struct nfq_pkt *p, uint32_t *mark, void *arg)
 	/* CONNECTIONS: let through; REFUSED: reset by the rules (a reject,
 	 * or implicit TLS to a host that is not an exempt relay) */
 	if (r.verdict != FLOW_REJECT && r.reason != GOV_R_IMPLICIT_TLS)
-		a->use.connections++;
+		acct_count_connection(a);
 	else
-		a->use.refused++;
-	a->use.last_seen = (int64_t)secs;
-	acct_touch(a);		/* the committer writes it, never this thread */
+		acct_count_refused(a);
+	/* the committer writes the counters, never this thread */
+	acct_count_seen(a, (int64_t)secs);
 
 	/* A refused connection never happens: it takes no flow, and does
 	 * not count as live. */

@@ -506,15 +506,6 @@ inst_drop(struct conn *c, const char *id)
 			c->inst[i].used = 0;
 }
 
-/* snapshot - the account's counters changed: the committer collects it
- * into the open batch at the end of the turn */
-static void
-snapshot(struct policy *p, struct acct *a)
-{
-	(void)p;
-	acct_touch(a);
-}
-
 /* budget_alert - a budget check ended over: through the alert module when
  * the daemon gave us one (it logs crossings once and records them), else
  * one key=value line rate-limited per account */
@@ -583,8 +574,7 @@ do_rcpt(struct conn *c, const struct preq *q, struct acct *a, int queue,
 	s = inst_slot(c, q->instance);
 	n = s->rcpts + 1;
 	if (acct_charge(a, BK_RCPT_MSG, n, now, NULL) == BUDGET_OVER) {
-		a->use.refused++;
-		snapshot(c->p, a);
+		acct_count_refused(a);
 		budget_alert(c->p, a, 1u << BK_RCPT_MSG, BK_RCPT_MSG,
 		    budget_kind_name(BK_RCPT_MSG), "refuse_rcpt", q, now);
 		answer(c, 0, "452 4.5.3 Too many recipients (mailgov: "
@@ -620,16 +610,14 @@ hold(struct conn *c, const struct preq *q, struct acct *a, uint32_t rcpts,
 	uint32_t	 n;
 
 	if (rcpts > 0 && !release_may_hold(p->rel, a, size, &n, &bytes)) {
-		a->use.refused++;
-		snapshot(p, a);
+		acct_count_refused(a);
 		budget_alert(p, a, 0, -1, "hold_full", "defer", q, now);
 		answer(c, 1, "DEFER_IF_PERMIT 4.7.1 mailgov: account %s has too "
 		    "much mail on hold (%" PRIu32 " messages, %" PRIu64
 		    " bytes); try again later", a->name, n, bytes);
 		return 0;
 	}
-	a->use.held++;
-	snapshot(p, a);
+	acct_count_held(a, 1);
 	if (rcpts > 0 && p->rel != NULL && q->queue_id != NULL &&
 	    queueid_ok(q->queue_id))
 		(void)release_note_held(p->rel, a, q->queue_id, rcpts, size,
@@ -681,8 +669,7 @@ owed_lost(struct conn *c)
 		    VERDICT_HELD);
 		if ((a = acct_by_id(p->accts, o->account)) == NULL)
 			continue;
-		a->use.held++;
-		snapshot(p, a);
+		acct_count_held(a, 1);
 		(void)release_note_held(p->rel, a, o->queue_id, o->rcpts,
 		    o->size, o->sender, 1);
 		if (log_allowed(&p->warn_tat, now_us()))
@@ -753,8 +740,7 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 	}
 
 	if (a->blocked) {
-		a->use.refused++;
-		snapshot(p, a);
+		acct_count_refused(a);
 		budget_alert(p, a, 0, -1, "blocked", "reject", q, now);
 		answer(c, 1, "REJECT 5.7.1 mailgov: account %s is blocked",
 		    a->name);
@@ -775,11 +761,8 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 	}
 	if (acct_charge_message(a, (uint32_t)rcpts, now, &which, &retry_at)
 	    == BUDGET_OK) {
-		a->use.messages++;
-		a->use.recipients += rcpts;
-		a->use.bytes = num_add_counter(a->use.bytes, size);
-		a->use.last_seen = (int64_t)(now / 1000000u);
-		snapshot(p, a);
+		acct_count_message(a, rcpts, size);
+		acct_count_seen(a, (int64_t)(now / 1000000u));
 		alert_ok(p, a, EOM_KINDS, now);
 		answer(c, 1, "DUNNO");
 		if (qid != NULL) {
@@ -799,8 +782,7 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 		answer(c, 1, "HOLD mailgov: account %s over %s", a->name, kind);
 		break;
 	case MODE_DEFER:
-		a->use.refused++;
-		snapshot(p, a);
+		acct_count_refused(a);
 		budget_alert(p, a, EOM_KINDS, (int)which, kind, "defer", q, now);
 		if (retry_at == UINT64_MAX) {
 			answer(c, 1, "DEFER_IF_PERMIT 4.7.1 mailgov: %s budget "
@@ -814,8 +796,7 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
 		    kind, a->name, secs);
 		break;
 	default:
-		a->use.refused++;
-		snapshot(p, a);
+		acct_count_refused(a);
 		budget_alert(p, a, EOM_KINDS, (int)which, kind, "reject", q, now);
 		answer(c, 1, "REJECT 5.7.1 mailgov: %s budget exceeded for "
 		    "account %s", kind, a->name);

@@ -966,8 +966,7 @@ on_marks(struct release *r, struct rel_ans *ans)
 			    store_error(st));
 		else {
 			/* Postfix held it: it counts as put on hold */
-			a->use.held++;
-			acct_touch(a);
+			acct_count_held(a, 1);
 		}
 	}
 	free(q.sender);
@@ -1036,8 +1035,7 @@ reconcile(struct release *r)
 	if (adopted > 0) {
 		/* Postfix held them (mailgovd was down): they count as
 		 * put on hold, under the account that adopts them */
-		def->use.held += adopted;
-		acct_touch(def);
+		acct_count_held(def, adopted);
 	}
 	if (w.n_gone > 0 || adopted > 0 || asked > 0)
 		log_info("release: reconciled with the queue: %zu closed, "
@@ -1156,12 +1154,10 @@ q_start(struct release *r)
 static void
 count_release(struct acct *a, uint32_t rcpts, uint64_t size, int prepaid)
 {
-	a->use.released++;
+	acct_count_released(a);
 	if (prepaid)
 		return;
-	a->use.messages++;
-	a->use.recipients += rcpts;
-	a->use.bytes = num_add_counter(a->use.bytes, size);
+	acct_count_message(a, rcpts, size);
 }
 
 #define REL_ADMIN_BATCH	256	/* admin releases counted per tick */
@@ -1218,7 +1214,6 @@ count_admin_releases(struct release *r)
 			    w->h[i].recipients : 1, w->h[i].size,
 			    w->h[i].prepaid);
 			held_sub(r, a, w->h[i].size);
-			acct_touch(a);
 			/* looked at again this tick, even if its budget
 			 * was out: what is left of its mail may go */
 			held_note(r, a->id);
