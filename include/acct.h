@@ -43,7 +43,7 @@ struct acct {
 	unsigned	n_relays;
 	uint64_t	dirty;		/* 0 clean; else the batch of its
 					 * latest copy (1: not collected) */
-	uint64_t	alert_tat;		/* log rate limiter state */
+	uint64_t	alert_tat;		/* alert.c's rate limiter */
 	uint32_t	n_held;			/* held messages not released */
 };
 

@@ -21,16 +21,14 @@ struct policy;
 struct release;
 
 /* policy_new - bind the configured listeners, before the privilege drop;
- * nothing is served until policy_start */
+ * nothing is served until policy_start.  Budget crossings and refusals
+ * are reported through the daemon's alert module (alert.h) */
 struct policy *policy_new(struct loop *, struct accts *, struct flows *,
-	    struct release *, const struct config *);
+	    struct release *, struct alerts *, const struct config *);
 /* policy_start - serve; answers that depend on a count wait for the
  * committer's group commit (commit.h).  -1 on failure */
 int	policy_start(struct policy *, struct commit *);
 void	policy_free(struct policy *);
-/* policy_set_alerts - report budget crossings through the daemon's alert
- * module (include/alert.h); without it they are plain log lines */
-void	policy_set_alerts(struct policy *, struct alerts *);
 /* policy_set_mark - prepend the account header (mark.h), made with key,
  * to queue-instance mail */
 void	policy_set_mark(struct policy *, const uint8_t key[16]);

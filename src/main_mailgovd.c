@@ -760,7 +760,7 @@ main(int argc, char **argv)
 	/* Every socket is bound as root: the unprivileged daemon could not
 	 * create one in a directory that root owns. */
 	if ((d->policy = policy_new(d->loop, d->accts, d->flows, d->release,
-	    &d->cfg)) == NULL)
+	    d->alerts, &d->cfg)) == NULL)
 		fatalx("cannot start the policy server");
 	mark_setup(d);
 
@@ -787,7 +787,6 @@ main(int argc, char **argv)
 	store_set_busy(d->st, LOOP_BUSY_MS);
 	if (policy_start(d->policy, d->commit) == -1)
 		fatalx("cannot start the policy server");
-	policy_set_alerts(d->policy, d->alerts);
 
 	/* the first census before the first SYN: caps hold from the start */
 	(void)census(d, clock_now_us(), NULL);

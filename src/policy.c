@@ -161,7 +161,7 @@ struct policy {
 	struct flows		*flows;
 	struct release		*rel;
 	const struct config	*cfg;
-	struct alerts		*alerts;	/* NULL: plain log lines */
+	struct alerts		*alerts;
 	struct listener		 ls[2];
 	unsigned		 nls;
 	int			 pause_fd;	/* timerfd: resume accepting */
@@ -506,15 +506,14 @@ inst_drop(struct conn *c, const char *id)
 			c->inst[i].used = 0;
 }
 
-/* budget_alert - a budget check ended over: through the alert module when
- * the daemon gave us one (it logs crossings once and records them), else
- * one key=value line rate-limited per account */
+/* budget_alert - a budget check ended over (kind), or a refusal that is
+ * no budget's (kind -1, named kname): the alert module logs a crossing
+ * once and records it */
 static void
 budget_alert(struct policy *p, struct acct *a, unsigned checked, int kind,
     const char *kname, const char *action, const struct preq *q,
     uint64_t now)
 {
-	struct budget_limit lim;
 	char		 sender[128], qid[40], fields[256];
 
 	log_clean(sender, sizeof(sender), q->sender ? q->sender : "",
@@ -525,23 +524,11 @@ budget_alert(struct policy *p, struct acct *a, unsigned checked, int kind,
 	    "sender=<%s>", action,
 	    q->context && strcmp(q->context, "queue") == 0 ? "queue" : "main",
 	    qid[0] ? qid : "-", sender);
-	if (p->alerts != NULL) {
-		if (kind >= 0)
-			alert_budget(p->alerts, a, now, checked, 1u << kind,
-			    fields);
-		else
-			(void)alert(p->alerts, a, now, ALERT_WARN |
-			    ALERT_RECORD, kname, "%s", fields);
-		return;
-	}
-	lim.limit = p->cfg->alert_limit;
-	lim.period_us = (uint64_t)p->cfg->alert_period * 1000000u;
-	lim.burst = p->cfg->alert_limit;
-	if (lim.period_us == 0 ||
-	    budget_charge(&lim, &a->alert_tat, now, 1, NULL) != BUDGET_OK)
-		return;
-	log_info("event=%s account=%s kind=%s %s", kind >= 0 ? "budget_over" :
-	    kname, a->name, kname, fields);
+	if (kind >= 0)
+		alert_budget(p->alerts, a, now, checked, 1u << kind, fields);
+	else
+		(void)alert(p->alerts, a, now, ALERT_WARN | ALERT_RECORD, kname,
+		    "%s", fields);
 }
 
 /* alert_ok - checks that passed, so the alert module can see a budget
@@ -549,8 +536,7 @@ budget_alert(struct policy *p, struct acct *a, unsigned checked, int kind,
 static void
 alert_ok(struct policy *p, struct acct *a, unsigned checked, uint64_t now)
 {
-	if (p->alerts != NULL)
-		alert_budget(p->alerts, a, now, checked, 0, "");
+	alert_budget(p->alerts, a, now, checked, 0, "");
 }
 
 #define EOM_KINDS ((1u << BK_MSG_HOUR) | (1u << BK_MSG_DAY) | \
@@ -1504,7 +1490,7 @@ postfix_uid(void)
  * Nothing is served until policy_start */
 struct policy *
 policy_new(struct loop *loop, struct accts *accts, struct flows *flows,
-    struct release *rel, const struct config *cfg)
+    struct release *rel, struct alerts *alerts, const struct config *cfg)
 {
 	struct policy		*p;
 	int			 fd;
@@ -1517,6 +1503,7 @@ policy_new(struct loop *loop, struct accts *accts, struct flows *flows,
 	p->accts = accts;
 	p->flows = flows;
 	p->rel = rel;
+	p->alerts = alerts;
 	p->cfg = cfg;
 	p->pause_fd = p->sweep_fd = -1;
 	p->postfix_uid = postfix_uid();
@@ -1612,13 +1599,6 @@ policy_set_mark(struct policy *p, const uint8_t key[MARK_KEYLEN])
 {
 	memcpy(p->mark_key, key, MARK_KEYLEN);
 	p->marking = 1;
-}
-
-/* policy_set_alerts - report budget crossings through the alert module */
-void
-policy_set_alerts(struct policy *p, struct alerts *al)
-{
-	p->alerts = al;
 }
 
 /* policy_free - close every connection (answers still held back are

@@ -34,6 +34,8 @@
 
 #define SPAWN_TICK_MS	20	/* exit polling without a pidfd */
 #define SPAWN_CAP0	4096	/* first size of a capture buffer */
+#define SPAWN_WAIT_MS	60000	/* one poll() at most; the deadline is
+				 * looked at again after it */
 
 static char *const spawn_env[] = { SPAWN_PATH, NULL };
 
@@ -101,9 +103,13 @@ child(const struct spawn *s, int in, int capw, int report)
 	if (s->err == SPAWN_TO_OUT ? dup2(1, 2) == -1 :
 	    err >= 0 && dup2(err, 2) == -1)
 		goto fail;
-	/* nothing else reaches the program; the report pipe closes at exec */
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
-		goto fail;
+	/* nothing else reaches the program; the report pipe closes at exec
+	 * (before Linux 5.11, everything but it is closed now) */
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1) {
+		if (report > 3)
+			(void)close_range(3, (unsigned)report - 1, 0);
+		(void)close_range((unsigned)report + 1, ~0U, 0);
+	}
 	if (s->pre_exec != NULL && s->pre_exec(s->arg) == -1)
 		_exit(126);
 	execve(s->path, s->argv, spawn_env);
@@ -139,6 +145,18 @@ take(int fd, char **buf, size_t *len, size_t *cap, size_t max)
 	if (to != junk)
 		*len += (size_t)n;
 	return 1;
+}
+
+/* watch - poll fd for input unless it is -1; its index, or -1 */
+static int
+watch(struct pollfd *pfd, int *n, int fd)
+{
+	if (fd == -1)
+		return -1;
+	pfd[*n].fd = fd;
+	pfd[*n].events = POLLIN;
+	pfd[*n].revents = 0;
+	return (*n)++;
 }
 
 /* spawn_run - run s and wait for it (see spawn.h) */
@@ -190,8 +208,11 @@ spawn_run(const struct spawn *s, char **out)
 		deadline = clock_mono_ms() + s->time_ms;
 	for (;;) {
 		memset(&si, 0, sizeof(si));
-		exited = waitid(P_PID, (id_t)pid, &si,
-		    WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
+		if (waitid(P_PID, (id_t)pid, &si,
+		    WEXITED | WNOHANG | WNOWAIT) == 0)
+			exited = si.si_pid == pid;
+		else	/* ECHILD: SIGCHLD ignored, and it was reaped */
+			exited = errno != EINTR;
 		if (exited && cp[0] == -1 && rp[0] == -1)
 			break;
 		now = clock_mono_ms();
@@ -205,18 +226,11 @@ spawn_run(const struct spawn *s, char **out)
 			continue;
 		}
 		n = 0;
-		ci = ri = -1;
-		if (cp[0] != -1) {
-			ci = n;
-			pfd[n++] = (struct pollfd){ .fd = cp[0], .events = POLLIN };
-		}
-		if (rp[0] != -1) {
-			ri = n;
-			pfd[n++] = (struct pollfd){ .fd = rp[0], .events = POLLIN };
-		}
-		if (!exited && pidfd != -1)
-			pfd[n++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
-		wait_ms = deadline > 0 ? (int)(deadline - now) : -1;
+		ci = watch(pfd, &n, cp[0]);
+		ri = watch(pfd, &n, rp[0]);
+		(void)watch(pfd, &n, exited ? -1 : pidfd);
+		wait_ms = deadline == 0 ? -1 : deadline - now > SPAWN_WAIT_MS ?
+		    SPAWN_WAIT_MS : (int)(deadline - now);
 		if (!exited && pidfd == -1 &&
 		    (wait_ms == -1 || wait_ms > SPAWN_TICK_MS))
 			wait_ms = SPAWN_TICK_MS;
