@@ -7,10 +7,9 @@
  * server bounds (held_messages_max, held_bytes_max).
  *
  * postsuper must run as root, so release_new() forks a tiny privileged
- * child before mailgovd drops its privileges.  The child reads fixed-size
- * requests ("H" or "D" and a queue ID) from a socketpair, validates the
- * queue ID ([0-9A-Za-z]{6,31}), runs postsuper -c <queue_config_dir> with
- * exactly those arguments and answers its exit status.  Nothing else.
+ * child before mailgovd drops its privileges (release_child.h): it runs
+ * postsuper, postqueue and postcat on validated queue IDs, and nothing
+ * else.
  */
 #ifndef MAILGOV_RELEASE_H
 #define MAILGOV_RELEASE_H

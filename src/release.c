@@ -1,27 +1,9 @@
 /*
  * release - held mail and its automatic release (see release.h).
  *
- * Two processes.  The privileged child, forked by release_new() while
- * mailgovd is still root, does three things and nothing else: "H" runs
- * postsuper -c DIR -H ID then postqueue -c DIR -i ID (the release moves
- * the message to the deferred queue; the flush makes it leave now, not at
- * the next queue run), "D" runs postsuper -c DIR -d ID, and "Q" runs
- * postqueue -c DIR -j with its output on a pipe the main process passed
- * along.  Requests are fixed-size records on a SOCK_SEQPACKET socketpair;
- * every queue ID is validated again in the child; argv is fixed, there is
- * no shell and the environment is empty.  The child exits when the socket
- * closes.  postqueue -j runs there too because mailgovd, once it has
- * dropped privileges (with no_new_privs), cannot use postqueue's setgid
- * postdrop to reach showq.
- *
- * The child stays uid 0, because postsuper refuses any other, but keeps
- * only CAP_SETUID and CAP_SETGID (effective, permitted and bounding),
- * with no_new_privs: postsuper needs them and nothing else, to become the
- * mail owner (setgid, setgroups, setuid) before it renames or unlinks a
- * queue file.  postqueue runs with no capability at all, with postdrop
- * (the group of its setgid binary, which no_new_privs ignores) as its
- * effective group: that is all it needs to reach public/showq and
- * public/flush.  See docs/mailgovd.md for why there is no seccomp filter.
+ * Two processes.  The privileged child (release_child.h), forked by
+ * release_new() while mailgovd is still root, runs postsuper, postqueue
+ * and postcat; everything else happens here, unprivileged.
  *
  * The main process, unprivileged, charges each held message to its
  * account's budget, oldest first, and asks the child to release it; it
@@ -37,31 +19,21 @@
  * account's n_held, their bytes here, both recounted from the store at
  * every reconcile.  The policy server bounds them (release_may_hold).
  *
- * Trusts: the child trusts nothing the main process sends (it may be
- * compromised); the main process trusts nothing in postqueue's output.
+ * Trusts: nothing in postqueue's output, nor in the child's answers
+ * beyond their fixed layout (release_child.h).
  */
-#define _GNU_SOURCE	/* pipe2, close_range, setresgid, setgroups */
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
+#define _GNU_SOURCE	/* pipe2 */
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <ctype.h>
+#include <sys/epoll.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <inttypes.h>
-#include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/epoll.h>
-
-#include <cap-ng.h>
 
 #include "acct.h"
 #include "commit.h"
@@ -73,34 +45,17 @@
 #include "postfix.h"
 #include "queueid.h"
 #include "release.h"
+#include "release_child.h"
 #include "store.h"
 
-#define REL_IDLEN	32		/* 31 characters and a NUL */
+#define REL_IDLEN	RC_IDLEN
 #define REL_INFLIGHT	128		/* requests the child has not answered */
 #define REL_RECONCILE	60		/* seconds between queue listings */
 #define REL_GRACE	120		/* a row younger than this is never
 					 * judged gone (still being written) */
 #define REL_QMAX	200000		/* queue entries one listing keeps */
-#define REL_OUTMAX	4096		/* postsuper output the child reads */
 #define REL_PENDMAX	10000		/* held rows waiting for the database */
-#define REL_MARKS	4		/* account headers the child returns */
 #define REL_ADOPTMAX	256		/* strangers waiting for their headers */
-
-enum { ST_OK = 0, ST_NOTFOUND = 1, ST_FAIL = 2 };
-
-struct rel_req {
-	char	op;			/* 'H', 'D' or 'Q' */
-	char	id[REL_IDLEN];
-};
-
-struct rel_ans {
-	char	op;
-	char	status;			/* ST_* */
-	char	id[REL_IDLEN];
-	/* 'C': the values of the first REL_MARKS account headers, each
-	 * NUL-terminated; unverified */
-	char	marks[REL_MARKS][MARK_VALUE_MAX];
-};
 
 struct inflight {
 	char		id[REL_IDLEN];
@@ -165,319 +120,6 @@ struct release {
 	size_t		 q_n, q_cap;
 	int		 q_over;
 };
-
-/* --- the privileged child -------------------------------------------- */
-
-/*
- * child_limit - keep CAP_SETUID and CAP_SETGID, of what we have, in the
- * effective, permitted and bounding sets, and set no_new_privs: as uid 0,
- * execve would otherwise give postsuper whatever the bounding set holds.
- * Not root (started with CAP_NET_ADMIN alone), there is nothing to keep.
- */
-static int
-child_limit(void)
-{
-	static const int keep[] = { CAP_SETUID, CAP_SETGID };
-	int	 have[sizeof(keep) / sizeof(keep[0])], setpcap;
-	size_t	 i;
-
-	if (capng_get_caps_process() != 0)
-		return -1;
-	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-		have[i] = capng_have_capability(CAPNG_PERMITTED, keep[i]);
-	/* dropping from the bounding set takes CAP_SETPCAP */
-	setpcap = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
-	capng_clear(CAPNG_SELECT_BOTH);
-	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-		if (have[i] && capng_update(CAPNG_ADD, CAPNG_EFFECTIVE |
-		    CAPNG_PERMITTED | CAPNG_BOUNDING_SET, keep[i]) != 0)
-			return -1;
-	if (capng_apply(setpcap ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS) != 0)
-		return -1;
-	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-}
-
-/*
- * plain - in the child about to exec postqueue: its setgid group as the
- * group (no_new_privs ignores the bit), then no capability.  The real
- * group too: as uid 0, execve would hand the bounding set's capabilities
- * back, no_new_privs refuses them, and that refusal also resets the
- * effective group to the real one.  -1 if either fails: the caller exits
- * 126 rather than run it otherwise.
- */
-static int
-plain(const char *path)
-{
-	struct stat sb;
-
-	if (stat(path, &sb) == 0 && (sb.st_mode & S_ISGID) &&
-	    setresgid(sb.st_gid, sb.st_gid, sb.st_gid) == -1)
-		return -1;
-	capng_clear(CAPNG_SELECT_CAPS);
-	return capng_apply(CAPNG_SELECT_CAPS) == 0 ? 0 : -1;
-}
-
-/* Postfix's mail owner, who alone may read queue files; found at start */
-static uid_t	owner_uid;
-static gid_t	owner_gid;
-
-/* as_owner - in the child about to exec postcat: the mail owner, with no
- * group and no capability left (a uid change from 0 drops them all) */
-static int
-as_owner(void)
-{
-	if (owner_uid == 0 || setgroups(0, NULL) == -1 ||
-	    setresgid(owner_gid, owner_gid, owner_gid) == -1 ||
-	    setresuid(owner_uid, owner_uid, owner_uid) == -1)
-		return -1;
-	return 0;
-}
-
-enum runas { RUN_ROOT, RUN_PLAIN, RUN_OWNER };
-
-/* run - fork/exec argv with an empty environment; stdout to out_fd when
- * >= 0, else stdout+stderr captured into buf; as: see plain() and
- * as_owner(); returns the exit status, or -1 */
-static int
-run(const char *path, char *const argv[], enum runas as, int out_fd,
-    char *buf, size_t buflen)
-{
-	static char *const envp[] = { NULL };
-	int	 p[2] = { -1, -1 }, st, devnull;
-	size_t	 n = 0;
-	ssize_t	 r;
-	pid_t	 pid;
-
-	if (buf != NULL && pipe2(p, O_CLOEXEC) == -1)
-		return -1;
-	if ((pid = fork()) == -1) {
-		if (buf != NULL) {
-			close(p[0]);
-			close(p[1]);
-		}
-		return -1;
-	}
-	if (pid == 0) {
-		devnull = open("/dev/null", O_RDWR);
-		if (devnull != -1)
-			dup2(devnull, 0);
-		if (out_fd >= 0) {
-			dup2(out_fd, 1);
-			if (devnull != -1)
-				dup2(devnull, 2);
-		} else if (buf != NULL) {
-			dup2(p[1], 1);
-			dup2(p[1], 2);
-		}
-		close_range(3, ~0U, 0);
-		if ((as == RUN_PLAIN && plain(path) == -1) ||
-		    (as == RUN_OWNER && as_owner() == -1))
-			_exit(126);
-		execve(path, argv, envp);
-		_exit(127);
-	}
-	if (buf != NULL) {
-		close(p[1]);
-		while ((r = read(p[0], buf + n, buflen - 1 - n)) != 0) {
-			if (r == -1) {
-				if (errno == EINTR)
-					continue;
-				break;
-			}
-			n += (size_t)r;
-			if (n >= buflen - 1) {
-				/* keep draining so the command never blocks */
-				char	 junk[512];
-
-				while (read(p[0], junk, sizeof(junk)) > 0)
-					;
-				break;
-			}
-		}
-		buf[n] = '\0';
-		close(p[0]);
-	}
-	while (waitpid(pid, &st, 0) == -1)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* child_postsuper - op 'H' or 'D' on one validated queue ID */
-static int
-child_postsuper(const struct config *cfg, char op, const char *id)
-{
-	char	 out[REL_OUTMAX], dir[CONFIG_PATHLEN], qid[REL_IDLEN];
-	char	 flag[3] = { '-', op == 'H' ? 'H' : 'd', '\0' };
-	char	*argv[] = { "postsuper", "-c", dir, flag, qid, NULL };
-	char	*qargv[] = { "postqueue", "-c", dir, "-i", qid, NULL };
-	int	 st;
-
-	snprintf(dir, sizeof(dir), "%s", cfg->queue_config_dir);
-	snprintf(qid, sizeof(qid), "%s", id);
-	st = run(cfg->postsuper, argv, RUN_ROOT, -1, out, sizeof(out));
-	if (st != 0) {
-		log_warnx("release: postsuper %s %s exited %d", flag, qid, st);
-		return ST_FAIL;
-	}
-	/* postsuper exits 0 for an ID it did not find; its summary says */
-	if (op == 'H') {
-		if (strstr(out, "Released from hold: 0 messages") != NULL ||
-		    strstr(out, "released from hold") == NULL)
-			return ST_NOTFOUND;
-		/* moved to deferred: deliver it now, not at the next run */
-		st = run(cfg->postqueue, qargv, RUN_PLAIN, -1, out,
-		    sizeof(out));
-		if (st != 0)
-			log_warnx("release: postqueue -i %s exited %d (it "
-			    "leaves at the next queue run)", qid, st);
-		return ST_OK;
-	}
-	if (strstr(out, "Deleted: 0 messages") != NULL ||
-	    strstr(out, ": removed") == NULL)
-		return ST_NOTFOUND;
-	return ST_OK;
-}
-
-/* child_list - op 'Q': postqueue -j with stdout on fd */
-static int
-child_list(const struct config *cfg, int fd)
-{
-	char	 dir[CONFIG_PATHLEN];
-	char	*argv[] = { "postqueue", "-c", dir, "-j", NULL };
-	int	 st;
-
-	snprintf(dir, sizeof(dir), "%s", cfg->queue_config_dir);
-	st = run(cfg->postqueue, argv, RUN_PLAIN, fd, NULL, 0);
-	close(fd);
-	return st == 0 ? ST_OK : ST_FAIL;
-}
-
-/*
- * child_marks - op 'C': the values of the first REL_MARKS account
- * headers (mark.h) of one queued message, from postcat -h run as the
- * mail owner.  Only collected here: the main process checks their MAC.
- */
-static int
-child_marks(const struct config *cfg, const char *id,
-    char marks[REL_MARKS][MARK_VALUE_MAX])
-{
-	static char out[65536];
-	char	 dir[CONFIG_PATHLEN], qid[REL_IDLEN], *line, *nl;
-	char	*argv[] = { "postcat", "-c", dir, "-h", "-q", qid, NULL };
-	size_t	 hl = strlen(MARK_HEADER), k = 0, len;
-	int	 st;
-
-	snprintf(dir, sizeof(dir), "%s", cfg->queue_config_dir);
-	snprintf(qid, sizeof(qid), "%s", id);
-	st = run(cfg->postcat, argv, RUN_OWNER, -1, out, sizeof(out));
-	if (st != 0) {
-		log_warnx("release: postcat -h -q %s exited %d", qid, st);
-		return ST_FAIL;
-	}
-	for (line = out; *line != '\0' && k < REL_MARKS; line = nl) {
-		if ((nl = strchr(line, '\n')) == NULL)
-			nl = line + strlen(line);
-		else
-			*nl++ = '\0';
-		if (strncasecmp(line, MARK_HEADER, hl) != 0 || line[hl] != ':')
-			continue;
-		len = strlen(line + hl + 1);
-		if (len >= MARK_VALUE_MAX)
-			continue;	/* not one of ours */
-		memcpy(marks[k++], line + hl + 1, len + 1);
-	}
-	return ST_OK;
-}
-
-/* child_main - the privileged loop; never returns */
-static void __attribute__((noreturn))
-child_main(const struct config *cfg, int s)
-{
-	struct rel_req req;
-	struct rel_ans ans;
-	struct msghdr msg;
-	struct iovec iov;
-	struct cmsghdr *cm;
-	union {
-		char		buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr	align;
-	} cbuf;
-	ssize_t	 n;
-	int	 fd;
-
-	sigset_t all;
-
-	/* mailgovd blocks its signals for signalfd: postsuper must not
-	 * inherit that */
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGCHLD, SIG_DFL);
-	{
-		struct passwd *pw = getpwnam("postfix");
-
-		if (pw != NULL) {
-			owner_uid = pw->pw_uid;
-			owner_gid = pw->pw_gid;
-		}
-	}
-	if (child_limit() == -1) {
-		/* never serve with more than postsuper needs */
-		log_warn("release helper: cannot limit its capabilities");
-		_exit(1);
-	}
-	for (;;) {
-		memset(&req, 0, sizeof(req));
-		memset(&msg, 0, sizeof(msg));
-		iov.iov_base = &req;
-		iov.iov_len = sizeof(req);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = cbuf.buf;
-		msg.msg_controllen = sizeof(cbuf.buf);
-		n = recvmsg(s, &msg, MSG_CMSG_CLOEXEC);
-		if (n == 0)
-			_exit(0);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			_exit(1);
-		}
-		fd = -1;
-		for (cm = CMSG_FIRSTHDR(&msg); cm != NULL;
-		    cm = CMSG_NXTHDR(&msg, cm))
-			if (cm->cmsg_level == SOL_SOCKET &&
-			    cm->cmsg_type == SCM_RIGHTS &&
-			    cm->cmsg_len == CMSG_LEN(sizeof(int))) {
-				if (fd != -1)
-					close(fd);
-				memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-			}
-		memset(&ans, 0, sizeof(ans));
-		ans.op = req.op;
-		ans.status = ST_FAIL;
-		req.id[REL_IDLEN - 1] = '\0';
-		memcpy(ans.id, req.id, sizeof(ans.id));
-		if (n != (ssize_t)sizeof(req) || (msg.msg_flags & MSG_TRUNC))
-			log_warnx("release helper: bad request size %zd", n);
-		else if (req.op == 'Q' && fd != -1) {
-			ans.status = (char)child_list(cfg, fd);
-			fd = -1;
-		} else if ((req.op == 'H' || req.op == 'D') &&
-		    queueid_ok(req.id))
-			ans.status = (char)child_postsuper(cfg, req.op, req.id);
-		else if (req.op == 'C' && queueid_ok(req.id))
-			ans.status = (char)child_marks(cfg, req.id, ans.marks);
-		else
-			log_warnx("release helper: refused a bad request");
-		if (fd != -1)
-			close(fd);
-		if (send(s, &ans, sizeof(ans), 0) == -1 && errno != EINTR)
-			_exit(1);
-	}
-}
 
 /* --- the main process: bookkeeping -------------------------------------- */
 
@@ -573,43 +215,11 @@ infl_find(struct release *r, const char *id)
 
 /* send_req - one request to the child, with an fd when fd >= 0 */
 static int
-send_req(struct release *r, char op, const char *id, int fd)
+send_req(struct release *r, enum rc_op op, const char *id, int fd)
 {
-	struct rel_req req;
-	struct msghdr msg;
-	struct iovec iov;
-	struct cmsghdr *cm;
-	union {
-		char		buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr	align;
-	} cbuf;
-
 	if (r->fd == -1)
 		return -1;
-	memset(&req, 0, sizeof(req));
-	req.op = op;
-	if (id != NULL)
-		snprintf(req.id, sizeof(req.id), "%s", id);
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = &req;
-	iov.iov_len = sizeof(req);
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (fd >= 0) {
-		memset(&cbuf, 0, sizeof(cbuf));
-		msg.msg_control = cbuf.buf;
-		msg.msg_controllen = sizeof(cbuf.buf);
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	if (sendmsg(r->fd, &msg, MSG_NOSIGNAL) == -1) {
-		log_warn("release: request to the helper");
-		return -1;
-	}
-	return 0;
+	return release_child_send(r->fd, op, id, fd);
 }
 
 /* child_gone - the helper died: nothing can be released any more */
@@ -927,7 +537,7 @@ ask_marks(struct release *r, const struct qent *q)
 	a = &r->adopting[r->n_adopting];
 	*a = *q;
 	a->sender = q->sender != NULL ? strdup(q->sender) : NULL;
-	if (send_req(r, 'C', q->id, -1) == -1) {
+	if (send_req(r, RC_MARKS, q->id, -1) == -1) {
 		free(a->sender);
 		return -1;
 	}
@@ -938,7 +548,7 @@ ask_marks(struct release *r, const struct qent *q)
 /* on_marks - the child read a stranger's account headers: the first one
  * made for its queue ID with our key names the account that adopts it */
 static void
-on_marks(struct release *r, struct rel_ans *ans)
+on_marks(struct release *r, struct rc_ans *ans)
 {
 	struct store *st = acct_store(r->accts);
 	struct qent q;
@@ -951,7 +561,8 @@ on_marks(struct release *r, struct rel_ans *ans)
 		return;
 	q = r->adopting[i];
 	r->adopting[i] = r->adopting[--r->n_adopting];
-	for (k = 0; ans->status == ST_OK && k < REL_MARKS && a == NULL; k++) {
+	for (k = 0; ans->status == RC_OK && k < RC_MARKS_MAX && a == NULL;
+	    k++) {
 		ans->marks[k][MARK_VALUE_MAX - 1] = '\0';
 		if (ans->marks[k][0] != '\0' && mark_check(r->mark_key, q.id,
 		    ans->marks[k], name, sizeof(name)) == 0)
@@ -1056,7 +667,7 @@ q_finish(struct release *r)
 {
 	if (!r->q_eof || r->q_status < 0)
 		return;
-	if (r->q_status != ST_OK)
+	if (r->q_status != RC_OK)
 		log_warnx("release: postqueue -j failed (is the %s instance "
 		    "running?); not reconciling", PF_INSTANCE);
 	else if (r->q_over)
@@ -1136,7 +747,7 @@ q_start(struct release *r)
 		return;
 	}
 	r->q_fd = p[0];
-	if (send_req(r, 'Q', NULL, p[1]) == -1) {
+	if (send_req(r, RC_LIST, NULL, p[1]) == -1) {
 		close(p[1]);
 		q_reset(r);
 		return;
@@ -1228,34 +839,29 @@ on_answer(int fd, uint32_t events, void *arg)
 {
 	struct release *r = arg;
 	struct store *st = acct_store(r->accts);
-	struct rel_ans ans;
+	struct rc_ans ans;
 	struct acct *a;
-	ssize_t	 n, i;
-	int	 in_tx = 0, state, prepaid;
+	ssize_t	 i;
+	int	 in_tx = 0, state, prepaid, got;
 	int64_t	 account;
 	uint32_t rcpts;
 	uint64_t size;
 
 	(void)events;
-	for (;;) {
-		n = recv(fd, &ans, sizeof(ans), MSG_DONTWAIT);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
+	(void)fd;
+	while (r->fd != -1) {
+		if ((got = release_child_recv(r->fd, &ans)) == 0)
 			break;
-		if (n <= 0) {
+		if (got == -1) {
 			child_gone(r);
 			break;
 		}
-		if (n != (ssize_t)sizeof(ans))
-			continue;
-		ans.id[REL_IDLEN - 1] = '\0';
-		if (ans.op == 'Q') {
+		if (ans.op == RC_LIST) {
 			r->q_status = ans.status;
 			q_finish(r);
 			continue;
 		}
-		if (ans.op == 'C') {
+		if (ans.op == RC_MARKS) {
 			on_marks(r, &ans);
 			continue;
 		}
@@ -1266,7 +872,7 @@ on_answer(int fd, uint32_t events, void *arg)
 		size = r->infl[i].size;
 		prepaid = r->infl[i].prepaid;
 		r->infl[i] = r->infl[--r->n_infl];
-		if (ans.status == ST_FAIL) {
+		if (ans.status == RC_FAIL) {
 			/* leave it held; try again in a minute */
 			r->fail_until = (uint64_t)time(NULL) + 60;
 			continue;
@@ -1278,18 +884,18 @@ on_answer(int fd, uint32_t events, void *arg)
 			}
 			in_tx = 1;
 		}
-		state = ans.op == 'D' ? HELD_DELETED : HELD_RELEASED;
+		state = ans.op == RC_DELETE ? HELD_DELETED : HELD_RELEASED;
 		if (store_held_set_state(st, ans.id, state) == -1)
 			log_warnx("release: %s", store_error(st));
 		a = acct_by_id(r->accts, account);
-		if (ans.status == ST_OK && a != NULL) {
-			if (ans.op == 'H')
+		if (ans.status == RC_OK && a != NULL) {
+			if (ans.op == RC_HOLD_RELEASE)
 				count_release(a, rcpts, size, prepaid);
 			held_sub(r, a, size);
 			acct_touch(a);
 			log_info("release: released queue_id=%s account=%s",
 			    ans.id, a->name);
-		} else if (ans.status == ST_NOTFOUND)
+		} else if (ans.status == RC_NOTFOUND)
 			log_info("release: queue_id=%s was no longer on hold",
 			    ans.id);
 	}
@@ -1367,7 +973,7 @@ send_pending(struct release *r)
 	for (i = 0; i < r->n_infl; i++) {
 		if (r->infl[i].sent || r->infl[i].seq > durable)
 			continue;
-		if (send_req(r, 'H', r->infl[i].id, -1) == -1)
+		if (send_req(r, RC_HOLD_RELEASE, r->infl[i].id, -1) == -1)
 			return;		/* the child is gone: logged there */
 		r->infl[i].sent = 1;
 	}
@@ -1540,7 +1146,6 @@ struct release *
 release_new(struct loop *loop, struct accts *accts, const struct config *cfg)
 {
 	struct release *r;
-	int	 sv[2];
 	pid_t	 pid;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
@@ -1555,28 +1160,10 @@ release_new(struct loop *loop, struct accts *accts, const struct config *cfg)
 	r->fd = -1;
 	r->q_fd = -1;
 	r->q_status = -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("release: socketpair");
+	if ((r->fd = release_child_start(cfg, &pid)) == -1)
 		goto fail;
-	}
-	if ((pid = fork()) == -1) {
-		log_warn("release: fork");
-		close(sv[0]);
-		close(sv[1]);
-		goto fail;
-	}
-	if (pid == 0) {
-		/* keep only stdio and the socket, at fd 3 */
-		if (dup2(sv[1], 3) == -1)
-			_exit(1);
-		close_range(4, ~0U, 0);
-		child_main(cfg, 3);
-	}
-	close(sv[1]);
 	r->child = pid;
-	r->fd = sv[0];
-	if (fcntl(r->fd, F_SETFL, O_NONBLOCK) == -1 ||
-	    loop_add(loop, r->fd, EPOLLIN, on_answer, r) == -1) {
+	if (loop_add(loop, r->fd, EPOLLIN, on_answer, r) == -1) {
 		log_warn("release: helper socket");
 		goto fail;
 	}

@@ -110,8 +110,9 @@ test_held_mail_released_as_the_budget_refills() {
 # The release helper (it ran postsuper, postqueue -i and -j above) stays
 # uid 0, because postsuper refuses any other, but keeps only CAP_SETGID and
 # CAP_SETUID (0xc0), which postsuper needs to become the mail owner, in
-# its bounding set too, with no_new_privs.
-test_release_helper_keeps_only_setuid_and_setgid() {
+# its bounding set too, with no_new_privs; and CAP_KILL (0x20), outside
+# the bounding set, to end a tool that outlives its time limit.
+test_release_helper_keeps_only_setuid_setgid_and_kill() {
 	t_eq "postqueue failures logged" "" \
 	    "$(grep -E 'postqueue -i .* exited|postqueue -j failed' "$LOG")" ||
 	    return
@@ -121,8 +122,8 @@ test_release_helper_keeps_only_setuid_and_setgid() {
 	    t_fail "no release helper found (pid '$_h')" || return
 	t_eq "its parent is mailgovd" "$(cat "$D/pid")" \
 	    "$(awk '/^PPid:/ { print $2 }' "/proc/$_h/status")" || return
-	for _f in CapInh:0000000000000000 CapPrm:00000000000000c0 \
-	    CapEff:00000000000000c0 CapBnd:00000000000000c0 \
+	for _f in CapInh:0000000000000000 CapPrm:00000000000000e0 \
+	    CapEff:00000000000000e0 CapBnd:00000000000000c0 \
 	    CapAmb:0000000000000000 NoNewPrivs:1; do
 		t_eq "${_f%%:*}" "${_f#*:}" \
 		    "$(awk -v k="${_f%%:*}:" '$1 == k { print $2 }' \
