@@ -22,8 +22,9 @@ int		sdnotify(const char *state);
  * milliseconds; 0 when there is none */
 uint64_t	sdnotify_watchdog_ms(void);
 /* sdnotify_watchdog - WATCHDOG=1 when half the interval has passed since
- * the last one (now_ms: the monotonic clock); 1 sent, 0 not due or no
- * watchdog, -1 failed (logged once) */
+ * the last one, give or take 100 ms for a timer tick that comes early
+ * (now_ms: the monotonic clock); 1 sent, 0 not due or no watchdog, -1
+ * failed (logged once) */
 int		sdnotify_watchdog(uint64_t now_ms);
 
 #endif

@@ -21,6 +21,8 @@
 #include "log.h"
 #include "sdnotify.h"
 
+#define WATCHDOG_SLACK_MS	100
+
 /* sdnotify - one datagram to NOTIFY_SOCKET */
 int
 sdnotify(const char *state)
@@ -105,7 +107,11 @@ sdnotify_watchdog(uint64_t now_ms)
 
 	if ((ms = sdnotify_watchdog_ms()) == 0)
 		return 0;
-	if (last != 0 && now_ms >= last && now_ms - last < ms / 2)
+	/* a tick may come a little early: one that falls short of half
+	 * the interval by less than WATCHDOG_SLACK_MS counts, or it would
+	 * wait a whole tick more */
+	if (last != 0 && now_ms >= last &&
+	    now_ms - last + WATCHDOG_SLACK_MS < ms / 2)
 		return 0;
 	last = now_ms;
 	if ((r = sdnotify("WATCHDOG=1")) == -1 && !logged) {
