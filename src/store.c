@@ -476,15 +476,28 @@ tx_close(struct store *s, int own, int ok)
 }
 
 /*
- * changed - finish a change to accounts, identities or budgets: bump the
- * generation that store_changed() watches, then commit.  Usage, held mail
- * and events do not bump it, so the daemon's own group commits (which may
- * come from another connection) do not make it rebuild its index.
+ * tx_write - run work(s, arg) as one change: in a transaction of its own,
+ * or in a savepoint inside the caller's, so that a failure (work returns
+ * -1 with the error set) undoes only this change.  GEN_BUMP also bumps
+ * the generation that store_changed() watches, for what mailgovd must
+ * reload: accounts, identities, budgets, and a reset of usage.  Usage,
+ * held mail and events keep it, so the daemon's own group commits (which
+ * may come from another connection) do not make it rebuild its index.
  */
+enum tx_gen { GEN_KEEP, GEN_BUMP };
+
 static int
-changed(struct store *s, int own)
+tx_write(struct store *s, enum tx_gen gen,
+    int (*work)(struct store *, void *), void *arg)
 {
-	return tx_close(s, own, simple(s, S_GEN_BUMP) == 0);
+	int own;
+
+	if (tx_open(s, &own) == -1)
+		return -1;
+	if (work(s, arg) == -1 ||
+	    (gen == GEN_BUMP && simple(s, S_GEN_BUMP) == -1))
+		return tx_close(s, own, 0);
+	return tx_close(s, own, 1);
 }
 
 /* store_account_name_ok - [a-z0-9][a-z0-9._-]{0,62} */
@@ -1118,49 +1131,85 @@ account_budgets(struct store *s, struct store_account *a)
 	return rc == SQLITE_DONE ? 0 : dberr(s, rc);
 }
 
+/* account_new - store_account_add(_auto)'s arguments, for its change */
+struct account_new {
+	const char	*name;
+	int		 is_auto;
+	uint32_t	 uid;		/* store_account_add_auto's */
+	int64_t		*id;		/* out, or NULL */
+};
+
+/* account_add_tx - insert a->name unless an account has it */
+static int
+account_add_tx(struct store *s, void *arg)
+{
+	struct account_new *a = arg;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = st_get(s, S_ACC_ID)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return seterr(s, "account '%s' already exists", a->name);
+	if (rc != SQLITE_DONE)
+		return dberr(s, rc);
+	if ((st = st_get(s, S_ACC_ADD)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, a->is_auto ? 1 : 0);
+	sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
+	if (st_run(s, st) == -1)
+		return -1;
+	if (a->id)
+		*a->id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
 /* store_account_add - a new account with default budgets */
 int
 store_account_add(struct store *s, const char *name, int is_auto,
     int64_t *id)
 {
-	sqlite3_stmt *st;
+	struct account_new a = { .name = name, .is_auto = is_auto, .id = id };
 	char buf[80];
-	int own, rc;
 
 	if (name == NULL || !store_account_name_ok(name))
 		return seterr(s, "bad account name '%s' (want [a-z0-9] then up "
 		    "to 62 of [a-z0-9._-])",
 		    clean(buf, sizeof(buf), name ? name : ""));
-	if (tx_open(s, &own) == -1)
-		return -1;
-	if ((st = st_get(s, S_ACC_ID)) == NULL)
-		goto fail;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW) {
-		seterr(s, "account '%s' already exists", name);
-		goto fail;
-	}
-	if (rc != SQLITE_DONE) {
-		dberr(s, rc);
-		goto fail;
-	}
-	if ((st = st_get(s, S_ACC_ADD)) == NULL)
-		goto fail;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, is_auto ? 1 : 0);
-	sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
-	if (st_run(s, st) == -1)
-		goto fail;
-	if (id)
-		*id = sqlite3_last_insert_rowid(s->db);
-	return changed(s, own);
-fail:
-	return tx_close(s, own, 0);
+	return tx_write(s, GEN_BUMP, account_add_tx, &a);
 }
 
-/* store_account_del - an account and (by cascade) all it owns */
+/* account_add_auto_tx - both rows; each call is a savepoint of this */
+static int
+account_add_auto_tx(struct store *s, void *arg)
+{
+	struct account_new *a = arg;
+
+	if (store_account_add(s, a->name, 1, a->id) == -1 ||
+	    store_uid_add(s, a->name, a->uid, a->uid) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * store_account_add_auto - an auto account owning exactly uid, both rows
+ * or neither (also inside the caller's transaction).  The two calls bump
+ * the generation themselves.
+ */
+int
+store_account_add_auto(struct store *s, const char *name, uint32_t uid,
+    int64_t *id)
+{
+	struct account_new a = { .name = name, .is_auto = 1, .uid = uid,
+	    .id = id };
+
+	return tx_write(s, GEN_KEEP, account_add_auto_tx, &a);
+}
+
 /* held_count - messages of account id still on hold */
 static int
 held_count(struct store *s, int64_t id, int64_t *n)
@@ -1179,57 +1228,46 @@ held_count(struct store *s, int64_t id, int64_t *n)
 	return rc == SQLITE_ROW ? 0 : dberr(s, rc);
 }
 
+/* account_edit - an edit of one account's own row, for its change */
+struct account_edit {
+	const char	*name;
+	enum st		 which;		/* account_update_tx's UPDATE */
+	int		 v;
+};
+
+/* account_del_tx - delete unless default or something is still held */
+static int
+account_del_tx(struct store *s, void *arg)
+{
+	struct account_edit *e = arg;
+	sqlite3_stmt *st;
+	int64_t id, n;
+
+	if (account_id(s, e->name, &id) == -1)
+		return -1;
+	if (id == STORE_DEFAULT_ID)
+		return seterr(s, "the default account cannot be deleted");
+	/* held mail would lose its account (and its way out): say so */
+	if (held_count(s, id, &n) == -1)
+		return -1;
+	if (n > 0)
+		return seterr(s, "account '%s' has %lld held message%s: "
+		    "release or delete %s first (mailgovctl hold "
+		    "release|delete %s)", e->name, (long long)n,
+		    n == 1 ? "" : "s", n == 1 ? "it" : "them", e->name);
+	if ((st = st_get(s, S_ACC_DEL)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return st_run(s, st);
+}
+
+/* store_account_del - an account and (by cascade) all it owns */
 int
 store_account_del(struct store *s, const char *name)
 {
-	sqlite3_stmt *st;
-	int64_t id, n;
-	int own;
+	struct account_edit e = { .name = name };
 
-	if (tx_open(s, &own) == -1)
-		return -1;
-	if (account_id(s, name, &id) == -1)
-		goto fail;
-	if (id == STORE_DEFAULT_ID) {
-		seterr(s, "the default account cannot be deleted");
-		goto fail;
-	}
-	/* held mail would lose its account (and its way out): say so */
-	if (held_count(s, id, &n) == -1)
-		goto fail;
-	if (n > 0) {
-		seterr(s, "account '%s' has %lld held message%s: release or "
-		    "delete %s first (mailgovctl hold release|delete %s)", name,
-		    (long long)n, n == 1 ? "" : "s", n == 1 ? "it" : "them",
-		    name);
-		goto fail;
-	}
-	if ((st = st_get(s, S_ACC_DEL)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	if (st_run(s, st) == -1)
-		goto fail;
-	return changed(s, own);
-fail:
-	return tx_close(s, own, 0);
-}
-
-/*
- * store_account_add_auto - an auto account owning exactly uid, both rows
- * or neither (also inside the caller's transaction).
- */
-int
-store_account_add_auto(struct store *s, const char *name, uint32_t uid,
-    int64_t *id)
-{
-	int own;
-
-	if (tx_open(s, &own) == -1)
-		return -1;
-	if (store_account_add(s, name, 1, id) == -1 ||
-	    store_uid_add(s, name, uid, uid) == -1)
-		return tx_close(s, own, 0);
-	return tx_close(s, own, 1);
+	return tx_write(s, GEN_BUMP, account_del_tx, &e);
 }
 
 /* account_get - one account by the prepared lookup st */
@@ -1279,39 +1317,75 @@ store_account_get_id(struct store *s, int64_t id, struct store_account *a)
 	return account_get(s, st, a, what);
 }
 
-/* account_update - UPDATE accounts SET col = v for name */
+/* account_update_tx - UPDATE accounts SET col = v for name */
 static int
-account_update(struct store *s, enum st which, const char *name, int v)
+account_update_tx(struct store *s, void *arg)
 {
+	struct account_edit *e = arg;
 	sqlite3_stmt *st;
 	int64_t id;
-	int own;
 
-	if (tx_open(s, &own) == -1)
+	if (account_id(s, e->name, &id) == -1 ||
+	    (st = st_get(s, e->which)) == NULL)
 		return -1;
-	if (account_id(s, name, &id) == -1 || (st = st_get(s, which)) == NULL)
-		goto fail;
 	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int(st, 2, v);
-	if (st_run(s, st) == -1)
-		goto fail;
-	return changed(s, own);
-fail:
-	return tx_close(s, own, 0);
+	sqlite3_bind_int(st, 2, e->v);
+	return st_run(s, st);
 }
 
 int
 store_account_set_mode(struct store *s, const char *name, int mode)
 {
+	struct account_edit e = { .name = name, .which = S_ACC_MODE,
+	    .v = mode };
+
 	if (mode < MODE_PATH || mode > MODE_REJECT)
 		return seterr(s, "bad mode %d", mode);
-	return account_update(s, S_ACC_MODE, name, mode);
+	return tx_write(s, GEN_BUMP, account_update_tx, &e);
 }
 
 int
 store_account_set_blocked(struct store *s, const char *name, int blocked)
 {
-	return account_update(s, S_ACC_BLOCKED, name, blocked ? 1 : 0);
+	struct account_edit e = { .name = name, .which = S_ACC_BLOCKED,
+	    .v = blocked ? 1 : 0 };
+
+	return tx_write(s, GEN_BUMP, account_update_tx, &e);
+}
+
+/* budget_edit - store_budget_set's arguments, for its change */
+struct budget_edit {
+	const char			*name;
+	enum budget_kind		 k;
+	const struct budget_limit	*b;	/* NULL: back to the default */
+};
+
+/* budget_set_tx - write or delete the row; the default stays limited */
+static int
+budget_set_tx(struct store *s, void *arg)
+{
+	struct budget_edit *e = arg;
+	const struct budget_limit *b = e->b;
+	sqlite3_stmt *st;
+	int64_t id;
+
+	if (account_id(s, e->name, &id) == -1)
+		return -1;
+	if (b != NULL && b->limit == BUDGET_UNLIMITED &&
+	    id == STORE_DEFAULT_ID)
+		return seterr(s, "the default account cannot have an "
+		    "unlimited budget");
+	if ((st = st_get(s, b ? S_BUD_SET : S_BUD_DEL)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, (int)e->k);
+	if (b != NULL) {
+		sqlite3_bind_int64(st, 3, b->limit == BUDGET_UNLIMITED ?
+		    UNLIMITED_SQL : (int64_t)b->limit);
+		sqlite3_bind_int64(st, 4, (int64_t)b->period_us);
+		sqlite3_bind_int64(st, 5, (int64_t)b->burst);
+	}
+	return st_run(s, st);
 }
 
 /* store_budget_set - an explicit budget row; NULL clears to the default */
@@ -1319,9 +1393,7 @@ int
 store_budget_set(struct store *s, const char *name, enum budget_kind k,
     const struct budget_limit *b)
 {
-	sqlite3_stmt *st;
-	int64_t id;
-	int own;
+	struct budget_edit e = { .name = name, .k = k, .b = b };
 
 	if ((int)k < 0 || k >= BK_COUNT)
 		return seterr(s, "bad budget kind %d", (int)k);
@@ -1335,31 +1407,7 @@ store_budget_set(struct store *s, const char *name, enum budget_kind k,
 		if (b->burst > INT64_MAX)
 			return seterr(s, "budget burst too large");
 	}
-	if (tx_open(s, &own) == -1)
-		return -1;
-	if (account_id(s, name, &id) == -1)
-		goto fail;
-	if (b != NULL && b->limit == BUDGET_UNLIMITED &&
-	    id == STORE_DEFAULT_ID) {
-		seterr(s, "the default account cannot have an unlimited "
-		    "budget");
-		goto fail;
-	}
-	if ((st = st_get(s, b ? S_BUD_SET : S_BUD_DEL)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int(st, 2, (int)k);
-	if (b != NULL) {
-		sqlite3_bind_int64(st, 3, b->limit == BUDGET_UNLIMITED ?
-		    UNLIMITED_SQL : (int64_t)b->limit);
-		sqlite3_bind_int64(st, 4, (int64_t)b->period_us);
-		sqlite3_bind_int64(st, 5, (int64_t)b->burst);
-	}
-	if (st_run(s, st) == -1)
-		goto fail;
-	return changed(s, own);
-fail:
-	return tx_close(s, own, 0);
+	return tx_write(s, GEN_BUMP, budget_set_tx, &e);
 }
 
 /* --- identities -------------------------------------------------------- */
@@ -1436,98 +1484,98 @@ fail:
 	return dberr(s, rc);
 }
 
-/* store_uid_add - lo..hi (inclusive) to name; no overlap with any range */
-int
-store_uid_add(struct store *s, const char *name, uint32_t lo, uint32_t hi)
+/* uid_edit - a UID range of an account, for its change */
+struct uid_edit {
+	const char	*name;
+	uint32_t	 lo, hi;
+};
+
+/* uid_add_tx - take over auto accounts' UIDs, then refuse any overlap */
+static int
+uid_add_tx(struct store *s, void *arg)
 {
+	struct uid_edit *e = arg;
 	sqlite3_stmt *st;
 	int64_t id, olo, ohi;
 	char owner[STORE_NAMELEN];
-	int own, rc;
+	int rc;
 
-	if (lo > hi || hi == UID_INVALID)
-		return seterr(s, "bad uid range %u-%u", lo, hi);
-	if (tx_open(s, &own) == -1)
+	if (account_id(s, e->name, &id) == -1)
 		return -1;
-	if (account_id(s, name, &id) == -1)
-		goto fail;
-	if (id == STORE_DEFAULT_ID) {
-		seterr(s, "the default account cannot own UIDs (it gets "
-		    "every UID nobody owns)");
-		goto fail;
-	}
-	if (adopt_auto(s, id, lo, hi) == -1)
-		goto fail;
+	if (id == STORE_DEFAULT_ID)
+		return seterr(s, "the default account cannot own UIDs (it "
+		    "gets every UID nobody owns)");
+	if (adopt_auto(s, id, e->lo, e->hi) == -1)
+		return -1;
 	if ((st = st_get(s, S_UID_FIND)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, hi);
+		return -1;
+	sqlite3_bind_int64(st, 1, e->hi);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		olo = sqlite3_column_int64(st, 0);
 		ohi = sqlite3_column_int64(st, 1);
 		col_str(st, 2, owner, sizeof(owner));
 		sqlite3_reset(st);
-		if (ohi >= (int64_t)lo) {
-			seterr(s, "uid %lld already belongs to account '%s'",
-			    (long long)(olo > (int64_t)lo ? olo : lo), owner);
-			goto fail;
-		}
+		if (ohi >= (int64_t)e->lo)
+			return seterr(s, "uid %lld already belongs to account "
+			    "'%s'", (long long)(olo > (int64_t)e->lo ? olo :
+			    e->lo), owner);
 	} else {
 		sqlite3_reset(st);
-		if (rc != SQLITE_DONE) {
-			dberr(s, rc);
-			goto fail;
-		}
+		if (rc != SQLITE_DONE)
+			return dberr(s, rc);
 	}
 	if ((st = st_get(s, S_UID_ADD)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, lo);
-	sqlite3_bind_int64(st, 2, hi);
+		return -1;
+	sqlite3_bind_int64(st, 1, e->lo);
+	sqlite3_bind_int64(st, 2, e->hi);
 	sqlite3_bind_int64(st, 3, id);
-	if (st_run(s, st) == -1)
-		goto fail;
-	return changed(s, own);
-fail:
-	return tx_close(s, own, 0);
+	return st_run(s, st);
 }
 
-/* ident_done - finish a delete: "not found" if it removed nothing */
-static int
-ident_done(struct store *s, int own, const char *notfound)
+/* store_uid_add - lo..hi (inclusive) to name; no overlap with any range */
+int
+store_uid_add(struct store *s, const char *name, uint32_t lo, uint32_t hi)
 {
-	if (sqlite3_changes(s->db) == 0) {
-		seterr(s, "%s", notfound);
-		return tx_close(s, own, 0);
-	}
-	return changed(s, own);
+	struct uid_edit e = { .name = name, .lo = lo, .hi = hi };
+
+	if (lo > hi || hi == UID_INVALID)
+		return seterr(s, "bad uid range %u-%u", lo, hi);
+	return tx_write(s, GEN_BUMP, uid_add_tx, &e);
+}
+
+/* uid_del_tx - remove exactly the range, or say the account lacks it */
+static int
+uid_del_tx(struct store *s, void *arg)
+{
+	struct uid_edit *e = arg;
+	sqlite3_stmt *st;
+	int64_t id;
+
+	if (account_id(s, e->name, &id) == -1 ||
+	    (st = st_get(s, S_UID_DEL)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, e->lo);
+	sqlite3_bind_int64(st, 2, e->hi);
+	sqlite3_bind_int64(st, 3, id);
+	if (st_run(s, st) == -1)
+		return -1;
+	if (sqlite3_changes(s->db) > 0)
+		return 0;
+	if (e->lo == e->hi)
+		return seterr(s, "account '%s' does not own uid %u", e->name,
+		    e->lo);
+	return seterr(s, "account '%s' does not own uid range %u-%u",
+	    e->name, e->lo, e->hi);
 }
 
 /* store_uid_del - remove exactly the range lo..hi from name */
 int
 store_uid_del(struct store *s, const char *name, uint32_t lo, uint32_t hi)
 {
-	sqlite3_stmt *st;
-	char msg[160];
-	int64_t id;
-	int own;
+	struct uid_edit e = { .name = name, .lo = lo, .hi = hi };
 
-	if (tx_open(s, &own) == -1)
-		return -1;
-	if (account_id(s, name, &id) == -1 ||
-	    (st = st_get(s, S_UID_DEL)) == NULL)
-		return tx_close(s, own, 0);
-	sqlite3_bind_int64(st, 1, lo);
-	sqlite3_bind_int64(st, 2, hi);
-	sqlite3_bind_int64(st, 3, id);
-	if (st_run(s, st) == -1)
-		return tx_close(s, own, 0);
-	if (lo == hi)
-		snprintf(msg, sizeof(msg), "account '%s' does not own uid %u",
-		    name, lo);
-	else
-		snprintf(msg, sizeof(msg), "account '%s' does not own uid "
-		    "range %u-%u", name, lo, hi);
-	return ident_done(s, own, msg);
+	return tx_write(s, GEN_BUMP, uid_del_tx, &e);
 }
 
 /* owned_by - the name of the account holding key in a *_FIND lookup */
@@ -1544,64 +1592,79 @@ owned_by(struct store *s, sqlite3_stmt *st, char *owner, size_t len)
 	return rc == SQLITE_DONE ? 0 : dberr(s, rc);
 }
 
-int
-store_gid_add(struct store *s, const char *name, uint32_t gid)
+/* gid_edit - a GID of an account, for its change */
+struct gid_edit {
+	const char	*name;
+	uint32_t	 gid;
+};
+
+/* gid_add_tx - the GID to the account unless another owns it */
+static int
+gid_add_tx(struct store *s, void *arg)
 {
+	struct gid_edit *e = arg;
 	sqlite3_stmt *st;
 	char owner[STORE_NAMELEN];
 	int64_t id;
-	int own, r;
+	int r;
 
-	if (gid == UID_INVALID)
-		return seterr(s, "bad gid %u", gid);
-	if (tx_open(s, &own) == -1)
+	if (account_id(s, e->name, &id) == -1)
 		return -1;
-	if (account_id(s, name, &id) == -1)
-		goto fail;
-	if (id == STORE_DEFAULT_ID) {
-		seterr(s, "the default account cannot own GIDs");
-		goto fail;
-	}
+	if (id == STORE_DEFAULT_ID)
+		return seterr(s, "the default account cannot own GIDs");
 	if ((st = st_get(s, S_GID_FIND)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, gid);
+		return -1;
+	sqlite3_bind_int64(st, 1, e->gid);
 	if ((r = owned_by(s, st, owner, sizeof(owner))) != 0) {
 		if (r == 1)
 			seterr(s, "gid %u already belongs to account '%s'",
-			    gid, owner);
-		goto fail;
+			    e->gid, owner);
+		return -1;
 	}
 	if ((st = st_get(s, S_GID_ADD)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, gid);
+		return -1;
+	sqlite3_bind_int64(st, 1, e->gid);
+	sqlite3_bind_int64(st, 2, id);
+	return st_run(s, st);
+}
+
+int
+store_gid_add(struct store *s, const char *name, uint32_t gid)
+{
+	struct gid_edit e = { .name = name, .gid = gid };
+
+	if (gid == UID_INVALID)
+		return seterr(s, "bad gid %u", gid);
+	return tx_write(s, GEN_BUMP, gid_add_tx, &e);
+}
+
+/* gid_del_tx - remove the GID, or say the account lacks it */
+static int
+gid_del_tx(struct store *s, void *arg)
+{
+	struct gid_edit *e = arg;
+	sqlite3_stmt *st;
+	int64_t id;
+
+	if (account_id(s, e->name, &id) == -1 ||
+	    (st = st_get(s, S_GID_DEL)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, e->gid);
 	sqlite3_bind_int64(st, 2, id);
 	if (st_run(s, st) == -1)
-		goto fail;
-	return changed(s, own);
-fail:
-	return tx_close(s, own, 0);
+		return -1;
+	if (sqlite3_changes(s->db) > 0)
+		return 0;
+	return seterr(s, "account '%s' does not own gid %u", e->name,
+	    e->gid);
 }
 
 int
 store_gid_del(struct store *s, const char *name, uint32_t gid)
 {
-	sqlite3_stmt *st;
-	char msg[128];
-	int64_t id;
-	int own;
+	struct gid_edit e = { .name = name, .gid = gid };
 
-	if (tx_open(s, &own) == -1)
-		return -1;
-	if (account_id(s, name, &id) == -1 ||
-	    (st = st_get(s, S_GID_DEL)) == NULL)
-		return tx_close(s, own, 0);
-	sqlite3_bind_int64(st, 1, gid);
-	sqlite3_bind_int64(st, 2, id);
-	if (st_run(s, st) == -1)
-		return tx_close(s, own, 0);
-	snprintf(msg, sizeof(msg), "account '%s' does not own gid %u", name,
-	    gid);
-	return ident_done(s, own, msg);
+	return tx_write(s, GEN_BUMP, gid_del_tx, &e);
 }
 
 /* norm_domain - lowercase into out; 0 if it looks like a domain */
@@ -1643,103 +1706,112 @@ sasl_ok(const char *u)
 	return 1;
 }
 
-/* str_add - a unique string identity (domain, SASL user) for name */
+/* str_edit - a string identity (domain, SASL user) of an account */
+struct str_edit {
+	const char	*name;
+	const char	*key;
+	enum st		 find, write;	/* who owns key; insert or delete */
+	const char	*what;		/* for the error line */
+};
+
+/* str_add_tx - the identity to the account unless another owns it */
 static int
-str_add(struct store *s, const char *name, const char *key,
-    enum st find, enum st add, const char *what)
+str_add_tx(struct store *s, void *arg)
 {
+	struct str_edit *e = arg;
 	sqlite3_stmt *st;
 	char owner[STORE_NAMELEN];
 	int64_t id;
-	int own, r;
+	int r;
 
-	if (tx_open(s, &own) == -1)
+	if (account_id(s, e->name, &id) == -1 ||
+	    (st = st_get(s, e->find)) == NULL)
 		return -1;
-	if (account_id(s, name, &id) == -1 || (st = st_get(s, find)) == NULL)
-		goto fail;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, e->key, -1, SQLITE_STATIC);
 	if ((r = owned_by(s, st, owner, sizeof(owner))) != 0) {
 		if (r == 1)
 			seterr(s, "%s '%s' already belongs to account '%s'",
-			    what, key, owner);
-		goto fail;
+			    e->what, e->key, owner);
+		return -1;
 	}
-	if ((st = st_get(s, add)) == NULL)
-		goto fail;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if ((st = st_get(s, e->write)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, e->key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, id);
-	if (st_run(s, st) == -1)
-		goto fail;
-	return changed(s, own);
-fail:
-	return tx_close(s, own, 0);
+	return st_run(s, st);
 }
 
-/* str_del - remove a string identity from name */
+/* str_del_tx - remove the identity, or say the account lacks it */
 static int
-str_del(struct store *s, const char *name, const char *key, enum st del,
-    const char *what)
+str_del_tx(struct store *s, void *arg)
 {
+	struct str_edit *e = arg;
 	sqlite3_stmt *st;
-	char msg[384];
 	int64_t id;
-	int own;
 
-	if (tx_open(s, &own) == -1)
+	if (account_id(s, e->name, &id) == -1 ||
+	    (st = st_get(s, e->write)) == NULL)
 		return -1;
-	if (account_id(s, name, &id) == -1 || (st = st_get(s, del)) == NULL)
-		return tx_close(s, own, 0);
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, e->key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, id);
 	if (st_run(s, st) == -1)
-		return tx_close(s, own, 0);
-	snprintf(msg, sizeof(msg), "account '%s' does not own %s '%s'", name,
-	    what, key);
-	return ident_done(s, own, msg);
+		return -1;
+	if (sqlite3_changes(s->db) > 0)
+		return 0;
+	return seterr(s, "account '%s' does not own %s '%s'", e->name,
+	    e->what, e->key);
 }
 
 int
 store_domain_add(struct store *s, const char *name, const char *dom)
 {
 	char d[256], buf[80];
+	struct str_edit e = { .name = name, .key = d, .find = S_DOM_FIND,
+	    .write = S_DOM_ADD, .what = "domain" };
 
 	if (norm_domain(dom, d, sizeof(d)) == -1)
 		return seterr(s, "bad domain '%s'",
 		    clean(buf, sizeof(buf), dom ? dom : ""));
-	return str_add(s, name, d, S_DOM_FIND, S_DOM_ADD, "domain");
+	return tx_write(s, GEN_BUMP, str_add_tx, &e);
 }
 
 int
 store_domain_del(struct store *s, const char *name, const char *dom)
 {
 	char d[256], buf[80];
+	struct str_edit e = { .name = name, .key = d, .write = S_DOM_DEL,
+	    .what = "domain" };
 
 	if (norm_domain(dom, d, sizeof(d)) == -1)
 		return seterr(s, "bad domain '%s'",
 		    clean(buf, sizeof(buf), dom ? dom : ""));
-	return str_del(s, name, d, S_DOM_DEL, "domain");
+	return tx_write(s, GEN_BUMP, str_del_tx, &e);
 }
 
 int
 store_sasl_add(struct store *s, const char *name, const char *user)
 {
 	char buf[80];
+	struct str_edit e = { .name = name, .key = user,
+	    .find = S_SASL_FIND, .write = S_SASL_ADD, .what = "SASL user" };
 
 	if (!sasl_ok(user))
 		return seterr(s, "bad SASL user name '%s'",
 		    clean(buf, sizeof(buf), user ? user : ""));
-	return str_add(s, name, user, S_SASL_FIND, S_SASL_ADD, "SASL user");
+	return tx_write(s, GEN_BUMP, str_add_tx, &e);
 }
 
 int
 store_sasl_del(struct store *s, const char *name, const char *user)
 {
 	char buf[80];
+	struct str_edit e = { .name = name, .key = user,
+	    .write = S_SASL_DEL, .what = "SASL user" };
 
 	if (!sasl_ok(user))
 		return seterr(s, "bad SASL user name '%s'",
 		    clean(buf, sizeof(buf), user ? user : ""));
-	return str_del(s, name, user, S_SASL_DEL, "SASL user");
+	return tx_write(s, GEN_BUMP, str_del_tx, &e);
 }
 
 /* norm_host - a numeric IPv4/IPv6 address in its canonical form */
@@ -1757,68 +1829,76 @@ norm_host(const char *in, char *out, size_t len)
 	return -1;
 }
 
-/* relay - add or remove an exempt relay (port 0: any port) */
+/* relay_edit - an exempt relay of an account (port 0: any port) */
+struct relay_edit {
+	const char	*name;
+	const char	*host;		/* canonical, from norm_host() */
+	uint16_t	 port;
+	int		 add;		/* else remove */
+};
+
+/* relay_exemption_tx - add an exemption that is not there, or remove
+ * one that is */
 static int
-relay(struct store *s, const char *name, const char *host, uint16_t port,
-    int add)
+relay_exemption_tx(struct store *s, void *arg)
 {
+	struct relay_edit *e = arg;
 	sqlite3_stmt *st;
-	char h[64], buf[80];
 	int64_t id;
-	int own, rc;
+	int rc;
+
+	if (account_id(s, e->name, &id) == -1 ||
+	    (st = st_get(s, S_RELAY_FIND)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, e->host, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, e->port);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(s, rc);
+	if (e->add && rc == SQLITE_ROW)
+		return seterr(s, "relay %s port %u is already exempt for "
+		    "account '%s'", e->host, e->port, e->name);
+	if (!e->add && rc == SQLITE_DONE)
+		return seterr(s, "relay %s port %u is not exempt for account "
+		    "'%s'", e->host, e->port, e->name);
+	if ((st = st_get(s, e->add ? S_RELAY_ADD : S_RELAY_DEL)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, e->host, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, e->port);
+	return st_run(s, st);
+}
+
+/* edit_relay_exemption - exempt a relay for an account (add), or stop */
+static int
+edit_relay_exemption(struct store *s, const char *name, const char *host,
+    uint16_t port, int add)
+{
+	char h[64], buf[80];
+	struct relay_edit e = { .name = name, .host = h, .port = port,
+	    .add = add };
 
 	if (norm_host(host, h, sizeof(h)) == -1)
 		return seterr(s, "bad relay address '%s' (want a numeric "
 		    "IPv4 or IPv6 address)",
 		    clean(buf, sizeof(buf), host ? host : ""));
-	if (tx_open(s, &own) == -1)
-		return -1;
-	if (account_id(s, name, &id) == -1 ||
-	    (st = st_get(s, S_RELAY_FIND)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, h, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, port);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		dberr(s, rc);
-		goto fail;
-	}
-	if (add && rc == SQLITE_ROW) {
-		seterr(s, "relay %s port %u is already exempt for account "
-		    "'%s'", h, port, name);
-		goto fail;
-	}
-	if (!add && rc == SQLITE_DONE) {
-		seterr(s, "relay %s port %u is not exempt for account '%s'",
-		    h, port, name);
-		goto fail;
-	}
-	if ((st = st_get(s, add ? S_RELAY_ADD : S_RELAY_DEL)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, h, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, port);
-	if (st_run(s, st) == -1)
-		goto fail;
-	return changed(s, own);
-fail:
-	return tx_close(s, own, 0);
+	return tx_write(s, GEN_BUMP, relay_exemption_tx, &e);
 }
 
 int
 store_relay_add(struct store *s, const char *name, const char *host,
     uint16_t port)
 {
-	return relay(s, name, host, port, 1);
+	return edit_relay_exemption(s, name, host, port, 1);
 }
 
 int
 store_relay_del(struct store *s, const char *name, const char *host,
     uint16_t port)
 {
-	return relay(s, name, host, port, 0);
+	return edit_relay_exemption(s, name, host, port, 0);
 }
 
 /* --- iteration --------------------------------------------------------- */
@@ -2108,66 +2188,70 @@ store_redo_set_applied(struct store *s, uint64_t seq)
 	return rc == SQLITE_DONE ? 0 : dberr(s, rc);
 }
 
-/* store_usage_reset - zero the engine state (and counters if all) */
+/* usage_reset - store_usage_reset's arguments, for its change */
+struct usage_reset {
+	const char	*name;
+	int		 all;
+};
+
+/* usage_reset_tx - a new epoch, with the engine state (or all) zeroed */
+static int
+usage_reset_tx(struct store *s, void *arg)
+{
+	struct usage_reset *r = arg;
+	sqlite3_stmt *st;
+	int64_t id;
+
+	if (account_id(s, r->name, &id) == -1 ||
+	    (st = st_get(s, r->all ? S_USE_RESET_ALL : S_USE_RESET_TAT)) ==
+	    NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return st_run(s, st);
+}
+
+/*
+ * store_usage_reset - zero the engine state (and counters if all).  It
+ * bumps the generation: mailgovd reloads, and takes the new epoch.
+ */
 int
 store_usage_reset(struct store *s, const char *name, int all)
 {
-	sqlite3_stmt *st;
-	int64_t id;
-	int own;
+	struct usage_reset r = { .name = name, .all = all };
 
-	if (tx_open(s, &own) == -1)
-		return -1;
-	if (account_id(s, name, &id) == -1 ||
-	    (st = st_get(s, all ? S_USE_RESET_ALL : S_USE_RESET_TAT)) == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	if (st_run(s, st) == -1)
-		goto fail;
-	return changed(s, own);
-fail:
-	return tx_close(s, own, 0);
+	return tx_write(s, GEN_BUMP, usage_reset_tx, &r);
 }
 
 /* --- held mail --------------------------------------------------------- */
 
-/*
- * store_held_add - record a held message.  A queue id still held is an
- * error; one already released or deleted is replaced, since Postfix reuses
- * short queue ids.
- */
-int
-store_held_add(struct store *s, const struct store_held *h)
-{
-	sqlite3_stmt *st;
-	char name[STORE_NAMELEN], buf[80];
-	int own, rc;
+/* held_add - store_held_add's argument, for its change */
+struct held_add {
+	const struct store_held *h;
+};
 
-	if (!queueid_ok(h->queue_id))
-		return seterr(s, "bad queue id '%s'", log_clean(buf,
-		    sizeof(buf), h->queue_id, strnlen(h->queue_id,
-		    sizeof(h->queue_id))));
-	if (h->state < HELD || h->state > HELD_STATE_MAX)
-		return seterr(s, "bad held state %d", h->state);
-	if (tx_open(s, &own) == -1)
-		return -1;
+/* held_add_tx - the row, unless its queue id is still held */
+static int
+held_add_tx(struct store *s, void *arg)
+{
+	const struct store_held *h = ((struct held_add *)arg)->h;
+	sqlite3_stmt *st;
+	char name[STORE_NAMELEN];
+	int rc;
+
 	if (account_name(s, h->account, name, sizeof(name)) == -1 ||
 	    (st = st_get(s, S_HELD_FIND)) == NULL)
-		goto fail;
+		return -1;
 	sqlite3_bind_text(st, 1, h->queue_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) == HELD) {
 		sqlite3_reset(st);
-		seterr(s, "queue id %s is already held", h->queue_id);
-		goto fail;
+		return seterr(s, "queue id %s is already held", h->queue_id);
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		dberr(s, rc);
-		goto fail;
-	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return dberr(s, rc);
 	if ((st = st_get(s, S_HELD_ADD)) == NULL)
-		goto fail;
+		return -1;
 	sqlite3_bind_text(st, 1, h->queue_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, h->account);
 	sqlite3_bind_int64(st, 3, h->since);
@@ -2177,11 +2261,27 @@ store_held_add(struct store *s, const struct store_held *h)
 	sqlite3_bind_text(st, 7, h->sender, (int)strnlen(h->sender,
 	    sizeof(h->sender) - 1), SQLITE_STATIC);
 	sqlite3_bind_int(st, 8, h->prepaid != 0);
-	if (st_run(s, st) == -1)
-		goto fail;
-	return tx_close(s, own, 1);
-fail:
-	return tx_close(s, own, 0);
+	return st_run(s, st);
+}
+
+/*
+ * store_held_add - record a held message.  A queue id still held is an
+ * error; one already released or deleted is replaced, since Postfix reuses
+ * short queue ids.
+ */
+int
+store_held_add(struct store *s, const struct store_held *h)
+{
+	struct held_add a = { .h = h };
+	char buf[80];
+
+	if (!queueid_ok(h->queue_id))
+		return seterr(s, "bad queue id '%s'", log_clean(buf,
+		    sizeof(buf), h->queue_id, strnlen(h->queue_id,
+		    sizeof(h->queue_id))));
+	if (h->state < HELD || h->state > HELD_STATE_MAX)
+		return seterr(s, "bad held state %d", h->state);
+	return tx_write(s, GEN_KEEP, held_add_tx, &a);
 }
 
 int
@@ -2191,8 +2291,8 @@ store_held_set_state(struct store *s, const char *queue_id, int state)
 	char buf[80];
 
 	if (!queueid_ok(queue_id))
-		return seterr(s, "bad queue id '%s'", clean(buf, sizeof(buf),
-		    queue_id ? queue_id : ""));
+		return seterr(s, "bad queue id '%s'",
+		    clean(buf, sizeof(buf), queue_id ? queue_id : ""));
 	if (state < HELD || state > HELD_STATE_MAX)
 		return seterr(s, "bad held state %d", state);
 	if ((st = st_get(s, S_HELD_STATE)) == NULL)
