@@ -8,13 +8,9 @@
  * Trusts: nothing on the command line; queue IDs and senders from the
  * store are validated or cleaned before use or output.
  */
-#define _GNU_SOURCE	/* pipe2 */
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +18,12 @@
 
 #include "ctl.h"
 #include "queueid.h"
+#include "spawn.h"
 #include "store.h"
 
 #define HOLD_OUT_MAX	(4u << 20)
+#define HOLD_RUN_MS	(300u * 1000)	/* postsuper still running after
+					 * this is stuck */
 
 struct idlist {
 	struct store_held *v;
@@ -42,70 +41,28 @@ collect(const struct store_held *h, void *arg)
 	return 0;
 }
 
-/* run_cmd - run argv with in on stdin; returns the exit status and its
+/* run_cmd - run argv with in on stdin through spawn.h; returns the exit
+ * status (-1 when it could not run or outlived HOLD_RUN_MS) and its
  * output (stdout and stderr together) in *out */
 static int
 run_cmd(char *const argv[], const char *in, char **out)
 {
-	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-	    NULL };
-	int	 pi[2], po[2], st;
-	size_t	 n = 0, cap = 8192;
-	ssize_t	 r;
-	char	*buf, *nb;
-	pid_t	 pid;
+	struct spawn s;
+	int	 st;
 
-	*out = NULL;
-	if ((buf = malloc(cap)) == NULL)
-		return -1;
-	if (pipe2(pi, O_CLOEXEC) == -1 || pipe2(po, O_CLOEXEC) == -1) {
-		free(buf);
-		return -1;
-	}
-	fflush(stdout);
-	if ((pid = fork()) == -1) {
-		free(buf);
-		return -1;
-	}
-	if (pid == 0) {
-		dup2(pi[0], 0);
-		dup2(po[1], 1);
-		dup2(po[1], 2);
-		execve(argv[0], argv, envp);
-		_exit(127);
-	}
-	close(pi[0]);
-	close(po[1]);
-	/* IDs are short and few enough for the pipe buffer in practice;
-	 * a write error (EPIPE) just means the command stopped reading */
-	signal(SIGPIPE, SIG_IGN);
-	(void)!write(pi[1], in, strlen(in));
-	close(pi[1]);
-	for (;;) {
-		if (n + 1 >= cap) {
-			if (cap >= HOLD_OUT_MAX)
-				break;
-			if ((nb = realloc(buf, cap * 2)) == NULL)
-				break;
-			buf = nb;
-			cap *= 2;
-		}
-		r = read(po[0], buf + n, cap - n - 1);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	close(po[0]);
-	while (waitpid(pid, &st, 0) == -1)
-		if (errno != EINTR) {
-			free(buf);
-			return -1;
-		}
-	*out = buf;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	memset(&s, 0, sizeof(s));
+	s.path = argv[0];
+	s.argv = argv;
+	s.in = in;
+	s.out = SPAWN_CAPTURE;
+	s.err = SPAWN_TO_OUT;
+	s.cap_max = HOLD_OUT_MAX;
+	s.time_ms = HOLD_RUN_MS;
+	st = spawn_run(&s, out);
+	if (st == SPAWN_TIMEDOUT)
+		ctl_err("%s: no answer after %u s; stopped", argv[0],
+		    HOLD_RUN_MS / 1000);
+	return st < 0 ? -1 : st;
 }
 
 /* done_for - did postsuper report this ID with the given phrase

@@ -25,7 +25,6 @@
 #define _GNU_SOURCE	/* asprintf */
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,8 +41,11 @@
 #include "ctl.h"
 #include "postfix.h"
 #include "rules.h"
+#include "spawn.h"
 
 #define OUT_MAX		(8u << 20)	/* command output mailgovctl reads */
+#define CTL_RUN_MS	(300u * 1000)	/* a Postfix command still running
+					 * after this is stuck */
 
 struct pfx {
 	struct ctl	*ctl;
@@ -70,81 +72,39 @@ struct conf {
 
 /* --- running Postfix commands ------------------------------------------- */
 
-/* runv - run argv[0] (an absolute path), stdout into *out if out != NULL;
- * stdin from in if not NULL; returns the exit status or -1 */
+/*
+ * runv - run argv[0] (an absolute path) through spawn.h: stdout into *out
+ * if out != NULL (else to ours), stderr to ours unless quiet_err; stdin
+ * from in if not NULL.  Returns the exit status, 127 when it could not
+ * run, or -1 when it outlived CTL_RUN_MS.
+ */
 static int
 runv(char *const argv[], char **out, const char *in, int quiet_err)
 {
-	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-	    NULL };
-	int	 po[2] = { -1, -1 }, pi[2] = { -1, -1 }, st, fd;
-	size_t	 n = 0, cap = 0;
-	ssize_t	 r;
-	char	*buf = NULL, *nb;
-	pid_t	 pid;
+	struct spawn s;
+	int	 st;
 
-	if (out != NULL)
-		*out = NULL;
-	if ((out != NULL && pipe2(po, O_CLOEXEC) == -1) ||
-	    (in != NULL && pipe2(pi, O_CLOEXEC) == -1)) {
-		ctl_err("pipe: %s", strerror(errno));
-		return -1;
+	memset(&s, 0, sizeof(s));
+	s.path = argv[0];
+	s.argv = argv;
+	s.in = in;
+	s.out = out != NULL ? SPAWN_CAPTURE : SPAWN_INHERIT;
+	s.err = quiet_err ? SPAWN_NULL : SPAWN_INHERIT;
+	s.cap_max = OUT_MAX;
+	s.time_ms = CTL_RUN_MS;
+	st = spawn_run(&s, out);
+	if (st == SPAWN_FAILED) {
+		if (!quiet_err)
+			ctl_err("%s: %s", argv[0], strerror(errno));
+		st = 127;
+	} else if (st == SPAWN_TIMEDOUT) {
+		ctl_err("%s: no answer after %u s; stopped", argv[0],
+		    CTL_RUN_MS / 1000);
+		st = -1;
 	}
-	fflush(stdout);
-	fflush(stderr);
-	if ((pid = fork()) == -1) {
-		ctl_err("fork: %s", strerror(errno));
-		return -1;
-	}
-	if (pid == 0) {
-		if (in != NULL)
-			dup2(pi[0], 0);
-		else if ((fd = open("/dev/null", O_RDONLY)) != -1)
-			dup2(fd, 0);
-		if (out != NULL)
-			dup2(po[1], 1);
-		if (quiet_err && (fd = open("/dev/null", O_WRONLY)) != -1)
-			dup2(fd, 2);
-		execve(argv[0], argv, envp);
-		fprintf(stderr, "mailgovctl: %s: %s\n", argv[0],
-		    strerror(errno));
-		_exit(127);
-	}
-	if (in != NULL) {
-		close(pi[0]);
-		(void)!write(pi[1], in, strlen(in));
-		close(pi[1]);
-	}
-	if (out != NULL) {
-		close(po[1]);
-		for (;;) {
-			if (n + 4096 + 1 > cap) {
-				if (cap >= OUT_MAX)
-					break;
-				cap = cap ? cap * 2 : 8192;
-				if ((nb = realloc(buf, cap)) == NULL)
-					break;
-				buf = nb;
-			}
-			r = read(po[0], buf + n, cap - n - 1);
-			if (r == -1 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				break;
-			n += (size_t)r;
-		}
-		close(po[0]);
-		if (buf == NULL && (buf = malloc(1)) == NULL) {
-			ctl_err("out of memory");
-			exit(CTL_ERR);
-		}
-		buf[n] = '\0';
-		*out = buf;
-	}
-	while (waitpid(pid, &st, 0) == -1)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	if (out != NULL && *out == NULL)
+		*out = ctl_xstrdup("");
+	return st;
 }
 
 /* run - variadic runv, NULL-terminated, output discarded */

@@ -29,10 +29,8 @@
  * passed on, cleaned, in the error line.
  */
 #include <sys/types.h>
-#include <sys/wait.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,8 +39,11 @@
 
 #include "ctl.h"
 #include "rules.h"
+#include "spawn.h"
 
 #define TOOL_OUT_MAX	(1 << 20)	/* what we read of a tool's output */
+#define RULES_RUN_MS	(300u * 1000)	/* a tool still running after this
+					 * is stuck */
 
 enum backend { BE_IPTABLES, BE_NFTABLES, BE_ALL };
 
@@ -122,76 +123,35 @@ have_tool(const char *name)
 	return found;
 }
 
-/* tmp_file - an unlinked scratch file holding data; -1 on failure */
-static int
-tmp_file(const char *data)
-{
-	FILE	*fp;
-	int	 fd;
-
-	if ((fp = tmpfile()) == NULL)
-		return -1;
-	if ((data != NULL && fputs(data, fp) == EOF) || fflush(fp) == EOF) {
-		fclose(fp);
-		return -1;
-	}
-	fd = dup(fileno(fp));
-	fclose(fp);
-	if (fd != -1)
-		lseek(fd, 0, SEEK_SET);
-	return fd;
-}
-
-/* run - run argv[0] (a path) with input on stdin, collecting its output;
- * returns 0 when it ran (see r->status), -1 when it could not be run */
+/* run - run argv[0] (a path) with input on stdin, collecting its output
+ * (stdout and stderr) through spawn.h; returns 0 when it ran (see
+ * r->status: -1 when it outlived RULES_RUN_MS and was stopped), -1 when
+ * it could not be run (errno) */
 static int
 run(char *const argv[], const char *input, struct run *r)
 {
-	int	 in, out, st;
-	pid_t	 pid;
-	ssize_t	 n;
-	size_t	 len = 0;
+	struct spawn s;
 
-	r->status = -1;
-	r->out = ctl_xstrdup("");
-	if ((in = tmp_file(input)) == -1)
+	memset(&s, 0, sizeof(s));
+	s.path = argv[0];
+	s.argv = argv;
+	s.in = input;
+	s.out = SPAWN_CAPTURE;
+	s.err = SPAWN_TO_OUT;
+	s.cap_max = TOOL_OUT_MAX;
+	s.time_ms = RULES_RUN_MS;
+	r->status = spawn_run(&s, &r->out);
+	if (r->status == SPAWN_FAILED) {
+		r->status = -1;
+		r->out = ctl_xstrdup("");
 		return -1;
-	if ((out = tmp_file(NULL)) == -1) {
-		close(in);
-		return -1;
 	}
-	fflush(stdout);
-	fflush(stderr);
-	if ((pid = fork()) == -1) {
-		close(in);
-		close(out);
-		return -1;
+	if (r->status == SPAWN_TIMEDOUT) {
+		free(r->out);
+		r->out = ctl_xasprintf("no answer after %u s; stopped",
+		    RULES_RUN_MS / 1000);
+		r->status = -1;
 	}
-	if (pid == 0) {
-		if (dup2(in, 0) == -1 || dup2(out, 1) == -1 ||
-		    dup2(out, 2) == -1)
-			_exit(127);
-		close(in);
-		close(out);
-		execv(argv[0], argv);
-		dprintf(2, "%s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(in);
-	while (waitpid(pid, &st, 0) == -1)
-		if (errno != EINTR) {
-			close(out);
-			return -1;
-		}
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	if (lseek(out, 0, SEEK_SET) == 0) {
-		r->out = ctl_xreallocarray(r->out, TOOL_OUT_MAX + 1, 1);
-		while (len < TOOL_OUT_MAX && (n = read(out, r->out + len,
-		    TOOL_OUT_MAX - len)) > 0)
-			len += (size_t)n;
-		r->out[len] = '\0';
-	}
-	close(out);
 	return 0;
 }
 
