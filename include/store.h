@@ -6,6 +6,10 @@
  * newer schema, a corrupt file, a read-only file or a lock that does not
  * clear within the busy timeout is a one-line error.
  *
+ * Opening, errors and transactions are in store.c, the administrator's
+ * edits of accounts and identities in store_admin.c, usage, held mail and
+ * events in store_ledger.c.
+ *
  * Trusts: nothing read from the database (values are range-checked as
  * they are loaded).  Error strings go to the caller via store_error().
  */
@@ -68,7 +72,7 @@ void	store_set_autocheckpoint(struct store *, int frames);
  * for them, then the WAL starts over); *frames: WAL size, -1 unknown */
 int	store_checkpoint(struct store *, int restart, int *frames);
 
-/* --- accounts ---------------------------------------------------------- */
+/* --- accounts (store_admin.c) ------------------------------------------ */
 
 struct store_account {
 	int64_t		id;
@@ -135,7 +139,7 @@ int	store_sasl_each(struct store *, store_str_cb, void *);
 int	store_relay_each(struct store *,
 	    int (*)(int64_t, const char *, uint16_t, void *), void *);
 
-/* --- usage: engine state and counters ----------------------------------- */
+/* --- usage: engine state and counters (store_ledger.c) ------------------ */
 
 struct store_usage {
 	int64_t		account;
@@ -160,7 +164,7 @@ int	store_redo_set_applied(struct store *, uint64_t seq);
 /* store_usage_reset - zero the engine state (and counters if all) */
 int	store_usage_reset(struct store *, const char *name, int all);
 
-/* --- held mail ---------------------------------------------------------- */
+/* --- held mail (store_ledger.c) ----------------------------------------- */
 
 /*
  * HELD_ADMIN: released by `mailgovctl hold release`, which never writes
@@ -189,7 +193,7 @@ int	store_held_set_state(struct store *, const char *queue_id, int state);
 int	store_held_each(struct store *, int64_t account, int state,
 	    int (*)(const struct store_held *, void *), void *);
 
-/* --- events ------------------------------------------------------------- */
+/* --- events (store_ledger.c) -------------------------------------------- */
 
 int	store_event(struct store *, int64_t account, const char *kind,
 	    const char *detail);
