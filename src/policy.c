@@ -1,8 +1,9 @@
 /*
  * policy - mailgovd's Postfix policy delegation server (see policy.h).
  *
- * The loop thread accepts, reads, parses (pparse), attributes and charges
- * in memory, and queues each answer on its connection.  Answers that
+ * The loop thread accepts, reads, parses (pparse), attributes, decides
+ * (decide.h: the charge, in memory, and the answer), counts, and queues
+ * each answer on its connection.  Answers that
  * depend on a count wait for the group commit (commit.h) that makes the
  * count durable: the answer is tagged with the batch that will carry the
  * charge and released when that batch is on disk.  So the loop never
@@ -28,7 +29,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <ifaddrs.h>
@@ -47,6 +47,7 @@
 #include "budget.h"
 #include "commit.h"
 #include "config.h"
+#include "decide.h"
 #include "identity.h"
 #include "log.h"
 #include "loop.h"
@@ -54,7 +55,6 @@
 #include "num.h"
 #include "policy.h"
 #include "pparse.h"
-#include "queueid.h"
 #include "release.h"
 #include "store.h"
 #include "verdicts.h"
@@ -75,7 +75,6 @@
 #define POLICY_IDLE_TIMEOUT	600	/* s: no request at all */
 #define POLICY_SWEEP_MS		1000	/* how often timeouts are checked */
 #define POLICY_LOG_RATE		20	/* malformed-input lines per second */
-#define POLICY_SIZE_MAX		(1ull << 40)	/* bytes: a message's size= */
 #define POLICY_OWED		2	/* accepting answers tracked per
 					 * connection (Postfix asks one at
 					 * a time) */
@@ -175,6 +174,7 @@ struct policy {
 	uid_t			 postfix_uid;	/* Postfix's mail owner */
 	struct uidslot		 uids[POLICY_UID_SLOTS];
 	struct verdicts		*verdicts;	/* queue EOMs, by queue ID */
+	struct decide_env	 env;		/* verdicts and may_hold */
 	int			 marking;	/* mark_key is set */
 	uint8_t			 mark_key[MARK_KEYLEN];
 };
@@ -237,37 +237,24 @@ wait_release(void *arg)
 /* --- answers ------------------------------------------------------------- */
 
 /*
- * answer - queue "action=TEXT\n\n" on c.  dep says the answer depends on
- * a count charged into the open batch.  An answer never overtakes an
- * earlier one on the same connection.
+ * answer_text - queue "action=TEXT\n\n" on c, TEXT being n bytes (at most
+ * POLICY_ANSWER_MAX - 17).  dep says the answer depends on a count
+ * charged into the open batch.  An answer never overtakes an earlier one
+ * on the same connection.
  */
 static void
-answer(struct conn *c, int dep, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-answer(struct conn *c, int dep, const char *fmt, ...)
+answer_text(struct conn *c, int dep, const char *text, size_t n)
 {
 	struct policy	*p = c->p;
-	va_list		 ap;
 	uint64_t	 seq;
 	size_t		 room = POLICY_OUT_MAX + POLICY_ANSWER_MAX - c->outlen;
-	int		 n;
-	char		 text[POLICY_ANSWER_MAX];
 
-	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof(text) - 16, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= sizeof(text) - 16)
-		n = (int)sizeof(text) - 17;
-	if ((size_t)n + 9 > room)	/* cannot happen: reading stops */
+	if (n + 9 > room)	/* cannot happen: reading stops */
 		panic("policy: output buffer overrun");
 	memcpy(c->out + c->outlen, "action=", 7);
-	memcpy(c->out + c->outlen + 7, text, (size_t)n);
+	memcpy(c->out + c->outlen + 7, text, n);
 	memcpy(c->out + c->outlen + 7 + n, "\n\n", 2);
-	c->outlen += 7 + (size_t)n + 2;
+	c->outlen += 7 + n + 2;
 
 	seq = dep ? commit_need(p->cm) : c->last_seq;
 	c->last_seq = seq;
@@ -293,66 +280,32 @@ answer(struct conn *c, int dep, const char *fmt, ...)
 	}
 }
 
-/* --- attribution --------------------------------------------------------- */
-
-/* the attributes this server reads; everything else is ignored */
-struct preq {
-	const char	*state, *context, *instance, *sasl, *sender;
-	const char	*caddr, *cport, *saddr, *sport;
-	const char	*rcpt_count, *size, *queue_id;
-};
-
-/* preq_fill - one pass over the attributes */
+/* answer - answer_text, formatted */
 static void
-preq_fill(struct preq *q, const struct pp_req *r)
-{
-	unsigned	i;
-	const char	*n, *v;
+answer(struct conn *c, int dep, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-	memset(q, 0, sizeof(*q));
-	for (i = 0; i < r->n; i++) {
-		n = r->attr[i].name;
-		v = r->attr[i].value;
-		switch (n[0]) {
-		case 'c':
-			if (strcmp(n, "client_address") == 0)
-				q->caddr = v;
-			else if (strcmp(n, "client_port") == 0)
-				q->cport = v;
-			break;
-		case 'i':
-			if (strcmp(n, "instance") == 0)
-				q->instance = v;
-			break;
-		case 'p':
-			if (strcmp(n, "protocol_state") == 0)
-				q->state = v;
-			else if (strcmp(n, "policy_context") == 0)
-				q->context = v;
-			break;
-		case 'q':
-			if (strcmp(n, "queue_id") == 0)
-				q->queue_id = v;
-			break;
-		case 'r':
-			if (strcmp(n, "recipient_count") == 0)
-				q->rcpt_count = v;
-			break;
-		case 's':
-			if (strcmp(n, "sasl_username") == 0)
-				q->sasl = v;
-			else if (strcmp(n, "sender") == 0)
-				q->sender = v;
-			else if (strcmp(n, "size") == 0)
-				q->size = v;
-			else if (strcmp(n, "server_address") == 0)
-				q->saddr = v;
-			else if (strcmp(n, "server_port") == 0)
-				q->sport = v;
-			break;
-		}
-	}
+static void
+answer(struct conn *c, int dep, const char *fmt, ...)
+{
+	va_list		 ap;
+	int		 n;
+	char		 text[POLICY_ANSWER_MAX];
+
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text) - 16, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(text) - 16)
+		n = (int)sizeof(text) - 17;
+	answer_text(c, dep, text, (size_t)n);
 }
+
+_Static_assert(DECIDE_TEXT_MAX <= POLICY_ANSWER_MAX - 16,
+    "a decision's answer fits where answer() puts its own");
+
+/* --- attribution --------------------------------------------------------- */
 
 /* port_of - a port attribute, 0 when missing or bad */
 static uint16_t
@@ -373,7 +326,7 @@ port_of(const char *s)
  * else or nobody.
  */
 static struct acct *
-attribute_queue(struct conn *c, const struct preq *q, uint64_t now)
+attribute_queue(struct conn *c, const struct decide_req *q, uint64_t now)
 {
 	struct policy	*p = c->p;
 	struct acct	*a;
@@ -411,60 +364,6 @@ attribute_queue(struct conn *c, const struct preq *q, uint64_t now)
 		memcpy(c->id_key, key, (size_t)n + 1);
 		c->id_acct = a->id;
 	}
-	return a;
-}
-
-/*
- * from_this_host - did the session come from this machine: a loopback
- * client, or one whose address is the server address it talked to.  Mail
- * from other hosts reaching the main instance is inbound, not submitted.
- */
-static int
-from_this_host(const struct preq *q)
-{
-	struct in6_addr	 a6;
-	struct in_addr	 a4;
-
-	if (q->caddr == NULL)
-		return 0;
-	if (q->saddr != NULL && strcmp(q->caddr, q->saddr) == 0)
-		return 1;
-	if (inet_pton(AF_INET, q->caddr, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, q->caddr, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6) ||
-		    (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
-	return 0;
-}
-
-/*
- * attribute_main - SASL user; else, for mail submitted from this host,
- * the sender's domain, else default.  Unauthenticated mail from other
- * hosts is someone else's outbound mail arriving here: it is nobody's
- * budget (NULL), or a forged sender could spend a customer's budget.
- */
-static struct acct *
-attribute_main(struct policy *p, const struct preq *q)
-{
-	struct acct	*a = NULL;
-	const char	*at;
-	char		 dom[256];
-	size_t		 i;
-
-	if (q->sasl != NULL && q->sasl[0] != '\0')
-		a = acct_by_sasl(p->accts, q->sasl);
-	else if (!from_this_host(q))
-		return NULL;
-	if (a == NULL && q->sender != NULL &&
-	    (at = strrchr(q->sender, '@')) != NULL && at[1] != '\0' &&
-	    strlen(at + 1) < sizeof(dom)) {
-		for (i = 0; at[1 + i] != '\0'; i++)
-			dom[i] = (char)tolower((unsigned char)at[1 + i]);
-		dom[i] = '\0';
-		a = acct_by_domain(p->accts, dom);
-	}
-	if (a == NULL)
-		a = acct_default(p->accts);
 	return a;
 }
 
@@ -511,7 +410,7 @@ inst_drop(struct conn *c, const char *id)
  * once and records it */
 static void
 budget_alert(struct policy *p, struct acct *a, unsigned checked, int kind,
-    const char *kname, const char *action, const struct preq *q,
+    const char *kname, const char *action, const struct decide_req *q,
     uint64_t now)
 {
 	char		 sender[128], qid[40], fields[256];
@@ -539,18 +438,38 @@ alert_ok(struct policy *p, struct acct *a, unsigned checked, uint64_t now)
 	alert_budget(p->alerts, a, now, checked, 0, "");
 }
 
-#define EOM_KINDS ((1u << BK_MSG_HOUR) | (1u << BK_MSG_DAY) | \
-	(1u << BK_RCPT_DAY))
+/*
+ * apply - what follows from a decision about a's request: its counters
+ * and its alert.  The answer is the caller's.
+ */
+static void
+apply(struct policy *p, struct acct *a, const struct decision *d,
+    const struct decide_req *q, uint64_t now)
+{
+	if (d->count & DECIDE_C_REFUSED)
+		acct_count_refused(a);
+	if (d->count & DECIDE_C_HELD)
+		acct_count_held(a, 1);
+	if (d->count & DECIDE_C_MESSAGE) {
+		acct_count_message(a, d->rcpts, d->size);
+		acct_count_seen(a, (int64_t)(now / 1000000u));
+	}
+	if (d->alert_action != NULL)
+		budget_alert(p, a, d->checked, d->alert_kind, d->alert_event,
+		    d->alert_action, q, now);
+	else if (d->checked != 0)
+		alert_ok(p, a, d->checked, now);
+}
 
 /* do_rcpt - the per-message recipient cap, counted per transaction; on
  * the queue instance, the first recipient accepted also marks the
  * message with its account (mark.h) */
 static void
-do_rcpt(struct conn *c, const struct preq *q, struct acct *a, int queue,
-    uint64_t now)
+do_rcpt(struct conn *c, const struct decide_req *q, struct acct *a,
+    int queue, uint64_t now)
 {
+	struct decision	 d;
 	struct inst	*s;
-	uint32_t	 n;
 	char		 v[MARK_VALUE_MAX];
 
 	if (q->instance == NULL || a == NULL) {
@@ -558,17 +477,13 @@ do_rcpt(struct conn *c, const struct preq *q, struct acct *a, int queue,
 		return;
 	}
 	s = inst_slot(c, q->instance);
-	n = s->rcpts + 1;
-	if (acct_charge(a, BK_RCPT_MSG, n, now, NULL) == BUDGET_OVER) {
-		acct_count_refused(a);
-		budget_alert(c->p, a, 1u << BK_RCPT_MSG, BK_RCPT_MSG,
-		    budget_kind_name(BK_RCPT_MSG), "refuse_rcpt", q, now);
-		answer(c, 0, "452 4.5.3 Too many recipients (mailgov: "
-		    "recipients_per_message %" PRIu64 " exceeded)",
-		    a->lim[BK_RCPT_MSG].limit);
+	decide_rcpt(a, s->rcpts + 1, now, &d);
+	apply(c->p, a, &d, q, now);
+	if (d.action != DECIDE_DUNNO) {
+		answer_text(c, d.dep, d.text, d.len);
 		return;
 	}
-	s->rcpts = n;
+	s->rcpts = d.rcpts;
 	if (queue && c->p->marking && !s->marked && q->queue_id != NULL &&
 	    mark_make(c->p->mark_key, q->queue_id, a->name, v,
 	    sizeof(v)) == 0) {
@@ -576,45 +491,23 @@ do_rcpt(struct conn *c, const struct preq *q, struct acct *a, int queue,
 		answer(c, 0, "PREPEND " MARK_HEADER ": %s", v);
 		return;
 	}
-	answer(c, 0, "DUNNO");
+	answer_text(c, d.dep, d.text, d.len);
 }
 
-/*
- * hold - count a message answered HOLD and, on the queue instance (rcpts
- * > 0), note it for release: 1.  A hold on the main instance is not
- * released by mailgov: it stays for the admin.  On the queue instance an
- * account past held_messages_max or held_bytes_max gets a temporary error
- * instead, so that it cannot fill the spool: the client keeps the message
- * and mail() returns false.  That answer is sent here: 0.
- */
+/* may_hold - decide's question to release: room on hold for a? */
 static int
-hold(struct conn *c, const struct preq *q, struct acct *a, uint32_t rcpts,
-    uint64_t size, uint64_t now)
+may_hold(void *arg, const struct acct *a, uint64_t size, uint32_t *msgs,
+    uint64_t *bytes)
 {
-	struct policy	*p = c->p;
-	uint64_t	 bytes;
-	uint32_t	 n;
+	struct policy *p = arg;
 
-	if (rcpts > 0 && !release_may_hold(p->rel, a, size, &n, &bytes)) {
-		acct_count_refused(a);
-		budget_alert(p, a, 0, -1, "hold_full", "defer", q, now);
-		answer(c, 1, "DEFER_IF_PERMIT 4.7.1 mailgov: account %s has too "
-		    "much mail on hold (%" PRIu32 " messages, %" PRIu64
-		    " bytes); try again later", a->name, n, bytes);
-		return 0;
-	}
-	acct_count_held(a, 1);
-	if (rcpts > 0 && p->rel != NULL && q->queue_id != NULL &&
-	    queueid_ok(q->queue_id))
-		(void)release_note_held(p->rel, a, q->queue_id, rcpts, size,
-		    q->sender ? q->sender : "", 0);
-	return 1;
+	return release_may_hold(p->rel, a, size, msgs, bytes);
 }
 
 /* owe - an accepting answer of the queue instance was just queued on c:
  * watch it until it is delivered */
 static void
-owe(struct conn *c, const struct preq *q, const struct acct *a,
+owe(struct conn *c, const struct decide_req *q, const struct acct *a,
     const char *queue_id, uint32_t rcpts, uint64_t size)
 {
 	struct owed	*o;
@@ -679,115 +572,29 @@ owed_sent(struct conn *c)
 	c->nowed = k;
 }
 
-/* do_eom - charge the whole message, all or nothing, and say what to do */
+/* do_eom - the transaction ended: decide (decide.h), then count, alert,
+ * note a held message for release, and answer */
 static void
-do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
-    uint64_t now)
+do_eom(struct conn *c, const struct decide_req *q, struct acct *a,
+    int queue, uint64_t now)
 {
 	struct policy	*p = c->p;
-	enum budget_kind which = BK_MSG_HOUR;
-	uint64_t	 rcpts = 0, size = 0, retry_at = 0, secs;
-	const char	*err, *kind, *qid = NULL;
-	int		 mode;
+	struct decision	 d;
 
 	if (q->instance != NULL)
 		inst_drop(c, q->instance);
+	decide_eom(&p->env, a, q, queue, now, &d);
 	if (a == NULL) {
-		answer(c, 0, "DUNNO");
+		answer_text(c, d.dep, d.text, d.len);
 		return;
 	}
-	if (q->rcpt_count == NULL ||
-	    num_u64(q->rcpt_count, 0, UINT32_MAX, 0, &rcpts, &err) == -1)
-		rcpts = 1;
-	if (rcpts == 0)		/* END-OF-MESSAGE has at least one */
-		rcpts = 1;
-	/* Postfix's message_size_limit is far below the bound; anything
-	 * above it did not come from Postfix and counts nothing */
-	if (q->size == NULL ||
-	    num_u64(q->size, 0, POLICY_SIZE_MAX, 0, &size, &err) == -1)
-		size = 0;
-
-	/* Postfix asks again when an answer is late: the same verdict,
-	 * without a second charge or a second held row */
-	if (queue && q->queue_id != NULL && queueid_ok(q->queue_id))
-		qid = q->queue_id;
-	switch (qid != NULL ? verdicts_find(p->verdicts, qid, a->id) :
-	    VERDICT_NONE) {
-	case VERDICT_CHARGED:
-		answer(c, 1, "DUNNO");
-		owe(c, q, a, qid, (uint32_t)rcpts, size);
-		return;
-	case VERDICT_HELD:
-		answer(c, 1, "HOLD mailgov: account %s: this message is "
-		    "already on hold", a->name);
-		return;
-	case VERDICT_NONE:
-		break;
-	}
-
-	if (a->blocked) {
-		acct_count_refused(a);
-		budget_alert(p, a, 0, -1, "blocked", "reject", q, now);
-		answer(c, 1, "REJECT 5.7.1 mailgov: account %s is blocked",
-		    a->name);
-		return;
-	}
-	mode = a->mode;
-	if (mode == MODE_PATH)
-		mode = queue ? MODE_HOLD : MODE_DEFER;
-	/* held mail leaves oldest first: while some of this account's mail
-	 * waits, new mail waits behind it instead of overtaking it */
-	if (queue && mode == MODE_HOLD && a->n_held > 0) {
-		if (hold(c, q, a, (uint32_t)rcpts, size, now)) {
-			verdicts_put(p->verdicts, qid, a->id, VERDICT_HELD);
-			answer(c, 1, "HOLD mailgov: account %s has held mail "
-			    "waiting; this message follows it", a->name);
-		}
-		return;
-	}
-	if (acct_charge_message(a, (uint32_t)rcpts, now, &which, &retry_at)
-	    == BUDGET_OK) {
-		acct_count_message(a, rcpts, size);
-		acct_count_seen(a, (int64_t)(now / 1000000u));
-		alert_ok(p, a, EOM_KINDS, now);
-		answer(c, 1, "DUNNO");
-		if (qid != NULL) {
-			verdicts_put(p->verdicts, qid, a->id, VERDICT_CHARGED);
-			owe(c, q, a, qid, (uint32_t)rcpts, size);
-		}
-		return;
-	}
-
-	kind = budget_kind_name(which);
-	switch (mode) {
-	case MODE_HOLD:
-		if (!hold(c, q, a, queue ? (uint32_t)rcpts : 0, size, now))
-			break;
-		verdicts_put(p->verdicts, qid, a->id, VERDICT_HELD);
-		budget_alert(p, a, EOM_KINDS, (int)which, kind, "hold", q, now);
-		answer(c, 1, "HOLD mailgov: account %s over %s", a->name, kind);
-		break;
-	case MODE_DEFER:
-		acct_count_refused(a);
-		budget_alert(p, a, EOM_KINDS, (int)which, kind, "defer", q, now);
-		if (retry_at == UINT64_MAX) {
-			answer(c, 1, "DEFER_IF_PERMIT 4.7.1 mailgov: %s budget "
-			    "exceeded for account %s, message too large for "
-			    "the budget", kind, a->name);
-			break;
-		}
-		secs = retry_at > now ? (retry_at - now + 999999) / 1000000 : 1;
-		answer(c, 1, "DEFER_IF_PERMIT 4.7.1 mailgov: %s budget "
-		    "exceeded for account %s, retry after %" PRIu64 " s",
-		    kind, a->name, secs);
-		break;
-	default:
-		acct_count_refused(a);
-		budget_alert(p, a, EOM_KINDS, (int)which, kind, "reject", q, now);
-		answer(c, 1, "REJECT 5.7.1 mailgov: %s budget exceeded for "
-		    "account %s", kind, a->name);
-		break;
-	}
+	apply(p, a, &d, q, now);
+	if (d.note_held && p->rel != NULL)
+		(void)release_note_held(p->rel, a, d.queue_id, d.rcpts,
+		    d.size, q->sender ? q->sender : "", 0);
+	answer_text(c, d.dep, d.text, d.len);
+	if (d.owe)
+		owe(c, q, a, d.queue_id, d.rcpts, d.size);
 }
 
 /*
@@ -798,7 +605,7 @@ do_eom(struct conn *c, const struct preq *q, struct acct *a, int queue,
  * budget that is not its own.
  */
 static void
-unattributed(struct conn *c, const struct preq *q, uint64_t now)
+unattributed(struct conn *c, const struct decide_req *q, uint64_t now)
 {
 	char	ca[64];
 
@@ -816,12 +623,12 @@ unattributed(struct conn *c, const struct preq *q, uint64_t now)
 static void
 handle(struct conn *c, const struct pp_req *r)
 {
-	struct preq	 q;
+	struct decide_req	 q;
 	struct acct	*a;
 	uint64_t	 now;
 	int		 queue, rcpt;
 
-	preq_fill(&q, r);
+	decide_req_fill(&q, r);
 	rcpt = q.state != NULL && strcmp(q.state, "RCPT") == 0;
 	if (q.state == NULL || (!rcpt &&
 	    strcmp(q.state, "END-OF-MESSAGE") != 0)) {
@@ -838,7 +645,7 @@ handle(struct conn *c, const struct pp_req *r)
 			return;
 		}
 	} else
-		a = attribute_main(c->p, &q);
+		a = decide_main_account(c->p->accts, &q);
 	if (rcpt)
 		do_rcpt(c, &q, a, queue, now);
 	else
@@ -1514,6 +1321,9 @@ policy_new(struct loop *loop, struct accts *accts, struct flows *flows,
 	p->wait_head = calloc(1, sizeof(*p->wait_head));
 	p->all_head = calloc(1, sizeof(*p->all_head));
 	p->verdicts = verdicts_new(POLICY_VERDICTS);
+	p->env.verdicts = p->verdicts;
+	p->env.may_hold = may_hold;
+	p->env.arg = p;
 	if (p->wait_head == NULL || p->all_head == NULL ||
 	    p->verdicts == NULL) {
 		log_warn("policy_new");
