@@ -14,6 +14,12 @@ LIBEXECDIR ?= $(PREFIX)/libexec/mailgov
 SHAREDIR ?= $(PREFIX)/share/mailgov
 DOCDIR	?= $(PREFIX)/share/doc/mailgov
 SYSCONFDIR ?= /etc
+MANDIR	?= $(PREFIX)/share/man
+# systemd reads units, sysusers.d and tmpfiles.d under /usr/local/lib as
+# well as /usr/lib; the Debian package sets UNITDIR to /lib/systemd/system.
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DESTDIR	?=
 
 CC	?= cc
@@ -109,22 +115,50 @@ fuzz:
 	        || exit 1; \
 	done
 
+MANPAGES = man/mailgov-sendmail.1 man/mailgov.conf.5 man/mailgov.7 \
+	   man/mailgovctl.8 man/mailgovd.8
+UNITS_IN = $(wildcard systemd/*.in)
+
+# The units name the programs where this install puts them.  Nothing is
+# enabled or started here: that is the admin's (or the package's) step.
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(SHAREDIR)/rules $(DESTDIR)$(SYSCONFDIR)/mailgov \
-	    $(DESTDIR)$(DOCDIR)
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/mailgovd $(DESTDIR)$(SBINDIR)/mailgovd
 	install -m 0755 $(BUILD)/mailgovctl $(DESTDIR)$(SBINDIR)/mailgovctl
 	install -m 0755 $(BUILD)/mailgov-sendmail $(DESTDIR)$(BINDIR)/mailgov-sendmail
 	install -m 0644 rules/* $(DESTDIR)$(SHAREDIR)/rules/
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	for m in $(MANPAGES); do \
+	    install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || exit 1; \
+	done
+	for u in $(UNITS_IN); do \
+	    sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+	        $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u .in) || exit 1; \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u .in); \
+	done
+	install -m 0644 systemd/mailgov.sysusers $(DESTDIR)$(SYSUSERSDIR)/mailgov.conf
+	install -m 0644 systemd/mailgov.tmpfiles $(DESTDIR)$(TMPFILESDIR)/mailgov.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/mailgov/mailgov.conf || \
-	    install -m 0644 examples/mailgov.conf $(DESTDIR)$(SYSCONFDIR)/mailgov/mailgov.conf
+	    sed 's|/usr/local/share/mailgov|$(SHAREDIR)|' examples/mailgov.conf \
+	        > $(DESTDIR)$(SYSCONFDIR)/mailgov/mailgov.conf
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/mailgovd $(DESTDIR)$(SBINDIR)/mailgovctl \
 	    $(DESTDIR)$(BINDIR)/mailgov-sendmail
 	rm -rf $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(DOCDIR)
+	for m in $(MANPAGES); do \
+	    rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$(basename $$m); \
+	done
+	for u in $(UNITS_IN); do \
+	    rm -f $(DESTDIR)$(UNITDIR)/$$(basename $$u .in); \
+	done
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/mailgov.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/mailgov.conf
 
 clean:
 	rm -rf build build-asan build-fuzz

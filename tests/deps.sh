@@ -2,11 +2,16 @@
 # Installs every Debian package that building, testing, benchmarking and the
 # demo need.  Idempotent and non-interactive: Postfix is preseeded to "No
 # configuration", so installing it changes no mail setting of the machine.
+# "deps.sh package" adds what make check-package needs: lintian, and
+# mmdebstrap for the fresh Debian root.
 set -eu
 PKGS="build-essential pkg-config clang libnetfilter-queue-dev libmnl-dev
 libsqlite3-dev libcap-ng-dev libcap-ng-utils sqlite3 iptables nftables
 iproute2 util-linux procps psmisc postfix swaks php-cli postfwd valgrind
-sasl2-bin"
+sasl2-bin mandoc man-db debhelper systemd"
+if [ "${1:-}" = package ]; then
+	PKGS="$PKGS lintian mmdebstrap"
+fi
 
 missing=""
 for p in $PKGS; do
