@@ -892,7 +892,6 @@ on_answer(int fd, uint32_t events, void *arg)
 			if (ans.op == RC_HOLD_RELEASE)
 				count_release(a, rcpts, size, prepaid);
 			held_sub(r, a, size);
-			acct_touch(a);
 			log_info("release: released queue_id=%s account=%s",
 			    ans.id, a->name);
 		} else if (ans.status == RC_NOTFOUND)
