@@ -44,7 +44,7 @@ PROGS	= $(BUILD)/mailgovd $(BUILD)/mailgovctl $(BUILD)/mailgov-sendmail
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNITS	= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check unit demo bench install uninstall clean asan fuzz
+.PHONY: all deps check check-package unit demo bench install uninstall clean asan fuzz
 
 all: $(PROGS)
 
@@ -78,6 +78,13 @@ deps:
 check: deps
 	$(MAKE) all unit
 	sh tests/run.sh
+
+# The Debian package on a clean system: dpkg-buildpackage, lintian, then
+# dpkg -i into a fresh Debian 12 root made by mmdebstrap from the
+# archive.  About 2 minutes and network access: not part of make check.
+check-package:
+	sh tests/deps.sh package
+	sh tests/run.sh tests/package/test_package.sh
 
 demo: deps
 	$(MAKE) all

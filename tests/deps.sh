@@ -13,6 +13,23 @@ if [ "${1:-}" = package ]; then
 	PKGS="$PKGS lintian mmdebstrap"
 fi
 
+# dpkg-shlibdeps maps each library the programs link to its package by
+# the package's file list; images that dropped those lists (a slimmed
+# /var/lib/dpkg/info) get them back by a reinstall.
+if [ "${1:-}" = package ]; then
+	relist=""
+	for p in libc6 libcap-ng0 libmnl0 libnetfilter-queue1 libsqlite3-0; do
+		[ "$(dpkg-query -L "$p" 2>/dev/null | wc -l)" -gt 1 ] ||
+		    relist="$relist $p"
+	done
+	if [ -n "$relist" ]; then
+		echo "deps: restoring the file lists of$relist"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		    --reinstall $relist
+	fi
+fi
+
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
