@@ -5,6 +5,9 @@
  * Each entry holds its key (a string in the arena) and an index into one
  * vector of accounts, so a lookup never touches an account it does not
  * return, and a rebuild can swap account objects without touching keys.
+ * The name is the exception: its key is the account's own name, which
+ * saves a copy and 8 bytes a slot, and no hot path looks accounts up by
+ * name.
  *
  * Account objects are never moved or freed before acct_free(): a pointer
  * from acct_by_*() stays valid across acct_reload().  An account deleted
@@ -50,6 +53,12 @@ struct sent {
 	const char	*key;
 };
 
+/* nent - an entry of the name map: the key is the account's name */
+struct nent {
+	HASH_ENTRY;
+	uint32_t	val;
+};
+
 struct range {
 	uint32_t	lo, hi;
 	uint32_t	idx;
@@ -75,7 +84,8 @@ struct index {
 	size_t		 n, cap;
 	/* each NULL until its first entry */
 	struct hash	*by_id, *by_uid, *by_gid, *neg_uid;	/* ient */
-	struct hash	*by_name, *by_sasl, *by_domain;		/* sent */
+	struct hash	*by_sasl, *by_domain;			/* sent */
+	struct hash	*by_name;				/* nent */
 	struct range	*ranges;
 	size_t		 n_ranges, cap_ranges;
 	struct chunk	*arena;
@@ -207,6 +217,47 @@ map_free(struct hash **m)
 	*m = NULL;
 }
 
+/* name_eq - account val - 1 of the index ctx is named key */
+static int
+name_eq(const void *ctx, const void *e, const void *key)
+{
+	const struct index *ix = ctx;
+
+	return strcmp(ix->v[((const struct nent *)e)->val - 1]->a.name,
+	    key) == 0;
+}
+
+/* name_get - the vector index + 1 of the account named name, or 0 */
+static uint32_t
+name_get(const struct index *ix, const char *name)
+{
+	const struct nent *e;
+
+	if (ix->by_name == NULL || (e = hash_find(ix->by_name,
+	    hash_str(name), name_eq, ix, name)) == NULL)
+		return 0;
+	return e->val;
+}
+
+/* name_put - index account idx - 1 (already in the vector) by its name;
+ * it takes the name over from an account not reloaded yet */
+static int
+name_put(struct index *ix, uint32_t idx)
+{
+	const char *name = ix->v[idx - 1]->a.name;
+	uint64_t h = hash_str(name);
+	struct nent *e;
+
+	if (ix->by_name == NULL &&
+	    (ix->by_name = hash_new(sizeof(*e), 0)) == NULL)
+		return -1;
+	if ((e = hash_find(ix->by_name, h, name_eq, ix, name)) == NULL &&
+	    (e = hash_insert(ix->by_name, h)) == NULL)
+		return -1;
+	e->val = idx;
+	return 0;
+}
+
 /* arena_dup - a copy of s that lives as long as the index */
 static const char *
 arena_dup(struct index *ix, const char *s)
@@ -290,7 +341,6 @@ index_free(struct index *ix, int own_nodes)
 static int
 index_add(struct index *ix, struct node *n)
 {
-	const char *name;
 	uint32_t idx;
 
 	if (ix->n == ix->cap) {
@@ -305,15 +355,15 @@ index_add(struct index *ix, struct node *n)
 	if (ix->n >= UINT32_MAX - 1)
 		return -1;
 	idx = (uint32_t)ix->n + 1;
-	if ((name = arena_dup(ix, n->a.name)) == NULL ||
-	    imap_put(&ix->by_id, (uint64_t)n->a.id, idx) == -1)
+	ix->v[ix->n] = n;	/* counted once both maps have it */
+	if (imap_put(&ix->by_id, (uint64_t)n->a.id, idx) == -1)
 		return -1;
-	if (smap_put(&ix->by_name, name, idx) == -1) {
+	if (name_put(ix, idx) == -1) {
 		/* no entry may name a slot the caller leaves empty */
 		imap_del(ix->by_id, (uint64_t)n->a.id);
 		return -1;
 	}
-	ix->v[ix->n++] = n;
+	ix->n++;
 	return 0;
 }
 
@@ -489,14 +539,37 @@ load_usage(const struct store_usage *u, void *arg)
 	return 0;
 }
 
-/* build - a complete index from one snapshot of the store */
+/* presize - a table as large as the last index's: a rebuild then never
+ * grows it, and touches half the memory */
 static int
-build(struct accts *as, struct index *ix)
+presize(struct hash **m, size_t esize, const struct hash *last)
+{
+	size_t n = map_count(last);
+
+	return n == 0 || (*m = hash_new(esize, n)) != NULL ? 0 : -1;
+}
+
+/* build - a complete index from one snapshot of the store, its tables
+ * sized after last when there is one */
+static int
+build(struct accts *as, struct index *ix, const struct index *last)
 {
 	struct build b = { as, ix };
 	int own = !store_in_transaction(as->st);
 
 	memset(ix, 0, sizeof(*ix));
+	if (last != NULL &&
+	    (presize(&ix->by_id, sizeof(struct ient), last->by_id) == -1 ||
+	    presize(&ix->by_uid, sizeof(struct ient), last->by_uid) == -1 ||
+	    presize(&ix->by_gid, sizeof(struct ient), last->by_gid) == -1 ||
+	    presize(&ix->by_name, sizeof(struct nent), last->by_name) == -1 ||
+	    presize(&ix->by_sasl, sizeof(struct sent), last->by_sasl) == -1 ||
+	    presize(&ix->by_domain, sizeof(struct sent),
+	    last->by_domain) == -1)) {
+		log_warnx("loading accounts: out of memory");
+		index_free(ix, 1);
+		return -1;
+	}
 	if (own && store_begin_read(as->st) == -1)
 		goto fail;
 	if (store_account_each(as->st, load_account, &b) != 0 ||
@@ -540,7 +613,7 @@ acct_load(struct store *st, const struct config *cfg)
 	as->cfg = cfg;
 	as->gen = 1;
 	store_changed(st);	/* the baseline for acct_reload */
-	if (build(as, &as->ix) == -1) {
+	if (build(as, &as->ix, NULL) == -1) {
 		free(as);
 		return NULL;
 	}
@@ -583,7 +656,7 @@ acct_reload(struct accts *as)
 
 	if (!store_changed(as->st))
 		return 0;
-	if (build(as, &nx) == -1)
+	if (build(as, &nx, &as->ix) == -1)
 		return -1;
 	as->gen++;
 	for (i = 0; i < nx.n; i++) {
@@ -658,7 +731,7 @@ at(struct accts *as, uint32_t idx)
 struct acct *
 acct_by_name(struct accts *as, const char *name)
 {
-	return name ? at(as, smap_get(as->ix.by_name, name)) : NULL;
+	return name ? at(as, name_get(&as->ix, name)) : NULL;
 }
 
 struct acct *
