@@ -66,11 +66,12 @@ struct faillog {
 	uint64_t		 unlogged;	/* failures since the last line */
 };
 
-/* rowent - where an account's row in a batch is */
+/* rowent - where an account's row in a batch is (the row holds the
+ * account id: 8-byte entries keep the index, cleared at every batch,
+ * small) */
 struct rowent {
 	HASH_ENTRY;
 	uint32_t		 row;
-	int64_t			 account;
 };
 
 /* the usage rows of one group commit */
@@ -206,12 +207,14 @@ batch_grow(struct batch *b)
 	return 0;
 }
 
-/* row_eq - the entry is account *id's */
+/* row_eq - the entry's row in batch ctx is account *id's */
 static int
 row_eq(const void *ctx, const void *e, const void *id)
 {
-	(void)ctx;
-	return ((const struct rowent *)e)->account == *(const int64_t *)id;
+	const struct batch *b = ctx;
+
+	return b->rows[((const struct rowent *)e)->row].account ==
+	    *(const int64_t *)id;
 }
 
 /* batch_row - the row of account id in b, or NULL */
@@ -220,7 +223,7 @@ batch_row(struct batch *b, int64_t id)
 {
 	struct rowent *e;
 
-	e = hash_find(b->idx, hash_u64((uint64_t)id), row_eq, NULL, &id);
+	e = hash_find(b->idx, hash_u64((uint64_t)id), row_eq, b, &id);
 	return e != NULL ? &b->rows[e->row] : NULL;
 }
 
@@ -236,7 +239,6 @@ batch_append(struct batch *b, const struct store_usage *u)
 	    hash_u64((uint64_t)u->account))) == NULL)
 		return -1;
 	e->row = (uint32_t)b->n;
-	e->account = u->account;
 	b->rows[b->n++] = *u;
 	return 0;
 }
