@@ -24,9 +24,10 @@
  *     until it holds more than n (the kernel path sizes its tables at
  *     start-up and never allocates after);
  *   - the lookup and the mixer are inline, so that the caller's eq
- *     inlines into them: a call and an indirect call per lookup cost as
- *     much as the probe itself on a table that fits in the cache (a UID
- *     among 100k accounts).
+ *     inlines into them, and a table sits inside its owner's struct: a
+ *     call, an indirect call or one more pointer per lookup costs as much
+ *     as the probe itself on a table that fits in the cache (a UID among
+ *     100k accounts).
  * Entries move when the table grows or an entry is removed: a pointer to
  * one is good until the next hash_insert, hash_remove or hash_clear.
  *
@@ -44,8 +45,8 @@
 /* HASH_ENTRY - the first member of every entry: the table's tag */
 #define HASH_ENTRY	uint32_t hash_tag
 
-/* struct hash - its fields are hash.c's: they are here only so that
- * hash_find can inline */
+/* struct hash - its fields are hash.c's: they are here only so that a
+ * table can sit in its owner's struct and hash_find can inline */
 struct hash {
 	char		*s;		/* mask + 1 entries of esize bytes */
 	size_t		 esize;
@@ -93,11 +94,13 @@ hash_tag_at(const char *e)
 	return tag;
 }
 
-/* hash_new - an empty table of entries of size entsize (a struct that
- * begins with HASH_ENTRY), with room for n of them before it grows; NULL
- * when out of memory */
-struct hash *hash_new(size_t entsize, size_t n);
-void	hash_free(struct hash *);
+/* hash_init - an empty table of entries of size entsize (a struct that
+ * begins with HASH_ENTRY), with room for n of them before it grows; -1
+ * when out of memory.  Every other call wants an initialized table. */
+int	hash_init(struct hash *, size_t entsize, size_t n);
+/* hash_fini - release the entries; the table is all zero again (and a
+ * table that is all zero may be released) */
+void	hash_fini(struct hash *);
 /* hash_clear - forget every entry, keeping the memory */
 void	hash_clear(struct hash *);
 size_t	hash_count(const struct hash *);

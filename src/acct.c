@@ -82,10 +82,9 @@ struct node {
 struct index {
 	struct node	**v;
 	size_t		 n, cap;
-	/* each NULL until its first entry */
-	struct hash	*by_id, *by_uid, *by_gid, *neg_uid;	/* ient */
-	struct hash	*by_sasl, *by_domain;			/* sent */
-	struct hash	*by_name;				/* nent */
+	struct hash	 by_id, by_uid, by_gid, neg_uid;	/* ient */
+	struct hash	 by_sasl, by_domain;			/* sent */
+	struct hash	 by_name;				/* nent */
 	struct range	*ranges;
 	size_t		 n_ranges, cap_ranges;
 	struct chunk	*arena;
@@ -109,7 +108,7 @@ struct accts {
 	int			 single;	/* a committer writes usage */
 	/* UID -> web-group member: (expiry in monotonic seconds << 1) |
 	 * answer; kept across rebuilds, asked again after MEMO_TTL */
-	struct hash		*memo;		/* of struct ient */
+	struct hash		 memo;		/* of struct ient */
 };
 
 #define NODE(a)	((struct node *)(void *)((char *)(a) - offsetof(struct node, a)))
@@ -137,23 +136,19 @@ imap_get(const struct hash *m, uint64_t key)
 {
 	const struct ient *e;
 
-	if (m == NULL ||
-	    (e = hash_find(m, hash_u64(key), int_eq, NULL, &key)) == NULL)
-		return 0;
-	return e->val;
+	e = hash_find(m, hash_u64(key), int_eq, NULL, &key);
+	return e != NULL ? e->val : 0;
 }
 
 /* imap_put - insert or replace; -1 on allocation failure */
 static int
-imap_put(struct hash **m, uint64_t key, uint32_t val)
+imap_put(struct hash *m, uint64_t key, uint32_t val)
 {
 	uint64_t h = hash_u64(key);
 	struct ient *e;
 
-	if (*m == NULL && (*m = hash_new(sizeof(*e), 0)) == NULL)
-		return -1;
-	if ((e = hash_find(*m, h, int_eq, NULL, &key)) == NULL) {
-		if ((e = hash_insert(*m, h)) == NULL)
+	if ((e = hash_find(m, h, int_eq, NULL, &key)) == NULL) {
+		if ((e = hash_insert(m, h)) == NULL)
 			return -1;
 		e->key = key;
 	}
@@ -167,8 +162,7 @@ imap_del(struct hash *m, uint64_t key)
 {
 	struct ient *e;
 
-	if (m != NULL &&
-	    (e = hash_find(m, hash_u64(key), int_eq, NULL, &key)) != NULL)
+	if ((e = hash_find(m, hash_u64(key), int_eq, NULL, &key)) != NULL)
 		hash_remove(m, e);
 }
 
@@ -178,43 +172,24 @@ smap_get(const struct hash *m, const char *key)
 {
 	const struct sent *e;
 
-	if (m == NULL ||
-	    (e = hash_find(m, hash_str(key), str_eq, NULL, key)) == NULL)
-		return 0;
-	return e->val;
+	e = hash_find(m, hash_str(key), str_eq, NULL, key);
+	return e != NULL ? e->val : 0;
 }
 
 /* smap_put - key must outlive the map (it lives in the arena) */
 static int
-smap_put(struct hash **m, const char *key, uint32_t val)
+smap_put(struct hash *m, const char *key, uint32_t val)
 {
 	uint64_t h = hash_str(key);
 	struct sent *e;
 
-	if (*m == NULL && (*m = hash_new(sizeof(*e), 0)) == NULL)
-		return -1;
-	if ((e = hash_find(*m, h, str_eq, NULL, key)) == NULL) {
-		if ((e = hash_insert(*m, h)) == NULL)
+	if ((e = hash_find(m, h, str_eq, NULL, key)) == NULL) {
+		if ((e = hash_insert(m, h)) == NULL)
 			return -1;
 		e->key = key;
 	}
 	e->val = val;
 	return 0;
-}
-
-/* map_count - entries in m */
-static size_t
-map_count(const struct hash *m)
-{
-	return m != NULL ? hash_count(m) : 0;
-}
-
-/* map_free - the map and its entries */
-static void
-map_free(struct hash **m)
-{
-	hash_free(*m);
-	*m = NULL;
 }
 
 /* name_eq - account val - 1 of the index ctx is named key */
@@ -233,10 +208,8 @@ name_get(const struct index *ix, const char *name)
 {
 	const struct nent *e;
 
-	if (ix->by_name == NULL || (e = hash_find(ix->by_name,
-	    hash_str(name), name_eq, ix, name)) == NULL)
-		return 0;
-	return e->val;
+	e = hash_find(&ix->by_name, hash_str(name), name_eq, ix, name);
+	return e != NULL ? e->val : 0;
 }
 
 /* name_put - index account idx - 1 (already in the vector) by its name;
@@ -248,11 +221,8 @@ name_put(struct index *ix, uint32_t idx)
 	uint64_t h = hash_str(name);
 	struct nent *e;
 
-	if (ix->by_name == NULL &&
-	    (ix->by_name = hash_new(sizeof(*e), 0)) == NULL)
-		return -1;
-	if ((e = hash_find(ix->by_name, h, name_eq, ix, name)) == NULL &&
-	    (e = hash_insert(ix->by_name, h)) == NULL)
+	if ((e = hash_find(&ix->by_name, h, name_eq, ix, name)) == NULL &&
+	    (e = hash_insert(&ix->by_name, h)) == NULL)
 		return -1;
 	e->val = idx;
 	return 0;
@@ -322,13 +292,13 @@ index_free(struct index *ix, int own_nodes)
 		for (i = 0; i < ix->n; i++)
 			node_free(ix->v[i]);
 	free(ix->v);
-	map_free(&ix->by_id);
-	map_free(&ix->by_uid);
-	map_free(&ix->by_gid);
-	map_free(&ix->neg_uid);
-	map_free(&ix->by_name);
-	map_free(&ix->by_sasl);
-	map_free(&ix->by_domain);
+	hash_fini(&ix->by_id);
+	hash_fini(&ix->by_uid);
+	hash_fini(&ix->by_gid);
+	hash_fini(&ix->neg_uid);
+	hash_fini(&ix->by_name);
+	hash_fini(&ix->by_sasl);
+	hash_fini(&ix->by_domain);
 	free(ix->ranges);
 	for (c = ix->arena; c; c = next) {
 		next = c->next;
@@ -360,7 +330,7 @@ index_add(struct index *ix, struct node *n)
 		return -1;
 	if (name_put(ix, idx) == -1) {
 		/* no entry may name a slot the caller leaves empty */
-		imap_del(ix->by_id, (uint64_t)n->a.id);
+		imap_del(&ix->by_id, (uint64_t)n->a.id);
 		return -1;
 	}
 	ix->n++;
@@ -371,7 +341,7 @@ index_add(struct index *ix, struct node *n)
 static struct node *
 node_of(const struct index *ix, int64_t id)
 {
-	uint32_t i = imap_get(ix->by_id, (uint64_t)id);
+	uint32_t i = imap_get(&ix->by_id, (uint64_t)id);
 
 	return i ? ix->v[i - 1] : NULL;
 }
@@ -433,7 +403,7 @@ static int
 load_uid(int64_t account, uint32_t lo, uint32_t hi, void *arg)
 {
 	struct build *b = arg;
-	uint32_t idx = imap_get(b->ix->by_id, (uint64_t)account);
+	uint32_t idx = imap_get(&b->ix->by_id, (uint64_t)account);
 	struct index *ix = b->ix;
 
 	if (idx == 0)
@@ -464,7 +434,7 @@ static int
 load_gid(int64_t account, uint32_t gid, void *arg)
 {
 	struct build *b = arg;
-	uint32_t idx = imap_get(b->ix->by_id, (uint64_t)account);
+	uint32_t idx = imap_get(&b->ix->by_id, (uint64_t)account);
 
 	if (idx && imap_put(&b->ix->by_gid, gid, idx) == -1) {
 		b->ix->failed = 1;
@@ -475,9 +445,9 @@ load_gid(int64_t account, uint32_t gid, void *arg)
 
 /* load_str - one SASL user or domain into map */
 static int
-load_str(struct build *b, struct hash **map, int64_t account, const char *s)
+load_str(struct build *b, struct hash *map, int64_t account, const char *s)
 {
-	uint32_t idx = imap_get(b->ix->by_id, (uint64_t)account);
+	uint32_t idx = imap_get(&b->ix->by_id, (uint64_t)account);
 	const char *k;
 
 	if (idx == 0)
@@ -539,14 +509,20 @@ load_usage(const struct store_usage *u, void *arg)
 	return 0;
 }
 
-/* presize - a table as large as the last index's: a rebuild then never
- * grows it, and touches half the memory */
+/* index_init - empty tables, as large as the last index's when there is
+ * one: a rebuild then never grows them, and touches half the memory */
 static int
-presize(struct hash **m, size_t esize, const struct hash *last)
+index_init(struct index *ix, const struct index *last)
 {
-	size_t n = map_count(last);
-
-	return n == 0 || (*m = hash_new(esize, n)) != NULL ? 0 : -1;
+#define LAST(m)	(last != NULL ? hash_count(&last->m) : 0)
+	return hash_init(&ix->by_id, sizeof(struct ient), LAST(by_id)) |
+	    hash_init(&ix->by_uid, sizeof(struct ient), LAST(by_uid)) |
+	    hash_init(&ix->by_gid, sizeof(struct ient), LAST(by_gid)) |
+	    hash_init(&ix->neg_uid, sizeof(struct ient), 0) |
+	    hash_init(&ix->by_name, sizeof(struct nent), LAST(by_name)) |
+	    hash_init(&ix->by_sasl, sizeof(struct sent), LAST(by_sasl)) |
+	    hash_init(&ix->by_domain, sizeof(struct sent), LAST(by_domain));
+#undef LAST
 }
 
 /* build - a complete index from one snapshot of the store, its tables
@@ -558,14 +534,7 @@ build(struct accts *as, struct index *ix, const struct index *last)
 	int own = !store_in_transaction(as->st);
 
 	memset(ix, 0, sizeof(*ix));
-	if (last != NULL &&
-	    (presize(&ix->by_id, sizeof(struct ient), last->by_id) == -1 ||
-	    presize(&ix->by_uid, sizeof(struct ient), last->by_uid) == -1 ||
-	    presize(&ix->by_gid, sizeof(struct ient), last->by_gid) == -1 ||
-	    presize(&ix->by_name, sizeof(struct nent), last->by_name) == -1 ||
-	    presize(&ix->by_sasl, sizeof(struct sent), last->by_sasl) == -1 ||
-	    presize(&ix->by_domain, sizeof(struct sent),
-	    last->by_domain) == -1)) {
+	if (index_init(ix, last) != 0) {
 		log_warnx("loading accounts: out of memory");
 		index_free(ix, 1);
 		return -1;
@@ -605,8 +574,10 @@ acct_load(struct store *st, const struct config *cfg)
 {
 	struct accts *as;
 
-	if ((as = calloc(1, sizeof(*as))) == NULL) {
+	if ((as = calloc(1, sizeof(*as))) == NULL ||
+	    hash_init(&as->memo, sizeof(struct ient), 0) == -1) {
 		log_warn("acct_load");
+		free(as);
 		return NULL;
 	}
 	as->st = st;
@@ -614,6 +585,7 @@ acct_load(struct store *st, const struct config *cfg)
 	as->gen = 1;
 	store_changed(st);	/* the baseline for acct_reload */
 	if (build(as, &as->ix, NULL) == -1) {
+		hash_fini(&as->memo);
 		free(as);
 		return NULL;
 	}
@@ -635,7 +607,7 @@ acct_free(struct accts *as)
 	free(as->dead.v);
 	free(as->dirty.v);
 	free(as->flushed.v);
-	map_free(&as->memo);
+	hash_fini(&as->memo);
 	free(as);
 }
 
@@ -737,7 +709,7 @@ acct_by_name(struct accts *as, const char *name)
 struct acct *
 acct_by_sasl(struct accts *as, const char *user)
 {
-	return user ? at(as, smap_get(as->ix.by_sasl, user)) : NULL;
+	return user ? at(as, smap_get(&as->ix.by_sasl, user)) : NULL;
 }
 
 /* acct_by_domain - exact match, case-insensitive (stored lowercased) */
@@ -755,7 +727,7 @@ acct_by_domain(struct accts *as, const char *dom)
 		buf[i] = (char)tolower((unsigned char)dom[i]);
 	}
 	buf[i] = '\0';
-	return at(as, smap_get(as->ix.by_domain, buf));
+	return at(as, smap_get(&as->ix.by_domain, buf));
 }
 
 /* uid_range - the range holding uid, by bisection over sorted ranges */
@@ -804,11 +776,11 @@ acct_is_web(struct accts *as, uint32_t uid, uint32_t gid)
 	/* a passwd and group lookup per SYN or socket would be too slow:
 	 * count_live asks about every SMTP socket on the host */
 	now = (uint32_t)clock_mono_s();
-	if ((v = imap_get(as->memo, uid)) != 0 && (v >> 1) > now)
+	if ((v = imap_get(&as->memo, uid)) != 0 && (v >> 1) > now)
 		return (int)(v & 1);
 	yes = config_in_web_group(as->cfg, uid);
-	if (map_count(as->memo) >= MEMO_MAX)
-		map_free(&as->memo);
+	if (hash_count(&as->memo) >= MEMO_MAX)
+		hash_clear(&as->memo);
 	/* out of memory: asked again next time */
 	(void)imap_put(&as->memo, uid, ((now + MEMO_TTL) << 1) |
 	    (uint32_t)yes);
@@ -834,7 +806,7 @@ auto_account(struct accts *as, uint32_t uid)
 	snprintf(alt, sizeof(alt), "uid%u", uid);
 	if ((pw = getpwuid(uid)) == NULL) {
 		log_debug("uid %u has no passwd entry: default account", uid);
-		if (map_count(as->ix.neg_uid) < NEG_MAX)
+		if (hash_count(&as->ix.neg_uid) < NEG_MAX)
 			imap_put(&as->ix.neg_uid, uid, 1);
 		return &as->dflt->a;
 	}
@@ -885,11 +857,11 @@ acct_find_uid(struct accts *as, uint32_t uid, uint32_t gid)
 {
 	uint32_t idx;
 
-	if ((idx = imap_get(as->ix.by_uid, uid)) != 0 ||
+	if ((idx = imap_get(&as->ix.by_uid, uid)) != 0 ||
 	    (idx = uid_range(&as->ix, uid)) != 0 ||
-	    (idx = imap_get(as->ix.by_gid, gid)) != 0)
+	    (idx = imap_get(&as->ix.by_gid, gid)) != 0)
 		return at(as, idx);
-	if (imap_get(as->ix.neg_uid, uid))
+	if (imap_get(&as->ix.neg_uid, uid))
 		return &as->dflt->a;
 	return NULL;
 }

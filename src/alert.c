@@ -43,7 +43,7 @@ struct pending {
 
 struct alerts {
 	struct budget_limit lim;
-	struct hash	*t;		/* of struct entry */
+	struct hash	 t;		/* of struct entry */
 	size_t		 n_suppressing;	/* entries with suppressed > 0 */
 	uint64_t	 lost;		/* suppressed, untracked accounts */
 	struct pending	*q;
@@ -58,7 +58,7 @@ alert_new(const struct config *cfg)
 	struct alerts *al;
 
 	if ((al = calloc(1, sizeof(*al))) == NULL ||
-	    (al->t = hash_new(sizeof(struct entry), ALERT_SLOTS)) == NULL ||
+	    hash_init(&al->t, sizeof(struct entry), ALERT_SLOTS) == -1 ||
 	    (al->q = calloc(ALERT_QUEUE, sizeof(*al->q))) == NULL) {
 		log_warn("alert_new");
 		alert_free(al);
@@ -78,7 +78,7 @@ alert_free(struct alerts *al)
 {
 	if (al == NULL)
 		return;
-	hash_free(al->t);
+	hash_fini(&al->t);
 	free(al->q);
 	free(al);
 }
@@ -98,10 +98,10 @@ entry(struct alerts *al, int64_t id, int create)
 	uint64_t h = hash_u64((uint64_t)id);
 	struct entry *e;
 
-	if ((e = hash_find(al->t, h, entry_eq, NULL, &id)) != NULL ||
-	    !create || hash_count(al->t) == ALERT_SLOTS)
+	if ((e = hash_find(&al->t, h, entry_eq, NULL, &id)) != NULL ||
+	    !create || hash_count(&al->t) == ALERT_SLOTS)
 		return e;
-	if ((e = hash_insert(al->t, h)) != NULL)
+	if ((e = hash_insert(&al->t, h)) != NULL)
 		e->id = id;
 	return e;
 }
@@ -245,7 +245,7 @@ report_suppressed(struct alerts *al, struct accts *as, uint64_t now,
 		    (unsigned long long)al->lost);
 		al->lost = 0;
 	}
-	while (al->n_suppressing > 0 && (e = hash_next(al->t, &pos)) != NULL) {
+	while (al->n_suppressing > 0 && (e = hash_next(&al->t, &pos)) != NULL) {
 		if (e->suppressed == 0)
 			continue;
 		if ((a = acct_by_id(as, e->id)) == NULL) {

@@ -79,7 +79,7 @@ struct batch {
 	uint64_t		 seq;
 	struct store_usage	*rows;
 	size_t			 n, cap;
-	struct hash		*idx;	/* of struct rowent */
+	struct hash		 idx;	/* of struct rowent */
 	size_t			*stale;	/* rows a reset refused */
 	size_t			 nstale;
 	unsigned		 nwait;	/* answers waiting on it */
@@ -154,7 +154,7 @@ batch_free(struct batch *b)
 	if (b == NULL)
 		return;
 	free(b->rows);
-	hash_free(b->idx);
+	hash_fini(&b->idx);
 	free(b->stale);
 	free(b);
 }
@@ -169,9 +169,9 @@ batch_new(size_t n)
 		return NULL;
 	b->cap = n;
 	b->rows = calloc(b->cap, sizeof(*b->rows));
-	b->idx = hash_new(sizeof(struct rowent), n);
 	b->stale = malloc(b->cap * sizeof(*b->stale));
-	if (b->rows == NULL || b->idx == NULL || b->stale == NULL) {
+	if (b->rows == NULL || b->stale == NULL ||
+	    hash_init(&b->idx, sizeof(struct rowent), n) == -1) {
 		batch_free(b);
 		return NULL;
 	}
@@ -186,7 +186,7 @@ batch_clear(struct batch *b)
 	b->nstale = 0;
 	b->failed = 0;
 	b->err[0] = '\0';
-	hash_clear(b->idx);
+	hash_clear(&b->idx);
 }
 
 /* batch_grow - double the room; -1 if memory is short (the index grows
@@ -223,7 +223,7 @@ batch_row(struct batch *b, int64_t id)
 {
 	struct rowent *e;
 
-	e = hash_find(b->idx, hash_u64((uint64_t)id), row_eq, b, &id);
+	e = hash_find(&b->idx, hash_u64((uint64_t)id), row_eq, b, &id);
 	return e != NULL ? &b->rows[e->row] : NULL;
 }
 
@@ -235,7 +235,7 @@ batch_append(struct batch *b, const struct store_usage *u)
 
 	if (b->n == b->cap && batch_grow(b) == -1)
 		return -1;
-	if (b->n >= UINT32_MAX || (e = hash_insert(b->idx,
+	if (b->n >= UINT32_MAX || (e = hash_insert(&b->idx,
 	    hash_u64((uint64_t)u->account))) == NULL)
 		return -1;
 	e->row = (uint32_t)b->n;

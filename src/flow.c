@@ -50,8 +50,8 @@ struct uent {
 struct flows {
 	struct flow	*f;		/* dense, n used of max */
 	size_t		 n, max;
-	struct hash	*idx;		/* of struct fent */
-	struct hash	*uidx;		/* of struct uent */
+	struct hash	 idx;		/* of struct fent */
+	struct hash	 uidx;		/* of struct uent */
 	size_t		 uid_max;	/* flows one UID may hold */
 	size_t		 cursor;	/* flow_expire's position */
 	uint64_t	 seed;
@@ -119,10 +119,9 @@ flow_new(size_t max)
 		return NULL;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
-	t->f = calloc(max, sizeof(*t->f));
-	t->idx = hash_new(sizeof(struct fent), max);
-	t->uidx = hash_new(sizeof(struct uent), max);
-	if (t->f == NULL || t->idx == NULL || t->uidx == NULL) {
+	if ((t->f = calloc(max, sizeof(*t->f))) == NULL ||
+	    hash_init(&t->idx, sizeof(struct fent), max) == -1 ||
+	    hash_init(&t->uidx, sizeof(struct uent), max) == -1) {
 		flow_free(t);
 		return NULL;
 	}
@@ -141,8 +140,8 @@ flow_free(struct flows *t)
 	if (t == NULL)
 		return;
 	free(t->f);
-	hash_free(t->idx);
-	hash_free(t->uidx);
+	hash_fini(&t->idx);
+	hash_fini(&t->uidx);
 	free(t);
 }
 
@@ -191,7 +190,7 @@ uid_eq(const void *ctx, const void *e, const void *uid)
 static struct uent *
 uc_find(const struct flows *t, uint32_t uid)
 {
-	return hash_find(t->uidx, uid_hash(t, uid), uid_eq, NULL, &uid);
+	return hash_find(&t->uidx, uid_hash(t, uid), uid_eq, NULL, &uid);
 }
 
 /* flow_uid_count - flows held by uid */
@@ -211,7 +210,7 @@ uc_inc(struct flows *t, uint32_t uid)
 	struct uent *c = uc_find(t, uid);
 
 	if (c == NULL) {
-		if ((c = hash_insert(t->uidx, uid_hash(t, uid))) == NULL)
+		if ((c = hash_insert(&t->uidx, uid_hash(t, uid))) == NULL)
 			abort();	/* sized for max UIDs: a bug */
 		c->uid = uid;
 	}
@@ -227,14 +226,14 @@ uc_dec(struct flows *t, uint32_t uid)
 	if (c == NULL)
 		abort();	/* a flow nobody counted: a bug */
 	if (--c->n == 0)
-		hash_remove(t->uidx, c);
+		hash_remove(&t->uidx, c);
 }
 
 /* find - the entry of key k (normalized) hashed to h, or NULL */
 static struct fent *
 find(const struct flows *t, const struct flow_key *k, uint64_t h)
 {
-	return hash_find(t->idx, h, flow_eq, t, k);
+	return hash_find(&t->idx, h, flow_eq, t, k);
 }
 
 /* entry_at - the entry of the flow at pos */
@@ -243,7 +242,7 @@ entry_at(const struct flows *t, uint32_t pos)
 {
 	struct fent *e;
 
-	e = hash_find(t->idx, key_hash(t, &t->f[pos].key), pos_eq, NULL, &pos);
+	e = hash_find(&t->idx, key_hash(t, &t->f[pos].key), pos_eq, NULL, &pos);
 	if (e == NULL)
 		abort();	/* the index lost a flow: a bug */
 	return e;
@@ -256,7 +255,7 @@ remove_at(struct flows *t, struct fent *e)
 	uint32_t pos = e->pos, last = (uint32_t)t->n - 1;
 
 	uc_dec(t, t->f[pos].uid);
-	hash_remove(t->idx, e);
+	hash_remove(&t->idx, e);
 	if (pos != last) {
 		/* The last flow moves into the hole: repoint its entry. */
 		entry_at(t, last)->pos = pos;
@@ -324,7 +323,7 @@ flow_put(struct flows *t, const struct flow *f, uint64_t now)
 	}
 	if (f->expires < t->full_until)
 		t->full_until = f->expires;
-	if ((e = hash_insert(t->idx, h)) == NULL)
+	if ((e = hash_insert(&t->idx, h)) == NULL)
 		abort();	/* sized for max flows: a bug */
 	e->pos = (uint32_t)t->n;
 	t->f[t->n] = *f;

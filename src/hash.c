@@ -50,41 +50,35 @@ slots_for(size_t n)
 	return slots;
 }
 
-/* hash_new - an empty table for n entries; its pages are only backed
+/* hash_init - an empty table for n entries; its pages are only backed
  * once written, so a large table costs what it holds */
-struct hash *
-hash_new(size_t entsize, size_t n)
+int
+hash_init(struct hash *t, size_t entsize, size_t n)
 {
-	struct hash *t;
 	size_t slots;
 
+	memset(t, 0, sizeof(*t));
 	if (entsize < sizeof(uint32_t) || entsize % sizeof(uint32_t) != 0) {
 		errno = EINVAL;
-		return NULL;
+		return -1;
 	}
 	if ((slots = slots_for(n)) == 0) {
 		errno = ENOSPC;
-		return NULL;
+		return -1;
 	}
-	if ((t = calloc(1, sizeof(*t))) == NULL)
-		return NULL;
-	if ((t->s = calloc(slots, entsize)) == NULL) {
-		free(t);
-		return NULL;
-	}
+	if ((t->s = calloc(slots, entsize)) == NULL)
+		return -1;
 	t->esize = entsize;
 	t->mask = slots - 1;
-	return t;
+	return 0;
 }
 
-/* hash_free - release the table and its entries */
+/* hash_fini - release the entries (the caller holds the table) */
 void
-hash_free(struct hash *t)
+hash_fini(struct hash *t)
 {
-	if (t == NULL)
-		return;
 	free(t->s);
-	free(t);
+	memset(t, 0, sizeof(*t));
 }
 
 /* hash_clear - every slot empty */

@@ -19,7 +19,7 @@ struct ent {
 };
 
 struct live {
-	struct hash	*t;		/* of struct ent */
+	struct hash	 t;		/* of struct ent */
 	uint64_t	 census_at;
 	int		 lost;		/* a count could not be stored */
 };
@@ -38,7 +38,7 @@ ent_eq(const void *ctx, const void *e, const void *id)
 static struct ent *
 find(const struct live *l, int64_t id)
 {
-	return hash_find(l->t, hash_u64((uint64_t)id), ent_eq, NULL, &id);
+	return hash_find(&l->t, hash_u64((uint64_t)id), ent_eq, NULL, &id);
 }
 
 /* live_new - an empty count */
@@ -49,7 +49,7 @@ live_new(void)
 
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
-	if ((l->t = hash_new(sizeof(struct ent), LIVE_ENTS0)) == NULL) {
+	if (hash_init(&l->t, sizeof(struct ent), LIVE_ENTS0) == -1) {
 		free(l);
 		return NULL;
 	}
@@ -62,7 +62,7 @@ live_free(struct live *l)
 {
 	if (l == NULL)
 		return;
-	hash_free(l->t);
+	hash_fini(&l->t);
 	free(l);
 }
 
@@ -70,7 +70,7 @@ live_free(struct live *l)
 void
 live_census(struct live *l, uint64_t now)
 {
-	hash_clear(l->t);
+	hash_clear(&l->t);
 	l->lost = 0;
 	l->census_at = now;
 }
@@ -97,7 +97,7 @@ live_add(struct live *l, int64_t account, uint32_t n)
 	struct ent *e = find(l, account);
 
 	if (e == NULL) {
-		if ((e = hash_insert(l->t, hash_u64((uint64_t)account))) ==
+		if ((e = hash_insert(&l->t, hash_u64((uint64_t)account))) ==
 		    NULL) {
 			l->lost = 1;
 			return;

@@ -28,6 +28,17 @@ key_eq(const void *ctx, const void *e, const void *key)
 	return ((const struct ent *)e)->key == *(const uint64_t *)key;
 }
 
+/* table - tab made for n entries, or the test stops */
+static struct hash *
+table(struct hash *tab, size_t n)
+{
+	if (hash_init(tab, sizeof(struct ent), n) == -1) {
+		printf("not ok - hash_init(%zu): %s\n", n, strerror(errno));
+		exit(1);
+	}
+	return tab;
+}
+
 /* find - the entry holding key under h, or NULL */
 static struct ent *
 find(struct hash *t, uint64_t h, uint64_t key)
@@ -81,10 +92,11 @@ at(uint32_t home, uint32_t high)
 static void
 test_basic(void)
 {
-	struct hash *t = hash_new(sizeof(struct ent), 8);
+	struct hash tab, *t = table(&tab, 8);
 
-	T_OK(t != NULL, "hash_new");
-	T_OK(hash_new(3, 8) == NULL && errno == EINVAL,
+	struct hash bad;
+
+	T_OK(hash_init(&bad, 3, 8) == -1 && errno == EINVAL,
 	    "an entry too small for its tag is refused");
 	T_EQ_U(hash_count(t), 0, "new table is empty");
 	T_EQ_U(val(t, hash_u64(100), 100), 0, "absent key: not found");
@@ -110,15 +122,16 @@ test_basic(void)
 	T_EQ_U(put(t, (uint64_t)1 << 32, 6, 60), 0, "add under tag 1");
 	T_OK(val(t, 5, 5) == 50 && val(t, (uint64_t)1 << 32, 6) == 60,
 	    "both found");
-	hash_free(t);
-	hash_free(NULL);
+	hash_fini(t);
+	T_OK(tab.s == NULL && tab.n == 0, "released: all zero");
+	hash_fini(t);
 }
 
 /* every key under the very same hash: eq alone tells them apart */
 static void
 test_full_collision(void)
 {
-	struct hash *t = hash_new(sizeof(struct ent), 12);
+	struct hash tab, *t = table(&tab, 12);
 	uint64_t h = at(3, 77);
 	uint32_t i, bad = 0;
 
@@ -139,7 +152,7 @@ test_full_collision(void)
 			bad++;
 	T_EQ_U(bad, 0, "the others still found after two deletions");
 	T_EQ_U(hash_count(t), 10, "ten left");
-	hash_free(t);
+	hash_fini(t);
 }
 
 /*
@@ -150,7 +163,7 @@ test_full_collision(void)
 static void
 test_wrap(void)
 {
-	struct hash *t = hash_new(sizeof(struct ent), 12);
+	struct hash tab, *t = table(&tab, 12);
 	static const uint32_t home[] = { 14, 14, 15, 0, 15, 1, 0, 14 };
 	uint32_t i, n = sizeof(home) / sizeof(home[0]), bad, d;
 
@@ -169,14 +182,14 @@ test_wrap(void)
 		T_OK(bad == 0, "wrapped cluster, entry %u deleted: %u of "
 		    "the others lost", d, bad);
 	}
-	hash_free(t);
+	hash_fini(t);
 }
 
 /* a table made for none grows, and every entry keeps its fields */
 static void
 test_growth(void)
 {
-	struct hash *t = hash_new(sizeof(struct ent), 0);
+	struct hash tab, *t = table(&tab, 0);
 	uint32_t i, bad = 0;
 	uint64_t k;
 
@@ -204,14 +217,14 @@ test_growth(void)
 			bad++;
 	}
 	T_EQ_U(bad, 0, "half deleted: the other half still found");
-	hash_free(t);
+	hash_fini(t);
 }
 
 /* a walk visits every stored entry exactly once */
 static void
 test_walk(void)
 {
-	struct hash *t = hash_new(sizeof(struct ent), 0);
+	struct hash tab, *t = table(&tab, 0);
 	static unsigned char seen[1001];
 	uint32_t i, twice = 0, wrong = 0, n = 0;
 	struct ent *e;
@@ -237,7 +250,7 @@ test_walk(void)
 	hash_clear(t);
 	pos = 0;
 	T_OK(hash_next(t, &pos) == NULL, "an empty table walks nothing");
-	hash_free(t);
+	hash_fini(t);
 }
 
 /*
@@ -248,7 +261,7 @@ test_walk(void)
 static void
 test_random(void)
 {
-	struct hash *t = hash_new(sizeof(struct ent), 16);
+	struct hash tab, *t = table(&tab, 16);
 	static uint32_t model[512];	/* key -> value, 0 absent */
 	uint64_t rng = 0x853c49e6748fea9bULL, k;
 	uint32_t n = 0, step, bad = 0, v;
@@ -279,7 +292,7 @@ test_random(void)
 #undef KH
 	T_OK(bad == 0, "200000 random operations agree with an array "
 	    "(stopped at step %u)", step);
-	hash_free(t);
+	hash_fini(t);
 }
 
 /* dense keys (UIDs) land on many different homes */
