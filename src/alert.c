@@ -4,9 +4,10 @@
  *
  * Per-account state the struct acct has no room for (lines suppressed,
  * budget kinds currently over) lives in a hash table (hash.h) keyed by
- * account id, made for ALERT_SLOTS entries and never grown, so an entry
- * never moves.  Entries are never removed: only accounts that
- * misbehaved get one, and 65536 of them is more than a server hosts.
+ * account id, grown as accounts misbehave up to ALERT_SLOTS entries; an
+ * entry moves when the table grows, so none is held past the call that
+ * found it.  Entries are never removed: only accounts that misbehaved get
+ * one, and 65536 of them is more than a server hosts.
  * XXX When the table is full, further accounts get no crossing memory
  * (every refusal logs, still within the line limit) and their suppressed
  * counts go to one anonymous total.
@@ -25,6 +26,7 @@
 #include "log.h"
 
 #define ALERT_SLOTS	65536	/* accounts with an entry, at most */
+#define ALERT_SLOTS0	64	/* ... at first */
 #define ALERT_QUEUE	1024	/* events waiting for the group commit */
 #define ALERT_LINE	512
 
@@ -58,7 +60,7 @@ alert_new(const struct config *cfg)
 	struct alerts *al;
 
 	if ((al = calloc(1, sizeof(*al))) == NULL ||
-	    hash_init(&al->t, sizeof(struct entry), ALERT_SLOTS) == -1 ||
+	    hash_init(&al->t, sizeof(struct entry), ALERT_SLOTS0) == -1 ||
 	    (al->q = calloc(ALERT_QUEUE, sizeof(*al->q))) == NULL) {
 		log_warn("alert_new");
 		alert_free(al);
