@@ -3,9 +3,7 @@
 # Build with the same PREFIX you install with: the rules directory is
 # compiled in (mailgov.conf's rules_dir overrides it).
 #
-# Plain make, pkg-config, one module per src/*.c.  Programs are the
-# src/main_*.c files; src/ctl_*.c belong to mailgovctl only; everything else
-# is a library module linked into whichever program needs it.
+# Plain make, pkg-config, one module per src/PART/NAME.c (see PARTS below).
 
 PREFIX	?= /usr/local
 SBINDIR	?= $(PREFIX)/sbin
@@ -27,17 +25,25 @@ PKGS	= libnetfilter_queue libmnl sqlite3 libcap-ng
 CFLAGS	?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	   -Wstrict-prototypes -Wmissing-prototypes -fno-common \
-	   -D_FORTIFY_SOURCE=2 -fstack-protector-strong -Iinclude \
+	   -D_FORTIFY_SOURCE=2 -fstack-protector-strong $(INCS) \
 	   -DSHAREDIR='"$(SHAREDIR)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 
 BUILD	?= build
-MAINS	= $(wildcard src/main_*.c)
-CTL_SRCS = $(wildcard src/ctl_*.c)
-LIB_SRCS = $(filter-out $(MAINS) $(CTL_SRCS),$(wildcard src/*.c))
-LIB_OBJS = $(LIB_SRCS:src/%.c=$(BUILD)/%.o)
-CTL_OBJS = $(CTL_SRCS:src/%.c=$(BUILD)/%.o)
+# One folder per part, lowest first (docs/architecture.md): a module uses
+# its own folder and the ones before it, never one after.  include/
+# mirrors src/.  Each program is its folder's main.c; the ctl folder
+# belongs to mailgovctl alone, the others make the library.
+PARTS	= lib ledger kernel queue mailgovd sendmail ctl
+INCS	= $(addprefix -Iinclude/,$(PARTS))
+HDRS	= $(foreach p,$(PARTS),$(wildcard include/$(p)/*.h))
+MAINS	= src/mailgovd/main.c src/ctl/main.c src/sendmail/main.c
+CTL_SRCS = $(filter-out $(MAINS),$(wildcard src/ctl/*.c))
+LIB_SRCS = $(filter-out $(MAINS) $(CTL_SRCS),\
+	   $(foreach p,$(PARTS),$(wildcard src/$(p)/*.c)))
+LIB_OBJS = $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
+CTL_OBJS = $(CTL_SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB	= $(BUILD)/libmailgov.a
 
 PROGS	= $(BUILD)/mailgovd $(BUILD)/mailgovctl $(BUILD)/mailgov-sendmail
@@ -48,7 +54,8 @@ UNITS	= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 all: $(PROGS)
 
-$(BUILD)/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)
+$(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD):
@@ -57,13 +64,13 @@ $(BUILD):
 $(LIB): $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/mailgovd: $(BUILD)/main_mailgovd.o $(LIB)
+$(BUILD)/mailgovd: $(BUILD)/obj/mailgovd/main.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/mailgovctl: $(BUILD)/main_mailgovctl.o $(CTL_OBJS) $(LIB)
+$(BUILD)/mailgovctl: $(BUILD)/obj/ctl/main.o $(CTL_OBJS) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/mailgov-sendmail: $(BUILD)/main_sendmail.o $(LIB)
+$(BUILD)/mailgov-sendmail: $(BUILD)/obj/sendmail/main.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/t.h $(LIB) | $(BUILD)
@@ -116,7 +123,7 @@ fuzz:
 	    CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" all
 	for f in $(FUZZ_SRCS); do \
 	    n=$$(basename $$f .c); \
-	    clang -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude \
+	    clang -O1 -g -fsanitize=fuzzer,address,undefined $(INCS) \
 	        $$(pkg-config --cflags $(PKGS)) -o build-fuzz/$$n $$f \
 	        build-fuzz/libmailgov.a $$(pkg-config --libs $(PKGS)) -lpthread \
 	        || exit 1; \

@@ -1,5 +1,5 @@
 /*
- * flowbench - the flow table alone (src/flow.c from libmailgov.a), at
+ * flowbench - the flow table alone (src/kernel/flow.c from libmailgov.a), at
  * mailgovd's size: flow_new(N), then N distinct flows inserted, looked up
  * (present and absent), expired and deleted, timed per operation, with
  * the process's resident memory (VmRSS, VmHWM) before and after.  No

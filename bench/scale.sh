@@ -61,7 +61,7 @@ RES="$D/results"
 cc -O2 -o "$D/loadgen" "$TOP/bench/loadgen.c" || exit 1
 cp "$BUILD/mailgovd" "$BUILD/mailgovctl" "$BUILD/libmailgov.a" "$D/" ||
     exit 1
-cc -O2 -I"$TOP/include" -o "$D/flowbench" "$TOP/bench/flowbench.c" \
+cc -O2 $(for p in lib ledger kernel queue; do printf -- "-I%s/include/%s " "$TOP" $p; done) -o "$D/flowbench" "$TOP/bench/flowbench.c" \
     "$D/libmailgov.a" || exit 1
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }

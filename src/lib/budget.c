@@ -16,6 +16,8 @@
  * an earlier "now" only makes "new_tat - tau > now" easier to fail.  Near
  * UINT64_MAX, a charge whose tat would not fit is refused for good rather
  * than saturated, for the same reason.
+ *
+ * Trusts: nothing; a pure function of its arguments.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
  * rules - render the netfilter rules mailgov ships (rules/iptables.in,
  * rules/nftables.in) from the configuration and the accounts' explicit
  * connection caps.  Pure: the caller reads the template and passes its
- * text; nothing here runs a tool or touches the kernel (src/ctl_rules.c
+ * text; nothing here runs a tool or touches the kernel (src/ctl/rules.c
  * loads what is rendered here).
  *
  * Template language, so that an admin can read the templates as rules:

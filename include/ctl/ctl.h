@@ -45,7 +45,7 @@ int	ctl_usage_err(const char *cmd, const char *, ...)
 void	ctl_json_str(FILE *, const char *s);
 
 /*
- * The command table, in src/main_mailgovctl.c: one line per command,
+ * The command table, in src/ctl/main.c: one line per command,
  * ended by a NULL name.  `mailgovctl --help` prints every usage line and
  * `mailgovctl CMD --help` the command's own.  The main program strips
  * "--json" anywhere in a command's arguments (before "--") into ctl->json
@@ -94,7 +94,7 @@ char	*ctl_xstrdup(const char *);
 char	*ctl_xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	*ctl_xreallocarray(void *, size_t, size_t);
 
-/* Budgets as the account commands show them (src/ctl_budget.c). */
+/* Budgets as the account commands show them (src/ctl/budget.c). */
 /* ctl_budget_limit - the limit in force: the account's row, else the
  * configured default */
 const struct budget_limit *ctl_budget_limit(const struct ctl *,
@@ -109,7 +109,7 @@ void	ctl_budget_text(FILE *, const struct ctl *,
  * "period":S,"burst":N,"text":"100/1h" -- the caller adds fields and '}' */
 void	ctl_limit_json(FILE *, const struct budget_limit *);
 
-/* Where Postfix takes mail over TCP (src/ctl_postfix.c), for the rules. */
+/* Where Postfix takes mail over TCP (src/ctl/postfix.c), for the rules. */
 struct ctl_port {
 	uint16_t	 port;
 	char		 why[512];	/* "127.0.0.1:10025 in .../master.cf" */

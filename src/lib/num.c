@@ -3,6 +3,8 @@
  * input is untrusted text (a config line, a command-line argument, a
  * policy attribute): no sign, no whitespace, no trailing garbage and no
  * overflow is accepted, unlike strtoul(), which allows all four.
+ *
+ * Trusts: nothing in its input.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -9,6 +9,9 @@
  * Also here: the budget and mode names shared by the daemon, the database
  * and mailgovctl, the "N/DURATION" budget syntax, and who the web groups'
  * members are (looked up in the passwd and group databases when asked).
+ *
+ * Trusts: nothing in the file: lines, keys and values are bounded and
+ * checked, and a bad file changes nothing.
  */
 #include <sys/types.h>
 #include <sys/socket.h>

@@ -1,6 +1,6 @@
 /*
  * rules - render mailgov's netfilter rules from the templates in
- * rules_dir (see include/rules.h for the template language).
+ * rules_dir (see include/kernel/rules.h for the template language).
  *
  * Trusts: the configuration, already range-checked by config_load, and
  * the template text; an error in a template is reported with its line.

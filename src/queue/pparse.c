@@ -2,6 +2,8 @@
  * pparse - the Postfix policy request parser (see pparse.h).  Pure: no
  * I/O, no allocation, no global state.  Every byte comes from an untrusted
  * client; the only thing written is the caller's buffer, in place.
+ *
+ * Trusts: nothing a client sends.
  */
 #include <string.h>
 
