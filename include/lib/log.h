@@ -34,6 +34,10 @@ void	log_panic(const char *, int, const char *, ...) LOG_FMT(3, 4)
  * Returns dst, so it can sit inside a log call.
  */
 char	*log_clean(char *dst, size_t dstlen, const char *src, size_t srclen);
+/* log_endpoint - "a.b.c.d:port" or "[v6]:port" of a raw address (4 or
+ * 16 bytes, by family) into buf; "?" for an address it cannot print */
+char	*log_endpoint(char *buf, size_t len, int family, const uint8_t *addr,
+	    uint16_t port);
 
 /*
  * log_rate_ok - may one more line of a kind go out at now: at most lines

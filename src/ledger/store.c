@@ -581,19 +581,30 @@ fail:
 	return -1;
 }
 
+/* one_int - the one integer row statement which yields; SQLITE_DONE
+ * when it yields no row (*rc has the step's code either way) */
+static int
+one_int(struct store *s, enum st which, int64_t *v, int *rc)
+{
+	sqlite3_stmt *st = st_get(s, which);
+
+	if (st == NULL)
+		return -1;
+	*rc = sqlite3_step(st);
+	if (*rc == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
 /* data_version - PRAGMA data_version: bumped by other connections' commits */
 static int
 data_version(struct store *s, int64_t *v)
 {
-	sqlite3_stmt *st = st_get(s, S_DATA_VERSION);
 	int rc;
 
-	if (st == NULL)
+	if (one_int(s, S_DATA_VERSION, v, &rc) == -1)
 		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*v = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? 0 : dberr(s, rc);
 }
 
@@ -601,15 +612,10 @@ data_version(struct store *s, int64_t *v)
 static int
 generation(struct store *s, int64_t *v)
 {
-	sqlite3_stmt *st = st_get(s, S_GEN);
 	int rc;
 
-	if (st == NULL)
+	if (one_int(s, S_GEN, v, &rc) == -1)
 		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*v = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
 		return seterr(s, "database %s is corrupt or not a mailgov "
 		    "database", s->path);

@@ -4,6 +4,7 @@
  * look at errno.  Nothing here trusts its string arguments to be
  * printable: callers pass untrusted text through log_clean() first.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -142,4 +143,16 @@ log_rate_ok(uint64_t *tat, uint64_t now, uint64_t lines, uint64_t period)
 	struct budget_limit lim = { lines, period, lines };
 
 	return budget_charge(&lim, tat, now, 1, NULL) == BUDGET_OK;
+}
+
+char *
+log_endpoint(char *buf, size_t len, int family, const uint8_t *addr,
+    uint16_t port)
+{
+	char	a[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(family, addr, a, sizeof(a)) == NULL)
+		snprintf(a, sizeof(a), "?");
+	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+	return buf;
 }

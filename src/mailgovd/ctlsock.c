@@ -100,21 +100,6 @@ put(struct client *c, const char *fmt, ...)
 	return 0;
 }
 
-/* endpoint - "a.b.c.d:port" or "[v6]:port" */
-static void
-endpoint(char *buf, size_t len, int family, const uint8_t *addr,
-    uint16_t port)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	if (inet_ntop(family, addr, a, sizeof(a)) == NULL)
-		snprintf(a, sizeof(a), "?");
-	if (family == AF_INET6)
-		snprintf(buf, len, "[%s]:%u", a, port);
-	else
-		snprintf(buf, len, "%s:%u", a, port);
-}
-
 struct listing {
 	struct ctlsock	*cs;
 	struct client	*c;
@@ -138,8 +123,8 @@ list_flow(const struct flow *f, void *arg)
 		l->more++;
 		return 0;
 	}
-	endpoint(src, sizeof(src), f->key.family, f->key.addr, f->key.port);
-	endpoint(dst, sizeof(dst), f->key.family, f->dst, f->dport);
+	log_endpoint(src, sizeof(src), f->key.family, f->key.addr, f->key.port);
+	log_endpoint(dst, sizeof(dst), f->key.family, f->dst, f->dport);
 	a = acct_by_id(l->cs->accts, f->account);
 	if (put(l->c, "src=%s dst=%s uid=%u account=%s verdict=%s age=%llu "
 	    "ttl=%llu\n", src, dst, f->uid, a ? a->name : "-",

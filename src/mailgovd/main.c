@@ -92,19 +92,6 @@ struct daemon {
 	uint64_t	 flow_share_logged;
 };
 
-/* endpoint - "a.b.c.d:port" or "[v6]:port" for the alerts */
-static void
-endpoint(char *buf, size_t len, int family, const uint8_t *addr,
-    uint16_t port)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	if (inet_ntop(family, addr, a, sizeof(a)) == NULL)
-		snprintf(a, sizeof(a), "?");
-	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
-	    port);
-}
-
 /* --- the kernel path ---------------------------------------------------- */
 
 /*
@@ -343,7 +330,7 @@ on_syn(const struct nfq_pkt *p, uint32_t *mark, void *arg)
 	lc.now = now;
 	govern_decide(a, &d->cfg, &syn, now, count_live, &lc, &r);
 
-	endpoint(dst, sizeof(dst), p->family, p->daddr, p->dport);
+	log_endpoint(dst, sizeof(dst), p->family, p->daddr, p->dport);
 	if (p->has_uid)
 		snprintf(uid, sizeof(uid), "%u", p->uid);
 	else
