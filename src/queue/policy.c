@@ -45,6 +45,7 @@
 #include "acct.h"
 #include "alert.h"
 #include "budget.h"
+#include "clock.h"
 #include "commit.h"
 #include "config.h"
 #include "decide.h"
@@ -179,7 +180,6 @@ struct policy {
 	uint8_t			 mark_key[MARK_KEYLEN];
 };
 
-static uint64_t	mono_s(void);
 static void	conn_close(struct conn *);
 static int	conn_flush(struct conn *);
 static void	conn_update_events(struct conn *);
@@ -187,23 +187,12 @@ static int	conn_process(struct conn *);
 static struct uidslot *uid_slot(struct policy *, uint32_t);
 static int	uid_shared(const struct policy *, uint32_t);
 
-/* now_us - wall-clock microseconds: budget state is stored across runs */
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/* log_allowed - a token bucket for lines an outsider can trigger */
+/* log_allowed - may a line an outsider can trigger go out (POLICY_LOG_RATE
+ * a second, log_rate_ok) */
 static int
 log_allowed(uint64_t *tat, uint64_t now)
 {
-	struct budget_limit lim = { POLICY_LOG_RATE, 1000000, POLICY_LOG_RATE };
-
-	return budget_charge(&lim, tat, now, 1, NULL) == BUDGET_OK;
+	return log_rate_ok(tat, now, POLICY_LOG_RATE, 1000000);
 }
 
 /* --- group commit ------------------------------------------------------- */
@@ -551,7 +540,7 @@ owed_lost(struct conn *c)
 		acct_count_held(a, 1);
 		(void)release_note_held(p->rel, a, o->queue_id, o->rcpts,
 		    o->size, o->sender, 1);
-		if (log_allowed(&p->warn_tat, now_us()))
+		if (log_allowed(&p->warn_tat, clock_now_us()))
 			log_warnx("policy: queue_id=%s account=%s: the client "
 			    "left before the answer accepting it went out; "
 			    "Postfix holds it, and it will be released "
@@ -635,7 +624,7 @@ handle(struct conn *c, const struct pp_req *r)
 		answer(c, 0, "DUNNO");
 		return;
 	}
-	now = now_us();
+	now = clock_now_us();
 	/* a reset by mailgovctl is seen before the account is charged */
 	commit_fresh(c->p->cm);
 	queue = q.context != NULL && strcmp(q.context, "queue") == 0;
@@ -661,7 +650,7 @@ malformed(struct conn *c, enum pp_status st)
 	char	 near[80];
 	size_t	 off = c->start + c->req.line, len;
 
-	if (log_allowed(&c->p->warn_tat, now_us())) {
+	if (log_allowed(&c->p->warn_tat, clock_now_us())) {
 		len = off < c->inlen ? c->inlen - off : 0;
 		if (len > 60)
 			len = 60;
@@ -808,7 +797,7 @@ on_conn(int fd, uint32_t events, void *arg)
 		return;
 	}
 	c->inlen += (size_t)n;
-	c->last_rx = mono_s();
+	c->last_rx = clock_mono_s();
 	(void)conn_process(c);
 }
 
@@ -1059,21 +1048,21 @@ on_accept(int fd, uint32_t events, void *arg)
 			return;
 		}
 		if (p->nconns >= POLICY_MAX_CONNS) {
-			if (log_allowed(&p->warn_tat, now_us()))
+			if (log_allowed(&p->warn_tat, clock_now_us()))
 				log_warnx("policy: %u connections already; "
 				    "refusing another", p->nconns);
 			close(cfd);
 			continue;
 		}
 		if (!peer_allowed(p, l, cfd, peer, sizeof(peer), &uid)) {
-			if (log_allowed(&p->warn_tat, now_us()))
+			if (log_allowed(&p->warn_tat, clock_now_us()))
 				log_warnx("policy: refusing %s: web users may "
 				    "not use the policy service", peer);
 			close(cfd);
 			continue;
 		}
 		if (!uid_share(p, uid)) {
-			if (log_allowed(&p->warn_tat, now_us()))
+			if (log_allowed(&p->warn_tat, clock_now_us()))
 				log_warnx("policy: refusing %s: it holds its "
 				    "share of the connections already", peer);
 			close(cfd);
@@ -1096,7 +1085,7 @@ on_accept(int fd, uint32_t events, void *arg)
 		if (uid_shared(p, uid))
 			uid_slot(p, uid)->n++;	/* uid_share found one */
 		c->last_seq = 0;
-		c->last_rx = mono_s();
+		c->last_rx = clock_mono_s();
 		snprintf(c->peer, sizeof(c->peer), "%s", peer);
 		pp_init(&c->req);
 		c->events = EPOLLIN;
@@ -1115,16 +1104,6 @@ on_accept(int fd, uint32_t events, void *arg)
 	}
 }
 
-/* mono_s - monotonic seconds, for the timeouts */
-static uint64_t
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec;
-}
-
 /*
  * on_sweep - once a second: close a connection stuck in the middle of a
  * request for request_timeout (it holds a slot and 16 KiB), or silent for
@@ -1136,7 +1115,7 @@ on_sweep(int fd, uint32_t events, void *arg)
 {
 	struct policy	*p = arg;
 	struct conn	*c, *next;
-	uint64_t	 v, now = mono_s(), idle;
+	uint64_t	 v, now = clock_mono_s(), idle;
 
 	(void)events;
 	if (read(fd, &v, sizeof(v)) != sizeof(v))
@@ -1147,7 +1126,7 @@ on_sweep(int fd, uint32_t events, void *arg)
 			continue;
 		idle = now - c->last_rx;
 		if (c->inlen > 0 && idle >= p->req_timeout) {
-			if (log_allowed(&p->warn_tat, now_us()))
+			if (log_allowed(&p->warn_tat, clock_now_us()))
 				log_warnx("policy: %s: unfinished request for "
 				    "%" PRIu64 " s; closing", c->peer, idle);
 			conn_close(c);

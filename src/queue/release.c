@@ -37,6 +37,7 @@
 
 #include "acct.h"
 #include "commit.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "num.h"
@@ -874,7 +875,7 @@ on_answer(int fd, uint32_t events, void *arg)
 		r->infl[i] = r->infl[--r->n_infl];
 		if (ans.status == RC_FAIL) {
 			/* leave it held; try again in a minute */
-			r->fail_until = (uint64_t)time(NULL) + 60;
+			r->fail_until = clock_mono_s() + 60;
 			continue;
 		}
 		if (!in_tx) {
@@ -1006,7 +1007,7 @@ release_tick(struct release *r, uint64_t now)
 		q_start(r);
 	}
 	count_admin_releases(r);
-	if ((uint64_t)time(NULL) < r->fail_until)
+	if (clock_mono_s() < r->fail_until)
 		return;
 	st = acct_store(r->accts);
 	for (i = 0; i < r->n_held && r->n_infl < REL_INFLIGHT; ) {
