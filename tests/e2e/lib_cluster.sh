@@ -51,8 +51,8 @@ cl_topology() {
 	ip -n "$(cl_ns hub)" link set br0 up
 	cl_join "$(cl_ns redis)" "$CL_REDIS" || return 1
 	cl_join "$(cl_ns mx)" 192.0.2.25 || return 1
-	for _n in $CL_NODES; do
-		cl_join "$(cl_ns "$_n")" "192.0.2.1$_n" || return 1
+	for _tn in $CL_NODES; do
+		cl_join "$(cl_ns "$_tn")" "192.0.2.1$_tn" || return 1
 	done
 }
 
@@ -185,10 +185,10 @@ cl_daemon_stop() {
 # (local or redis); a no-op when it already is
 cl_store() {
 	[ "$(cat "$CL/store" 2>/dev/null)" = "$1" ] && return 0
-	for _n in $CL_NODES; do
-		cl_daemon_stop "$_n"
-		cl_conf "$_n" "$1" </dev/null
-		cl_daemon_start "$_n" || return 1
+	for _sn in $CL_NODES; do
+		cl_daemon_stop "$_sn"
+		cl_conf "$_sn" "$1" </dev/null
+		cl_daemon_start "$_sn" || return 1
 	done
 	echo "$1" > "$CL/store"
 }
@@ -261,9 +261,9 @@ cl_settle() {
 	_s=0
 	while [ $_s -lt 150 ]; do
 		_t=$(cl_sent_all) _f=0
-		for _n in $CL_NODES; do
-			_t=$((_t + $(cl_held "$_n")))
-			_f=$((_f + $(cl_flight "$_n")))
+		for _en in $CL_NODES; do
+			_t=$((_t + $(cl_held "$_en")))
+			_f=$((_f + $(cl_flight "$_en")))
 		done
 		[ "$_t" -ge "$1" ] && [ "$_f" -eq 0 ] && return 0
 		sleep 0.2
@@ -279,11 +279,11 @@ cl_drop_held() {
 
 # cl_dump - every node's mailgovd and queue log, for a failure
 cl_dump() {
-	for _n in $CL_NODES; do
-		echo "--- node $_n mailgovd" >&2
-		tail -25 "$CL/n$_n.log" >&2
-		echo "--- node $_n queue instance" >&2
-		tail -15 "$CL/n$_n/lib/mailgov-test-log/queue.log" >&2
+	for _dn in $CL_NODES; do
+		echo "--- node $_dn mailgovd" >&2
+		tail -25 "$CL/n$_dn.log" >&2
+		echo "--- node $_dn queue instance" >&2
+		tail -15 "$CL/n$_dn/lib/mailgov-test-log/queue.log" >&2
 	done
 }
 

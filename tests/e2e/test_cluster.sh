@@ -35,24 +35,24 @@ cl_topology || { echo "not ok - the lab's namespaces"; exit 1; }
 t_sink "$(cl_ns mx)" 192.0.2.25:25 "$CL/sink" ||
     { echo "not ok - smtp-sink did not start"; exit 1; }
 redis_start >/dev/null || { echo "not ok - redis-server did not start"; exit 1; }
-for _n in $CL_NODES; do
-	cl_node_up "$_n" || { echo "not ok - node $_n: Postfix or rules"; exit 1; }
-	nctl "$_n" account import "$CL/accounts.json" >"$CL/n$_n.import" 2>&1 ||
-	    { cat "$CL/n$_n.import"; echo "not ok - node $_n: import"; exit 1; }
+for _k in $CL_NODES; do
+	cl_node_up "$_k" || { echo "not ok - node $_k: Postfix or rules"; exit 1; }
+	nctl "$_k" account import "$CL/accounts.json" >"$CL/n$_k.import" 2>&1 ||
+	    { cat "$CL/n$_k.import"; echo "not ok - node $_k: import"; exit 1; }
 done
 cl_store local || { cl_dump; echo "not ok - mailgovd did not start"; exit 1; }
 
 # --- the lab, and the baseline with budgets kept on each node --------
 
 test_each_node_has_its_own_postfix_and_database() {
-	for _n in $CL_NODES; do
-		t_eq "node $_n's hostname" "node$_n.mailgov.test" \
-		    "$(node "$_n" postconf -h myhostname)" || return
-		t_wait 5 node "$_n" sh -c "ss -ltn | grep -q '127.0.0.1:2525 '" ||
-		    t_fail "node $_n: no queue instance on 127.0.0.1:2525" ||
+	for _k in $CL_NODES; do
+		t_eq "node $_k's hostname" "node$_k.mailgov.test" \
+		    "$(node "$_k" postconf -h myhostname)" || return
+		t_wait 5 node "$_k" sh -c "ss -ltn | grep -q '127.0.0.1:2525 '" ||
+		    t_fail "node $_k: no queue instance on 127.0.0.1:2525" ||
 		    return
-		t_match "node $_n's rules" 'NFQUEUE' \
-		    "$(node "$_n" iptables -t mangle -S)" || return
+		t_match "node $_k's rules" 'NFQUEUE' \
+		    "$(node "$_k" iptables -t mangle -S)" || return
 	done
 	# a change on one node is not seen on another
 	nctl 1 account add only-on-one >/dev/null || return
@@ -62,8 +62,8 @@ test_each_node_has_its_own_postfix_and_database() {
 }
 
 test_every_node_reaches_redis_and_a_wrong_password_is_refused() {
-	for _n in $CL_NODES; do
-		t_eq "node $_n: PING" PONG "$(node "$_n" redis-cli -h \
+	for _k in $CL_NODES; do
+		t_eq "node $_k: PING" PONG "$(node "$_k" redis-cli -h \
 		    "$CL_REDIS" -p "$CL_REDIS_PORT" -a "$CL_REDIS_PASS" \
 		    --no-auth-warning ping 2>&1)" || return
 	done
@@ -77,39 +77,39 @@ test_every_node_reaches_redis_and_a_wrong_password_is_refused() {
 }
 
 test_the_same_file_imported_again_changes_nothing() {
-	for _n in $CL_NODES; do
-		t_match "node $_n" 'nothing to change \(4 accounts' \
-		    "$(nctl "$_n" account import "$CL/accounts.json")" ||
+	for _k in $CL_NODES; do
+		t_match "node $_k" 'nothing to change \(4 accounts' \
+		    "$(nctl "$_k" account import "$CL/accounts.json")" ||
 		    return
 	done
 	nctl 1 account export > "$CL/e1.json" || return
-	for _n in 2 3; do
-		nctl "$_n" account export > "$CL/e$_n.json" || return
-		cmp -s "$CL/e1.json" "$CL/e$_n.json" ||
-		    t_fail "node $_n exports other accounts than node 1" ||
+	for _k in 2 3; do
+		nctl "$_k" account export > "$CL/e$_k.json" || return
+		cmp -s "$CL/e1.json" "$CL/e$_k.json" ||
+		    t_fail "node $_k exports other accounts than node 1" ||
 		    return
 	done
 }
 
 # Budgets on each node: 10 an hour, and three nodes let 30 out.
 test_local_each_node_spends_its_own_budget() {
-	for _n in $CL_NODES; do cl_php "$_n" "$WEB1" 5 & done
+	for _k in $CL_NODES; do cl_php "$_k" "$WEB1" 5 & done
 	wait
 	cl_settle 15 || { cl_dump; return 1; }
 	t_eq "delivered with 5 a node (the cluster allows 10)" 15 \
 	    "$(cl_sent_all)" || return
-	for _n in $CL_NODES; do cl_php "$_n" "$WEB1" 7 & done
+	for _k in $CL_NODES; do cl_php "$_k" "$WEB1" 7 & done
 	wait
 	cl_settle 36 || { cl_dump; return 1; }
-	for _n in $CL_NODES; do
-		t_eq "node $_n delivered" 10 "$(cl_sent "$_n")" || return
-		t_eq "node $_n holds" 2 "$(cl_held "$_n")" || return
+	for _k in $CL_NODES; do
+		t_eq "node $_k delivered" 10 "$(cl_sent "$_k")" || return
+		t_eq "node $_k holds" 2 "$(cl_held "$_k")" || return
 	done
 	t_eq "delivered in all" 30 "$(cl_sent_all)"
 }
 
 test_local_block_stays_on_its_node() {
-	for _n in $CL_NODES; do cl_drop_held "$_n"; done
+	for _k in $CL_NODES; do cl_drop_held "$_k"; done
 	rm -f "$CL"/sink/*
 	nctl 1 block stopped >/dev/null || return
 	cl_php 1 "$WEB4" 1 2>/dev/null
@@ -124,14 +124,14 @@ test_local_block_stays_on_its_node() {
 
 # redis_setup - every node on the shared store, the MX and holds empty
 redis_setup() {
-	cl_store redis || { cl_dump; return 1; }
-	for _n in $CL_NODES; do cl_drop_held "$_n"; done
+	for _k in $CL_NODES; do cl_drop_held "$_k"; done
 	rm -f "$CL"/sink/*
+	cl_store redis || { cl_dump; return 1; }
 }
 
 test_redis_fifteen_messages_ten_leave_five_held_then_released() {
 	redis_setup || return
-	for _n in $CL_NODES; do cl_php "$_n" "$WEB2" 5 & done
+	for _k in $CL_NODES; do cl_php "$_k" "$WEB2" 5 & done
 	wait
 	cl_settle 15 || { cl_dump; return 1; }
 	t_eq "delivered (one budget of 10)" 10 "$(cl_sent_all)" || return
@@ -145,21 +145,21 @@ test_redis_fifteen_messages_ten_leave_five_held_then_released() {
 
 test_redis_down_fallback_share_none_lost_and_counts_catch_up() {
 	redis_setup || return
-	for _n in $CL_NODES; do cl_php "$_n" "$WEB3" 1 || return; done
+	for _k in $CL_NODES; do cl_php "$_k" "$WEB3" 1 || return; done
 	cl_settle 3 || { cl_dump; return 1; }
 	t_eq "delivered with Redis up" 3 "$(cl_sent_all)" || return
 	redis_stop
-	for _n in $CL_NODES; do
-		_before=$(cl_sent "$_n")
-		cl_php "$_n" "$WEB3" 5
-		echo "$_before" > "$CL/before$_n"
+	for _k in $CL_NODES; do
+		_before=$(cl_sent "$_k")
+		cl_php "$_k" "$WEB3" 5
+		echo "$_before" > "$CL/before$_k"
 	done
 	cl_settle 18 || { cl_dump; return 1; }
 	# 10 / cluster_nodes = 3 a node while the store is away
-	for _n in $CL_NODES; do
-		_d=$(( $(cl_sent "$_n") - $(cat "$CL/before$_n") ))
+	for _k in $CL_NODES; do
+		_d=$(( $(cl_sent "$_k") - $(cat "$CL/before$_k") ))
 		[ "$_d" -le 3 ] ||
-		    t_fail "node $_n sent $_d without Redis (share 3)" || return
+		    t_fail "node $_k sent $_d without Redis (share 3)" || return
 	done
 	_during=$(cl_sent_all)
 	t_eq "delivered or held (none lost)" 18 "$(( _during +
@@ -172,7 +172,7 @@ test_redis_down_fallback_share_none_lost_and_counts_catch_up() {
 	    t_fail "no key under $CL_PREFIX in the restarted Redis" || return
 	# caught up: the shared budget knows the outage's mail, so what
 	# leaves now stays within what is left of 10
-	for _n in $CL_NODES; do cl_php "$_n" "$WEB3" 1 || return; done
+	for _k in $CL_NODES; do cl_php "$_k" "$WEB3" 1 || return; done
 	cl_settle 21 || { cl_dump; return 1; }
 	sleep 3
 	_left=$(( 10 - _during )); [ "$_left" -ge 0 ] || _left=0
@@ -202,7 +202,7 @@ test_redis_block_on_one_node_stops_the_account_on_all_three() {
 	redis_setup || return
 	nctl 1 block stopped >/dev/null || return
 	sleep 1.5	# within a second on every node
-	for _n in $CL_NODES; do cl_php "$_n" "$WEB4" 1 2>/dev/null; done
+	for _k in $CL_NODES; do cl_php "$_k" "$WEB4" 1 2>/dev/null; done
 	sleep 3
 	t_eq "delivered for a blocked account" 0 "$(cl_sent_all)" || return
 	nctl 1 unblock stopped >/dev/null
