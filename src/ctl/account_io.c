@@ -726,22 +726,52 @@ read_file(const char *path, size_t *len)
 
 /* --- import: applying it ------------------------------------------------ */
 
-/* local_accounts - note what this node has of the file's account */
+/* Every account of this node, sorted by name, to find the file's in. */
+struct names {
+	struct store_account	*v;
+	size_t			 n;
+};
+
+static int
+names_add(const struct store_account *a, void *arg)
+{
+	struct names *ns = arg;
+
+	ns->v = ctl_xreallocarray(ns->v, ns->n + 1, sizeof(*ns->v));
+	ns->v[ns->n++] = *a;
+	return 0;
+}
+
+static int
+cmp_acc_name(const void *a, const void *b)
+{
+	return strcmp(((const struct store_account *)a)->name,
+	    ((const struct store_account *)b)->name);
+}
+
+/* local_accounts - note what this node has of the file's accounts */
 static int
 local_accounts(struct store *st, struct accs *as)
 {
+	struct names ns = { NULL, 0 };
+	struct store_account key, *hit;
 	size_t	 i;
 
-	for (i = 0; i < as->n; i++) {
-		if (store_account_get(st, as->v[i].name,
-		    &as->v[i].local) == 0) {
-			as->v[i].exists = 1;
-			continue;
-		}
-		/* "unknown account" is the only failure that is an answer */
-		if (strncmp(store_error(st), "unknown account", 15) != 0)
-			return -1;
+	if (store_account_each(st, names_add, &ns) < 0) {
+		free(ns.v);
+		return -1;
 	}
+	if (ns.n > 0)
+		qsort(ns.v, ns.n, sizeof(*ns.v), cmp_acc_name);
+	for (i = 0; i < as->n && ns.n > 0; i++) {
+		memcpy(key.name, as->v[i].name, sizeof(key.name));
+		hit = bsearch(&key, ns.v, ns.n, sizeof(*ns.v), cmp_acc_name);
+		if (hit != NULL) {
+			as->v[i].exists = 1;
+			as->v[i].local = *hit;
+		}
+	}
+	free(ns.v);
 	return load_idents(st, as);
 }
 
