@@ -133,7 +133,8 @@ cl_conf() {
 	} > "$CL/n$1.conf"
 }
 
-# cl_node_up N - Postfix set up and started, rules installed on node N
+# cl_node_up N - Postfix set up and started, rules installed on node N;
+# the caller registers cl_node_stop (this may run in a subshell)
 cl_node_up() {
 	cl_node_files "$1" || return 1
 	cl_conf "$1" local </dev/null
@@ -142,7 +143,6 @@ cl_node_up() {
 	node "$1" postconf -c /etc/postfix-mailgov -e \
 	    "maillog_file = /var/lib/mailgov-test-log/queue.log" || return 1
 	node "$1" postfix start >/dev/null 2>&1 || return 1
-	t_on_exit "cl_node_stop $1"
 	t_wait 10 node "$1" sh -c "ss -ltn | grep -q '127.0.0.1:2525 '" ||
 	    return 1
 	nctl "$1" rules install >/dev/null
