@@ -95,19 +95,28 @@ char	*ctl_xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	*ctl_xreallocarray(void *, size_t, size_t);
 
 /* Budgets as the account commands show them (src/ctl/budget.c). */
-/* ctl_budget_limit - the limit in force: the account's row, else the
+/* ctl_budget_of - the windows in force: the account's rows, else the
  * configured default */
-const struct budget_limit *ctl_budget_limit(const struct ctl *,
+const struct budget *ctl_budget_of(const struct ctl *,
 	    const struct store_account *, int kind);
-/* ctl_budget_json - a "budgets" object value: kind -> limit, source */
+/* ctl_budget_json - a "budgets" object value: kind -> ctl_kind_json */
 void	ctl_budget_json(FILE *, const struct ctl *,
 	    const struct store_account *);
 /* ctl_budget_text - the budget table of one account */
 void	ctl_budget_text(FILE *, const struct ctl *,
 	    const struct store_account *);
-/* ctl_limit_json - one limit as an open object: {"limit":N|null,
+/* ctl_window_json - one window as an open object: {"limit":N,
  * "period":S,"burst":N,"text":"100/1h" -- the caller adds fields and '}' */
-void	ctl_limit_json(FILE *, const struct budget_limit *);
+void	ctl_window_json(FILE *, const struct budget_limit *);
+/*
+ * ctl_kind_json - one kind as an open object (the caller adds '}'):
+ * {"text":"100/1h 1000/1d","source":S, then a cap's "limit":N|null or a
+ * rate's "windows":[...] (empty when unlimited).  remaining, if not
+ * NULL, ends each window object instead of a bare '}'.
+ */
+void	ctl_kind_json(FILE *, const struct budget *, int kind,
+	    const char *source, void (*remaining)(FILE *, int kind,
+	    unsigned win, const struct budget_limit *, void *), void *arg);
 
 /* Where Postfix takes mail over TCP (src/ctl/postfix.c), for the rules. */
 struct ctl_port {

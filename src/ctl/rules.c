@@ -267,25 +267,25 @@ struct capwalk {
 	struct capacct	*a;
 	size_t		 n;
 	struct rules_caps *caps;
-	int		 kind;		/* BK_CONN, or BK_CONN_MIN */
+	int		 kind;		/* BK_CONN, or BK_NEW_CONN */
 };
 
 /* cap_account - remember accounts with their own `connections` budget
- * (kind BK_CONN), or whose connections_per_minute is unlimited (kind
- * BK_CONN_MIN: syn_rate leaves them alone) */
+ * (kind BK_CONN), or whose new_connections is unlimited (kind
+ * BK_NEW_CONN: syn_rate leaves them alone) */
 static int
 cap_account(const struct store_account *a, void *arg)
 {
 	struct capwalk *w = arg;
 
 	/* an unlimited account is listed too: it must skip the default cap */
-	if (!a->has[w->kind] || (w->kind == BK_CONN_MIN &&
-	    a->budget[BK_CONN_MIN].limit != BUDGET_UNLIMITED))
+	if (!a->has[w->kind] || (w->kind == BK_NEW_CONN &&
+	    !budget_is_unlimited(&a->budget[BK_NEW_CONN])))
 		return 0;
 	w->a = ctl_xreallocarray(w->a, w->n + 1, sizeof(*w->a));
 	w->a[w->n].id = a->id;
 	snprintf(w->a[w->n].name, sizeof(w->a[w->n].name), "%s", a->name);
-	w->a[w->n].limit = a->budget[w->kind].limit;
+	w->a[w->n].limit = a->budget[w->kind].w[0].limit;
 	w->n++;
 	return 0;
 }
@@ -1199,7 +1199,7 @@ ctl_rules(struct ctl *ctl, int argc, char **argv)
 		be = BE_IPTABLES;	/* the default for show and install */
 	memset(&in, 0, sizeof(in));
 	if (load_caps(ctl, &in.caps, BK_CONN) == -1 ||
-	    load_caps(ctl, &in.norate, BK_CONN_MIN) == -1) {
+	    load_caps(ctl, &in.norate, BK_NEW_CONN) == -1) {
 		inputs_free(&in);
 		return CTL_ERR;
 	}

@@ -267,13 +267,13 @@ count_live(const struct acct *a, void *arg)
 	if (d->diag == NULL)
 		return -1;
 	n = live_get(d->live, a->id);
-	if (d->census_ok && n != UINT64_MAX && n + 1 <= a->lim[BK_CONN].limit)
+	if (d->census_ok && n != UINT64_MAX && n + 1 <= a->lim[BK_CONN]->w[0].limit)
 		return (int64_t)n + 1;
 	if (d->watch != NULL) {
 		watch_read(d);
 		n = live_get(d->live, a->id);
 		if (d->census_ok && n != UINT64_MAX &&
-		    n + 1 <= a->lim[BK_CONN].limit)
+		    n + 1 <= a->lim[BK_CONN]->w[0].limit)
 			return (int64_t)n + 1;
 	}
 	if (live_recount_due(d->live, lc->now))
