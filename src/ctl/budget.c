@@ -181,9 +181,11 @@ parse_group(const char *name, int argc, char **argv, int *i,
 		if (deflt && strcmp(vs, "unlimited") == 0)
 			return ctl_err("%s: the default account cannot be "
 			    "unlimited", ks);
-		/* a word where a value should be: a misspelt kind */
+		/* a word followed by a number, where a value should be: a
+		 * misspelt kind ("recipents 50/1d") */
 		if (isalpha((unsigned char)vs[0]) &&
-		    strcmp(vs, "unlimited") != 0)
+		    strcmp(vs, "unlimited") != 0 && *i + 1 < argc &&
+		    isdigit((unsigned char)argv[*i + 1][0]))
 			return ctl_err("unknown budget kind '%s'", vs);
 		if (g->old) {
 			(void)budget_old_from_name(ks, &k, &win, &period);
@@ -223,13 +225,9 @@ budget_set(struct ctl *ctl, int argc, char **argv)
 	name = argv[2];
 	g = ctl_xreallocarray(NULL, (size_t)argc, sizeof(*g));
 	for (i = 3; i < argc; n++)
-		if (parse_group(name, argc, argv, &i, &g[n]) != 0) {
-			rc = CTL_USAGE;
-			if (i >= argc || is_kind(argv[i], &j) >= 0 ||
-			    g[n].kind < 0)
-				rc = CTL_ERR;
+		if ((rc = parse_group(name, argc, argv, &i, &g[n])) != 0)
 			goto out;
-		}
+	rc = CTL_ERR;
 	/* one kind, one meaning: its own name at most once, and not
 	 * beside an older spelling of it */
 	for (i = 0; i < n; i++)
@@ -271,10 +269,6 @@ budget_set(struct ctl *ctl, int argc, char **argv)
 		}
 		/* an older spelling that lands on the default is "default" */
 		clear[k] = budget_equal(&cur[k], &ctl->cfg.budget[k]);
-		fprintf(stderr, "mailgovctl: %s is deprecated: write "
-		    "'budget set %s %s %s'\n", g[i].name, name,
-		    budget_kind_name(k), clear[k] ? "default" :
-		    budget_list_format(&cur[k], buf, sizeof(buf)));
 	}
 	for (k = 0; k < BK_COUNT; k++) {
 		if (!touched[k])
@@ -290,6 +284,14 @@ budget_set(struct ctl *ctl, int argc, char **argv)
 		rc = ctl_fail(ctl, 1);
 		goto out;
 	}
+	/* each older spelling used: the spelling of what the kind is now */
+	for (i = 0; i < n; i++)
+		if (g[i].old)
+			fprintf(stderr, "mailgovctl: %s is deprecated: write "
+			    "'budget set %s %s %s'\n", g[i].name, name,
+			    budget_kind_name(g[i].kind), clear[g[i].kind] ?
+			    "default" : budget_list_format(&cur[g[i].kind], buf,
+			    sizeof(buf)));
 	rc = CTL_OK;
 out:
 	free(g);
