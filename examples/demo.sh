@@ -202,11 +202,12 @@ ok "mailgovd running (pid $DPID)"
 step "Accounts and budgets"
 say "Two hosting accounts. shop (web user $SHOP) gets a small budget so\
  that the demo can show it running out and refilling: 5 messages per\
- minute, one coming back every 12 seconds. blog (web user $BLOG) keeps\
- the default budget. Web user $WEB gets no account at all."
+ minute, one coming back every 12 seconds, and 1000 per day. blog (web\
+ user $BLOG) keeps the default budget. Web user $WEB gets no account at\
+ all."
 lab_ "mailgovctl account add shop --uid $SHOP --domain shop.example" ||
     die "account add shop failed"
-lab_ "mailgovctl budget set shop messages_per_hour 5/1m" ||
+lab_ "mailgovctl budget set shop messages 5/1m 1000/1d" ||
     die "budget set shop failed"
 lab_ "mailgovctl account add blog --uid $BLOG" || die "account add blog failed"
 lab_ "mailgovctl account list" || die "account list failed"
