@@ -55,7 +55,7 @@ messages_of() {
 }
 
 ctl account add alice --sasl alice >/dev/null || exit 1
-ctl budget set alice messages_per_hour 1000 >/dev/null || exit 1
+ctl budget set alice messages 1000/1h >/dev/null || exit 1
 : > "$LOG"
 ip netns exec "$LAB" "$MAILGOVD" -d -v -f "$CONF" --db "$DB" 2>>"$LOG" &
 t_on_exit "kill $!"
