@@ -51,7 +51,7 @@ for i in range(int(sys.argv[1])):
 
 # messages_of NAME - the account's message count in the database
 messages_of() {
-	ctl usage "$1" --json | sed -n 's/.*"messages": *\([0-9]*\).*/\1/p'
+	ctl usage "$1" --json | sed -n 's/.*"messages": *\([0-9][0-9]*\).*/\1/p'
 }
 
 ctl account add alice --sasl alice >/dev/null || exit 1
