@@ -1068,9 +1068,17 @@ acct_charge(struct acct *a, enum budget_kind k, uint64_t cost, uint64_t now,
 	}
 	if (budget_is_unlimited(a->lim[k]))
 		return BUDGET_OK;
-	if (peek(a, k, cost, now, retry_at) != BUDGET_OK)
-		return BUDGET_OVER;
-	spend(a, k, cost, now);
+	/* one window, the usual case (new_connections on every SYN): one
+	 * GCRA step, as before kinds had windows */
+	if (a->lim[k]->n == 1) {
+		if (budget_charge(&a->lim[k]->w[0], &a->use.tat[k][0], now,
+		    cost, retry_at) != BUDGET_OK)
+			return BUDGET_OVER;
+	} else {
+		if (peek(a, k, cost, now, retry_at) != BUDGET_OK)
+			return BUDGET_OVER;
+		spend(a, k, cost, now);
+	}
 	mark_dirty(a);
 	return BUDGET_OK;
 }

@@ -258,6 +258,58 @@ test_auto_accounts(void)
 	cleanup();
 }
 
+/*
+ * test_charge_windows - a kind with several windows: every window must
+ * allow a charge, a refusal spends none of them, and a refund gives the
+ * unit back to each
+ */
+static void
+test_charge_windows(void)
+{
+	struct store *s = scratch();
+	struct budget nc = { 2, { { 2, 60000000ULL, 0 },
+	    { 3, HOUR_US, 0 } } };
+	struct config cfg;
+	struct accts *as;
+	struct acct *a;
+	uint64_t now = 1000 * HOUR_US, retry = 0, t0, t1;
+
+	test_config(&cfg);
+	store_account_add(s, "w", 0, NULL);
+	store_budget_set(s, "w", BK_NEW_CONN, &nc);
+	as = acct_load(s, &cfg);
+	a = acct_by_name(as, "w");
+	T_EQ_U(acct_charge(a, BK_NEW_CONN, 1, now, NULL), BUDGET_OK, "1st");
+	T_EQ_U(acct_charge(a, BK_NEW_CONN, 1, now, NULL), BUDGET_OK, "2nd");
+	t0 = a->use.tat[BK_NEW_CONN][0];
+	t1 = a->use.tat[BK_NEW_CONN][1];
+	T_EQ_U(acct_charge(a, BK_NEW_CONN, 1, now, &retry), BUDGET_OVER,
+	    "3rd in the minute: over the minute window");
+	T_OK(retry > now && retry <= now + 30000000ULL,
+	    "retry when the minute window lets one through");
+	T_OK(a->use.tat[BK_NEW_CONN][1] == t1, "the hour window not spent");
+	now += 60000000ULL;
+	T_EQ_U(acct_charge(a, BK_NEW_CONN, 1, now, NULL), BUDGET_OK,
+	    "a minute later: the 3rd of the hour");
+	now += 60000000ULL;
+	t0 = a->use.tat[BK_NEW_CONN][0];
+	T_EQ_U(acct_charge(a, BK_NEW_CONN, 1, now, &retry), BUDGET_OVER,
+	    "4th in the hour: over the hour window");
+	T_OK(a->use.tat[BK_NEW_CONN][0] == t0,
+	    "the minute window not spent either");
+	T_OK(retry > now + 60000000ULL, "retry when the hour lets one through");
+	t0 = a->use.tat[BK_NEW_CONN][0];
+	t1 = a->use.tat[BK_NEW_CONN][1];
+	acct_refund(a, BK_NEW_CONN, 1);
+	T_OK(a->use.tat[BK_NEW_CONN][0] < t0 && a->use.tat[BK_NEW_CONN][1] <
+	    t1, "a refund goes back to every window");
+	T_EQ_U(acct_charge(a, BK_NEW_CONN, 1, now, NULL), BUDGET_OK,
+	    "the refunded unit spent again");
+	acct_free(as);
+	store_close(s);
+	cleanup();
+}
+
 static void
 test_charge(void)
 {
@@ -622,6 +674,7 @@ main(void)
 	test_lookups();
 	test_auto_accounts();
 	test_charge();
+	test_charge_windows();
 	test_flush_is_durable();
 	test_collect_and_committed();
 	test_reload_keeps_state();
