@@ -264,8 +264,9 @@ draw(const struct frame *f, char key, size_t cols, size_t rows, int utf8,
 		snprintf(head + strlen(head), sizeof(head) - strlen(head),
 		    " (%" PRIu64 " more untracked)", f->untracked);
 	printf("%.*s%s", (int)cols, head, end);
-	snprintf(head, sizeof(head), "sort: %s   keys: m msg/min, h held, "
-	    "l rel, r ref, d rdr, b left, a name, q quit",
+	/* 79 columns with the longest sort name */
+	snprintf(head, sizeof(head), "sort: %-11s keys: m msg/min h held "
+	    "l rel r ref d rdr b left a name q quit",
 	    k ? key_desc[k - key_names] : "?");
 	printf("%.*s%s", (int)cols, head, end);
 	/* ACCOUNT MSG/M LAST HOUR LEFT HELD REL REF RDR SCRIPT */
