@@ -12,8 +12,9 @@
  *		version=, accounts= (active in the last hour), untracked=,
  *		sort=, then at most LIMIT (1..CTLSOCK_TOP_MAX, 100) lines
  *		"row account= rate= left= hour_limit= blocked= held=
- *		messages= released= refused= redirected= script= spark=",
- *		spark being 60 per-minute message counts, newest first
+ *		messages= released= refused= redirected= spark= script=",
+ *		spark being 60 per-minute message counts, newest first, and
+ *		script the rest of the line (it may hold spaces)
  *
  * A new field may be added to any answer: a client ignores the keys it
  * does not know, and version= changes only when a field changes meaning.

@@ -110,9 +110,11 @@ parse_row(const char *line, struct row *r)
 	    field_u64(line, "refused", &r->refused) == -1 ||
 	    field_u64(line, "redirected", &r->redirected) == -1 ||
 	    field_u64(line, "blocked", &b) == -1 ||
-	    ctl_kv_field(line, "script", r->script, sizeof(r->script)) ==
-	    NULL || ctl_kv_field(line, "left", buf, sizeof(buf)) == NULL)
+	    (p = strstr(line, " script=")) == NULL ||
+	    ctl_kv_field(line, "left", buf, sizeof(buf)) == NULL)
 		return -1;
+	/* the last field, the rest of the line: it may hold spaces */
+	snprintf(r->script, sizeof(r->script), "%s", p + 8);
 	r->blocked = b != 0;
 	if (strcmp(buf, "unlimited") == 0)
 		r->unlimited = 1;

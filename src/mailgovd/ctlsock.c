@@ -158,8 +158,10 @@ struct topwalk {
 
 /*
  * top_script - the script that sent most of the account's mail in the
- * last hour, for top's SCRIPT column.  A hook: the daemon does not know
- * scripts yet, so it is "-" until sending scripts are recorded.
+ * last hour, for top's SCRIPT column ("-": none known).  XXX a hook: the
+ * daemon does not record which script sent a message yet, so this is
+ * "-" until it does.  Whatever it returns is cut and made printable
+ * (log_clean) before it goes out, as the last field of the row.
  */
 static const char *
 top_script(const struct acct *a)
@@ -254,7 +256,7 @@ top(struct ctlsock *cs, struct client *c, const char *args)
 {
 	struct topwalk w;
 	struct toprow *t;
-	char spark[RECENT_MINUTES * 6 + 1], left[24], lim[24];
+	char spark[RECENT_MINUTES * 6 + 1], left[24], lim[24], script[256];
 	uint64_t limit = 100;
 	size_t i, j, off;
 	const char *e;
@@ -305,16 +307,19 @@ top(struct ctlsock *cs, struct client *c, const char *args)
 		else
 			snprintf(lim, sizeof(lim), "%llu", (unsigned long long)
 			    t->a->lim[BK_MSG_HOUR].limit);
+		log_clean(script, sizeof(script), top_script(t->a),
+		    strlen(top_script(t->a)));
+		/* script= last: the rest of the line, spaces and all */
 		if (put(c, "row account=%s rate=%u left=%s hour_limit=%s "
 		    "blocked=%d held=%llu messages=%llu released=%llu "
-		    "refused=%llu redirected=%llu script=%s spark=%s\n",
+		    "refused=%llu redirected=%llu spark=%s script=%s\n",
 		    t->a->name, t->rate, left, lim, t->a->blocked,
 		    (unsigned long long)t->held,
 		    (unsigned long long)t->r.hour[RECENT_MESSAGE],
 		    (unsigned long long)t->r.hour[RECENT_RELEASED],
 		    (unsigned long long)t->r.hour[RECENT_REFUSED],
 		    (unsigned long long)t->r.hour[RECENT_REDIRECTED],
-		    top_script(t->a), spark) == -1)
+		    spark, script) == -1)
 			break;
 	}
 	free(w.v);
