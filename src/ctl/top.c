@@ -483,7 +483,9 @@ ctl_top(struct ctl *ctl, int argc, char **argv)
 	default:
 		return ctl_err("%s", why);
 	}
-	tty = !ctl->json && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
+	/* -n asks for frames to keep: plain ones, on a terminal too */
+	tty = !ctl->json && frames == 0 && isatty(STDOUT_FILENO) &&
+	    isatty(STDIN_FILENO);
 	if (!tty && frames == 0)
 		frames = 1;
 	setlocale(LC_CTYPE, "");

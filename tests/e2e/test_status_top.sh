@@ -176,6 +176,17 @@ $CONF --db $DB top" Enter
 	t_match "cooked mode after SIGTERM" '[^-]icanon' "$(cat "$D/stty2")"
 }
 
+test_top_n_on_a_terminal_prints_plain_lines() {
+	tm send-keys -t top "clear; ip netns exec $LAB $MAILGOVCTL --config \
+$CONF --db $DB top -n 1; echo rc-\$?" Enter
+	on_screen 10 '^rc-0' || t_fail "top -n 1 did not end: $(screen)" ||
+	    return
+	t_match "the plain header, left on the screen" \
+	    '^ACCOUNT MSG/M LEFT HELD REL REF RDR SCRIPT LAST-HOUR$' \
+	    "$(screen)" || return
+	t_match "mgweb1's row" '^mgweb1 [56] 0 3 ' "$(screen)"
+}
+
 test_top_not_a_tty_prints_plain_lines() {
 	_out=$(ctl top) || t_fail "top exited $?" || return
 	t_eq "escape sequences" "" "$(printf '%s' "$_out" | tr -cd '\033')" ||
