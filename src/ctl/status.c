@@ -304,9 +304,11 @@ print_text(const struct ctl *ctl, const struct status *s)
 	printf("queue instance: %s (%s)\n", s->queue.running == 1 ?
 	    "running" : s->queue.running == 0 ? "not running" :
 	    "not installed", ctl_clean(s->queue.dir, b, sizeof(b)));
+	/* not OK: the problem line below says why */
 	printf("rules:          %s\n", s->rules == CTL_RULES_OK ?
-	    ctl_clean(s->rules_why, c, sizeof(c)) :
-	    rules_names[s->rules]);
+	    ctl_clean(s->rules_why, c, sizeof(c)) : s->rules ==
+	    CTL_RULES_DIFFER ? "loaded, but not as configured" :
+	    s->rules == CTL_RULES_MISSING ? "not loaded" : "unknown");
 	if (s->held_ok)
 		printf("held:           %" PRIu64 " messages, %" PRIu64
 		    " bytes\n", s->held, s->held_bytes);
