@@ -52,6 +52,9 @@ void	recent_add(struct recent *, int64_t account, enum recent_kind,
  * no ring (idle for an hour, or untracked) */
 int	recent_get(struct recent *, int64_t account, uint64_t now,
 	    struct recent_row *);
+/* recent_active - has account a ring with a count in the hour before
+ * now (the accounts recent_each walks) */
+int	recent_active(struct recent *, int64_t account, uint64_t now);
 /* recent_each - fn for every account active in the hour before now */
 void	recent_each(struct recent *, uint64_t now,
 	    void (*fn)(const struct recent_row *, void *), void *);

@@ -9,7 +9,8 @@
  *   flows	one line per flow: src= dst= uid= account= verdict= age= ttl=
  *		(at most CTLSOCK_FLOWS_MAX, then "more=N")
  *   top [LIMIT [KEY]]
- *		version=, accounts= (active in the last hour), untracked=,
+ *		version=, accounts= (active in the last hour, or holding
+ *		mail), untracked=,
  *		sort=, then at most LIMIT (1..CTLSOCK_TOP_MAX, 100) lines
  *		"row account= rate= left= hour_limit= blocked= held=
  *		messages= released= refused= redirected= spark= script=",

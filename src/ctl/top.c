@@ -1,9 +1,9 @@
 /*
  * ctl_top - "mailgovctl top": who is sending, and how fast, refreshed
  * every second from mailgovd's control socket ("top", ctlsock.h).  One
- * row per account active in the last hour: messages per minute now, a
- * sparkline of the hour, the budget left, what is on hold, and the
- * releases, refusals and redirects of the hour.
+ * row per account active in the last hour or holding mail: messages per
+ * minute now, a sparkline of the hour, the budget left, what is on hold,
+ * and the releases, refusals and redirects of the hour.
  *
  * On a terminal it is a full-screen view drawn with plain ANSI (ECMA-48)
  * sequences, not ncurses: one table redrawn once a second needs cursor
@@ -260,8 +260,8 @@ draw(const struct frame *f, char key, size_t cols, size_t rows, int utf8,
 
 	strftime(now, sizeof(now), "%H:%M:%S", localtime(&t));
 	snprintf(head, sizeof(head), "mailgovctl top  %s  %" PRIu64 " "
-	    "account%s active in the last hour", now, f->accounts,
-	    f->accounts == 1 ? "" : "s");
+	    "account%s active in the last hour or holding mail", now,
+	    f->accounts, f->accounts == 1 ? "" : "s");
 	if (f->untracked > 0)
 		snprintf(head + strlen(head), sizeof(head) - strlen(head),
 		    " (%" PRIu64 " more untracked)", f->untracked);
@@ -308,7 +308,8 @@ plain(const struct frame *f, char key)
 	time_t	 t = time(NULL);
 
 	strftime(now, sizeof(now), "%Y-%m-%d %H:%M:%S", localtime(&t));
-	printf("# %s, %" PRIu64 " accounts active in the last hour, %" PRIu64
+	printf("# %s, %" PRIu64 " accounts active in the last hour or "
+	    "holding mail, %" PRIu64
 	    " untracked, sorted by %s\n", now, f->accounts, f->untracked,
 	    key_desc[strchr(key_names, key) - key_names]);
 	printf("ACCOUNT MSG/M LEFT HELD REL REF RDR SCRIPT LAST-HOUR\n");

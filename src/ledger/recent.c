@@ -183,6 +183,16 @@ recent_get(struct recent *rc, int64_t account, uint64_t now,
 	return 0;
 }
 
+int
+recent_active(struct recent *rc, int64_t account, uint64_t now)
+{
+	struct ring *r;
+
+	if (rc == NULL || (r = find(rc, account)) == NULL)
+		return 0;
+	return now <= r->seen || now - r->seen < RECENT_MINUTES;
+}
+
 void
 recent_each(struct recent *rc, uint64_t now,
     void (*fn)(const struct recent_row *, void *), void *arg)

@@ -205,6 +205,34 @@ top_collect(const struct recent_row *r, void *arg)
 	t->held = a->n_held;
 }
 
+/* top_held - an account quiet for the hour with mail still on hold gets
+ * a row too (its ring all zero), so that no held mail is out of sight */
+static int
+top_held(struct acct *a, void *arg)
+{
+	struct topwalk *w = arg;
+	struct toprow *t;
+	size_t cap;
+
+	if (a->n_held == 0 ||
+	    recent_active(w->cs->recent, a->id, w->now_s / 60))
+		return 0;
+	if (w->n == w->cap) {
+		cap = w->cap < 64 ? 64 : w->cap * 2;
+		if ((t = reallocarray(w->v, cap, sizeof(*t))) == NULL)
+			return 1;	/* the rows so far */
+		w->v = t;
+		w->cap = cap;
+	}
+	t = &w->v[w->n++];
+	memset(t, 0, sizeof(*t));
+	t->a = a;
+	t->r.account = a->id;
+	t->left = top_left(a, w->now_us);
+	t->held = a->n_held;
+	return 0;
+}
+
 static char top_key;	/* qsort has no argument: the loop is one thread */
 
 /* top_cmp - hottest first by top_key, then by name */
@@ -248,7 +276,7 @@ top_cmp(const void *x, const void *y)
 
 /*
  * top - "top [LIMIT [KEY]]": the LIMIT (1..CTLSOCK_TOP_MAX, default 100)
- * accounts active in the last hour, sorted by KEY (m h l r d b a, as
+ * accounts active in the last hour or holding mail, sorted by KEY (m h l r d b a, as
  * mailgovctl top's keys), one "row" line each; -1 on a bad request
  */
 static int
@@ -286,6 +314,8 @@ top(struct ctlsock *cs, struct client *c, const char *args)
 		return 0;
 	}
 	recent_each(cs->recent, w.now_s / 60, top_collect, &w);
+	if (cs->recent != NULL)
+		(void)acct_each(cs->accts, top_held, &w);
 	top_key = key;
 	if (w.n > 1)
 		qsort(w.v, w.n, sizeof(*w.v), top_cmp);

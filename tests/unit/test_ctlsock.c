@@ -313,6 +313,15 @@ test_top(struct ctlsock *cs, struct accts *as)
 	T_EQ_U(ask(fd, "top 1 d\n", 8, 1, out, sizeof(out)), 0, "top 1 d");
 	T_OK(strstr(out, "sort=d\nrow account=web2 ") != NULL &&
 	    strstr(out, "web1") == NULL, "by redirects, one row");
+	/* quiet for the hour, but with mail on hold: shown, last */
+	acct_default(as)->n_held = 2;
+	T_EQ_U(ask(fd, "top\n", 4, 1, out, sizeof(out)), 0, "top, held");
+	T_OK(strstr(out, "accounts=3\n") != NULL && (row2 = strstr(out,
+	    "\nrow account=default rate=0 ")) != NULL &&
+	    strstr(row2, " held=2 messages=0 ") != NULL &&
+	    strstr(row2 + 1, "\nrow") == NULL,
+	    "an account holding mail has a row, after the active ones");
+	acct_default(as)->n_held = 0;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		T_EQ_U(ask(fd, bad[i], strlen(bad[i]), 1, out, sizeof(out)), 0,
 		    "a bad top answered");
