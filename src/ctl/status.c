@@ -325,9 +325,10 @@ print_text(const struct ctl *ctl, const struct status *s)
 			printf("group commit:   none since start%s\n",
 			    s->failing ? ", FAILING" : "");
 		if (s->redo)
-			printf("redo log:       %" PRIu64 " records not yet "
+			printf("redo log:       %" PRIu64 " record%s not yet "
 			    "in the database\n", s->redo_logged -
-			    s->redo_applied);
+			    s->redo_applied, s->redo_logged - s->redo_applied
+			    == 1 ? "" : "s");
 		else
 			printf("redo log:       off\n");
 	}

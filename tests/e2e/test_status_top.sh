@@ -84,7 +84,7 @@ test_status_all_well() {
 	t_match "held" 'held: +0 messages, 0 bytes' "$_s" || return
 	t_match "flow table" 'flow table: +[0-9]+ of [1-9][0-9]* \([0-9]+%\)' \
 	    "$_s" || return
-	t_match "redo log" 'redo log: +[0-9]+ records not yet in the database' \
+	t_match "redo log" 'redo log: +[0-9]+ records? not yet in the database' \
 	    "$_s" || return
 	t_match "group commit" 'group commit: +(none since start|[0-9]+[dhms])' \
 	    "$_s" || return
