@@ -24,6 +24,7 @@
 
 #include "budget.h"
 #include "config.h"
+#include "recent.h"
 #include "store.h"
 
 struct relay {
@@ -130,6 +131,14 @@ void	acct_count_released(struct acct *);	/* a held message left */
 /* acct_count_message - a message left under the budget */
 void	acct_count_message(struct acct *, uint64_t rcpts, uint64_t size);
 void	acct_count_seen(struct acct *, int64_t secs);	/* last activity */
+
+/*
+ * acct_set_recent - keep what accounts do minute by minute in r (recent.h,
+ * for `mailgovctl top`); acct_note - kind happened n times to a now.  No
+ * ring set: acct_note does nothing.
+ */
+void	acct_set_recent(struct accts *, struct recent *);
+void	acct_note(struct acct *, enum recent_kind, uint32_t n);
 
 /* acct_flush - write dirty accounts' usage; caller holds a transaction */
 int	acct_flush(struct accts *);

@@ -46,6 +46,8 @@ const struct ctl_cmd ctl_cmds[] = {
 	{ "hold", ctl_hold,
 	    "hold list [ACCOUNT] [--json]\n"
 	    "hold release|delete ACCOUNT|QUEUE_ID" },
+	{ "status", ctl_status, "status [--json]" },
+	{ "top", ctl_top, "top [-n COUNT] [-s m|h|l|r|d|b|a]" },
 	{ NULL, NULL, NULL }
 };
 

@@ -109,6 +109,7 @@ struct accts {
 	/* UID -> web-group member: (expiry in monotonic seconds << 1) |
 	 * answer; kept across rebuilds, asked again after MEMO_TTL */
 	struct hash		 memo;		/* of struct ient */
+	struct recent		*recent;	/* for top; NULL: none */
 };
 
 #define NODE(a)	((struct node *)(void *)((char *)(a) - offsetof(struct node, a)))
@@ -945,6 +946,25 @@ void
 acct_touch(struct acct *a)
 {
 	mark_dirty(a);
+}
+
+/* acct_set_recent - where acct_note records (see acct.h) */
+void
+acct_set_recent(struct accts *as, struct recent *r)
+{
+	as->recent = r;
+}
+
+/* acct_note - one more minute-bucket count; the monotonic clock, since
+ * the rings live in memory only */
+void
+acct_note(struct acct *a, enum recent_kind kind, uint32_t n)
+{
+	struct node *nd = NODE(a);
+
+	if (nd->owner->recent != NULL)
+		recent_add(nd->owner->recent, a->id, kind, n,
+		    clock_mono_s() / 60);
 }
 
 /* acct_count_* - one counter each, never without marking a dirty */
