@@ -1184,7 +1184,7 @@ ctl_rules_state(struct ctl *ctl, char *why, size_t whylen)
 	}
 	memset(&in, 0, sizeof(in));
 	if (load_caps(ctl, &in.caps, BK_CONN) == -1 ||
-	    load_caps(ctl, &in.norate, BK_CONN_MIN) == -1) {
+	    load_caps(ctl, &in.norate, BK_NEW_CONN) == -1) {
 		snprintf(why, whylen, "cannot read the accounts' caps");
 		goto done;
 	}
