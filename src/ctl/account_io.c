@@ -65,7 +65,7 @@ struct acc {
 	int		 has_id[ID_COUNT];	/* the file sets this kind */
 	struct idlist	 want[ID_COUNT];
 	int		 has_bud[BK_COUNT], clear[BK_COUNT];
-	struct budget_limit lim[BK_COUNT];
+	struct budget	 lim[BK_COUNT];
 	int		 exists;
 	struct store_account local;
 	struct idlist	 cur[ID_COUNT];
@@ -275,7 +275,7 @@ cmp_name(const void *a, const void *b)
 static void
 export_one(FILE *fp, const struct acc *a)
 {
-	char	 buf[64];
+	char	 buf[256];
 	size_t	 k, j;
 	int	 b;
 
@@ -311,7 +311,7 @@ export_one(FILE *fp, const struct acc *a)
 			fputc(',', fp);
 		ctl_json_str(fp, budget_kind_name(b));
 		fputc(':', fp);
-		ctl_json_str(fp, a->local.has[b] ? budget_format(
+		ctl_json_str(fp, a->local.has[b] ? budget_list_format(
 		    &a->local.budget[b], buf, sizeof(buf)) : "default");
 	}
 	fputs("}}", fp);
@@ -553,7 +553,7 @@ read_idents(const struct accs *as, struct acc *a, enum idkind k,
 	return 0;
 }
 
-/* read_budgets - {"KIND": "N/DURATION" | "unlimited" | "default"} */
+/* read_budgets - {"KIND": "WINDOWS" | "unlimited" | "default"} */
 static int
 read_budgets(const struct accs *as, struct acc *a, const struct json *v)
 {
@@ -579,8 +579,9 @@ read_budgets(const struct accs *as, struct acc *a, const struct json *v)
 		if (deflt && strcmp(m->str, "unlimited") == 0)
 			return bad(as, a, m->key, m, "the default account "
 			    "cannot be unlimited");
-		if (budget_parse(m->str, budget_kind_period(k), !deflt,
-		    &a->lim[k], &err) == -1)
+		memset(&a->lim[k], 0, sizeof(a->lim[k]));
+		if (budget_list_parse(&a->lim[k], k, m->str, !deflt,
+		    &err) == -1)
 			return bad(as, a, m->key, m, "%s '%s'", err ? err :
 			    "bad value", quoted(m->str, q, sizeof(q)));
 	}
@@ -843,7 +844,7 @@ static int
 settings(struct ctl *ctl, const struct accs *as, struct acc *a,
     int *changed)
 {
-	const struct budget_limit *have;
+	const struct budget *have;
 	int	 k;
 
 	if (a->mode >= 0 && a->mode != a->local.mode) {
@@ -856,9 +857,7 @@ settings(struct ctl *ctl, const struct accs *as, struct acc *a,
 			continue;
 		have = &a->local.budget[k];
 		if (a->clear[k] ? !a->local.has[k] : (a->local.has[k] &&
-		    have->limit == a->lim[k].limit &&
-		    have->period_us == a->lim[k].period_us &&
-		    have->burst == a->lim[k].burst))
+		    budget_equal(have, &a->lim[k])))
 			continue;
 		if (store_budget_set(ctl->store, a->name, k,
 		    a->clear[k] ? NULL : &a->lim[k]) == -1)

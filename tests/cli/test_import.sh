@@ -12,11 +12,11 @@ dump() { sqlite3 "$DB" .dump; }
 test_a_refused_file_changes_nothing() {
 	setup
 	ctl account add shop --uid 64001 --domain shop.example
-	ctl budget set shop messages_per_hour 5/1h
+	ctl budget set shop messages 5/1h
 	before=$(dump)
 	# valid until its last account, which names another's domain
 	printf '%s\n' "$HDR" '{"name":"shop","mode":"hold","uids":[],' \
-	    '"budgets":{"messages_per_hour":"default"}},' \
+	    '"budgets":{"messages":"default"}},' \
 	    '{"name":"new","domains":["a.example"]},' \
 	    '{"name":"thief","domains":["shop.example"]}]}' > "$D/x.json"
 	ctl account import "$D/x.json"
@@ -78,7 +78,7 @@ test_ten_thousand_accounts_round_trip_quickly() {
 		i=0
 		while [ $i -lt 10000 ]; do
 			[ $i -gt 0 ] && printf ',\n'
-			printf '{"name":"a%d","uids":[%d],"domains":["a%d.example"],"budgets":{"messages_per_hour":"%d/1h"}}' \
+			printf '{"name":"a%d","uids":[%d],"domains":["a%d.example"],"budgets":{"messages":"%d/1h"}}' \
 			    $i $((100000 + i)) $i $((i % 50 + 1))
 			i=$((i + 1))
 		done

@@ -119,7 +119,7 @@ cl_conf() {
 		echo "web_uids = $CL_WEB_RANGE"
 		echo "rules_dir = $TOP/rules"
 		echo "connections = 50"
-		echo "connections_per_minute = 600"
+		echo "new_connections = 600/1m"
 		echo "alert_limit = 1000"
 		echo "release_interval = 1s"
 		if [ "$2" = redis ]; then

@@ -24,10 +24,10 @@ chmod 0755 "$CL"
 # The lab's accounts, one web user each, the same on every node.
 cat > "$CL/accounts.json" <<EOF
 {"format":"mailgov-accounts","version":1,"accounts":[
-{"name":"base","uids":[$WEB1],"budgets":{"messages_per_hour":"10/1h"}},
-{"name":"shared","uids":[$WEB2],"budgets":{"messages_per_hour":"10/60s"}},
-{"name":"outage","uids":[$WEB3],"budgets":{"messages_per_hour":"10/1h"}},
-{"name":"stopped","uids":[$WEB4],"budgets":{"messages_per_hour":"100/1h"}}
+{"name":"base","uids":[$WEB1],"budgets":{"messages":"10/1h"}},
+{"name":"shared","uids":[$WEB2],"budgets":{"messages":"10/60s"}},
+{"name":"outage","uids":[$WEB3],"budgets":{"messages":"10/1h"}},
+{"name":"stopped","uids":[$WEB4],"budgets":{"messages":"100/1h"}}
 ]}
 EOF
 
