@@ -32,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "budget.h"
 #include "config.h"
 #include "log.h"
@@ -579,6 +580,9 @@ config_defaults(struct config *c)
 	c->queue_minfree = 256ULL << 20;
 	c->alert_limit = 5;
 	c->alert_period = 60;
+	c->alert_command_timeout = 10;
+	c->alert_mail_contact = 1;
+	c->alert_mail_interval = 3600;
 	for (k = 0; k < BK_COUNT; k++) {
 		c->budget[k].limit = kind_defaults[k];
 		c->budget[k].period_us = kind_periods[k] * US_PER_S;
@@ -604,6 +608,8 @@ enum ktype {
 	K_SYNC,
 	K_ONOFF,
 	K_BUDGET,	/* budget[min] */
+	K_PATH_OPT,	/* absolute path, or "" / "none" */
+	K_ADDR,		/* an address or local name (addr.h), or "" / "none" */
 };
 
 struct key {
@@ -662,6 +668,14 @@ static const struct key keys[] = {
 	{ "alert_limit", K_U32, OFF(alert_limit), 1, 1000000, 0,
 	    "1..1000000" },
 	{ "alert_period", K_DUR, OFF(alert_period), 1, 86400, 0, "1s..1d" },
+	{ "alert_command", K_PATH_OPT, OFF(alert_command), 0, 0, 0, NULL },
+	{ "alert_command_timeout", K_DUR, OFF(alert_command_timeout), 1, 300,
+	    0, "1s..5m" },
+	{ "alert_mail", K_ADDR, OFF(alert_mail), 0, 0, 0, NULL },
+	{ "alert_mail_contact", K_ONOFF, OFF(alert_mail_contact), 0, 0, 0,
+	    NULL },
+	{ "alert_mail_interval", K_DUR, OFF(alert_mail_interval), 60, 86400,
+	    0, "1m..1d" },
 	{ "messages_per_hour", K_BUDGET, 0, BK_MSG_HOUR, 0, 0, NULL },
 	{ "messages_per_day", K_BUDGET, 0, BK_MSG_DAY, 0, 0, NULL },
 	{ "recipients_per_day", K_BUDGET, 0, BK_RCPT_DAY, 0, 0, NULL },
@@ -1014,6 +1028,21 @@ set_value(struct parse *p, const struct key *k, const char *v,
 		if (budget_parse(v, kind_periods[k->min], 0, &bl, err) == -1)
 			return -1;
 		p->c.budget[k->min] = bl;
+		return 0;
+	case K_PATH_OPT:
+		if (v[0] == '\0' || strcmp(v, "none") == 0) {
+			base[k->off] = '\0';
+			return 0;
+		}
+		return set_path(base + k->off, v, 0, err);
+	case K_ADDR:
+		if (v[0] == '\0' || strcmp(v, "none") == 0) {
+			base[k->off] = '\0';
+			return 0;
+		}
+		if (!addr_ok(v, 1, err))
+			return -1;
+		snprintf(base + k->off, CONFIG_ADDRLEN, "%s", v);
 		return 0;
 	}
 	*err = "internal error: unknown key type";
