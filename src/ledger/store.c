@@ -131,6 +131,8 @@ static const char *const migrations[] = {
 	 * release is not charged again.
 	 */
 	"ALTER TABLE held ADD COLUMN prepaid INTEGER NOT NULL DEFAULT 0;",
+	/* 4 -> 5: accounts.contact, who else gets the account's reports */
+	"ALTER TABLE accounts ADD COLUMN contact TEXT NOT NULL DEFAULT '';",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
