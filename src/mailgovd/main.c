@@ -47,6 +47,7 @@
 #include "loop.h"
 #include "mark.h"
 #include "nfq.h"
+#include "notify.h"
 #include "policy.h"
 #include "privs.h"
 #include "redo.h"
@@ -85,6 +86,7 @@ struct daemon {
 	struct commit	*commit;
 	struct redo	*redo;		/* redo_log = on */
 	struct release	*release;
+	struct notify	*notify;	/* alert_command, alert_mail */
 	uint16_t	 ports[CONFIG_MAX_PORTS + 1];	/* SMTP + queue */
 	size_t		 nports;
 	int		 sigfd, timerfd;
@@ -446,6 +448,7 @@ on_timer(int fd, uint32_t events, void *arg)
 		ctlsock_tick(d->ctl, now);
 	if (d->release != NULL)
 		release_tick(d->release, now);
+	notify_tick(d->notify);
 	events_commit(d);
 	/* systemd's watchdog (WatchdogSec=): a loop that stops turning
 	 * stops these */
@@ -774,6 +777,10 @@ main(int argc, char **argv)
 	store_set_busy(d->st, LOOP_BUSY_MS);
 	if (policy_start(d->policy, d->commit) == -1)
 		fatalx("cannot start the policy server");
+	/* after the drop: its programs run as the daemon's user */
+	if ((d->notify = notify_new(d->loop, d->accts, d->st, &d->cfg)) !=
+	    NULL)
+		alert_set_hook(d->alerts, notify_alert, d->notify);
 
 	/* the first census before the first SYN: caps hold from the start */
 	(void)census(d, clock_now_us(), NULL);
@@ -801,6 +808,8 @@ main(int argc, char **argv)
 	redo_close(d->redo);
 	alert_drain(d->alerts, d->accts);
 	events_commit(d);
+	alert_set_hook(d->alerts, NULL, NULL);
+	notify_free(d->notify);
 	nfq_queue_close(d->nfq);
 	release_free(d->release);
 	ctlsock_free(d->ctl);
