@@ -18,10 +18,11 @@
  * no_new_privs.  Never as root: if mailgovd itself runs as uid 0, nothing
  * is run, and that is logged.
  *
- * A report is mailed through the main Postfix instance's sendmail
- * (NOTIFY_SENDMAIL) from the null sender: it enters through pickup, which
- * no mailgov policy sees, so it is neither counted nor held, and a bounce
- * of it goes nowhere, so it cannot loop.
+ * A report goes by SMTP to the main Postfix instance's relay listener
+ * (mailer.h), from the null sender: no mailgov policy is asked there, so
+ * it is neither counted nor held, and a bounce of it goes nowhere, so it
+ * cannot loop.  Not Postfix's sendmail: its postdrop is set-group-ID,
+ * which no_new_privs (set by privs_drop) turns off.
  */
 #ifndef MAILGOV_NOTIFY_H
 #define MAILGOV_NOTIFY_H
@@ -34,7 +35,6 @@
 #include "store.h"
 
 #define NOTIFY_PROCS	4		/* programs running at once, at most */
-#define NOTIFY_SENDMAIL	"/usr/sbin/sendmail"
 
 struct notify;
 

@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "hash.h"
 #include "log.h"
+#include "mailer.h"
 #include "notify.h"
 #include "report.h"
 #include "spawn.h"
@@ -35,13 +36,20 @@
 #define NOTIFY_LOG_MS	60000		/* one line per kind per minute */
 #define NOTIFY_ACCTS	65536		/* accounts whose last report is kept */
 #define NOTIFY_ACCTS0	64
+#define NOTIFY_MAILS	2		/* reports on their way at once */
 
 struct proc {
 	struct notify	*n;
 	struct spawn_child c;
 	int		 used;
-	int		 mail;		/* a report's sendmail */
 	char		 what[128];	/* "event=x account=y", for logs */
+};
+
+/* a report on its way (mailer.h) */
+struct sending {
+	struct notify	*n;
+	struct mailer	*m;
+	char		 what[128];
 };
 
 struct pending {
@@ -71,6 +79,7 @@ struct notify {
 	const struct config *cfg;
 	char		 host[256];
 	struct proc	 procs[NOTIFY_PROCS];
+	struct sending	 sending[NOTIFY_MAILS];
 	struct pending	 q[NOTIFY_QUEUE];
 	size_t		 qlen;
 	struct hash	 last;		/* of struct last */
@@ -147,6 +156,8 @@ notify_new(struct loop *loop, struct accts *accts, struct store *st,
 	n->host[sizeof(n->host) - 1] = '\0';
 	for (i = 0; i < NOTIFY_PROCS; i++)
 		n->procs[i].n = n;
+	for (i = 0; i < NOTIFY_MAILS; i++)
+		n->sending[i].n = n;
 	/* said once now, then once a minute when an alert finds it so */
 	if (cfg->alert_command[0] != '\0' &&
 	    access(cfg->alert_command, X_OK) == -1) {
@@ -163,9 +174,9 @@ static void
 finished(struct proc *p, int st)
 {
 	struct notify *n = p->n;
-	const char *prog = p->mail ? NOTIFY_SENDMAIL : n->cfg->alert_command;
+	const char *prog = n->cfg->alert_command;
 
-	if (st == SPAWN_FAILED && !p->mail) {
+	if (st == SPAWN_FAILED) {
 		if (limited(&n->missing, clock_mono_ms())) {
 			log_warnx("alert_command %s: cannot run: %s (%llu "
 			    "alerts not run this minute)", prog,
@@ -173,23 +184,17 @@ finished(struct proc *p, int st)
 			    (unsigned long long)n->missing.count);
 			n->missing.count = 0;
 		}
-	} else if (st == SPAWN_FAILED)
-		log_warnx("report %s: %s cannot run: %s", p->what, prog,
-		    strerror(errno));
-	else if (st == SPAWN_TIMEDOUT)
-		log_warnx("%s %s: killed after %u s (%s)",
-		    p->mail ? "report" : "alert_command", prog,
+	} else if (st == SPAWN_TIMEDOUT)
+		log_warnx("alert_command %s: killed after %u s (%s)", prog,
 		    n->cfg->alert_command_timeout, p->what);
 	else if (st >= SPAWN_SIGNAL)
-		log_warnx("%s %s: ended by signal %d (%s)",
-		    p->mail ? "report" : "alert_command", prog,
+		log_warnx("alert_command %s: ended by signal %d (%s)", prog,
 		    st - SPAWN_SIGNAL, p->what);
 	else if (st != 0)
-		log_warnx("%s %s: exited %d (%s)",
-		    p->mail ? "report" : "alert_command", prog, st, p->what);
-	else
-		log_debug("%s done (%s)", p->mail ? "report" : "alert_command",
+		log_warnx("alert_command %s: exited %d (%s)", prog, st,
 		    p->what);
+	else
+		log_debug("alert_command done (%s)", p->what);
 	p->used = 0;
 }
 
@@ -294,7 +299,6 @@ run_command(struct notify *n, const struct acct *a, const char *event,
 	s.path = n->cfg->alert_command;
 	s.argv = argv;
 	s.env = env;
-	p->mail = 0;
 	snprintf(p->what, sizeof(p->what), "event=%s account=%s", event,
 	    a->name);
 	(void)start(p, &s);
@@ -374,21 +378,33 @@ notify_alert(void *arg, const struct acct *a, const char *event,
 		queue_report(n, a, event, fields);
 }
 
-/* mail - send report q now in slot p; 0 when it is done with (sent,
- * nobody to send it to, or its account gone), -1 to try again later */
+/* sent - a report's session is over */
+static void
+sent(void *arg, const char *why)
+{
+	struct sending *x = arg;
+
+	if (why != NULL)
+		log_warnx("report (%s) not sent: 127.0.0.1:%u: %s", x->what,
+		    (unsigned)x->n->cfg->relay_port, why);
+	else
+		log_info("event=report %s", x->what);
+	x->m = NULL;
+}
+
+/* mail - send report q now in slot x; 0 when it is done with (on its
+ * way, nobody to send it to, or its account gone) */
 static int
-mail(struct notify *n, struct proc *p, const struct pending *q)
+mail(struct notify *n, struct sending *x, const struct pending *q)
 {
 	char	 contact[CONFIG_ADDRLEN], script[REPORT_VALUE];
 	char	 msg[REPORT_MAX];
-	char	*argv[6 + REPORT_RCPTS];
 	const char *to[REPORT_RCPTS];
 	struct report r;
-	struct spawn s;
 	struct acct *a;
 	uint64_t held = 0, bytes = 0;
 	int64_t oldest = 0;
-	size_t	 i, nto, len;
+	size_t	 nto;
 
 	if ((a = acct_by_id(n->accts, q->account)) == NULL)
 		return 0;
@@ -416,30 +432,14 @@ mail(struct notify *n, struct proc *p, const struct pending *q)
 	r.rcpt[1] = contact;
 	if ((nto = report_rcpts(&r, to)) == 0)
 		return 0;
-	if ((len = report_mail(&r, msg, sizeof(msg))) == 0) {
+	if (report_mail(&r, msg, sizeof(msg)) == 0) {
 		log_warnx("report for %s: does not fit", a->name);
 		return 0;
 	}
-	i = 0;
-	argv[i++] = NOTIFY_SENDMAIL;
-	argv[i++] = "-i";		/* a lone "." ends nothing */
-	argv[i++] = "-f";
-	argv[i++] = "<>";		/* the null sender: no bounce loops */
-	argv[i++] = "--";		/* no address is taken as an option */
-	for (nto = 0; nto < REPORT_RCPTS && to[nto] != NULL; nto++)
-		argv[i++] = (char *)to[nto];
-	argv[i] = NULL;
-	memset(&s, 0, sizeof(s));
-	s.path = NOTIFY_SENDMAIL;
-	s.argv = argv;
-	s.in = msg;
-	p->mail = 1;
-	snprintf(p->what, sizeof(p->what), "event=%s account=%s", q->event,
-	    a->name);
-	if (start(p, &s) == -1)
-		return 0;
-	log_info("event=report account=%s to=%s%s%s", a->name, to[0],
-	    to[1] != NULL ? "," : "", to[1] != NULL ? to[1] : "");
+	snprintf(x->what, sizeof(x->what), "account=%s to=%s%s%s", a->name,
+	    to[0], nto > 1 ? "," : "", nto > 1 ? to[1] : "");
+	x->m = mailer_start(n->loop, n->cfg->relay_port, to, nto, msg,
+	    n->cfg->alert_command_timeout * 1000u, sent, x);
 	return 0;
 }
 
@@ -466,14 +466,20 @@ notify_tick(struct notify *n)
 			loop_del(n->loop, (int)j);
 		finished(p, st);
 	}
+	for (i = 0; i < NOTIFY_MAILS; i++)
+		if (n->sending[i].m != NULL)
+			mailer_tick(n->sending[i].m, now);
 	for (i = 0; i < n->qlen; ) {
 		if (n->q[i].due > now || is_root()) {
 			i++;
 			continue;
 		}
-		if ((p = slot(n)) == NULL)
+		for (j = 0; j < NOTIFY_MAILS; j++)
+			if (n->sending[j].m == NULL)
+				break;
+		if (j == NOTIFY_MAILS)
 			break;		/* the next tick */
-		(void)mail(n, p, &n->q[i]);
+		(void)mail(n, &n->sending[j], &n->q[i]);
 		memmove(&n->q[i], &n->q[i + 1],
 		    (n->qlen - i - 1) * sizeof(n->q[0]));
 		n->qlen--;
@@ -499,6 +505,8 @@ notify_free(struct notify *n)
 			close(n->procs[i].c.report);
 		}
 	}
+	for (i = 0; i < NOTIFY_MAILS; i++)
+		mailer_abort(n->sending[i].m);
 	if (n->qlen > 0)
 		log_warnx("alert_mail: %zu reports not sent (stopping)",
 		    n->qlen);
