@@ -35,6 +35,7 @@ cat > "$D/alert" <<EOF
 f=$OUT/alert.\$\$
 { env; echo "uid=\$(id -u) gid=\$(id -g) groups=\$(id -G)"; } > \$f.tmp
 mv \$f.tmp \$f
+[ -e $OUT/slow ] && sleep 3
 if [ -e $OUT/hang ]; then
 	sleep 3600 &
 	echo \$! > $OUT/sleeper.pid
@@ -197,6 +198,23 @@ test_a_hanging_alert_command_is_killed_and_mailgovd_serves_on() {
 	kill -0 "$(cat "$D/pid")" || t_fail "mailgovd is gone"
 }
 
+test_at_most_four_alert_programs_run_at_once() {
+	touch "$OUT/slow"
+	n0=$(runs)
+	c0=$(grep -c '^mailgovd: event=[a-z_]* account=gone' "$LOG")
+	# blocked: each attempt is an alert, each run takes 3 s
+	for _i in 1 2 3 4 5 6 7 8; do php_mail "$WEB3" 1 2>/dev/null & done
+	wait
+	t_wait 10 sh -c "[ \$(grep -c '^mailgovd: event=[a-z_]* account=gone' '$LOG') -ge $((c0 + 6)) ]" ||
+	    { dump_logs; t_fail "expected 6 more alerts at least"; } || return
+	sleep 4
+	rm -f "$OUT/slow"
+	t_eq "runs" $((n0 + 4)) "$(runs)" || return
+	t_match "the drop logged, counted" \
+	    'alert_command: 4 programs already running; [0-9]+ alerts dropped this minute' \
+	    "$(cat "$LOG")"
+}
+
 test_a_missing_alert_command_is_logged_once_a_minute() {
 	stop_daemon || t_fail "mailgovd did not stop" || return
 	conf "$D/no-such-program"
@@ -204,7 +222,7 @@ test_a_missing_alert_command_is_logged_once_a_minute() {
 	n0=$(runs)
 	# a blocked account: every attempt is an alert
 	for _i in 1 2 3 4; do php_mail "$WEB3" 1 2>/dev/null; done
-	t_wait 10 sh -c "[ \$(grep -c 'account=gone' '$LOG') -ge 4 ]" ||
+	t_wait 10 sh -c "[ \$(grep -c '^mailgovd: event=[a-z_]* account=gone' '$LOG') -ge 4 ]" ||
 	    { dump_logs; t_fail "expected 4 alerts"; } || return
 	sleep 1
 	t_eq "lines about the missing program" 1 \
