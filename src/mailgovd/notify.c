@@ -7,6 +7,11 @@
  * waits for the store.  Reports wait in a small queue; one that finds
  * every program slot busy waits for the next tick instead of being lost.
  *
+ * XXX spawn_start forks the daemon, whose page tables (a 1M-flow table,
+ * about 100 MB) take a few milliseconds to copy on the loop thread; the
+ * alert limit and NOTIFY_PROCS bound how often.  vfork or posix_spawn
+ * would not copy them, but cannot run the pre-exec step (drop).
+ *
  * Trusts: the configuration (root's); the account names and alert fields
  * only as text, which report.c cleans; the contact as read back through
  * store_account_contact(), which checks it again.  Nothing a program
