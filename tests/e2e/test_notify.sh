@@ -89,9 +89,9 @@ t_wait 10 lab sh -c "ss -ltn | grep -q '127.0.0.1:2525 '" ||
     { echo "not ok - the queue instance did not start"; exit 1; }
 ctl account add shop --uid "$WEB1" --contact webmaster@shop.example \
     >/dev/null || exit 1
-ctl budget set shop messages_per_hour 1/1h >/dev/null || exit 1
+ctl budget set shop messages 1/1h >/dev/null || exit 1
 ctl account add evil --uid "$WEB2" >/dev/null || exit 1
-ctl budget set evil messages_per_hour 1/1h >/dev/null || exit 1
+ctl budget set evil messages 1/1h >/dev/null || exit 1
 ctl account add gone --uid "$WEB3" >/dev/null || exit 1
 ctl rules install >/dev/null || { echo "not ok - rules install failed"; exit 1; }
 start_daemon || { echo "not ok - mailgovd did not start"; exit 1; }
@@ -110,7 +110,7 @@ test_over_budget_runs_alert_command_as_mailgovs_user() {
 	t_match "MAILGOV_SCRIPT, empty until attribution" '^MAILGOV_SCRIPT=$' \
 	    "$_e" || return
 	t_match "MAILGOV_DETAIL" \
-	    '^MAILGOV_DETAIL=kind=messages_per_hour limit=1/1h action=hold context=queue ' \
+	    '^MAILGOV_DETAIL=kind=messages limit=1/1h action=hold context=queue ' \
 	    "$_e" || return
 	t_match "MAILGOV_RELEASE" '^MAILGOV_RELEASE=mailgovctl hold release shop$' \
 	    "$_e" || return
@@ -135,7 +135,7 @@ test_the_report_reaches_the_mx_and_the_contact() {
 	t_match "one message to both" \
 	    '^To: ops@example\.net, webmaster@shop\.example' "$_r" || return
 	t_match "the subject" \
-	    '^Subject: \[mailgov\] account shop is over its messages_per_hour budget' \
+	    '^Subject: \[mailgov\] account shop is over its messages budget' \
 	    "$_r" || return
 	t_match "what is held" '  on hold:  2 messages, [0-9]+ bytes; the oldest since 20' \
 	    "$_r" || return
