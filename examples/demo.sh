@@ -205,7 +205,7 @@ say "Two hosting accounts. shop (web user $SHOP) gets a small budget so\
  minute, one coming back every 12 seconds, and 1000 per day. blog (web\
  user $BLOG) keeps the default budget. Web user $WEB gets no account at\
  all."
-lab_ "mailgovctl account add shop --uid $SHOP --domain shop.example" ||
+lab_ "mailgovctl account add shop --uid $SHOP --domain shop.example --contact webmaster@shop.example" ||
     die "account add shop failed"
 lab_ "mailgovctl budget set shop messages 5/1m 1000/1d" ||
     die "budget set shop failed"
@@ -235,6 +235,21 @@ HELD_OVER=$(held)
 expect "shop's messages at the MX" 5 "$AT_ONCE"
 expect "messages held by the queue instance" 3 "$HELD_OVER"
 lab_ "grep -E 'account=shop' $LOG | grep -E 'event=(budget_over|hold)' | head -5"
+
+# --- 3b. the report -------------------------------------------------------
+
+step "shop's contact gets a report in the MX's mailbox"
+say "shop went over its budget, so mailgovd mailed a short report to the\
+ account's contact (account add --contact; alert_mail in mailgov.conf\
+ adds the admin): what is held, from which script, how to release it.\
+ It goes from the null sender to the main instance's relay listener,\
+ which asks no policy: the report is neither counted nor held."
+report_at_mx() { grep -l '^X-Mailgov-Account: shop$' "$MXDIR"/* 2>/dev/null | head -1; }
+has_report() { [ -n "$(report_at_mx)" ]; }
+until_ 20 has_report || die "no report for shop at the MX"
+lab_ "sed -n '/^To:/p;/^Subject:/p;/^\$/,\$p' $(report_at_mx)"
+expect "the report names the release command" 1 \
+    "$(grep -c '^To release it now:  mailgovctl hold release shop$' "$(report_at_mx)")"
 
 # --- 4. a raw SMTP connection --------------------------------------------
 

@@ -43,6 +43,16 @@ int	alert(struct alerts *, struct acct *, uint64_t now, unsigned flags,
 void	alert_budget(struct alerts *, struct acct *, uint64_t now,
 	    unsigned checked, unsigned over, const char *fields);
 
+/*
+ * alert_set_hook - fn(arg, acct, event, fields, now) for each line that
+ * is logged and recorded (ALERT_RECORD), within the same rate limit, and
+ * never for alerts_suppressed: mailgovd's notifications (notify.h).  It
+ * must not block; fields are already cleaned.
+ */
+typedef void (*alert_hook)(void *arg, const struct acct *, const char *event,
+	    const char *fields, uint64_t now);
+void	alert_set_hook(struct alerts *, alert_hook, void *arg);
+
 /* alert_tick - report suppressed lines of accounts whose window reopened */
 void	alert_tick(struct alerts *, struct accts *, uint64_t now);
 /* alert_drain - report every suppressed count now (mailgovd stopping) */

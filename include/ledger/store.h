@@ -21,7 +21,7 @@
 
 #include "config.h"
 
-#define STORE_SCHEMA_VERSION	5
+#define STORE_SCHEMA_VERSION	6
 #define STORE_NAMELEN		64	/* account names: [a-z0-9._-], 1..63 */
 #define STORE_DEFAULT_ID	1	/* the catch-all account, never deleted */
 #define STORE_DEFAULT_NAME	"default"
@@ -105,6 +105,14 @@ int	store_account_set_blocked(struct store *, const char *name, int);
 /* store_budget_set - replace the kind's windows (NULL: the default) */
 int	store_budget_set(struct store *, const char *name, enum budget_kind,
 	    const struct budget *);
+/* store_account_set_contact - who else gets the account's reports: one
+ * address (addr.h), or "" for nobody */
+int	store_account_set_contact(struct store *, const char *name,
+	    const char *addr);
+/* store_account_contact - account id's contact into buf, "" for none
+ * (or one that no longer passes addr_ok) */
+int	store_account_contact(struct store *, int64_t id, char *buf,
+	    size_t len);
 
 /* Identities.  A UID, domain or SASL name belongs to at most one account. */
 int	store_uid_add(struct store *, const char *name, uint32_t lo,
@@ -195,6 +203,11 @@ int	store_held_set_state(struct store *, const char *queue_id, int state);
 /* oldest first; account < 0 means every account */
 int	store_held_each(struct store *, int64_t account, int state,
 	    int (*)(const struct store_held *, void *), void *);
+
+/* store_held_summary - account's mail still on hold: messages, bytes and
+ * the oldest one's time (0 with none) */
+int	store_held_summary(struct store *, int64_t account, uint64_t *n,
+	    uint64_t *bytes, int64_t *oldest);
 
 /* --- events (store_ledger.c) -------------------------------------------- */
 

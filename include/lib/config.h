@@ -20,6 +20,7 @@
 #define CONFIG_MAX_GROUPS	64
 #define CONFIG_MAX_PORTS	16
 #define CONFIG_PATHLEN		256
+#define CONFIG_ADDRLEN		256	/* an address (addr.h) and NUL */
 
 /*
  * The budget kinds every account has.  The rates come first: each has
@@ -119,6 +120,13 @@ struct config {
 	/* alerts: at most alert_limit lines per account per alert_period */
 	uint32_t	alert_limit;
 	uint32_t	alert_period;		/* seconds */
+
+	/* notifications (mailgovd's notify.h) */
+	char		alert_command[CONFIG_PATHLEN];	/* "": none */
+	uint32_t	alert_command_timeout;	/* seconds */
+	char		alert_mail[CONFIG_ADDRLEN];	/* "": none */
+	int		alert_mail_contact;	/* the account's contact too */
+	uint32_t	alert_mail_interval;	/* seconds between reports */
 
 	/* budgets for the default account, auto accounts and missing rows */
 	struct budget	budget[BK_COUNT];

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "ctl.h"
 #include "num.h"
 
@@ -47,6 +48,7 @@ struct change {
 	struct idop	*ops;
 	size_t		 n;
 	int		 mode;		/* -1: unchanged */
+	const char	*contact;	/* NULL: unchanged; "": none */
 };
 
 /* parse_id32 - a uid or gid: a number, or a name resolved locally */
@@ -206,6 +208,24 @@ bad:
 	return ctl_err("relay: not HOST:PORT '%s'", orig);
 }
 
+/* parse_contact - one address (addr.h), or "none" / "" for nobody */
+static int
+parse_contact(const char *s, const char **out)
+{
+	const char *why;
+	char	 buf[80];
+
+	if (s[0] == '\0' || strcmp(s, "none") == 0) {
+		*out = "";
+		return 0;
+	}
+	if (!addr_ok(s, 0, &why))
+		return ctl_err("contact: %s '%s'", why,
+		    ctl_clean(s, buf, sizeof(buf)));
+	*out = s;
+	return 0;
+}
+
 /* parse_idop - one identity value for kind into op */
 static int
 parse_idop(enum idkind kind, const char *val, struct idop *op)
@@ -245,6 +265,14 @@ parse_change(const char *sub, int argc, char **argv, int add,
 			if ((ch->mode = over_mode_from_name(val)) < 0)
 				return ctl_err("mode: not hold, defer, reject "
 				    "or path '%s'", val);
+			continue;
+		}
+		if ((r = ctl_opt("account", argc, argv, &i, "--contact",
+		    &val)) != 0) {
+			if (r < 0)
+				return CTL_USAGE;
+			if (parse_contact(val, &ch->contact) != 0)
+				return CTL_ERR;
 			continue;
 		}
 		for (k = 0; k < ID_COUNT; k++) {
@@ -309,7 +337,7 @@ check_name(const char *name)
 static int
 account_write(struct ctl *ctl, int argc, char **argv, int create)
 {
-	struct change ch = { NULL, 0, -1 };
+	struct change ch = { NULL, 0, -1, NULL };
 	struct store *st;
 	const char *name;
 	size_t	 i;
@@ -323,7 +351,7 @@ account_write(struct ctl *ctl, int argc, char **argv, int create)
 		return CTL_ERR;
 	if ((rc = parse_change(argv[1], argc, argv, create, &ch)) != CTL_OK)
 		goto out;
-	if (!create && ch.n == 0 && ch.mode < 0) {
+	if (!create && ch.n == 0 && ch.mode < 0 && ch.contact == NULL) {
 		rc = ctl_usage_err("account", "account set: nothing to change");
 		goto out;
 	}
@@ -345,6 +373,9 @@ account_write(struct ctl *ctl, int argc, char **argv, int create)
 		if (apply_op(st, name, &ch.ops[i]) == -1)
 			goto fail;
 	if (ch.mode >= 0 && store_account_set_mode(st, name, ch.mode) == -1)
+		goto fail;
+	if (ch.contact != NULL &&
+	    store_account_set_contact(st, name, ch.contact) == -1)
 		goto fail;
 	if (store_commit(st) == -1)
 		goto fail;
@@ -380,6 +411,7 @@ account_del(struct ctl *ctl, int argc, char **argv)
 /* An account with its identities, as text cells and JSON values. */
 struct view {
 	struct store_account a;
+	char		 contact[CONFIG_ADDRLEN];	/* "" none */
 	struct {
 		char	**text, **json;
 		size_t	  n;
@@ -518,6 +550,8 @@ each_relay(int64_t account, const char *host, uint16_t port, void *arg)
 static int
 views_load(struct ctl *ctl, struct store *st, struct views *vs)
 {
+	size_t	 i;
+
 	if (store_account_each(st, views_account, vs) < 0)
 		return -1;
 	if (vs->n == 0)		/* a NULL array, which qsort may not be given */
@@ -529,6 +563,10 @@ views_load(struct ctl *ctl, struct store *st, struct views *vs)
 	    store_sasl_each(st, each_sasl, vs) < 0 ||
 	    store_relay_each(st, each_relay, vs) < 0)
 		return -1;
+	for (i = 0; i < vs->n; i++)
+		if (store_account_contact(st, vs->v[i].a.id, vs->v[i].contact,
+		    sizeof(vs->v[i].contact)) == -1)
+			return -1;
 	qsort(vs->v, vs->n, sizeof(*vs->v), view_cmp_name);
 	(void)ctl;
 	return 0;
@@ -588,6 +626,11 @@ view_json(FILE *fp, const struct ctl *ctl, const struct view *v)
 	ctl_json_str(fp, over_mode_name(v->a.mode));
 	fprintf(fp, ",\"blocked\":%s,\"created\":%lld",
 	    v->a.blocked ? "true" : "false", (long long)v->a.created);
+	fputs(",\"contact\":", fp);
+	if (v->contact[0] != '\0')
+		ctl_json_str(fp, v->contact);
+	else
+		fputs("null", fp);
 	for (k = 0; k < ID_COUNT; k++) {
 		fprintf(fp, ",\"%s\":[", keys[k]);
 		for (j = 0; j < v->id[k].n; j++)
@@ -608,6 +651,7 @@ account_show(struct ctl *ctl, int argc, char **argv)
 	struct store *st;
 	struct view *v;
 	char	 tbuf[64], nbuf[STORE_NAMELEN * 4 + 4], *s;
+	char	 cbuf[CONFIG_ADDRLEN * 4 + 4];
 	size_t	 k;
 
 	if (argc != 3)
@@ -647,6 +691,8 @@ account_show(struct ctl *ctl, int argc, char **argv)
 		printf("%-9s %s\n", "auto", v->a.is_auto ? "yes" : "no");
 		printf("%-9s %s\n", "created",
 		    ctl_time(v->a.created, tbuf, sizeof(tbuf)));
+		printf("%-9s %s\n", "contact", v->contact[0] ?
+		    ctl_clean(v->contact, cbuf, sizeof(cbuf)) : "-");
 		for (k = 0; k < ID_COUNT; k++) {
 			s = joined(v, k);
 			printf("%-9s %s\n", labels[k], s);

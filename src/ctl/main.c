@@ -22,11 +22,11 @@ const struct ctl_cmd ctl_cmds[] = {
 	{ "account", ctl_account,
 	    "account add NAME [--uid N|N-M]... [--gid G]... [--domain D]... "
 	    "[--sasl USER]... [--mode hold|defer|reject|path] "
-	    "[--relay HOST:PORT]...\n"
+	    "[--relay HOST:PORT]... [--contact ADDR]\n"
 	    "account set NAME [--add-uid N|N-M] [--del-uid N|N-M] "
 	    "[--add-gid G] [--del-gid G] [--add-domain D] [--del-domain D] "
 	    "[--add-sasl USER] [--del-sasl USER] [--add-relay HOST:PORT] "
-	    "[--del-relay HOST:PORT] [--mode MODE]\n"
+	    "[--del-relay HOST:PORT] [--mode MODE] [--contact ADDR|none]\n"
 	    "account del NAME\n"
 	    "account show NAME [--json]\n"
 	    "account list [--json]\n"

@@ -51,6 +51,8 @@ struct alerts {
 	struct pending	*q;
 	size_t		 qhead, qlen;
 	uint64_t	 qdropped;
+	alert_hook	 hook;		/* notifications, or NULL */
+	void		*hook_arg;
 };
 
 /* alert_new - empty state; the line limit comes from cfg */
@@ -181,7 +183,17 @@ valert(struct alerts *al, struct acct *a, uint64_t now, unsigned flags,
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	log_clean(fields, sizeof(fields), raw, strlen(raw));
 	emit(al, a, flags, event, fields);
+	if (al->hook != NULL && (flags & ALERT_RECORD))
+		al->hook(al->hook_arg, a, event, fields, now);
 	return 1;
+}
+
+/* alert_set_hook - who hears of recorded alerts (see alert.h) */
+void
+alert_set_hook(struct alerts *al, alert_hook fn, void *arg)
+{
+	al->hook = fn;
+	al->hook_arg = arg;
 }
 
 /* alert - one rate-limited line */

@@ -193,6 +193,8 @@ static const char *const migrations[] = {
 	"    OR dl = -1) THEN 0 ELSE tat1 END,"
 	"  tat2 = 0, tat3 = 0, tat4 = tat2, tat5 = 0, tat8 = tat5;"
 	"DROP TABLE m5;"),
+	/* 5 -> 6: accounts.contact, who else gets the account's reports */
+	"ALTER TABLE accounts ADD COLUMN contact TEXT NOT NULL DEFAULT '';",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

@@ -18,6 +18,7 @@
 
 #include <sqlite3.h>
 
+#include "addr.h"
 #include "log.h"
 #include "store.h"
 #include "store_int.h"
@@ -83,6 +84,8 @@ const char *const store_admin_sql[S_COUNT] = {
 	    "AND host = ?2 AND port = ?3",
 	[S_RELAY_ALL] = "SELECT account, host, port FROM account_relays "
 	    "ORDER BY account, host, port",
+	[S_ACC_CONTACT_SET] = "UPDATE accounts SET contact = ?2 WHERE id = ?1",
+	[S_ACC_CONTACT_GET] = "SELECT contact FROM accounts WHERE id = ?1",
 };
 
 /* col_id - an unsigned 32-bit id in range, or UID_INVALID */
@@ -420,6 +423,73 @@ store_account_set_blocked(struct store *s, const char *name, int blocked)
 	    .v = blocked ? 1 : 0 };
 
 	return tx_write(s, GEN_BUMP, account_update_tx, &e);
+}
+
+/* contact_edit - store_account_set_contact's arguments */
+struct contact_edit {
+	const char	*name;
+	const char	*addr;
+};
+
+/* contact_set_tx - write the contact; mailgovd reads it per report, so
+ * nothing needs reloading (GEN_KEEP) */
+static int
+contact_set_tx(struct store *s, void *arg)
+{
+	struct contact_edit *e = arg;
+	sqlite3_stmt *st;
+	int64_t id;
+
+	if (account_id(s, e->name, &id) == -1 ||
+	    (st = st_get(s, S_ACC_CONTACT_SET)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, e->addr, -1, SQLITE_STATIC);
+	return st_run(s, st);
+}
+
+int
+store_account_set_contact(struct store *s, const char *name,
+    const char *addr)
+{
+	struct contact_edit e = { name, addr };
+	const char *why;
+	char buf[80];
+
+	if (addr == NULL)
+		addr = e.addr = "";
+	if (addr[0] != '\0' && !addr_ok(addr, 0, &why))
+		return seterr(s, "contact '%s': %s",
+		    clean_arg(buf, sizeof(buf), addr), why);
+	return tx_write(s, GEN_KEEP, contact_set_tx, &e);
+}
+
+int
+store_account_contact(struct store *s, int64_t id, char *buf, size_t len)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (len == 0)
+		return seterr(s, "no room for a contact");
+	buf[0] = '\0';
+	if ((st = st_get(s, S_ACC_CONTACT_GET)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && (col_str(st, 0, buf, len) == -1 ||
+	    (buf[0] != '\0' && !addr_ok(buf, 0, NULL)))) {
+		/* written past mailgovctl: never handed to sendmail */
+		log_warnx("account %lld: bad contact in the database; ignored",
+		    (long long)id);
+		buf[0] = '\0';
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return seterr(s, "unknown account id %lld", (long long)id);
+	if (rc != SQLITE_ROW)
+		return dberr(s, rc);
+	return 0;
 }
 
 /* budget_edit - store_budget_set's arguments, for its change */

@@ -80,6 +80,8 @@ const char *const store_ledger_sql[S_COUNT] = {
 	    "AND state = ?2 ORDER BY since, rowid",
 	[S_EVENT_ADD] = "INSERT INTO events (ts, account, kind, detail) "
 	    "VALUES (?1, ?2, ?3, ?4)",
+	[S_HELD_SUM] = "SELECT count(*), total(size), min(since) FROM held "
+	    "WHERE account = ?1 AND state = 0",
 	[S_EVENT_ALL] = "SELECT ts, account, kind, detail FROM (SELECT id, ts, "
 	    "account, kind, detail FROM events ORDER BY id DESC LIMIT ?2) "
 	    "ORDER BY id",
@@ -419,6 +421,33 @@ store_held_each(struct store *s, int64_t account, int state,
 			break;
 	}
 	return walk_end(s, st, rc, stop);
+}
+
+/* store_held_summary - what account has on hold (see store.h) */
+int
+store_held_summary(struct store *s, int64_t account, uint64_t *n,
+    uint64_t *bytes, int64_t *oldest)
+{
+	sqlite3_stmt *st;
+	double	 total;
+	int	 rc;
+
+	*n = *bytes = 0;
+	*oldest = 0;
+	if ((st = st_get(s, S_HELD_SUM)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, account);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*n = col_u64(st, 0);
+		total = sqlite3_column_double(st, 1);
+		*bytes = total <= 0 ? 0 : total >= 1.8e19 ? UINT64_MAX :
+		    (uint64_t)total;
+		*oldest = (int64_t)col_u64(st, 2);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return dberr(s, rc);
+	return 0;
 }
 
 /* --- events ------------------------------------------------------------ */

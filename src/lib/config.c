@@ -32,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "budget.h"
 #include "config.h"
 #include "log.h"
@@ -823,6 +824,9 @@ config_defaults(struct config *c)
 	c->queue_minfree = 256ULL << 20;
 	c->alert_limit = 5;
 	c->alert_period = 60;
+	c->alert_command_timeout = 10;
+	c->alert_mail_contact = 1;
+	c->alert_mail_interval = 3600;
 	for (k = 0; k < BK_COUNT; k++)
 		c->budget[k] = kind_defaults[k];
 }
@@ -846,6 +850,8 @@ enum ktype {
 	K_ONOFF,
 	K_BUDGET,	/* budget[min] */
 	K_OLDBUDGET,	/* one window of budget[min], an older spelling */
+	K_PATH_OPT,	/* absolute path, or "" / "none" */
+	K_ADDR,		/* an address or local name (addr.h), or "" / "none" */
 };
 
 struct key {
@@ -904,6 +910,14 @@ static const struct key keys[] = {
 	{ "alert_limit", K_U32, OFF(alert_limit), 1, 1000000, 0,
 	    "1..1000000" },
 	{ "alert_period", K_DUR, OFF(alert_period), 1, 86400, 0, "1s..1d" },
+	{ "alert_command", K_PATH_OPT, OFF(alert_command), 0, 0, 0, NULL },
+	{ "alert_command_timeout", K_DUR, OFF(alert_command_timeout), 1, 300,
+	    0, "1s..5m" },
+	{ "alert_mail", K_ADDR, OFF(alert_mail), 0, 0, 0, NULL },
+	{ "alert_mail_contact", K_ONOFF, OFF(alert_mail_contact), 0, 0, 0,
+	    NULL },
+	{ "alert_mail_interval", K_DUR, OFF(alert_mail_interval), 60, 86400,
+	    0, "1m..1d" },
 	{ "messages", K_BUDGET, 0, BK_MESSAGES, 0, 0, NULL },
 	{ "recipients", K_BUDGET, 0, BK_RECIPIENTS, 0, 0, NULL },
 	{ "recipients_per_message", K_BUDGET, 0, BK_RCPT_MSG, 0, 0, NULL },
@@ -1261,6 +1275,21 @@ set_value(struct parse *p, const struct key *k, const char *v,
 	case K_OLDBUDGET:
 		return budget_old_apply(&p->c.budget[k->min], k->name, v,
 		    NULL, 0, err);
+	case K_PATH_OPT:
+		if (v[0] == '\0' || strcmp(v, "none") == 0) {
+			base[k->off] = '\0';
+			return 0;
+		}
+		return set_path(base + k->off, v, 0, err);
+	case K_ADDR:
+		if (v[0] == '\0' || strcmp(v, "none") == 0) {
+			base[k->off] = '\0';
+			return 0;
+		}
+		if (!addr_ok(v, 1, err))
+			return -1;
+		snprintf(base + k->off, CONFIG_ADDRLEN, "%s", v);
+		return 0;
 	}
 	*err = "internal error: unknown key type";
 	return -1;

@@ -37,7 +37,30 @@
 #define SPAWN_WAIT_MS	60000	/* one poll() at most; the deadline is
 				 * looked at again after it */
 
-static char *const spawn_env[] = { SPAWN_PATH, NULL };
+/* the environment: PATH, then the caller's variables; built before the
+ * fork, because nothing between fork and exec may allocate */
+struct env {
+	char	*v[SPAWN_ENV_MAX + 2];
+};
+
+/* make_env - e from s; -1 (EINVAL) when s has too many variables */
+static int
+make_env(const struct spawn *s, struct env *e)
+{
+	size_t	 n = 0;
+
+	e->v[n++] = (char *)SPAWN_PATH;
+	while (s->env != NULL && s->env[n - 1] != NULL) {
+		if (n > SPAWN_ENV_MAX) {
+			errno = EINVAL;
+			return -1;
+		}
+		e->v[n] = s->env[n - 1];
+		n++;
+	}
+	e->v[n] = NULL;
+	return 0;
+}
 
 /* in_file - a memory file holding the input, at offset 0; -1 on failure */
 static int
@@ -79,7 +102,8 @@ high(int fd)
  * the report pipe and exits 127; a refusal of the hook exits 126.
  */
 static void __attribute__((noreturn))
-child(const struct spawn *s, int in, int capw, int report)
+child(const struct spawn *s, const struct env *env, int in, int capw,
+    int report)
 {
 	sigset_t none;
 	int	 sig, e, null, out, err;
@@ -112,7 +136,7 @@ child(const struct spawn *s, int in, int capw, int report)
 	}
 	if (s->pre_exec != NULL && s->pre_exec(s->arg) == -1)
 		_exit(126);
-	execve(s->path, s->argv, spawn_env);
+	execve(s->path, s->argv, env->v);
 fail:
 	e = errno;
 	(void)!write(report, &e, sizeof(e));
@@ -164,6 +188,7 @@ int
 spawn_run(const struct spawn *s, char **out)
 {
 	struct pollfd pfd[3];
+	struct env env;
 	siginfo_t si;
 	char	*buf = NULL;
 	size_t	 len = 0, cap = 0;
@@ -175,6 +200,8 @@ spawn_run(const struct spawn *s, char **out)
 
 	if (out != NULL)
 		*out = NULL;
+	if (make_env(s, &env) == -1)
+		return SPAWN_FAILED;
 	if (s->out == SPAWN_CAPTURE) {
 		cap = s->cap_max < SPAWN_CAP0 ? s->cap_max + 1 : SPAWN_CAP0;
 		if ((buf = malloc(cap)) == NULL)
@@ -190,7 +217,7 @@ spawn_run(const struct spawn *s, char **out)
 	if ((pid = fork()) == -1)
 		goto fail;
 	if (pid == 0)
-		child(s, in, cp[1], rp[1]);
+		child(s, &env, in, cp[1], rp[1]);
 	/* the child does the same: whichever runs first, the group exists
 	 * before anyone signals it */
 	(void)setpgid(pid, pid);
@@ -311,4 +338,108 @@ fail:
 	free(buf);
 	errno = e;
 	return SPAWN_FAILED;
+}
+
+/* spawn_start - fork and exec without waiting (see spawn.h) */
+int
+spawn_start(const struct spawn *s, struct spawn_child *c)
+{
+	struct env env;
+	int	 in = -1, rp[2] = { -1, -1 }, e;
+	pid_t	 pid;
+
+	memset(c, 0, sizeof(*c));
+	c->pid = -1;
+	c->pidfd = c->report = -1;
+	if (s->out == SPAWN_CAPTURE) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (make_env(s, &env) == -1 ||
+	    (s->in != NULL && (in = in_file(s->in)) == -1) ||
+	    pipe2(rp, O_CLOEXEC | O_NONBLOCK) == -1)
+		goto fail;
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1)
+		goto fail;
+	if (pid == 0) {
+		/* the child's end blocks: its errno must get through */
+		(void)fcntl(rp[1], F_SETFL, 0);
+		child(s, &env, in, -1, rp[1]);
+	}
+	(void)setpgid(pid, pid);
+	if (in != -1)
+		close(in);
+	close(rp[1]);
+	c->pid = pid;
+	c->report = rp[0];
+#ifdef SYS_pidfd_open
+	c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+	if (s->time_ms > 0)
+		c->deadline = clock_mono_ms() + s->time_ms;
+	return 0;
+fail:
+	e = errno;
+	if (in != -1)
+		close(in);
+	if (rp[0] != -1) {
+		close(rp[0]);
+		close(rp[1]);
+	}
+	errno = e;
+	return -1;
+}
+
+/* spawn_check - collect c if it is over, enforce its time limit if not */
+int
+spawn_check(struct spawn_child *c, unsigned long long now_ms)
+{
+	siginfo_t si;
+	ssize_t	 got;
+	int	 st, e = 0, rv;
+
+	if (c->pid <= 0)
+		return SPAWN_FAILED;
+	memset(&si, 0, sizeof(si));
+	/* WNOWAIT: until it is collected its pid, and so its group's id,
+	 * cannot be reused, and the group can be signalled safely */
+	if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) ==
+	    0 && si.si_pid != c->pid) {
+		if (c->deadline == 0 || now_ms < c->deadline)
+			return SPAWN_RUNNING;
+		(void)kill(-c->pid, c->killed ? SIGKILL : SIGTERM);
+		if (!c->killed)
+			c->deadline = now_ms + SPAWN_GRACE_MS;
+		c->killed = 1;
+		return SPAWN_RUNNING;
+	}
+	/* exited (or ECHILD: reaped elsewhere): what it left goes too */
+	(void)kill(-c->pid, SIGKILL);
+	while (waitpid(c->pid, &st, 0) == -1)
+		if (errno != EINTR) {
+			st = -1;
+			break;
+		}
+	if ((got = read(c->report, &e, sizeof(e))) != (ssize_t)sizeof(e))
+		e = 0;
+	if (e != 0)
+		rv = SPAWN_FAILED;
+	else if (c->killed)
+		rv = SPAWN_TIMEDOUT;
+	else if (st != -1 && WIFEXITED(st))
+		rv = WEXITSTATUS(st);
+	else if (st != -1 && WIFSIGNALED(st))
+		rv = SPAWN_SIGNAL + WTERMSIG(st);
+	else
+		rv = SPAWN_FAILED;
+	if (c->pidfd != -1)
+		close(c->pidfd);
+	close(c->report);
+	c->pid = -1;
+	c->pidfd = c->report = -1;
+	if (e != 0)
+		errno = e;
+	return rv;
 }

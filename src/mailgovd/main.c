@@ -47,6 +47,7 @@
 #include "loop.h"
 #include "mark.h"
 #include "nfq.h"
+#include "notify.h"
 #include "policy.h"
 #include "privs.h"
 #include "recent.h"
@@ -87,6 +88,7 @@ struct daemon {
 	struct commit	*commit;
 	struct redo	*redo;		/* redo_log = on */
 	struct release	*release;
+	struct notify	*notify;	/* alert_command, alert_mail */
 	uint16_t	 ports[CONFIG_MAX_PORTS + 1];	/* SMTP + queue */
 	size_t		 nports;
 	int		 sigfd, timerfd;
@@ -453,6 +455,7 @@ on_timer(int fd, uint32_t events, void *arg)
 	if (d->release != NULL)
 		release_tick(d->release, now);
 	recent_tick(d->recent, clock_mono_s() / 60);
+	notify_tick(d->notify);
 	events_commit(d);
 	/* systemd's watchdog (WatchdogSec=): a loop that stops turning
 	 * stops these */
@@ -803,6 +806,10 @@ main(int argc, char **argv)
 	store_set_busy(d->st, LOOP_BUSY_MS);
 	if (policy_start(d->policy, d->commit) == -1)
 		fatalx("cannot start the policy server");
+	/* after the drop: its programs run as the daemon's user */
+	if ((d->notify = notify_new(d->loop, d->accts, d->st, &d->cfg)) !=
+	    NULL)
+		alert_set_hook(d->alerts, notify_alert, d->notify);
 
 	/* the first census before the first SYN: caps hold from the start */
 	(void)census(d, clock_now_us(), NULL);
@@ -830,6 +837,8 @@ main(int argc, char **argv)
 	redo_close(d->redo);
 	alert_drain(d->alerts, d->accts);
 	events_commit(d);
+	alert_set_hook(d->alerts, NULL, NULL);
+	notify_free(d->notify);
 	nfq_queue_close(d->nfq);
 	release_free(d->release);
 	ctlsock_free(d->ctl);

@@ -35,11 +35,11 @@ setup() {
 hostile_rows() {
 	cat <<'EOF'
 PRAGMA foreign_keys = OFF;
-INSERT INTO accounts VALUES (10, NULL, NULL, NULL, NULL, NULL);
-INSERT INTO accounts VALUES (11, 'big' || hex(randomblob(40000)), 'x', 99999999999, -5, 'yesterday');
-INSERT INTO accounts VALUES (12, X'00414243', 2.5, -1, 9223372036854775807, -9223372036854775808);
-INSERT INTO accounts VALUES (13, 'ctl' || char(1, 27, 10, 13, 9) || '"x\', 1, 3, 1, 1e300);
-INSERT INTO accounts VALUES (-9223372036854775808, 'minid', 0, 0, 0, 0);
+INSERT INTO accounts VALUES (10, NULL, NULL, NULL, NULL, NULL, NULL);
+INSERT INTO accounts VALUES (11, 'big' || hex(randomblob(40000)), 'x', 99999999999, -5, 'yesterday', 'a@' || hex(randomblob(40000)));
+INSERT INTO accounts VALUES (12, X'00414243', 2.5, -1, 9223372036854775807, -9223372036854775808, X'0041');
+INSERT INTO accounts VALUES (13, 'ctl' || char(1, 27, 10, 13, 9) || '"x\', 1, 3, 1, 1e300, 'a@b.example' || char(13, 10) || 'Bcc: v@example.org');
+INSERT INTO accounts VALUES (-9223372036854775808, 'minid', 0, 0, 0, 0, 5);
 INSERT INTO account_uids VALUES (-5, 'abc', 10);
 INSERT INTO account_uids VALUES (99999999999, 1, 11);
 INSERT INTO account_uids VALUES (NULL, NULL, NULL);

@@ -395,6 +395,48 @@ setup(const char *dir)
 	return as;
 }
 
+/* what the hook heard */
+static unsigned hooked;
+static char hooked_last[256];
+
+static void
+hook(void *arg, const struct acct *a, const char *event, const char *fields,
+    uint64_t now)
+{
+	(void)arg;
+	(void)now;
+	hooked++;
+	snprintf(hooked_last, sizeof(hooked_last), "%s %s %s", a->name, event,
+	    fields);
+}
+
+/* test_hook - the notification hook hears each recorded line that went
+ * out, within the same limit, and nothing else */
+static void
+test_hook(struct accts *as)
+{
+	struct alerts *al = fresh(as, 2, 60);
+	struct acct *a = acct_by_name(as, "web1");
+	int i;
+
+	alert_set_hook(al, hook, NULL);
+	hooked = 0;
+	alert(al, a, T0, 0, "redirect", "uid=1 dst=x");
+	T_EQ_U(hooked, 0, "hook: an unrecorded line is not heard");
+	for (i = 0; i < 5; i++)
+		alert(al, a, T0 + 1, ALERT_WARN | ALERT_RECORD, "reject",
+		    "reason=blocked n=%d", i);
+	T_EQ_U(hooked, 1, "hook: only what the limit let out (1 of 5)");
+	T_EQ_S(hooked_last, "web1 reject reason=blocked n=0",
+	    "hook: the account, event and fields");
+	alert_tick(al, as, T0 + 120 * S);
+	T_EQ_U(hooked, 1, "hook: the suppressed-count line is not heard");
+	alert_set_hook(al, NULL, NULL);
+	alert(al, a, T0 + 300 * S, ALERT_RECORD, "reject", "x=1");
+	T_EQ_U(hooked, 1, "hook: none after it is taken away");
+	alert_free(al);
+}
+
 int
 main(void)
 {
@@ -422,6 +464,7 @@ main(void)
 		test_budget(as);
 		test_record(as);
 		test_bounds(as);
+		test_hook(as);
 		acct_free(as);
 		store_close(st);
 	}

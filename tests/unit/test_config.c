@@ -247,6 +247,39 @@ static const struct ccase cases[] = {
 	BAD("alert_period = 0\n", "t.conf:1: alert_period: too small (1s..1d)"),
 	BAD("alert_period = 25h\n", "t.conf:1: alert_period: too large (1s..1d)"),
 
+	/* notifications */
+	GOODS("alert_command = /usr/local/bin/hook\n", alert_command,
+	    "/usr/local/bin/hook"),
+	GOODS("alert_command = none\n", alert_command, ""),
+	GOODS("alert_command =\n", alert_command, ""),
+	BAD("alert_command = hook.sh\n",
+	    "t.conf:1: alert_command: not an absolute path"),
+	GOOD("alert_command_timeout = 30s\n", U32, alert_command_timeout, 30),
+	BAD("alert_command_timeout = 0\n",
+	    "t.conf:1: alert_command_timeout: too small (1s..5m)"),
+	BAD("alert_command_timeout = 6m\n",
+	    "t.conf:1: alert_command_timeout: too large (1s..5m)"),
+	GOODS("alert_mail = postmaster\n", alert_mail, "postmaster"),
+	GOODS("alert_mail = ops+mg@example.net\n", alert_mail,
+	    "ops+mg@example.net"),
+	GOODS("alert_mail = none\n", alert_mail, ""),
+	BAD("alert_mail = a@b, c@d\n", "t.conf:1: alert_mail: not an address "
+	    "(local@domain: a-z 0-9 . _ + - = before the @, a domain name "
+	    "after it)"),
+	BAD("alert_mail = -oQ/tmp\n", "t.conf:1: alert_mail: not an address "
+	    "(local@domain or a local name of a-z 0-9 . _ + - =)"),
+	BAD("alert_mail = <a@example.net>\n", "t.conf:1: alert_mail: not an "
+	    "address (local@domain: a-z 0-9 . _ + - = before the @, a domain "
+	    "name after it)"),
+	BAD("alert_mail = a@b\rBcc: x@y\n",
+	    "t.conf:1: control character 0x0d"),
+	GOOD("alert_mail_contact = off\n", INT, alert_mail_contact, 0),
+	BAD("alert_mail_contact = yes\n",
+	    "t.conf:1: alert_mail_contact: expected on or off"),
+	GOOD("alert_mail_interval = 10m\n", U32, alert_mail_interval, 600),
+	BAD("alert_mail_interval = 30s\n",
+	    "t.conf:1: alert_mail_interval: too small (1m..1d)"),
+
 	/* held mail caps and the queue's free-space floor: sizes */
 	GOOD("held_messages_max = 1\n", U32, held_messages_max, 1),
 	GOOD("held_messages_max = 10000000\n", U32, held_messages_max,
@@ -539,6 +572,11 @@ test_defaults(void)
 	T_EQ_U(c.sync_full, 1, "default sync is full");
 	T_EQ_U(c.alert_limit, 5, "default alert_limit");
 	T_EQ_U(c.alert_period, 60, "default alert_period");
+	T_EQ_S(c.alert_command, "", "default alert_command: none");
+	T_EQ_U(c.alert_command_timeout, 10, "default alert_command_timeout");
+	T_EQ_S(c.alert_mail, "", "default alert_mail: none");
+	T_EQ_U(c.alert_mail_contact, 1, "default alert_mail_contact: on");
+	T_EQ_U(c.alert_mail_interval, 3600, "default alert_mail_interval");
 	T_EQ_U(c.held_messages_max, 1000, "default held_messages_max");
 	T_EQ_U(c.held_bytes_max, 104857600, "default held_bytes_max (100M)");
 	T_EQ_U(c.queue_minfree, 268435456, "default queue_minfree (256M)");
@@ -1045,13 +1083,13 @@ test_example(void)
 	memcpy(c.rules_dir, dflt.rules_dir, sizeof(c.rules_dir));
 	T_OK(memcmp(&c, &dflt, sizeof(c)) == 0,
 	    "the example's values are the defaults");
-	/* each key at most once (else an error above), so 39 lines = all
+	/* each key at most once (else an error above), so 44 lines = all
 	 * (the older budget spellings are not shown: they are deprecated) */
 	for (i = 0, len = 0; i < o; i++)
 		if ((i == 0 || out[i - 1] == '\n') && out[i] >= 'a' &&
 		    out[i] <= 'z')
 			len++;
-	T_EQ_U(len, 39, "the example shows every key");
+	T_EQ_U(len, 44, "the example shows every key");
 	free(buf);
 	free(out);
 }

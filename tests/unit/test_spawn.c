@@ -2,7 +2,9 @@
  * test_spawn - running a program: exit status, capture (bounded, with
  * stderr), stdin from /dev/null or given bytes, the clean environment,
  * the pre-exec hook, a process group of its own, exec failures, and the
- * time limit that kills the whole group, a grandchild included.
+ * time limit that kills the whole group, a grandchild included; the
+ * caller's variables after PATH; spawn_start and spawn_check, which never
+ * wait, with the same time limit.
  */
 #include <sys/types.h>
 #include <errno.h>
@@ -311,6 +313,116 @@ test_within_the_limit(void)
 	free(out);
 }
 
+static void
+test_caller_variables(void)
+{
+	char	*argv[] = { "env", NULL };
+	char	*vars[] = { "MAILGOV_EVENT=budget_over", "MAILGOV_SCRIPT=",
+		    NULL };
+	char	*many[SPAWN_ENV_MAX + 2];
+	char	*out;
+	struct spawn s;
+	size_t	 i;
+
+	memset(&s, 0, sizeof(s));
+	s.path = "/usr/bin/env";
+	s.argv = argv;
+	s.out = SPAWN_CAPTURE;
+	s.cap_max = 4096;
+	s.env = vars;
+	T_EQ_U(spawn_run(&s, &out), 0, "variables: status");
+	T_EQ_S(out, SPAWN_PATH "\nMAILGOV_EVENT=budget_over\nMAILGOV_SCRIPT=\n",
+	    "variables: PATH, then the caller's, in order");
+	free(out);
+	for (i = 0; i < SPAWN_ENV_MAX + 1; i++)
+		many[i] = "X=1";
+	many[i] = NULL;
+	s.env = many;
+	errno = 0;
+	T_OK(spawn_run(&s, &out) == SPAWN_FAILED && errno == EINVAL,
+	    "more than SPAWN_ENV_MAX variables: refused with EINVAL");
+}
+
+/* check_until - spawn_check every 10 ms until it is over */
+static int
+check_until(struct spawn_child *c, unsigned ms)
+{
+	uint64_t end = clock_mono_ms() + ms;
+	int	 st;
+
+	while ((st = spawn_check(c, clock_mono_ms())) == SPAWN_RUNNING &&
+	    clock_mono_ms() < end)
+		usleep(10000);
+	return st;
+}
+
+static void
+test_start_and_check(void)
+{
+	char	*argv[] = { sh, dash_c, "read x; exit $x", NULL };
+	char	*hang[] = { sh, dash_c, "sleep 60 & echo $! > \"$F\"; sleep 60",
+		    NULL };
+	char	 file[] = "/tmp/test_spawn.XXXXXX", var[64], buf[32];
+	char	*vars[] = { var, NULL };
+	struct spawn s;
+	struct spawn_child c;
+	uint64_t t0, took;
+	long	 grandkid = -1;
+	FILE	*fp;
+	int	 st, fd;
+
+	memset(&s, 0, sizeof(s));
+	s.path = "/bin/sh";
+	s.argv = argv;
+	s.in = "7\n";
+	s.out = SPAWN_NULL;
+	s.err = SPAWN_NULL;
+	s.time_ms = 5000;
+	T_OK(spawn_start(&s, &c) == 0, "start: started");
+	T_OK(c.pid > 0, "start: a pid");
+	T_EQ_U(check_until(&c, 5000), 7, "start: its exit status, from stdin");
+	T_OK(c.pid == -1 && c.report == -1, "start: spent after the check");
+
+	s.out = SPAWN_CAPTURE;
+	errno = 0;
+	T_OK(spawn_start(&s, &c) == -1 && errno == EINVAL,
+	    "start: no capture");
+
+	s.out = SPAWN_NULL;
+	s.path = "/nonexistent/program";
+	T_OK(spawn_start(&s, &c) == 0, "start of a missing program: forked");
+	st = check_until(&c, 5000);
+	T_OK(st == SPAWN_FAILED && errno == ENOENT,
+	    "start of a missing program: failed with ENOENT (%d)", st);
+
+	if ((fd = mkstemp(file)) == -1)
+		exit(2);
+	close(fd);
+	snprintf(var, sizeof(var), "F=%s", file);
+	s.path = "/bin/sh";
+	s.argv = hang;
+	s.in = NULL;
+	s.env = vars;
+	s.time_ms = 300;
+	t0 = clock_mono_ms();
+	T_OK(spawn_start(&s, &c) == 0, "hanging: started");
+	T_EQ_U(spawn_check(&c, clock_mono_ms()), (uint64_t)(int64_t)
+	    SPAWN_RUNNING, "hanging: running at first");
+	st = check_until(&c, 5000);
+	took = clock_mono_ms() - t0;
+	T_OK(st == SPAWN_TIMEDOUT, "hanging: timed out, saw %d", st);
+	T_OK(took >= 300 && took < 300 + SPAWN_GRACE_MS,
+	    "hanging: stopped at the limit (%" PRIu64 " ms)", took);
+	if ((fp = fopen(file, "r")) != NULL) {
+		if (fgets(buf, sizeof(buf), fp) != NULL)
+			grandkid = strtol(buf, NULL, 10);
+		fclose(fp);
+	}
+	T_OK(grandkid > 0 && wait_gone((pid_t)grandkid, 2000),
+	    "hanging: what it forked is gone too");
+	unlink(file);
+}
+
 int
 main(void)
 {
@@ -324,5 +436,7 @@ main(void)
 	test_time_limit_kills_the_group();
 	test_time_limit_sigkill_after_grace();
 	test_within_the_limit();
+	test_caller_variables();
+	test_start_and_check();
 	return t_done();
 }

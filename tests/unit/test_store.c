@@ -215,6 +215,41 @@ test_account_add_get_del(void)
 	T_EQ_U(store_account_get(s, "alice", &a), 0, "get alice");
 	T_EQ_U(a.mode, MODE_REJECT, "mode stored");
 	T_EQ_U(a.blocked, 1, "blocked stored");
+	{
+		char c[300];
+
+		T_EQ_U(store_account_contact(s, a.id, c, sizeof(c)), 0,
+		    "contact of a new account");
+		T_EQ_S(c, "", "no contact at first");
+		T_EQ_U(store_account_set_contact(s, "alice",
+		    "alice+ops@example.net"), 0, "set a contact");
+		T_EQ_U(store_account_contact(s, a.id, c, sizeof(c)), 0,
+		    "read the contact");
+		T_EQ_S(c, "alice+ops@example.net", "the contact stored");
+		T_EQ_U(store_account_set_contact(s, "alice",
+		    "a@example.net\r\nBcc: x@example.org"), (uint64_t)-1,
+		    "a contact with a line break");
+		T_OK(strncmp(store_error(s), "contact 'a@example.net\\x0d"
+		    "\\x0aBcc", 30) == 0, "the refusal names it cleaned: %s",
+		    store_error(s));
+		T_EQ_U(store_account_set_contact(s, "alice", "a@b, c@d"),
+		    (uint64_t)-1, "two contacts");
+		T_EQ_U(store_account_set_contact(s, "alice", "postmaster"),
+		    (uint64_t)-1, "a contact without a domain");
+		T_EQ_U(store_account_set_contact(s, "zed", "a@example.net"),
+		    (uint64_t)-1, "contact of an unknown account");
+		T_EQ_U(store_account_contact(s, a.id, c, sizeof(c)), 0,
+		    "read after refusals");
+		T_EQ_S(c, "alice+ops@example.net", "refusals change nothing");
+		/* written past mailgovctl: never handed on */
+		sqlite3_exec(store_db(s), "UPDATE accounts SET contact = "
+		    "'-oQ/x@example.net' WHERE name = 'alice'", 0, 0, 0);
+		T_EQ_U(store_account_contact(s, a.id, c, sizeof(c)), 0,
+		    "read a bad stored contact");
+		T_EQ_S(c, "", "a bad stored contact reads as none");
+		T_EQ_U(store_account_set_contact(s, "alice", ""), 0,
+		    "remove the contact");
+	}
 	T_EQ_U(store_uid_add(s, "alice", 1000, 1000), 0, "alice uid");
 	T_EQ_U(store_account_del(s, "alice"), 0, "del alice");
 	T_EQ_U(store_account_get(s, "alice", &a), (uint64_t)-1, "alice gone");
@@ -628,6 +663,19 @@ test_held(void)
 	memset(&l, 0, sizeof(l));
 	store_held_each(s, y, HELD, collect_held, &l);
 	T_EQ_S(l.ids, "C3C3C3$ A1A1A1 ", "y's held after reuse");
+	{
+		uint64_t n, bytes;
+		int64_t oldest;
+
+		T_EQ_U(store_held_summary(s, y, &n, &bytes, &oldest), 0,
+		    "summary of y");
+		T_EQ_U(n, 2, "y holds two");
+		T_EQ_U(bytes, 2468, "y's bytes");
+		T_EQ_U(oldest, 150, "y's oldest");
+		T_EQ_U(store_held_summary(s, 4242, &n, &bytes, &oldest), 0,
+		    "summary of nobody");
+		T_OK(n == 0 && bytes == 0 && oldest == 0, "nothing held");
+	}
 	store_close(s);
 	cleanup();
 }
@@ -807,6 +855,7 @@ test_changed_sees_other_connections(void)
 	"ALTER TABLE usage DROP COLUMN tat8; ALTER TABLE usage DROP COLUMN tat9;" \
 	"ALTER TABLE usage DROP COLUMN tat10;" \
 	"ALTER TABLE usage DROP COLUMN tat11;" \
+	"ALTER TABLE accounts DROP COLUMN contact;" \
 	"UPDATE schema_version SET version = 4;"
 
 /* a version 1 file (no usage.epoch) is migrated in place, rows kept */
