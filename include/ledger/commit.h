@@ -48,5 +48,9 @@ void	commit_on_durable(struct commit *, void (*fn)(void *), void *);
 /* commit_fresh - pick up changes another process committed (mailgovctl
  * reset, budgets) before counting on the view: at most once a loop turn */
 void	commit_fresh(struct commit *);
+/* commit_set_latency - observe each group commit's duration (hand-off to
+ * the loop hearing back; failed ones too) into h; NULL stops */
+struct prom_hist;
+void	commit_set_latency(struct commit *, struct prom_hist *h);
 
 #endif

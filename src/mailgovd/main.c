@@ -344,6 +344,7 @@ on_syn(const struct nfq_pkt *p, uint32_t *mark, void *arg)
 		alert_budget(d->alerts, a, now, r.checked, r.over, "");
 	switch (r.reason) {
 	case GOV_R_REDIRECT:
+		a->redirects++;
 		alert(d->alerts, a, now, 0, "redirect", "uid=%s dst=%s", uid,
 		    dst);
 		break;
