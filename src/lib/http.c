@@ -165,11 +165,16 @@ http_parse(const char *buf, size_t len, struct http_req *r)
 		nl = memchr(s, '\n', n);
 		if (nl != NULL)
 			n = (size_t)(nl - s);
-		/* the checks a line gets complete or not, in order */
+		/* the checks a line gets complete or not, in order; a
+		 * request line is judged on its first LINE_MAX_ + 1 bytes
+		 * once it is longer, whatever follows */
+		if (first && n > LINE_MAX_) {
+			if (memchr(s, '\0', LINE_MAX_ + 1) != NULL)
+				return 400;
+			return long_line(s, LINE_MAX_ + 1);
+		}
 		if (memchr(s, '\0', n) != NULL)
 			return 400;
-		if (first && n > LINE_MAX_)
-			return long_line(s, n);
 		if (nl == NULL)
 			return len >= HTTP_HEAD_MAX ? 431 : HTTP_MORE;
 		if (first) {

@@ -131,6 +131,12 @@ test_limits(void)
 	T_EQ_U(http_parse(s, strlen(s), &r), 414, "1000 bytes of target, "
 	    "no end yet");
 	free(s);
+	/* what follows the first LINE_MAX_ + 1 bytes cannot change the
+	 * verdict (found by fuzz_http: a NUL later in the line) */
+	s = filled("GET /", 'a', "\0 HTTP/1.1\r\n\r\n", 400);
+	T_EQ_U(http_parse(s, 400, &r), 414, "a NUL after a long target");
+	T_EQ_U(bytewise(s, 400), 414, "the same, byte by byte");
+	free(s);
 	s = filled("GETGETGETGETGETGETGET", 'a', "", 1000);
 	T_EQ_U(http_parse(s, strlen(s), &r), 400, "1000 bytes, no space");
 	free(s);
