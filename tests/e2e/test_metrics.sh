@@ -162,6 +162,14 @@ test_web_user_cannot_connect() {
 	t_match "its error" "connect" "$_out"
 }
 
+test_head_and_http10_get_200_and_a_close() {
+	_h=$(lab curl -sS -I --max-time 5 "http://$M/metrics" | tr -d '\r')
+	t_match "HEAD" '^HTTP/1.1 200 OK' "$_h" || return
+	t_match "HEAD's length" 'Content-Length: [1-9][0-9]*' "$_h" || return
+	t_match "the connection closes" 'Connection: close' "$_h" || return
+	t_eq "HTTP/1.0" "HTTP/1.1 200 OK" "$(status 'GET /metrics HTTP/1.0\r\n\r\n')"
+}
+
 test_post_gets_405() {
 	t_eq "POST" "HTTP/1.1 405 Method Not Allowed" \
 	    "$(status 'POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n')"
