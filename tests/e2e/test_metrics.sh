@@ -43,7 +43,7 @@ t_wait 10 lab sh -c "ss -ltn | grep -q '127.0.0.1:2525 '" ||
     { echo "not ok - the queue instance did not start"; exit 1; }
 ctl account add site1 --uid "$WEB1" >/dev/null || exit 1
 ctl account add 'site.held' --uid "$WEB2" >/dev/null || exit 1
-ctl budget set site.held messages_per_hour 1/1h >/dev/null || exit 1
+ctl budget set site.held messages 1/1h 1000/1d >/dev/null || exit 1
 ctl rules install >/dev/null || { echo "not ok - rules install failed"; exit 1; }
 start_daemon || { echo "not ok - mailgovd did not start"; exit 1; }
 t_wait 5 lab sh -c "ss -ltn | grep -q '$M '" ||
