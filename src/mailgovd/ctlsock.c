@@ -170,8 +170,8 @@ top_script(const struct acct *a)
 	return "-";
 }
 
-/* top_left - messages a's budget allows now: the smallest over its
- * message windows; UINT64_MAX when they are all unlimited */
+/* top_left - messages a's budget allows now: the least over its
+ * messages windows; UINT64_MAX when it has no limit */
 static uint64_t
 top_left(const struct acct *a, uint64_t now_us)
 {
@@ -188,21 +188,6 @@ top_left(const struct acct *a, uint64_t now_us)
 			left = r;
 	}
 	return left;
-}
-
-/* top_hour_limit - the limit of a's hourly message window, else of its
- * first one */
-static uint64_t
-top_hour_limit(const struct acct *a)
-{
-	const struct budget_limit *w;
-	unsigned i, n;
-
-	n = acct_windows(a, BK_MESSAGES, &w);
-	for (i = 0; i < n; i++)
-		if (w[i].period_us == 3600ULL * 1000000u)
-			return w[i].limit;
-	return n > 0 ? w[0].limit : BUDGET_UNLIMITED;
 }
 
 /* top_collect - recent_each's callback: one row per active account */
@@ -303,7 +288,7 @@ top(struct ctlsock *cs, struct client *c, const char *args)
 {
 	struct topwalk w;
 	struct toprow *t;
-	char spark[RECENT_MINUTES * 6 + 1], left[24], lim[24], script[256];
+	char spark[RECENT_MINUTES * 6 + 1], left[24], script[256];
 	uint64_t limit = 100;
 	size_t i, j, off;
 	const char *e;
@@ -351,18 +336,13 @@ top(struct ctlsock *cs, struct client *c, const char *args)
 		else
 			snprintf(left, sizeof(left), "%llu",
 			    (unsigned long long)t->left);
-		if (top_hour_limit(t->a) == BUDGET_UNLIMITED)
-			snprintf(lim, sizeof(lim), "unlimited");
-		else
-			snprintf(lim, sizeof(lim), "%llu", (unsigned long long)
-			    top_hour_limit(t->a));
 		log_clean(script, sizeof(script), top_script(t->a),
 		    strlen(top_script(t->a)));
 		/* script= last: the rest of the line, spaces and all */
-		if (put(c, "row account=%s rate=%u left=%s hour_limit=%s "
+		if (put(c, "row account=%s rate=%u left=%s "
 		    "blocked=%d held=%llu messages=%llu released=%llu "
 		    "refused=%llu redirected=%llu spark=%s script=%s\n",
-		    t->a->name, t->rate, left, lim, t->a->blocked,
+		    t->a->name, t->rate, left, t->a->blocked,
 		    (unsigned long long)t->held,
 		    (unsigned long long)t->r.hour[RECENT_MESSAGE],
 		    (unsigned long long)t->r.hour[RECENT_RELEASED],
