@@ -9,6 +9,9 @@
 #             disk, 1000 SASL users mapped to 1000 accounts, budgets high
 #             enough never to trigger; with sync=full and sync=normal, each
 #             without and with the redo log (redo_log = on)
+#   mailgovd-metrics  mailgovd-redo-normal's configuration with
+#             metrics_listen on, scraped once a second while it is measured
+#             (the ratio to mailgovd-redo-normal is the cost of the metrics)
 # at 16 and 128 connections, with bench/loadgen (closed loop,
 # END-OF-MESSAGE requests shaped like Postfix 3.7's).  Prints one line per
 # measurement, then a table of medians and the ratios.
@@ -18,7 +21,8 @@
 # user); every server is stopped at the end.  Needs root.
 #
 # Environment: BENCH_SECONDS (10), BENCH_WARMUP (2), BENCH_ROUNDS (3),
-# BENCH_CONNS ("16 128"), BENCH_USERS (1000), MAILGOV_BUILD (build).
+# BENCH_CONNS ("16 128"), BENCH_USERS (1000), MAILGOV_BUILD (build),
+# BENCH_SERVERS (the servers to run, by name; all when empty).
 set -u
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
@@ -29,6 +33,14 @@ WARM=${BENCH_WARMUP:-2}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNS:-16 128}
 USERS=${BENCH_USERS:-1000}
+SERVERS=${BENCH_SERVERS:-}
+
+# want NAME - is server NAME in this run
+want() {
+	[ -z "$SERVERS" ] && return 0
+	case " $SERVERS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
 
 if [ "$(id -u)" != 0 ]; then
 	echo "bench: needs root (network and mount namespaces)" >&2
@@ -74,7 +86,7 @@ cp "$BUILD/mailgovd" "$BUILD/mailgovctl" "$WORK/" || exit 1
 BUILD="$WORK"
 
 P_TRIVIAL=19001 P_POSTFWD=19002 P_FULL=19003 P_NORMAL=19004
-P_RFULL=19005 P_RNORMAL=19006
+P_RFULL=19005 P_RNORMAL=19006 P_METRICS=19007 P_SCRAPE=19464
 
 # wait_port PORT - until something listens (5 s)
 wait_port() {
@@ -95,7 +107,9 @@ PIDS="$PIDS $!"
 wait_port $P_TRIVIAL || exit 1
 
 HAVE_POSTFWD=0
-if [ -x /usr/sbin/postfwd1 ]; then
+if ! want postfwd1; then
+	:
+elif [ -x /usr/sbin/postfwd1 ]; then
 	# an absolute -f: with a relative one postfwd may run with no rules
 	echo 'id=RATE01; protocol_state==END-OF-MESSAGE; action=rate(sasl_username/100/3600/450 4.7.1 rate limit exceeded)' \
 	    > "$WORK/postfwd.cf"
@@ -117,8 +131,10 @@ else
 	echo "# postfwd1 not installed (Debian package postfwd): left out"
 fi
 
-# mailgovd_start NAME PORT QUEUE SYNC REDO - a daemon on its own database
+# mailgovd_start NAME PORT QUEUE SYNC REDO [CONF_LINE] - a daemon on its
+# own database
 mailgovd_start() {
+	want "mailgovd-$1" || return 0
 	_d="$WORK/$1"
 	mkdir -p "$_d"
 	cat > "$_d/mailgov.conf" <<EOF
@@ -132,6 +148,7 @@ sync = $4
 redo_log = $5
 messages = 1000000000/1h 1000000000/1d
 recipients = 1000000000/1d
+${6:-}
 EOF
 	cp "$WORK/accounts.db" "$_d/mailgov.db"
 	chown -R mailgov "$_d"
@@ -156,13 +173,27 @@ mailgovd_start full $P_FULL 11 full off || exit 1
 mailgovd_start normal $P_NORMAL 12 normal off || exit 1
 mailgovd_start redo-full $P_RFULL 13 full on || exit 1
 mailgovd_start redo-normal $P_RNORMAL 14 normal on || exit 1
+mailgovd_start metrics $P_METRICS 15 normal on \
+    "metrics_listen = 127.0.0.1:$P_SCRAPE" || exit 1
 
 # --- measurements ----------------------------------------------------------
 
 RES="$WORK/results"
 : > "$RES"
 measure() {	# NAME PORT CONNS
+	want "$1" || return 0
+	_scraper=""
+	if [ "$1" = mailgovd-metrics ]; then
+		# what Prometheus does, but every second instead of every 15
+		( while :; do
+			curl -sf -o /dev/null "http://127.0.0.1:$P_SCRAPE/metrics" ||
+			    echo "bench: a scrape failed" >&2
+			sleep 1
+		done ) &
+		_scraper=$!
+	fi
 	_out=$("$LOADGEN" -p "$2" -c "$3" -w "$WARM" -d "$SECS" -n "$USERS" -x main 2>&1)
+	[ -n "$_scraper" ] && kill "$_scraper" 2>/dev/null
 	echo "$1 $_out" | tee -a "$RES"
 }
 
@@ -176,6 +207,7 @@ while [ $r -le "$ROUNDS" ]; do
 		measure mailgovd-normal $P_NORMAL "$c"
 		measure mailgovd-redo-full $P_RFULL "$c"
 		measure mailgovd-redo-normal $P_RNORMAL "$c"
+		measure mailgovd-metrics $P_METRICS "$c"
 	done
 	r=$((r + 1))
 done
@@ -187,7 +219,8 @@ for p in $REDO_PIDS; do kill "$p" 2>/dev/null; done
 for p in $REDO_PIDS; do
 	while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
 done
-for s in full normal redo-full redo-normal; do
+for s in full normal redo-full redo-normal metrics; do
+	[ -d "$WORK/$s" ] || continue
 	n=$(sqlite3 "$WORK/$s/mailgov.db" "SELECT SUM(messages) FROM usage;" 2>/dev/null)
 	echo "# mailgovd-$s: $n messages counted in its database"
 done
@@ -210,7 +243,7 @@ echo "| server | conns | req/s (median) | p50 ms | p99 ms | unanswered conns (wo
 echo "|---|---|---|---|---|---|"
 for c in $CONNS; do
 	for s in trivial postfwd1 mailgovd-full mailgovd-normal \
-	    mailgovd-redo-full mailgovd-redo-normal; do
+	    mailgovd-redo-full mailgovd-redo-normal mailgovd-metrics; do
 		grep -q "^$s conns=$c " "$RES" || continue
 		rps=$(median $s $c rps)
 		p50=$(median $s $c p50_us)
@@ -224,8 +257,10 @@ done
 echo
 for c in $CONNS; do
 	t=$(median trivial $c rps)
+	[ "$t" = - ] && continue	# trivial not in this run
 	for s in mailgovd-full mailgovd-normal mailgovd-redo-full \
-	    mailgovd-redo-normal; do
+	    mailgovd-redo-normal mailgovd-metrics; do
+		grep -q "^$s conns=$c " "$RES" || continue
 		m=$(median $s $c rps)
 		line="$s at $c conns: $(awk "BEGIN { printf \"%.2f\", $m / $t }") x trivial"
 		if [ $HAVE_POSTFWD = 1 ]; then
@@ -234,4 +269,12 @@ for c in $CONNS; do
 		fi
 		echo "$line"
 	done
+done
+# the metrics' cost: the same daemon with and without them, same rounds
+for c in $CONNS; do
+	grep -q "^mailgovd-metrics conns=$c " "$RES" || continue
+	grep -q "^mailgovd-redo-normal conns=$c " "$RES" || continue
+	on=$(median mailgovd-metrics $c rps)
+	off=$(median mailgovd-redo-normal $c rps)
+	echo "metrics on/off at $c conns: $(awk "BEGIN { printf \"%.3f\", $on / $off }") ($on / $off req/s)"
 done

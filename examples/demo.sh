@@ -166,10 +166,11 @@ say "The hosting server's own Postfix: a plain main.cf that relays\
 pf_main_conf
 lab_ "postconf -n" || die "the main instance's configuration is broken"
 
-say "mailgov's configuration: who is a web user, and where the rule\
- templates are (this tree's rules/). Everything else is the default."
+say "mailgov's configuration: who is a web user, where the rule\
+ templates are (this tree's rules/), and Prometheus metrics on loopback.\
+ Everything else is the default."
 mkdir -p /etc/mailgov
-t_config /etc/mailgov/mailgov.conf </dev/null
+echo "metrics_listen = 127.0.0.1:9464" | t_config /etc/mailgov/mailgov.conf
 lab_ "cat /etc/mailgov/mailgov.conf"
 
 say "mailgovctl postfix setup adds mailgov's part to the main instance\
@@ -353,6 +354,17 @@ lab_ "grep -E 'release: released' $LOG"
 RELEASED=$(($(at_mx noreply@shop.example) - AT_ONCE))
 expect "shop's messages at the MX" 8 "$(at_mx noreply@shop.example)"
 expect "messages held" 0 "$(held)"
+
+say "The same figures for Prometheus: mailgovd serves them at /metrics\
+ on metrics_listen, and the rules keep web users away from that port."
+lab_ "curl -s http://127.0.0.1:9464/metrics | grep -E 'account=\"shop\"|^mailgov_policy_latency_seconds_(count|sum)'" ||
+    die "no metrics for shop"
+grep -q '^mailgov_releases_total{account="shop"} 3$' "$D/out" ||
+    die "the metrics do not show shop's 3 releases"
+ok "shop's releases in the metrics"
+web_ "$WEB" "curl -sS --max-time 3 http://127.0.0.1:9464/metrics" &&
+    die "a web user could read the metrics"
+ok "a web user cannot connect to the metrics"
 
 # --- 7. mailgovd down ----------------------------------------------------
 

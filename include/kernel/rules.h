@@ -120,11 +120,12 @@ struct rules_opts {
 };
 
 /* Room rules_closed_ports may need for n extra ports */
-#define RULES_CLOSED_MAX(n)	((n) + 2 + CONFIG_MAX_PORTS)
+#define RULES_CLOSED_MAX(n)	((n) + 3 + CONFIG_MAX_PORTS)
 
 /*
  * rules_closed_ports - the local ports a web user may not connect to:
- * relay_port, the port of policy_tcp, closed_ports and extra[0..n), but
+ * relay_port, the ports of policy_tcp and metrics_listen, closed_ports
+ * and extra[0..n), but
  * for those the rules redirect web users from (smtp_ports) or to
  * (queue_port), which they are meant to reach.  Sorted, once each, into
  * out (room for max).  Returns how many.
@@ -134,6 +135,8 @@ size_t	rules_closed_ports(const struct config *, const uint16_t *extra,
 
 /* rules_policy_port - the port of policy_tcp, 0 when it is disabled */
 uint16_t rules_policy_port(const struct config *);
+/* rules_metrics_port - the port of metrics_listen, 0 when it is off */
+uint16_t rules_metrics_port(const struct config *);
 
 /*
  * rules_caps_add_uids - the cap of account name over UIDs lo..hi, clipped

@@ -48,6 +48,8 @@ struct acct {
 					 * latest copy (1: not collected) */
 	uint64_t	alert_tat;		/* alert.c's rate limiter */
 	uint32_t	n_held;			/* held messages not released */
+	uint64_t	redirects;		/* SYNs redirected since start:
+						 * memory only, for the metrics */
 };
 
 struct accts;

@@ -60,5 +60,9 @@ void	commit_stats(struct commit *, struct commit_stats *);
 /* commit_fresh - pick up changes another process committed (mailgovctl
  * reset, budgets) before counting on the view: at most once a loop turn */
 void	commit_fresh(struct commit *);
+/* commit_set_latency - observe each group commit's duration (hand-off to
+ * the loop hearing back; failed ones too) into h; NULL stops */
+struct prom_hist;
+void	commit_set_latency(struct commit *, struct prom_hist *h);
 
 #endif

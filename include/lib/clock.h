@@ -17,6 +17,8 @@ uint64_t clock_now_us(void);
 /* clock_mono_ms - the monotonic clock in milliseconds; never 0, so a
  * caller may keep 0 for "not set" */
 uint64_t clock_mono_ms(void);
+/* clock_mono_us - the monotonic clock in microseconds (durations) */
+uint64_t clock_mono_us(void);
 /* clock_mono_s - the monotonic clock in seconds */
 uint64_t clock_mono_s(void);
 

@@ -117,6 +117,12 @@ struct config {
 	uint64_t	held_bytes_max;		/* per account */
 	uint64_t	queue_minfree;		/* bytes; setup writes it */
 
+	/* Prometheus metrics (mailgovd's metrics module) */
+	char		metrics_listen[CONFIG_PATHLEN];	/* address:port, ""
+						 * off */
+	uint32_t	metrics_accounts;	/* accounts with series of
+						 * their own */
+
 	/* alerts: at most alert_limit lines per account per alert_period */
 	uint32_t	alert_limit;
 	uint32_t	alert_period;		/* seconds */

@@ -32,5 +32,9 @@ void	policy_free(struct policy *);
 /* policy_set_mark - prepend the account header (mark.h), made with key,
  * to queue-instance mail */
 void	policy_set_mark(struct policy *, const uint8_t key[16]);
+/* policy_set_latency - observe each answer's latency (request read ->
+ * answer sent) into h; NULL stops */
+struct prom_hist;
+void	policy_set_latency(struct policy *, struct prom_hist *h);
 
 #endif

@@ -1356,6 +1356,8 @@ ctl_closed_text(const struct config *cfg, const struct ctl_port *v, size_t n)
 			why = "relay_port";
 		else if (out[i] == rules_policy_port(cfg))
 			why = "policy_tcp";
+		else if (out[i] == rules_metrics_port(cfg))
+			why = "metrics_listen";
 		for (j = 0; why == NULL && j < cfg->n_closed_ports; j++)
 			if (out[i] == cfg->closed_ports[j])
 				why = "closed_ports";

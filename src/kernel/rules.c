@@ -254,20 +254,34 @@ var_members(struct vars *vs, struct var *web, const struct uid_range *r,
 	free(b.s);
 }
 
-/* rules_policy_port - see rules.h */
-uint16_t
-rules_policy_port(const struct config *c)
+/* tcp_port - the port of a "host:port" or "[v6]:port" key, 0 for "" */
+static uint16_t
+tcp_port(const char *spec)
 {
 	const char *colon;
 	unsigned long port;
 	char	*end;
 
 	/* config_load checked it: "host:port" or "[v6]:port", or "" */
-	if (c->policy_tcp[0] == '\0' ||
-	    (colon = strrchr(c->policy_tcp, ':')) == NULL)
+	if (spec[0] == '\0' || (colon = strrchr(spec, ':')) == NULL)
 		return 0;
 	port = strtoul(colon + 1, &end, 10);
 	return *end == '\0' && port > 0 && port <= 65535 ? (uint16_t)port : 0;
+}
+
+/* rules_policy_port - see rules.h */
+uint16_t
+rules_policy_port(const struct config *c)
+{
+	return tcp_port(c->policy_tcp);
+}
+
+/* rules_metrics_port - see rules.h: the metrics name accounts, and what
+ * they send, which is no web user's business */
+uint16_t
+rules_metrics_port(const struct config *c)
+{
+	return tcp_port(c->metrics_listen);
 }
 
 /* rules_closed_ports - see rules.h */
@@ -284,6 +298,7 @@ rules_closed_ports(const struct config *c, const uint16_t *extra, size_t n,
 #define CLR(x)	(on[(x) / 8] &= (uint8_t)~(1u << ((x) % 8)))
 	SET(c->relay_port);
 	SET(rules_policy_port(c));
+	SET(rules_metrics_port(c));
 	for (i = 0; i < c->n_closed_ports; i++)
 		SET(c->closed_ports[i]);
 	for (i = 0; extra != NULL && i < n; i++)

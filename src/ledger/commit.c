@@ -36,6 +36,7 @@
 #include "hash.h"
 #include "log.h"
 #include "num.h"
+#include "prom.h"
 #include "redo.h"
 #include "store.h"
 
@@ -112,6 +113,8 @@ struct commit {
 		void		*arg;
 	}			 hooks[COMMIT_HOOKS];	/* on durable */
 	struct faillog		 fail_log;	/* group commits (loop) */
+	struct prom_hist	*lat;		/* commit latency, or NULL */
+	uint64_t		 busy_since;	/* hand-off, mono us (lat) */
 	uint64_t		 last_ms;	/* last batch written, mono */
 	uint64_t		 batches;	/* written */
 	int			 failing;	/* the last attempt failed */
@@ -614,7 +617,12 @@ kick(struct commit *cm)
 		cm->open_seq++;
 		cm->waiters = 0;
 		cm->nwait = 0;
+		if (cm->lat != NULL)
+			cm->busy_since = clock_mono_us();
 		b->failed = commit_write(cm, cm->wst, b) == -1;
+		if (cm->lat != NULL)
+			prom_hist_observe(cm->lat, clock_mono_us() -
+			    cm->busy_since);
 		settle(cm, b);
 		durable_hooks(cm);
 		return;
@@ -626,6 +634,8 @@ kick(struct commit *cm)
 	cm->busy_nwait = cm->nwait;
 	cm->nwait = 0;
 	cm->busy = 1;
+	if (cm->lat != NULL)
+		cm->busy_since = clock_mono_us();
 	pthread_mutex_lock(&cm->mu);
 	cm->work = b;
 	pthread_cond_signal(&cm->cv);
@@ -756,6 +766,8 @@ on_done(int fd, uint32_t events, void *arg)
 	(void)events;
 	if (read(fd, &v, sizeof(v)) != sizeof(v) || !cm->busy)
 		return;
+	if (cm->lat != NULL)
+		prom_hist_observe(cm->lat, clock_mono_us() - cm->busy_since);
 	settle(cm, cm->busy_batch);
 	cm->busy = 0;
 	durable_hooks(cm);
@@ -823,6 +835,14 @@ commit_on_durable(struct commit *cm, void (*fn)(void *), void *arg)
 			return;
 		}
 	panic("commit: more than %d durable hooks", COMMIT_HOOKS);
+}
+
+/* commit_set_latency - time each group commit, hand-off to its return,
+ * into h (the daemon's metrics); NULL stops */
+void
+commit_set_latency(struct commit *cm, struct prom_hist *h)
+{
+	cm->lat = h;
 }
 
 /* commit_stats - see commit.h */

@@ -32,6 +32,16 @@ clock_mono_ms(void)
 	    1;
 }
 
+/* clock_mono_us - monotonic microseconds */
+uint64_t
+clock_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /* clock_mono_s - monotonic seconds */
 uint64_t
 clock_mono_s(void)

@@ -827,6 +827,7 @@ config_defaults(struct config *c)
 	c->alert_command_timeout = 10;
 	c->alert_mail_contact = 1;
 	c->alert_mail_interval = 3600;
+	c->metrics_accounts = 1000;
 	for (k = 0; k < BK_COUNT; k++)
 		c->budget[k] = kind_defaults[k];
 }
@@ -837,6 +838,7 @@ enum ktype {
 	K_SOCK,		/* absolute path that fits sun_path */
 	K_SOCK_OPT,	/* the same, or "" / "none" to disable */
 	K_TCP,		/* host:port, [v6]:port, or "" / "none" */
+	K_LISTEN,	/* K_TCP with a numeric address only */
 	K_USER,
 	K_UIDS,
 	K_GROUPS,
@@ -893,6 +895,9 @@ static const struct key keys[] = {
 	{ "policy_unix", K_SOCK_OPT, OFF(policy_unix), 0, 0, 0, NULL },
 	{ "policy_tcp", K_TCP, OFF(policy_tcp), 0, 0, 0, NULL },
 	{ "control_socket", K_SOCK, OFF(control_socket), 0, 0, 0, NULL },
+	{ "metrics_listen", K_LISTEN, OFF(metrics_listen), 0, 0, 0, NULL },
+	{ "metrics_accounts", K_U32, OFF(metrics_accounts), 0, 20000, 0,
+	    "0..20000" },
 	{ "queue_config_dir", K_PATH, OFF(queue_config_dir), 0, 0, 0, NULL },
 	{ "postsuper", K_PATH, OFF(postsuper), 0, 0, 0, NULL },
 	{ "postqueue", K_PATH, OFF(postqueue), 0, 0, 0, NULL },
@@ -982,9 +987,10 @@ set_path(char *dst, const char *v, int sock, const char **err)
 	return 0;
 }
 
-/* set_tcp - "host:port" or "[v6]:port"; the host is checked, not resolved */
+/* set_tcp - "host:port" or "[v6]:port"; the host is checked, not
+ * resolved; with numeric, it must be an address */
 static int
-set_tcp(char *dst, const char *v, const char **err)
+set_tcp(char *dst, const char *v, int numeric, const char **err)
 {
 	char	 host[CONFIG_PATHLEN];
 	struct in6_addr a6;
@@ -1025,6 +1031,13 @@ set_tcp(char *dst, const char *v, const char **err)
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != n ||
 		    v[0] == '-') {
 			*err = "not a host name or address";
+			return -1;
+		}
+		memcpy(host, v, n);
+		host[n] = '\0';
+		if (numeric && inet_pton(AF_INET, host, &a6) != 1) {
+			*err = "not an IPv4 address (an IPv6 one goes in "
+			    "brackets: [::1]:port)";
 			return -1;
 		}
 	}
@@ -1218,7 +1231,13 @@ set_value(struct parse *p, const struct key *k, const char *v,
 			base[k->off] = '\0';
 			return 0;
 		}
-		return set_tcp(base + k->off, v, err);
+		return set_tcp(base + k->off, v, 0, err);
+	case K_LISTEN:
+		if (v[0] == '\0' || strcmp(v, "none") == 0) {
+			base[k->off] = '\0';
+			return 0;
+		}
+		return set_tcp(base + k->off, v, 1, err);
 	case K_USER:
 		return set_user(base + k->off, v, err);
 	case K_UIDS:

@@ -9,7 +9,8 @@
  * the database handed to the daemon's user; the flow table; NFQUEUE bound
  * and the control socket created, in a runtime directory made if
  * missing (clear errors on the terminal); then into the background;
- * privileged children forked; the policy listeners bound; privileges
+ * privileged children forked; the policy listeners and the metrics
+ * listener bound; privileges
  * dropped to cfg.user keeping only CAP_NET_ADMIN; the threads that run
  * unprivileged; the loop.
  *
@@ -46,6 +47,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mark.h"
+#include "metrics.h"
 #include "nfq.h"
 #include "notify.h"
 #include "policy.h"
@@ -89,6 +91,7 @@ struct daemon {
 	struct redo	*redo;		/* redo_log = on */
 	struct release	*release;
 	struct notify	*notify;	/* alert_command, alert_mail */
+	struct metrics	*metrics;	/* metrics_listen set */
 	uint16_t	 ports[CONFIG_MAX_PORTS + 1];	/* SMTP + queue */
 	size_t		 nports;
 	int		 sigfd, timerfd;
@@ -348,6 +351,7 @@ on_syn(const struct nfq_pkt *p, uint32_t *mark, void *arg)
 		alert_budget(d->alerts, a, now, r.checked, r.over, "");
 	switch (r.reason) {
 	case GOV_R_REDIRECT:
+		a->redirects++;
 		alert(d->alerts, a, now, 0, "redirect", "uid=%s dst=%s", uid,
 		    dst);
 		break;
@@ -454,6 +458,7 @@ on_timer(int fd, uint32_t events, void *arg)
 		ctlsock_tick(d->ctl, now);
 	if (d->release != NULL)
 		release_tick(d->release, now);
+	metrics_tick(d->metrics);
 	recent_tick(d->recent, clock_mono_s() / 60);
 	notify_tick(d->notify);
 	events_commit(d);
@@ -782,6 +787,13 @@ main(int argc, char **argv)
 	    d->alerts, &d->cfg)) == NULL)
 		fatalx("cannot start the policy server");
 	mark_setup(d);
+	if (d->cfg.metrics_listen[0] != '\0') {
+		if ((d->metrics = metrics_new(d->loop, &d->cfg, d->accts,
+		    d->flows, d->release, err, sizeof(err))) == NULL)
+			fatalx("metrics_listen %s", err);
+		policy_set_latency(d->policy,
+		    metrics_policy_latency(d->metrics));
+	}
 
 	if (privs_drop(uid, gid, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -799,6 +811,9 @@ main(int argc, char **argv)
 	    NULL)
 		fatalx("cannot start the committer");
 	release_set_commit(d->release, d->commit);
+	if (d->metrics != NULL)
+		commit_set_latency(d->commit,
+		    metrics_commit_latency(d->metrics));
 	/* the loop's own writes (events, held mail, auto accounts) must
 	 * not wait for an fsync or a checkpoint either */
 	store_set_sync(d->st, 0);
@@ -841,6 +856,8 @@ main(int argc, char **argv)
 	notify_free(d->notify);
 	nfq_queue_close(d->nfq);
 	release_free(d->release);
+	metrics_free(d->metrics);	/* after policy and commit: its
+					 * histograms are theirs until then */
 	ctlsock_free(d->ctl);
 	acct_set_recent(d->accts, NULL);
 	recent_free(d->recent);

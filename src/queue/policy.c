@@ -56,6 +56,7 @@
 #include "num.h"
 #include "policy.h"
 #include "pparse.h"
+#include "prom.h"
 #include "release.h"
 #include "store.h"
 #include "verdicts.h"
@@ -80,6 +81,8 @@
 					 * connection (Postfix asks one at
 					 * a time) */
 #define POLICY_VERDICTS		8192	/* recent queue verdicts remembered */
+#define POLICY_STAMPS		4	/* answers timed at once per connection
+					 * (Postfix asks one at a time) */
 
 enum lkind { L_UNIX, L_TCP };
 
@@ -147,6 +150,14 @@ struct conn {
 	struct conn	*aprev, *anext;	/* on the list of all connections */
 	int		 waiting;
 	uint32_t	 uid;		/* the peer's, for its share of slots */
+	/* with a latency histogram: when the bytes being parsed were read,
+	 * and where each timed answer ends in out[] */
+	uint64_t	 rx_us;
+	struct {
+		size_t		end;
+		uint64_t	t;
+	}		 stamp[POLICY_STAMPS];
+	unsigned	 nstamp;
 };
 
 /* connections held by one peer UID */
@@ -176,6 +187,7 @@ struct policy {
 	struct uidslot		 uids[POLICY_UID_SLOTS];
 	struct verdicts		*verdicts;	/* queue EOMs, by queue ID */
 	struct decide_env	 env;		/* verdicts and may_hold */
+	struct prom_hist	*lat;		/* answer latency, or NULL */
 	int			 marking;	/* mark_key is set */
 	uint8_t			 mark_key[MARK_KEYLEN];
 };
@@ -244,6 +256,11 @@ answer_text(struct conn *c, int dep, const char *text, size_t n)
 	memcpy(c->out + c->outlen + 7, text, n);
 	memcpy(c->out + c->outlen + 7 + n, "\n\n", 2);
 	c->outlen += 7 + n + 2;
+	if (p->lat != NULL && c->nstamp < POLICY_STAMPS) {
+		c->stamp[c->nstamp].end = c->outlen;
+		c->stamp[c->nstamp].t = c->rx_us;
+		c->nstamp++;
+	}
 
 	seq = dep ? commit_need(p->cm) : c->last_seq;
 	c->last_seq = seq;
@@ -717,6 +734,25 @@ conn_update_events(struct conn *c)
 	}
 }
 
+/* stamps_sent - the timed answers that went out, into the histogram */
+static void
+stamps_sent(struct conn *c)
+{
+	uint64_t now;
+	unsigned i, k;
+
+	if (c->nstamp == 0 || c->stamp[0].end > c->sent)
+		return;
+	now = clock_mono_us();
+	for (i = 0; i < c->nstamp && c->stamp[i].end <= c->sent; i++)
+		if (c->p->lat != NULL)
+			prom_hist_observe(c->p->lat, now > c->stamp[i].t ?
+			    now - c->stamp[i].t : 0);
+	for (k = 0; i < c->nstamp; i++, k++)
+		c->stamp[k] = c->stamp[i];
+	c->nstamp = k;
+}
+
 /* conn_flush - write what may be written; close when done after EOF;
  * -1 when c was closed (and freed) */
 static int
@@ -742,6 +778,7 @@ conn_flush(struct conn *c)
 	}
 	if (c->nowed > 0)
 		owed_sent(c);
+	stamps_sent(c);
 	if (c->sent > 0 && c->sent == c->outlen) {
 		c->sent = c->rel = c->outlen = 0;
 	} else if (c->sent > POLICY_OUT_MAX / 2) {
@@ -754,6 +791,8 @@ conn_flush(struct conn *c)
 			c->bar[i].end -= k;
 		for (unsigned i = 0; i < c->nowed; i++)
 			c->owed[i].end -= k;
+		for (unsigned i = 0; i < c->nstamp; i++)
+			c->stamp[i].end -= k;
 	}
 	if (c->eof && c->outlen == 0) {
 		conn_close(c);
@@ -805,6 +844,8 @@ on_conn(int fd, uint32_t events, void *arg)
 	}
 	c->inlen += (size_t)n;
 	c->last_rx = clock_mono_s();
+	if (c->p->lat != NULL)
+		c->rx_us = clock_mono_us();
 	(void)conn_process(c);
 }
 
@@ -1395,6 +1436,13 @@ policy_set_mark(struct policy *p, const uint8_t key[MARK_KEYLEN])
 {
 	memcpy(p->mark_key, key, MARK_KEYLEN);
 	p->marking = 1;
+}
+
+/* policy_set_latency - time the answers into h (the daemon's metrics) */
+void
+policy_set_latency(struct policy *p, struct prom_hist *h)
+{
+	p->lat = h;
 }
 
 /* policy_free - close every connection (answers still held back are

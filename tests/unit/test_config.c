@@ -357,6 +357,23 @@ static const struct ccase cases[] = {
 	    "[address]:port"),
 	BAD("policy_tcp = [::1\n", "t.conf:1: policy_tcp: expected "
 	    "[address]:port"),
+	GOODS("metrics_listen = 127.0.0.1:9464\n", metrics_listen,
+	    "127.0.0.1:9464"),
+	GOODS("metrics_listen = [::1]:9464\n", metrics_listen, "[::1]:9464"),
+	GOODS("metrics_listen = none\n", metrics_listen, ""),
+	BAD("metrics_listen = localhost:9464\n", "t.conf:1: metrics_listen: "
+	    "not an IPv4 address (an IPv6 one goes in brackets: [::1]:port)"),
+	BAD("metrics_listen = 127.0.0.256:9464\n", "t.conf:1: "
+	    "metrics_listen: not an IPv4 address (an IPv6 one goes in "
+	    "brackets: [::1]:port)"),
+	BAD("metrics_listen = 127.0.0.1:0\n", "t.conf:1: metrics_listen: "
+	    "port is not a number in 1..65535"),
+	BAD("metrics_listen = 127.0.0.1\n", "t.conf:1: metrics_listen: "
+	    "expected host:port"),
+	GOOD("metrics_accounts = 0\n", U32, metrics_accounts, 0),
+	GOOD("metrics_accounts = 20000\n", U32, metrics_accounts, 20000),
+	BAD("metrics_accounts = 20001\n", "t.conf:1: metrics_accounts: too "
+	    "large (0..20000)"),
 
 	/* sync */
 	GOOD("sync = normal\n", INT, sync_full, 0),
@@ -577,6 +594,8 @@ test_defaults(void)
 	T_EQ_S(c.alert_mail, "", "default alert_mail: none");
 	T_EQ_U(c.alert_mail_contact, 1, "default alert_mail_contact: on");
 	T_EQ_U(c.alert_mail_interval, 3600, "default alert_mail_interval");
+	T_EQ_S(c.metrics_listen, "", "default metrics_listen: off");
+	T_EQ_U(c.metrics_accounts, 1000, "default metrics_accounts");
 	T_EQ_U(c.held_messages_max, 1000, "default held_messages_max");
 	T_EQ_U(c.held_bytes_max, 104857600, "default held_bytes_max (100M)");
 	T_EQ_U(c.queue_minfree, 268435456, "default queue_minfree (256M)");
@@ -1083,13 +1102,13 @@ test_example(void)
 	memcpy(c.rules_dir, dflt.rules_dir, sizeof(c.rules_dir));
 	T_OK(memcmp(&c, &dflt, sizeof(c)) == 0,
 	    "the example's values are the defaults");
-	/* each key at most once (else an error above), so 44 lines = all
+	/* each key at most once (else an error above), so 46 lines = all
 	 * (the older budget spellings are not shown: they are deprecated) */
 	for (i = 0, len = 0; i < o; i++)
 		if ((i == 0 || out[i - 1] == '\n') && out[i] >= 'a' &&
 		    out[i] <= 'z')
 			len++;
-	T_EQ_U(len, 44, "the example shows every key");
+	T_EQ_U(len, 46, "the example shows every key");
 	free(buf);
 	free(out);
 }
