@@ -46,6 +46,16 @@ char	*origin_clean(char *dst, size_t dstlen, const char *src, size_t len);
  */
 int	origin_proc(const char *root, pid_t pid, struct origin *o);
 
+/* origin_ppid - the parent of pid, or -1 */
+pid_t	origin_ppid(const char *root, pid_t pid);
+
+/*
+ * origin_caller - origin_proc of ppid, or of its parent when ppid is a
+ * shell running one command ("sh -c ...", as popen() does): that shell
+ * did not want the mail sent.  -1 when ppid is gone.
+ */
+int	origin_caller(const char *root, pid_t ppid, struct origin *o);
+
 /*
  * origin_php_script - the file of PHP's "X-PHP-Originating-Script:
  * UID:file" header in the header section of a message (in, len), clean,

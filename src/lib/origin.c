@@ -164,6 +164,60 @@ origin_proc(const char *root, pid_t pid, struct origin *o)
 	return 0;
 }
 
+/* origin_ppid - the parent of pid by /proc/PID/stat, or -1 */
+pid_t
+origin_ppid(const char *root, pid_t pid)
+{
+	char	 path[128], buf[1024], *p;
+	ssize_t	 n;
+	long	 pp;
+	int	 fd;
+
+	snprintf(path, sizeof(path), "%s/%ld/stat", root, (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* "PID (COMM) STATE PPID ...": COMM may hold anything, ')' too */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %ld", &pp) != 1 || pp <= 0)
+		return -1;
+	return (pid_t)pp;
+}
+
+/* is_shell_c - o is a shell running one command: "sh -c ..." (popen) */
+static int
+is_shell_c(const struct origin *o)
+{
+	const char *base = strrchr(o->exe, '/');
+
+	base = base ? base + 1 : o->exe;
+	if (strcmp(base, "dash") != 0 && strcmp(base, "bash") != 0 &&
+	    strcmp(base, "sh") != 0 && strcmp(base, "busybox") != 0)
+		return 0;
+	return strstr(o->cmd, "%20-c%20") != NULL;
+}
+
+/* origin_caller - see origin.h */
+int
+origin_caller(const char *root, pid_t ppid, struct origin *o)
+{
+	struct origin up;
+	pid_t	 gp;
+
+	if (origin_proc(root, ppid, o) == -1)
+		return -1;
+	/* PHP's mail() and most callers run "sh -c 'sendmail ...'": the
+	 * shell is not who wanted the mail sent, its parent is */
+	if (is_shell_c(o) && (gp = origin_ppid(root, ppid)) > 1 &&
+	    origin_proc(root, gp, &up) == 0)
+		*o = up;
+	return 0;
+}
+
 /* origin_php_script - see origin.h */
 int
 origin_php_script(const char *in, size_t len, char *out, size_t outlen)

@@ -722,11 +722,11 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	/*
 	 * The caller first, before anything can change it: once we are
-	 * running, PHP waits for us, so its cwd and command line are those
-	 * of the mail() call.  A caller gone already (we were orphaned)
+	 * running, PHP waits for us (through popen's shell), so its cwd
+	 * and command line are those of the mail() call.  A caller gone already (we were orphaned)
 	 * leaves only what PHP's header says.
 	 */
-	(void)origin_proc("/proc", getppid(), &origin);
+	(void)origin_caller("/proc", getppid(), &origin);
 	log_init("mailgov-sendmail", 1, 0);
 	signal(SIGPIPE, SIG_IGN);
 	first = parse_args(&o, argc, argv);

@@ -81,6 +81,27 @@ main(void)
 	T_EQ_U(origin_proc("/proc", getpid(), &o), 0, "our own /proc");
 	T_OK(strstr(o.exe, "test_origin") != NULL, "own exe: %s", o.exe);
 
+	/* a shell between: its parent is the caller */
+	snprintf(path, sizeof(path), "%s/4241", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/4241/exe", dir);
+	T_OK(symlink("/usr/bin/dash", path) == 0, "shell exe link");
+	snprintf(path, sizeof(path), "%s/4241/cmdline", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	T_OK(write(fd, "sh\0-c\0/usr/sbin/sendmail -t -i", 31) == 31,
+	    "shell cmdline");
+	close(fd);
+	snprintf(path, sizeof(path), "%s/4241/stat", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	T_OK(write(fd, "4241 (a) b) c) S 4242 1 1", 25) == 25, "stat");
+	close(fd);
+	T_EQ_U(origin_ppid(dir, 4241), 4242, "ppid past a ')' in comm");
+	T_EQ_U(origin_caller(dir, 4241, &o), 0, "caller through a shell");
+	T_EQ_U(o.pid, 4242, "the shell's parent");
+	T_EQ_S(o.exe, "/usr/bin/php8.2", "its exe");
+	T_EQ_U(origin_caller(dir, 4242, &o), 0, "no shell");
+	T_EQ_U(o.pid, 4242, "the parent itself");
+
 	/* PHP's header */
 	T_EQ_U(origin_php_script("Subject: x\r\nX-PHP-Originating-Script: "
 	    "1001:mailer.php\r\n\r\nX-PHP-Originating-Script: 1:no.php\r\n",
