@@ -224,8 +224,20 @@ say "PHP's sendmail_path is mailgov-sendmail, which hands each message to\
  which user owns the connection, charges shop, and answers HOLD once\
  the budget is spent. The script sees every mail() succeed: nothing is\
  refused and nothing is lost."
-php_mail "$SHOP" noreply@shop.example 8 "Your order" ||
-    die "PHP's mail() failed"
+# the hacked site: a script dropped into its uploads, run by its own user
+WSO="$D/www/shop/wp-content/uploads"
+mkdir -p "$WSO" && chown -R "$SHOP:$SHOP" "$D/www" && chmod -R 0755 "$D/www"
+cat > "$WSO/wso.php" <<'PHP'
+<?php
+for ($i = 1; $i <= 8; $i++) {
+	$ok = mail("customer$i@remote.example", "Your order #$i",
+	    "Hello from noreply@shop.example", "From: noreply@shop.example",
+	    "-fnoreply@shop.example");
+	printf("mail() #%d: %s\n", $i, $ok ? "accepted" : "FAILED");
+}
+PHP
+web_ "$SHOP" "cd $WSO && php -d mail.add_x_header=1 \
+-d sendmail_path='mailgov-sendmail -t -i' wso.php" || die "PHP's mail() failed"
 ACCEPTED=$(grep -c ': accepted' "$D/out")
 expect "mail() calls accepted" 8 "$ACCEPTED"
 until_ 20 mx_has noreply@shop.example 5 || true
@@ -236,6 +248,18 @@ HELD_OVER=$(held)
 expect "shop's messages at the MX" 5 "$AT_ONCE"
 expect "messages held by the queue instance" 3 "$HELD_OVER"
 lab_ "grep -E 'account=shop' $LOG | grep -E 'event=(budget_over|hold)' | head -5"
+say "Which script? mailgov-sendmail named its caller (PID, program,\
+ directory, and the script PHP's mail.add_x_header names): the hold list,\
+ the alert and the per-script count all point at the uploaded wso.php.\
+ The account still comes from the kernel; the script name is the web\
+ user's claim, shown to find the hole, never to charge anyone."
+lab_ "mailgovctl usage shop --scripts"
+lab mailgovctl hold list shop | grep -q "$WSO  *wso\.php" ||
+    die "hold list does not name wso.php"
+ok "hold list names $WSO/wso.php"
+logged "event=budget_over account=shop .* cwd=$WSO script=wso\.php" \
+    >/dev/null || die "the alert does not name wso.php"
+ok "the alert names $WSO/wso.php"
 
 # --- 3b. the report -------------------------------------------------------
 

@@ -20,8 +20,9 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "origin.h"
 
-#define STORE_SCHEMA_VERSION	6
+#define STORE_SCHEMA_VERSION	7
 #define STORE_NAMELEN		64	/* account names: [a-z0-9._-], 1..63 */
 #define STORE_DEFAULT_ID	1	/* the catch-all account, never deleted */
 #define STORE_DEFAULT_NAME	"default"
@@ -196,6 +197,7 @@ struct store_held {
 	char		sender[256];
 	int		prepaid;		/* charged when accepted: the
 						 * release is not charged */
+	struct origin	origin;			/* who sent it: a claim */
 };
 
 int	store_held_add(struct store *, const struct store_held *);
@@ -208,6 +210,27 @@ int	store_held_each(struct store *, int64_t account, int state,
  * the oldest one's time (0 with none) */
 int	store_held_summary(struct store *, int64_t account, uint64_t *n,
 	    uint64_t *bytes, int64_t *oldest);
+/* --- messages per script (store_ledger.c) ------------------------------ */
+
+/*
+ * The names come from the web user (origin.h), so an account keeps at
+ * most STORE_SCRIPTS_MAX of them; messages of any further name count
+ * under STORE_SCRIPT_OTHER.  A web user inventing names fills its own
+ * account's rows, never the disk.
+ */
+#define STORE_SCRIPTS_MAX	100
+#define STORE_SCRIPT_OTHER	"(other)"
+#define STORE_SCRIPT_UNKNOWN	"(unknown)"
+
+/* store_script_count - n more messages from script (clean, origin.h) of
+ * account at unix time now */
+int	store_script_count(struct store *, int64_t account, const char *script,
+	    uint64_t n, int64_t now);
+/* store_script_each - account's scripts, most messages first, at most
+ * limit (0: all) */
+int	store_script_each(struct store *, int64_t account, unsigned limit,
+	    int (*)(const char *script, uint64_t messages, int64_t last,
+	    void *), void *);
 
 /* --- events (store_ledger.c) -------------------------------------------- */
 

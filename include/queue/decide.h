@@ -27,6 +27,8 @@ struct decide_req {
 	const char	*state, *context, *instance, *sasl, *sender;
 	const char	*caddr, *cport, *saddr, *sport;
 	const char	*rcpt_count, *size, *queue_id;
+	const char	*helo;		/* mailgov-sendmail's carries its
+					 * caller (origin.h): a claim */
 };
 
 /* decide_req_fill - one pass over a parsed request's attributes */

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "acct.h"
+#include "origin.h"
 #include "config.h"
 #include "loop.h"
 
@@ -32,11 +33,12 @@ void	release_set_mark(struct release *, const uint8_t key[16]);
 /*
  * release_note_held - the policy server just answered HOLD for this, or
  * Postfix held it because the answer came too late; prepaid: that answer
- * had accepted and charged it, so its release is not charged again
+ * had accepted and charged it, so its release is not charged again.
+ * origin: who sent it, as far as known (a claim), or NULL
  */
 int	release_note_held(struct release *, struct acct *,
 	    const char *queue_id, uint32_t rcpts, uint64_t size,
-	    const char *sender, int prepaid);
+	    const char *sender, int prepaid, const struct origin *origin);
 /*
  * release_may_hold - may a put one more message of size bytes on hold,
  * within held_messages_max and held_bytes_max?  1 or 0; what a holds now

@@ -87,7 +87,9 @@ hold_list(struct ctl *ctl, const char *name)
 	struct store_account a;
 	struct idlist l = { NULL, 0 };
 	struct ctl_table *t;
-	char	 tbuf[32], sbuf[96], rbuf[16], zbuf[24];
+	char	 tbuf[32], sbuf[96], rbuf[16], zbuf[24], pbuf[16];
+	char	 cbuf[ORIGIN_MAX * 4], xbuf[ORIGIN_MAX * 4];
+	const struct origin *o;
 	char	 qbuf[sizeof(l.v->queue_id) * 4 + 4];
 	char	 acc[STORE_NAMELEN], abuf[STORE_NAMELEN * 4 + 4];
 	int64_t	 id = -1, cached = 0;
@@ -121,14 +123,24 @@ hold_list(struct ctl *ctl, const char *name)
 			    "\"size\": %" PRIu64 ", \"sender\": ",
 			    l.v[i].since, l.v[i].recipients, l.v[i].size);
 			ctl_json_str(stdout, l.v[i].sender);
-			printf("}");
+			/* who sent it, as its sender said: a claim */
+			printf(", \"origin\": {\"pid\": %u, \"exe\": ",
+			    l.v[i].origin.pid);
+			ctl_json_str(stdout, l.v[i].origin.exe);
+			printf(", \"cwd\": ");
+			ctl_json_str(stdout, l.v[i].origin.cwd);
+			printf(", \"cmdline\": ");
+			ctl_json_str(stdout, l.v[i].origin.cmd);
+			printf(", \"script\": ");
+			ctl_json_str(stdout, l.v[i].origin.script);
+			printf("}}");
 		}
 		printf("%s]}\n", l.n ? "\n" : "");
 		free(l.v);
 		return CTL_OK;
 	}
-	t = ctl_table_new(6, "QUEUE_ID", "ACCOUNT", "SINCE", "RCPTS", "SIZE",
-	    "SENDER");
+	t = ctl_table_new(9, "QUEUE_ID", "ACCOUNT", "SINCE", "RCPTS", "SIZE",
+	    "SENDER", "PID", "CWD", "SCRIPT");
 	for (i = 0; i < l.n; i++) {
 		if (cached != l.v[i].account) {
 			cached = l.v[i].account;
@@ -139,12 +151,20 @@ hold_list(struct ctl *ctl, const char *name)
 		}
 		snprintf(rbuf, sizeof(rbuf), "%u", l.v[i].recipients);
 		snprintf(zbuf, sizeof(zbuf), "%" PRIu64, l.v[i].size);
+		o = &l.v[i].origin;
+		if (o->pid != 0)
+			snprintf(pbuf, sizeof(pbuf), "%u", o->pid);
+		else
+			snprintf(pbuf, sizeof(pbuf), "-");
 		/* the store may hold anything: escaped like every field */
 		ctl_table_row(t, ctl_clean(l.v[i].queue_id, qbuf, sizeof(qbuf)),
 		    ctl_clean(acc, abuf, sizeof(abuf)),
 		    ctl_time(l.v[i].since, tbuf, sizeof(tbuf)), rbuf, zbuf,
 		    ctl_clean(l.v[i].sender[0] ? l.v[i].sender : "<>", sbuf,
-		    sizeof(sbuf)));
+		    sizeof(sbuf)), pbuf,
+		    ctl_clean(o->cwd[0] ? o->cwd : "-", cbuf, sizeof(cbuf)),
+		    ctl_clean(o->script[0] ? o->script : o->exe[0] ? o->exe :
+		    "-", xbuf, sizeof(xbuf)));
 	}
 	ctl_table_print(t, stdout);
 	free(l.v);

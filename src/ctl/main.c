@@ -35,7 +35,8 @@ const struct ctl_cmd ctl_cmds[] = {
 	{ "budget", ctl_budget,
 	    "budget set NAME KIND VALUE... [KIND VALUE...]...\n"
 	    "budget show NAME [--json]" },
-	{ "usage", ctl_usage, "usage [NAME] [--json]" },
+	{ "usage", ctl_usage, "usage [NAME] [--json]\n"
+	    "usage NAME --scripts [--json]" },
 	{ "reset", ctl_reset, "reset NAME [--all]" },
 	{ "block", ctl_block, "block NAME" },
 	{ "unblock", ctl_unblock, "unblock NAME" },

@@ -7,6 +7,7 @@
  * the store, which range-checks them; strings are still escaped or cleaned
  * before they are printed.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,70 @@ usage_json(FILE *fp, const struct ctl *ctl, const struct store_account *a,
 	fputs("}}", fp);
 }
 
+/* scripts_out - where script rows go */
+struct scripts_out {
+	struct ctl		*ctl;
+	struct ctl_table	*t;
+	unsigned		 n;
+};
+
+/* each_script - one row of usage --scripts */
+static int
+each_script(const char *script, uint64_t n, int64_t last, void *arg)
+{
+	struct scripts_out *so = arg;
+	char	 nbuf[32], tbuf[64], sbuf[ORIGIN_MAX * 4];
+
+	if (so->ctl->json) {
+		printf("%s\n  {\"script\": ", so->n++ ? "," : "");
+		ctl_json_str(stdout, script);
+		printf(", \"messages\": %" PRIu64 ", \"last\": %" PRId64 "}",
+		    n, last);
+		return 0;
+	}
+	snprintf(nbuf, sizeof(nbuf), "%" PRIu64, n);
+	ctl_table_row(so->t, ctl_clean(script, sbuf, sizeof(sbuf)), nbuf,
+	    ctl_time(last, tbuf, sizeof(tbuf)));
+	return 0;
+}
+
+/*
+ * usage_scripts - usage ACCOUNT --scripts: the account's messages per
+ * script, most first.  The names are what mailgov-sendmail's callers
+ * said (PHP's header, else the executable): claims, for finding the
+ * hacked script, not for attribution.
+ */
+static int
+usage_scripts(struct ctl *ctl, const char *name)
+{
+	struct store_account a;
+	struct scripts_out so;
+
+	if (ctl_store_read(ctl) == NULL)
+		return CTL_ERR;
+	if (store_account_get(ctl->store, name, &a) == -1)
+		return ctl_fail(ctl, 0);
+	memset(&so, 0, sizeof(so));
+	so.ctl = ctl;
+	if (ctl->json)
+		printf("{\"account\": ");
+	if (ctl->json) {
+		ctl_json_str(stdout, a.name);
+		printf(", \"scripts\": [");
+	} else
+		so.t = ctl_table_new(3, "SCRIPT", "MESSAGES", "LAST");
+	if (store_script_each(ctl->store, a.id, 0, each_script, &so) < 0) {
+		if (so.t != NULL)
+			ctl_table_free(so.t);
+		return ctl_fail(ctl, 0);
+	}
+	if (ctl->json)
+		printf("%s]}\n", so.n ? "\n" : "");
+	else
+		ctl_table_print(so.t, stdout);
+	return CTL_OK;
+}
+
 /* ctl_usage - counters and budget left, per account */
 int
 ctl_usage(struct ctl *ctl, int argc, char **argv)
@@ -179,6 +244,12 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 	unsigned w;
 	int	 k, rc = CTL_ERR;
 
+	if (argc == 3 && strcmp(argv[2], "--scripts") == 0 &&
+	    argv[1][0] != '-')
+		return usage_scripts(ctl, argv[1]);
+	if (argc >= 2 && strcmp(argv[argc - 1], "--scripts") == 0)
+		return ctl_usage_err("usage", "usage: --scripts needs one "
+		    "account name: usage ACCOUNT --scripts");
 	if (argc > 2)
 		return ctl_usage_err("usage", "usage: at most one account "
 		    "name");

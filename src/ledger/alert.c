@@ -28,7 +28,7 @@
 #define ALERT_SLOTS	65536	/* accounts with an entry, at most */
 #define ALERT_SLOTS0	64	/* ... at first */
 #define ALERT_QUEUE	1024	/* events waiting for the group commit */
-#define ALERT_LINE	512
+#define ALERT_LINE	1024	/* with a sender and four origin fields */
 
 struct entry {
 	HASH_ENTRY;

@@ -195,6 +195,22 @@ static const char *const migrations[] = {
 	"DROP TABLE m5;"),
 	/* 5 -> 6: accounts.contact, who else gets the account's reports */
 	"ALTER TABLE accounts ADD COLUMN contact TEXT NOT NULL DEFAULT '';",
+	/*
+	 * 6 -> 7: which process sent a held message (origin.h: claims of
+	 * the web user, kept clean), and messages per script of each
+	 * account, at most STORE_SCRIPTS_MAX names per account.
+	 */
+	("ALTER TABLE held ADD COLUMN pid INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE held ADD COLUMN exe TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE held ADD COLUMN cwd TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE held ADD COLUMN cmd TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE held ADD COLUMN script TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE scripts ("
+	"  account INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  script TEXT NOT NULL,"
+	"  messages INTEGER NOT NULL DEFAULT 0,"
+	"  last INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (account, script));"),
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==

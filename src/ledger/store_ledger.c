@@ -33,7 +33,7 @@
 			"tat5 = 0, tat6 = 0, tat7 = 0, tat8 = 0, tat9 = 0, " \
 			"tat10 = 0, tat11 = 0"
 #define HELD_COLS	"queue_id, account, since, recipients, size, state, " \
-			"sender, prepaid"
+			"sender, prepaid, pid, exe, cwd, cmd, script"
 
 const char *const store_ledger_sql[S_COUNT] = {
 	[S_ACC_NAME] = "SELECT name FROM accounts WHERE id = ?1",
@@ -64,11 +64,14 @@ const char *const store_ledger_sql[S_COUNT] = {
 	    "connections = 0, last_seen = 0, epoch = epoch + 1",
 	[S_HELD_FIND] = "SELECT state FROM held WHERE queue_id = ?1",
 	[S_HELD_ADD] = "INSERT INTO held (" HELD_COLS ") VALUES (?1, ?2, ?3, "
-	    "?4, ?5, ?6, ?7, ?8) ON CONFLICT (queue_id) DO UPDATE SET "
+	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+	    "ON CONFLICT (queue_id) DO UPDATE SET "
 	    "account = excluded.account, since = excluded.since, "
 	    "recipients = excluded.recipients, size = excluded.size, "
 	    "state = excluded.state, sender = excluded.sender, "
-	    "prepaid = excluded.prepaid",
+	    "prepaid = excluded.prepaid, pid = excluded.pid, "
+	    "exe = excluded.exe, cwd = excluded.cwd, cmd = excluded.cmd, "
+	    "script = excluded.script",
 	[S_HELD_STATE] = "UPDATE held SET state = ?2 WHERE queue_id = ?1",
 	[S_HELD_ALL] = "SELECT " HELD_COLS " FROM held "
 	    "ORDER BY since, rowid",
@@ -78,6 +81,15 @@ const char *const store_ledger_sql[S_COUNT] = {
 	    "ORDER BY since, rowid",
 	[S_HELD_ACC_ST] = "SELECT " HELD_COLS " FROM held WHERE account = ?1 "
 	    "AND state = ?2 ORDER BY since, rowid",
+	[S_SCRIPT_BUMP] = "UPDATE scripts SET messages = messages + ?3, "
+	    "last = ?4 WHERE account = ?1 AND script = ?2",
+	[S_SCRIPT_NUM] = "SELECT count(*) FROM scripts WHERE account = ?1",
+	[S_SCRIPT_ADD] = "INSERT INTO scripts (account, script, messages, "
+	    "last) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account, script) DO "
+	    "UPDATE SET messages = messages + excluded.messages, "
+	    "last = excluded.last",
+	[S_SCRIPT_TOP] = "SELECT script, messages, last FROM scripts "
+	    "WHERE account = ?1 ORDER BY messages DESC, script LIMIT ?2",
 	[S_EVENT_ADD] = "INSERT INTO events (ts, account, kind, detail) "
 	    "VALUES (?1, ?2, ?3, ?4)",
 	[S_HELD_SUM] = "SELECT count(*), total(size), min(since) FROM held "
@@ -340,7 +352,23 @@ held_add_tx(struct store *s, void *arg)
 	sqlite3_bind_text(st, 7, h->sender, (int)strnlen(h->sender,
 	    sizeof(h->sender) - 1), SQLITE_STATIC);
 	sqlite3_bind_int(st, 8, h->prepaid != 0);
+	sqlite3_bind_int64(st, 9, h->origin.pid);
+	sqlite3_bind_text(st, 10, h->origin.exe, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, h->origin.cwd, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, h->origin.cmd, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, h->origin.script, -1, SQLITE_STATIC);
 	return st_run(s, st);
+}
+
+/* col_clean - a text column in origin.h's clean form, whatever the file
+ * holds: the database is not trusted to be what mailgovd wrote */
+static void
+col_clean(sqlite3_stmt *st, int i, char *dst, size_t len)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+	int n = sqlite3_column_bytes(st, i);
+
+	origin_clean(dst, len, t, t == NULL || n < 0 ? 0 : (size_t)n);
 }
 
 /*
@@ -417,6 +445,12 @@ store_held_each(struct store *s, int64_t account, int state,
 		h.state = (v >= HELD && v <= HELD_STATE_MAX) ? (int)v : HELD;
 		col_str(st, 6, h.sender, sizeof(h.sender));
 		h.prepaid = sqlite3_column_int64(st, 7) != 0;
+		v = sqlite3_column_int64(st, 8);
+		h.origin.pid = v < 0 || v > UINT32_MAX ? 0 : (uint32_t)v;
+		col_clean(st, 9, h.origin.exe, sizeof(h.origin.exe));
+		col_clean(st, 10, h.origin.cwd, sizeof(h.origin.cwd));
+		col_clean(st, 11, h.origin.cmd, sizeof(h.origin.cmd));
+		col_clean(st, 12, h.origin.script, sizeof(h.origin.script));
 		if ((stop = cb(&h, arg)) != 0)
 			break;
 	}
@@ -448,6 +482,101 @@ store_held_summary(struct store *s, int64_t account, uint64_t *n,
 	if (rc != SQLITE_ROW)
 		return dberr(s, rc);
 	return 0;
+}
+
+/* --- messages per script ---------------------------------------------- */
+
+/* script_add - store_script_count's argument, for its change */
+struct script_add {
+	int64_t		 account, now;
+	const char	*script;
+	uint64_t	 n;
+};
+
+/* script_add_tx - bump the row; a new name only while there is room */
+static int
+script_add_tx(struct store *s, void *arg)
+{
+	struct script_add *a = arg;
+	sqlite3_stmt *st;
+	const char *name = a->script;
+	int64_t rows;
+	int rc;
+
+	if ((st = st_get(s, S_SCRIPT_BUMP)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, a->account);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	bind_u64(st, 3, a->n);
+	sqlite3_bind_int64(st, 4, a->now);
+	if (st_run(s, st) == -1)
+		return -1;
+	if (sqlite3_changes(s->db) > 0)
+		return 0;
+	if ((st = st_get(s, S_SCRIPT_NUM)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, a->account);
+	rc = sqlite3_step(st);
+	rows = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return dberr(s, rc);
+	if (rows >= STORE_SCRIPTS_MAX)
+		name = STORE_SCRIPT_OTHER;
+	if ((st = st_get(s, S_SCRIPT_ADD)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, a->account);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	bind_u64(st, 3, a->n);
+	sqlite3_bind_int64(st, 4, a->now);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return seterr(s, "unknown account id %lld",
+		    (long long)a->account);
+	return dberr(s, rc);
+}
+
+/* store_script_count - see store.h */
+int
+store_script_count(struct store *s, int64_t account, const char *script,
+    uint64_t n, int64_t now)
+{
+	struct script_add a;
+	char clean[ORIGIN_MAX];
+
+	/* the caller's names are clean already; this is the net under it */
+	origin_clean(clean, sizeof(clean), script, script ? strlen(script) :
+	    0);
+	a.account = account;
+	a.now = now;
+	a.script = clean[0] ? clean : STORE_SCRIPT_UNKNOWN;
+	a.n = n;
+	return tx_write(s, GEN_KEEP, script_add_tx, &a);
+}
+
+/* store_script_each - see store.h */
+int
+store_script_each(struct store *s, int64_t account, unsigned limit,
+    int (*cb)(const char *, uint64_t, int64_t, void *), void *arg)
+{
+	sqlite3_stmt *st;
+	char name[ORIGIN_MAX];
+	int rc, stop = 0;
+
+	if ((st = st_get(s, S_SCRIPT_TOP)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, account);
+	sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		col_clean(st, 0, name, sizeof(name));
+		if ((stop = cb(name, col_u64(st, 1),
+		    sqlite3_column_int64(st, 2), arg)) != 0)
+			break;
+	}
+	return walk_end(s, st, rc, stop);
 }
 
 /* --- events ------------------------------------------------------------ */

@@ -50,6 +50,10 @@ decide_req_fill(struct decide_req *q, const struct pp_req *r)
 			else if (strcmp(n, "client_port") == 0)
 				q->cport = v;
 			break;
+		case 'h':
+			if (strcmp(n, "helo_name") == 0)
+				q->helo = v;
+			break;
 		case 'i':
 			if (strcmp(n, "instance") == 0)
 				q->instance = v;

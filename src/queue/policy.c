@@ -54,6 +54,7 @@
 #include "loop.h"
 #include "mark.h"
 #include "num.h"
+#include "origin.h"
 #include "policy.h"
 #include "pparse.h"
 #include "prom.h"
@@ -83,6 +84,8 @@
 #define POLICY_VERDICTS		8192	/* recent queue verdicts remembered */
 #define POLICY_STAMPS		4	/* answers timed at once per connection
 					 * (Postfix asks one at a time) */
+#define POLICY_SCRIPTS		256	/* (account, script) counts waiting
+					 * for the once-a-second write */
 
 enum lkind { L_UNIX, L_TCP };
 
@@ -166,6 +169,13 @@ struct uidslot {
 	unsigned	n;
 };
 
+/* messages of one script of one account, not yet in the store */
+struct tally {
+	int64_t		account;
+	uint64_t	n;
+	char		script[ORIGIN_MAX];
+};
+
 struct policy {
 	struct loop		*loop;
 	struct accts		*accts;
@@ -190,6 +200,9 @@ struct policy {
 	struct prom_hist	*lat;		/* answer latency, or NULL */
 	int			 marking;	/* mark_key is set */
 	uint8_t			 mark_key[MARK_KEYLEN];
+	struct tally		 tally[POLICY_SCRIPTS];
+	unsigned		 ntally;
+	uint64_t		 tally_lost;	/* counts the table had no room for */
 };
 
 static void	conn_close(struct conn *);
@@ -411,6 +424,94 @@ inst_drop(struct conn *c, const char *id)
 			c->inst[i].used = 0;
 }
 
+/*
+ * req_origin - who sent the queue instance's message, as mailgov-sendmail
+ * said in its greeting (origin.h).  A claim of the web user: shown and
+ * counted beside the account, never used to choose it.  Empty for any
+ * other client, and on the main instance, whose clients are not ours.
+ */
+static void
+req_origin(const struct decide_req *q, struct origin *o)
+{
+	if (q->context == NULL || strcmp(q->context, "queue") != 0 ||
+	    origin_from_helo(q->helo, o) == -1)
+		memset(o, 0, sizeof(*o));
+}
+
+/* tally - one more message of a from the script o names (or its
+ * executable), for the store at the next sweep */
+static void
+tally(struct policy *p, const struct acct *a, const struct origin *o)
+{
+	const char	*name = o->script[0] ? o->script : o->exe;
+	struct tally	*t;
+	unsigned	 i;
+
+	for (i = 0; i < p->ntally; i++) {
+		t = &p->tally[i];
+		if (t->account == a->id && strcmp(t->script, name) == 0) {
+			t->n++;
+			return;
+		}
+	}
+	if (p->ntally == POLICY_SCRIPTS) {
+		p->tally_lost++;
+		return;
+	}
+	t = &p->tally[p->ntally++];
+	t->account = a->id;
+	t->n = 1;
+	snprintf(t->script, sizeof(t->script), "%s", name);
+}
+
+/* tally_flush - the counts per script, in one transaction; kept for the
+ * next sweep when the store refuses */
+static void
+tally_flush(struct policy *p)
+{
+	struct store	*st;
+	int64_t		 now = (int64_t)(clock_now_us() / 1000000u);
+	unsigned	 i;
+
+	if (p->tally_lost > 0 && log_allowed(&p->warn_tat, clock_now_us())) {
+		log_warnx("policy: %" PRIu64 " messages not counted per "
+		    "script: more than %d scripts in one second",
+		    p->tally_lost, POLICY_SCRIPTS);
+		p->tally_lost = 0;
+	}
+	if (p->ntally == 0 || (st = acct_store(p->accts)) == NULL)
+		return;
+	if (store_begin(st) == -1)
+		goto fail;
+	for (i = 0; i < p->ntally; i++)
+		if (store_script_count(st, p->tally[i].account,
+		    p->tally[i].script, p->tally[i].n, now) == -1 &&
+		    acct_by_id(p->accts, p->tally[i].account) != NULL) {
+			store_rollback(st);
+			goto fail;
+		}
+	if (store_commit(st) == -1)
+		goto fail;
+	p->ntally = 0;
+	return;
+fail:
+	if (log_allowed(&p->warn_tat, clock_now_us()))
+		log_warnx("policy: counting messages per script: %s; "
+		    "retried in a second", store_error(st));
+}
+
+/* origin_fields - " pid= exe= cwd= script=" for an alert, or "" */
+static void
+origin_fields(const struct origin *o, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (origin_empty(o))
+		return;
+	snprintf(buf, len, " pid=%lu exe=%s cwd=%s script=%s",
+	    (unsigned long)o->pid, o->exe[0] ? o->exe : "-",
+	    o->cwd[0] ? o->cwd : "-", o->script[0] ? o->script : "-");
+}
+
 /* budget_alert - a budget check ended over (kind), or a refusal that is
  * no budget's (kind -1, named kname): the alert module logs a crossing
  * once and records it */
@@ -419,16 +520,20 @@ budget_alert(struct policy *p, struct acct *a, unsigned checked, int kind,
     const char *kname, const char *action, const struct decide_req *q,
     uint64_t now)
 {
-	char		 sender[128], qid[40], fields[256];
+	char		 sender[128], qid[40], fields[1024];
+	char		 who[4 * ORIGIN_MAX + 64];
+	struct origin	 o;
 
 	log_clean(sender, sizeof(sender), q->sender ? q->sender : "",
 	    q->sender ? strlen(q->sender) : 0);
 	log_clean(qid, sizeof(qid), q->queue_id ? q->queue_id : "",
 	    q->queue_id ? strlen(q->queue_id) : 0);
+	req_origin(q, &o);
+	origin_fields(&o, who, sizeof(who));
 	snprintf(fields, sizeof(fields), "action=%s context=%s queue_id=%s "
-	    "sender=<%s>", action,
+	    "sender=<%s>%s", action,
 	    q->context && strcmp(q->context, "queue") == 0 ? "queue" : "main",
-	    qid[0] ? qid : "-", sender);
+	    qid[0] ? qid : "-", sender, who);
 	if (kind >= 0)
 		alert_budget(p->alerts, a, now, checked, 1u << kind, fields);
 	else
@@ -563,7 +668,7 @@ owed_lost(struct conn *c)
 			continue;
 		acct_count_held(a, 1);
 		(void)release_note_held(p->rel, a, o->queue_id, o->rcpts,
-		    o->size, o->sender, 1);
+		    o->size, o->sender, 1, NULL);
 		if (log_allowed(&p->warn_tat, clock_now_us()))
 			log_warnx("policy: queue_id=%s account=%s: the client "
 			    "left before the answer accepting it went out; "
@@ -593,6 +698,7 @@ do_eom(struct conn *c, const struct decide_req *q, struct acct *a,
 {
 	struct policy	*p = c->p;
 	struct decision	 d;
+	struct origin	 o;
 
 	if (q->instance != NULL)
 		inst_drop(c, q->instance);
@@ -602,9 +708,14 @@ do_eom(struct conn *c, const struct decide_req *q, struct acct *a,
 		return;
 	}
 	apply(p, a, &d, q, now);
+	if (queue) {
+		req_origin(q, &o);
+		if (d.count & (DECIDE_C_MESSAGE | DECIDE_C_HELD))
+			tally(p, a, &o);
+	}
 	if (d.note_held && p->rel != NULL)
 		(void)release_note_held(p->rel, a, d.queue_id, d.rcpts,
-		    d.size, q->sender ? q->sender : "", 0);
+		    d.size, q->sender ? q->sender : "", 0, queue ? &o : NULL);
 	answer_text(c, d.dep, d.text, d.len);
 	if (d.owe)
 		owe(c, q, a, d.queue_id, d.rcpts, d.size);
@@ -1168,6 +1279,7 @@ on_sweep(int fd, uint32_t events, void *arg)
 	(void)events;
 	if (read(fd, &v, sizeof(v)) != sizeof(v))
 		return;
+	tally_flush(p);
 	for (c = p->all_head->anext; c != p->all_head; c = next) {
 		next = c->anext;
 		if (c->outlen > 0)
@@ -1457,6 +1569,7 @@ policy_free(struct policy *p)
 		return;
 	if (p->cm != NULL)
 		commit_on_durable(p->cm, NULL, p);
+	tally_flush(p);
 	for (c = p->all_head->anext; c != p->all_head; c = next) {
 		next = c->anext;
 		conn_close(c);

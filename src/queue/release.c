@@ -1076,7 +1076,8 @@ release_set_mark(struct release *r, const uint8_t key[MARK_KEYLEN])
  * that answer had charged it) */
 int
 release_note_held(struct release *r, struct acct *a, const char *queue_id,
-    uint32_t rcpts, uint64_t size, const char *sender, int prepaid)
+    uint32_t rcpts, uint64_t size, const char *sender, int prepaid,
+    const struct origin *origin)
 {
 	struct store *st;
 	struct store_held h;
@@ -1093,6 +1094,8 @@ release_note_held(struct release *r, struct acct *a, const char *queue_id,
 	h.state = HELD;
 	h.prepaid = prepaid;
 	snprintf(h.sender, sizeof(h.sender), "%s", sender ? sender : "");
+	if (origin != NULL)
+		h.origin = *origin;
 	if (store_held_add(st, &h) == -1) {
 		if (pend_add(r, &h) == -1) {
 			/* reconcile adopts it under the default account */

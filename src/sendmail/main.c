@@ -36,6 +36,7 @@
 #include "log.h"
 #include "msg.h"
 #include "num.h"
+#include "origin.h"
 #include "smtpc.h"
 
 #define DEFAULT_HOST	"127.0.0.1"
@@ -62,6 +63,9 @@ struct opts {
 	const char *full_name;		/* -F */
 	const char *host, *port;
 	size_t	 max_size;
+	/* the greeting name: who called us (origin.h), a claim that the
+	 * policy server keeps beside the kernel's answer to who sent */
+	char	 helo[ORIGIN_HELO_MAX + 1];
 };
 
 /* usage - the one-screen summary; to stdout for --help, else stderr */
@@ -392,11 +396,11 @@ submit(const struct opts *o, const struct msg *m)
 	if (rp.code / 100 != 2)
 		reply_exit(&s, &rp, rp.code / 100 == 4 ? EX_TEMPFAIL :
 		    EX_UNAVAILABLE, "the connection");
-	if (smtpc_cmd(s.c, &rp, "EHLO localhost") == -1)
+	if (smtpc_cmd(s.c, &rp, "EHLO %s", o->helo) == -1)
 		conn_exit(&s, "EHLO");
 	if (rp.code / 100 == 5) {	/* no ESMTP: plain HELO */
 		helo = 1;
-		if (smtpc_cmd(s.c, &rp, "HELO localhost") == -1)
+		if (smtpc_cmd(s.c, &rp, "HELO %s", o->helo) == -1)
 			conn_exit(&s, "HELO");
 	}
 	if (rp.code / 100 != 2)
@@ -710,11 +714,19 @@ main(int argc, char **argv)
 	struct opts o;
 	struct msg_opts mo;
 	struct msg m;
+	struct origin origin;
 	char	*in, clean[64];
 	size_t	 len;
 	int	 first, i, rc, more;
 
 	memset(&o, 0, sizeof(o));
+	/*
+	 * The caller first, before anything can change it: once we are
+	 * running, PHP waits for us (through popen's shell), so its cwd
+	 * and command line are those of the mail() call.  A caller gone already (we were orphaned)
+	 * leaves only what PHP's header says.
+	 */
+	(void)origin_caller("/proc", getppid(), &origin);
 	log_init("mailgov-sendmail", 1, 0);
 	signal(SIGPIPE, SIG_IGN);
 	first = parse_args(&o, argc, argv);
@@ -761,6 +773,9 @@ main(int argc, char **argv)
 	mo.truncated = more;
 	mo.full_name = o.full_name;
 	mo.sender = o.sender;
+	(void)origin_php_script(in, len, origin.script,
+	    sizeof(origin.script));
+	origin_helo(&origin, o.helo, sizeof(o.helo));
 	rc = msg_parse(&m, in, len, &mo);
 	free(in);
 	if (rc != MSG_OK) {

@@ -292,7 +292,9 @@ smtpc_open(const char *host, const char *port, int reply_ms, int total_ms,
 int
 smtpc_cmd(struct smtpc *c, struct smtpc_reply *rp, const char *fmt, ...)
 {
-	char	 line[1024];
+	/* the longest is EHLO with the caller's origin (1500 bytes), still
+	 * within Postfix's 2048-byte line_length_limit */
+	char	 line[1600];
 	va_list	 ap;
 	int	 n;
 

@@ -357,14 +357,14 @@ test_bounds(struct accts *as)
 	T_EQ_U(alert(al, a, T0, ALERT_RECORD, "reject", "sender=<%s>", big),
 	    1, "a long line still logs");
 	len = strlen(cap_text());
-	T_OK(len > 100 && len < 600, "long line cut near 512 bytes: %zu",
+	T_OK(len > 100 && len < 1100, "long line cut near 1024 bytes: %zu",
 	    len);
 	T_EQ_U(store_begin(st), 0, "begin");
 	T_EQ_U(alert_flush(al, st), 0, "flush");
 	T_EQ_U(store_commit(st), 0, "commit");
 	memset(&s, 0, sizeof(s));
 	(void)store_event_each(st, a->id, 1, each_event, &s);
-	T_OK(s.n == 1 && strlen(s.detail[0]) < 512 &&
+	T_OK(s.n == 1 && strlen(s.detail[0]) < 1024 &&
 	    strncmp(s.detail[0], "sender=<xxx", 11) == 0,
 	    "stored detail bounded: %zu bytes", strlen(s.detail[0]));
 	alert_free(al);

@@ -856,7 +856,98 @@ test_changed_sees_other_connections(void)
 	"ALTER TABLE usage DROP COLUMN tat10;" \
 	"ALTER TABLE usage DROP COLUMN tat11;" \
 	"ALTER TABLE accounts DROP COLUMN contact;" \
+	"DROP TABLE scripts; ALTER TABLE held DROP COLUMN pid;" \
+	"ALTER TABLE held DROP COLUMN exe; ALTER TABLE held DROP COLUMN cwd;" \
+	"ALTER TABLE held DROP COLUMN cmd;" \
+	"ALTER TABLE held DROP COLUMN script;" \
 	"UPDATE schema_version SET version = 4;"
+/* script_sum - what store_script_each gave */
+struct script_sum {
+	unsigned	 rows;
+	uint64_t	 total, other, first;
+	char		 top[ORIGIN_MAX];
+};
+
+static int
+script_row(const char *script, uint64_t n, int64_t last, void *arg)
+{
+	struct script_sum *m = arg;
+
+	(void)last;
+	if (m->rows++ == 0) {
+		snprintf(m->top, sizeof(m->top), "%s", script);
+		m->first = n;
+	}
+	m->total += n;
+	if (strcmp(script, STORE_SCRIPT_OTHER) == 0)
+		m->other += n;
+	return 0;
+}
+
+/* held_first - keep a copy of the first held row */
+static int
+held_first(const struct store_held *h, void *arg)
+{
+	struct store_held **out = arg;
+
+	if ((*out = malloc(sizeof(**out))) != NULL)
+		memcpy(*out, h, sizeof(**out));
+	return 1;
+}
+
+/* messages per script: a web user's invented names stop at the bound,
+ * the rest count as "(other)"; a hostile name comes back clean */
+static void
+test_scripts_bounded(void)
+{
+	struct store *s = fresh();
+	struct store_held h, *got = NULL;
+	struct script_sum m;
+	char name[64];
+	int64_t x;
+	unsigned i;
+	sqlite3 *db;
+
+	store_account_add(s, "site", 0, &x);
+	T_EQ_U(store_script_count(s, x, "/var/www/a.php", 5, 100), 0,
+	    "counted");
+	for (i = 0; i < 3 * STORE_SCRIPTS_MAX; i++) {
+		snprintf(name, sizeof(name), "rand%u.php", i);
+		store_script_count(s, x, name, 1, 101);
+	}
+	memset(&m, 0, sizeof(m));
+	T_EQ_U(store_script_each(s, x, 0, script_row, &m), 0, "listed");
+	T_EQ_U(m.rows, STORE_SCRIPTS_MAX + 1, "at most the bound, and (other)");
+	T_EQ_U(m.total, 5 + 3 * STORE_SCRIPTS_MAX, "no message lost");
+	T_EQ_U(m.other, 2 * STORE_SCRIPTS_MAX + 1, "the rest as (other)");
+	T_EQ_S(m.top, STORE_SCRIPT_OTHER, "the biggest first");
+	memset(&m, 0, sizeof(m));
+	store_script_each(s, x, 2, script_row, &m);
+	T_EQ_U(m.rows, 2, "limit");
+	/* a row written behind mailgovd's back is read clean */
+	memset(&h, 0, sizeof(h));
+	snprintf(h.queue_id, sizeof(h.queue_id), "ABCDEF123");
+	h.account = x;
+	h.origin.pid = 42;
+	snprintf(h.origin.script, sizeof(h.origin.script), "x.php");
+	T_EQ_U(store_held_add(s, &h), 0, "held with its origin");
+	store_close(s);
+	db = raw();
+	sqlite3_exec(db, "UPDATE held SET cwd = 'a b' || char(10) || 'c'",
+	    0, 0, 0);
+	sqlite3_close(db);
+	s = store_open(path, 0, 100, name, sizeof(name));
+	if (s == NULL)
+		return;
+	store_held_each(s, x, -1, held_first, &got);
+	T_OK(got != NULL && got->origin.pid == 42 &&
+	    strcmp(got->origin.script, "x.php") == 0 &&
+	    strcmp(got->origin.cwd, "a%20b%0ac") == 0,
+	    "origin back, a hostile cwd clean: %s", got ? got->origin.cwd : "");
+	free(got);
+	store_close(s);
+	cleanup();
+}
 
 /* a version 1 file (no usage.epoch) is migrated in place, rows kept */
 static void
@@ -1185,6 +1276,7 @@ main(void)
 	test_transactions_nest();
 	test_changed_sees_other_connections();
 	test_migrates_version_1();
+	test_scripts_bounded();
 	test_migrates_version_4();
 	test_newer_schema_is_refused();
 	test_corrupt_file_is_refused();
