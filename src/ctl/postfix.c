@@ -882,6 +882,7 @@ do_setup(struct pfx *x, struct plan *p)
 		    "-i", PF_INSTANCE, "-p", "start", NULL)) == -1)
 			goto fail;
 	}
+	x->ctl->changed++;
 	printf("postfix: set up for mailgov%s\n", first ?
 	    "; previous settings saved in " : "");
 	if (first)
@@ -979,6 +980,34 @@ undo_key(struct pfx *x, const struct conf *c, const char *line,
 	return must("postconf", rc);
 }
 
+/* main_has_ours - does the main instance still carry anything of setup:
+ * our element in one of its lists, or the relay listener */
+static int
+main_has_ours(struct pfx *x, const struct plan *p)
+{
+	const char *cur;
+	char	*nv, *svc;
+	size_t	 i;
+	int	 ours = 0;
+
+	for (i = 0; !ours && i < p->wmain->n_params; i++) {
+		if (p->wmain->params[i].how != PF_LIST ||
+		    (cur = conf_get(&p->cmain, p->wmain->params[i].key)) ==
+		    NULL)
+			continue;
+		if ((nv = pf_list_remove(cur)) == NULL)
+			return 1;	/* cannot tell: assume so */
+		ours = !pf_space_eq(nv, cur);
+		free(nv);
+	}
+	if (!ours && p->wmain->n_services > 0 && (svc = service_get(x,
+	    x->main_dir, p->wmain->services[0].name)) != NULL) {
+		ours = 1;
+		free(svc);
+	}
+	return ours;
+}
+
 /* do_remove - undo setup */
 static int
 do_remove(struct pfx *x, int force)
@@ -1004,6 +1033,12 @@ do_remove(struct pfx *x, int force)
 	free(t);
 	main_running = running(x, "-");
 
+	if (rec == NULL && p.inst == 0 && access(PF_WEB_USERS, F_OK) == -1 &&
+	    !main_has_ours(x, &p)) {
+		printf("postfix: not set up for mailgov; nothing to remove\n");
+		goto done;
+	}
+	x->ctl->changed++;
 	if (p.inst > 0) {
 		if ((n = queue_count(x)) != 0 && !force) {
 			if (n < 0)
@@ -1506,6 +1541,8 @@ ctl_postfix(struct ctl *ctl, int argc, char **argv)
 	} else if (dry) {
 		if (plan_diff(&x, &p) == 0)
 			printf("postfix: nothing to change\n");
+		else
+			ctl->changed++;
 		rc = CTL_OK;
 	} else {
 		x.quiet = 1;
