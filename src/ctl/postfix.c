@@ -1460,6 +1460,27 @@ do_users(const struct config *cfg)
 	return rc;
 }
 
+/* unconfigured - is the main instance without a main.cf (Postfix
+ * installed with "No configuration"): postconf -d still answers then */
+static int
+unconfigured(char *postconf)
+{
+	char	*argv[] = { postconf, "-d", "-h", "config_directory", NULL };
+	char	*out, *t;
+	int	 r;
+
+	if (runv(argv, &out, NULL, 1) != 0 || out[0] == '\0') {
+		free(out);
+		return 0;	/* cannot tell: the caller finds out */
+	}
+	out[strcspn(out, "\n")] = '\0';
+	t = ctl_xasprintf("%s/main.cf", out);
+	r = access(t, F_OK) == -1 && errno == ENOENT;
+	free(t);
+	free(out);
+	return r;
+}
+
 /* ctl_postfix - mailgovctl postfix setup|check|remove|users */
 int
 ctl_postfix(struct ctl *ctl, int argc, char **argv)
@@ -1502,9 +1523,19 @@ ctl_postfix(struct ctl *ctl, int argc, char **argv)
 	    sizeof(x.postconf));
 	sibling(ctl->cfg.postsuper, "postmulti", x.postmulti,
 	    sizeof(x.postmulti));
+	/* no Postfix, or one never configured: nothing of mailgov's in it */
+	if (strcmp(sub, "remove") == 0 && (access(x.postconf, X_OK) == -1 ||
+	    unconfigured(x.postconf))) {
+		printf("postfix: not set up for mailgov; nothing to remove\n");
+		return CTL_OK;
+	}
 	if (access(x.postconf, X_OK) == -1)
 		return ctl_err("%s: %s (is Postfix installed?)", x.postconf,
 		    strerror(errno));
+	if (unconfigured(x.postconf))
+		return ctl_err("Postfix's main instance has no main.cf (was it "
+		    "installed with \"No configuration\"?): configure it "
+		    "first, then run this again");
 	{
 		char	*argv2[] = { x.postconf, "-h", "config_directory",
 		    NULL };
