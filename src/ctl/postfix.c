@@ -331,7 +331,7 @@ web_users_text(const struct config *cfg, size_t *count)
 	p += sprintf(p, "# Web users that may not submit mail with sendmail "
 	    "(postdrop).\n# Written by mailgovctl postfix setup; "
 	    "\"mailgovctl postfix users\" rewrites it\n# when web users are "
-	    "added (see examples/mailgov-web-users.path).\n");
+	    "added (the unit mailgov-web-users.path).\n");
 	*count = 0;
 	for (i = 0; i < n; i++) {
 		if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
@@ -1433,7 +1433,7 @@ print_closed(const struct config *cfg)
 
 /*
  * do_users - rewrite the web-user table alone, for a trigger on passwd
- * changes (examples/mailgov-web-users.path): cheap, no reload (postdrop
+ * changes (the unit mailgov-web-users.path, systemd/): cheap, no reload (postdrop
  * reads a texthash table at each submission), and never the first set-up.
  */
 static int

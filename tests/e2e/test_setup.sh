@@ -35,6 +35,9 @@ mkdir -p "/etc/php/$V/fpm/conf.d" /etc/php/5.6/fpm/conf.d
 FILES="/etc/php/$V/cli/conf.d/$DROPIN /etc/php/$V/fpm/conf.d/$DROPIN
     /etc/php/5.6/fpm/conf.d/$DROPIN"
 
+# setup would ask a running systemd to restart mailgovd: not this host's
+[ ! -d /run/systemd ] || mount -t tmpfs tmpfs /run/systemd
+
 pf_main_conf
 t_sink "$MX" 192.0.2.25:25 "$SINK"
 pf_start
