@@ -190,12 +190,13 @@ test_postfix_and_rules_untouched() {
 # setup --dry-run on the package's paths: PHP is pointed at the
 # package's mailgov-sendmail, and nothing changes.  The root's Postfix
 # has no main.cf ("No configuration"): Debian's own is put there for it,
-# and taken away after.
+# and taken away after.  postconf wants an interface up: the namespace's
+# loopback.
 test_setup_dry_run_uses_the_package_paths() {
 	cp "$R/usr/share/postfix/main.cf.debian" "$R/etc/postfix/main.cf" &&
 	    mkdir -p "$R/etc/php/8.2/cli/conf.d" ||
 	    t_fail "cannot prepare the root" || return
-	_out=$(inroot mailgovctl setup --dry-run 2>&1)
+	_out=$(inroot sh -c 'ip link set lo up && mailgovctl setup --dry-run' 2>&1)
 	_rc=$?
 	rm -f "$R/etc/postfix/main.cf"
 	rm -r "$R/etc/php"
