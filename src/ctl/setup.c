@@ -122,8 +122,8 @@ php_dropins(struct dropin *v, size_t max, size_t *n)
 	if ((d = opendir(SETUP_PHP_DIR)) == NULL) {
 		if (errno == ENOENT)
 			return 0;
-		return ctl_err("%s: %s", SETUP_PHP_DIR, strerror(errno)),
-		    -1;
+		ctl_err("%s: %s", SETUP_PHP_DIR, strerror(errno));
+		return -1;
 	}
 	while ((e = readdir(d)) != NULL) {
 		if (!php_version_ok(e->d_name))
@@ -135,8 +135,9 @@ php_dropins(struct dropin *v, size_t max, size_t *n)
 				continue;
 			if (*n == max) {
 				closedir(d);
-				return ctl_err("%s: more than %zu PHP "
-				    "configurations", SETUP_PHP_DIR, max), -1;
+				ctl_err("%s: more than %zu PHP configurations",
+				    SETUP_PHP_DIR, max);
+				return -1;
 			}
 			snprintf(v[*n].version, sizeof(v[*n].version), "%s",
 			    e->d_name);
@@ -227,8 +228,10 @@ write_atomic(const char *path, const char *text)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	(void)unlink(tmp);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0644)) == -1)
-		return ctl_err("%s: %s", tmp, strerror(errno)), -1;
+	    O_CLOEXEC, 0644)) == -1) {
+		ctl_err("%s: %s", tmp, strerror(errno));
+		return -1;
+	}
 	while (off < len) {
 		if ((w = write(fd, text + off, len - off)) == -1) {
 			if (errno == EINTR)
@@ -284,14 +287,12 @@ later_sendmail(const char *dropin, char *out, size_t len)
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if ((text = read_small(path)) == NULL)
 			continue;
-		for (p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'),
-		    p = p != NULL ? p + 1 : NULL) {
-			while (*p == ' ' || *p == '\t')
-				p++;
+		for (p = text; !found && p != NULL; p = strchr(p, '\n')) {
+			p += *p == '\n';
+			p += strspn(p, " \t");
 			if (strncmp(p, "sendmail_path", 13) == 0) {
 				snprintf(out, len, "%s", path);
 				found = 1;
-				break;
 			}
 		}
 		free(text);
@@ -493,9 +494,11 @@ restart_step(int dry)
 	s.out = SPAWN_INHERIT;
 	s.err = SPAWN_INHERIT;
 	s.time_ms = SETUP_RUN_MS;
-	if ((st = spawn_run(&s, NULL)) != 0)
-		return ctl_err("systemctl try-restart %s failed (%s %d)",
-		    SETUP_UNIT, st < 0 ? "error" : "exit", st), -1;
+	if ((st = spawn_run(&s, NULL)) != 0) {
+		ctl_err("systemctl try-restart %s failed (%s %d)", SETUP_UNIT,
+		    st < 0 ? "error" : "exit", st);
+		return -1;
+	}
 	printf("mailgovd: restarted if it was running (%s)\n", SETUP_UNIT);
 	return 0;
 }

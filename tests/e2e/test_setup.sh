@@ -110,6 +110,15 @@ test_second_setup_changes_nothing_and_says_so() {
 	t_match "dry-run after setup" '^setup --dry-run: nothing to change$' "$OUT"
 }
 
+test_later_sendmail_path_is_named() {
+	_f=/etc/php/5.6/fpm/conf.d/99-zz-other.ini
+	echo 'sendmail_path = /usr/sbin/sendmail -t -i' > "$_f"
+	setup
+	rm -f "$_f"
+	t_eq "setup status" 0 "$RC" || return
+	t_match "the warning" "^mailgovctl: warning: $_f sets sendmail_path too, and PHP reads it after $DROPIN\$" "$OUT"
+}
+
 test_php_reads_the_dropin() {
 	_l=$(lab php -i | grep '^sendmail_path')
 	t_eq "php -i" "sendmail_path => $SENDMAIL -t -i => $SENDMAIL -t -i" "$_l"
