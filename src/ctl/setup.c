@@ -324,13 +324,15 @@ php_step(struct ctl *ctl, const struct dropin *v, size_t n,
 	for (i = 0; i < n; i++) {
 		have = read_small(v[i].path);
 		if (have == NULL && errno != ENOENT) {
-			rc = ctl_err("%s: %s", v[i].path, strerror(errno));
+			ctl_err("%s: %s", v[i].path, strerror(errno));
+			rc = -1;
 			continue;
 		}
 		if (have != NULL && !is_ours(have)) {
-			rc = ctl_err("%s exists and is not mailgov's (its first "
-			    "line is not mailgovctl setup's); left as it is",
+			ctl_err("%s exists and is not mailgov's (its first line "
+			    "is not mailgovctl setup's); left as it is",
 			    v[i].path);
+			rc = -1;
 			free(have);
 			continue;
 		}
@@ -372,17 +374,19 @@ php_undo(struct ctl *ctl, const struct dropin *v, size_t n)
 
 	for (i = 0; i < n; i++) {
 		if ((have = read_small(v[i].path)) == NULL) {
-			if (errno != ENOENT)
-				rc = ctl_err("%s: %s", v[i].path,
-				    strerror(errno));
+			if (errno != ENOENT) {
+				ctl_err("%s: %s", v[i].path, strerror(errno));
+				rc = -1;
+			}
 			continue;
 		}
 		if (!is_ours(have))
 			printf("php: %s is not mailgov's (its first line was "
 			    "changed); left as it is\n", v[i].path);
-		else if (unlink(v[i].path) == -1)
-			rc = ctl_err("%s: %s", v[i].path, strerror(errno));
-		else {
+		else if (unlink(v[i].path) == -1) {
+			ctl_err("%s: %s", v[i].path, strerror(errno));
+			rc = -1;
+		} else {
 			printf("php: removed %s\n", v[i].path);
 			ctl->changed++;
 			gone++;
