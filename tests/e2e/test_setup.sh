@@ -4,8 +4,11 @@
 # Postfix up, loads the rules and writes PHP's sendmail_path drop-in in
 # every cli and fpm conf.d; a second run changes nothing and says so;
 # PHP (no -d, no -n) then reads mailgov-sendmail from the drop-in and its
-# mail() is delivered and counted; setup --undo leaves /etc and the rules
-# as they were before; a drop-in that is not mailgov's is never touched.
+# mail() is delivered and counted; setup --undo stops, changing nothing,
+# while the queue instance holds mail, and with --force leaves /etc and
+# the rules as they were before; a drop-in that is not mailgov's is never
+# touched; a step that fails stops setup with a message saying what is
+# done.
 #
 # The sandbox's /etc has the machine's PHP cli; an fpm conf.d of the same
 # version and a second version's fpm conf.d are made here, as a server
@@ -149,9 +152,29 @@ test_foreign_dropin_is_never_touched() {
 	t_eq "setup status" 0 "$RC"
 }
 
+test_undo_stops_while_mail_is_held() {
+	stop_daemon
+	# mailgovd down: the queue instance holds what PHP sends
+	as_web "$WEB1" php -r 'exit(mail("x@example.net", "held", "body",
+	    "From: site@lab.mailgov.test") ? 0 : 1);' ||
+	    t_fail "PHP mail() failed" || return
+	t_wait 30 sh -c "[ \"\$(postqueue -c $QDIR -j | grep -c '\"queue_name\": \"hold\"')\" = 1 ]" ||
+	    t_fail "no message on hold: $(postqueue -c "$QDIR" -p)" || return
+	snap > "$D/etc.held"
+	OUT=$(ctl setup --undo 2>&1)
+	RC=$?
+	t_log "$OUT"
+	t_eq "undo status" 1 "$RC" || return
+	t_match "the message" '^mailgovctl: setup --undo stopped at postfix remove: the rules and the PHP drop-ins are still in place$' "$OUT" || return
+	snap > "$D/etc.held2"
+	diff "$D/etc.held" "$D/etc.held2" >&2 ||
+	    t_fail "the refused undo changed /etc or the rules (diff above)"
+}
+
 test_undo_leaves_etc_as_before() {
 	stop_daemon
-	OUT=$(ctl setup --undo 2>&1)
+	# --force: the message held above goes
+	OUT=$(ctl setup --undo --force 2>&1)
 	RC=$?
 	t_log "$OUT"
 	t_eq "undo status" 0 "$RC" || return
