@@ -130,9 +130,8 @@ control_socket = $_d/control.sock
 queue_num = $3
 sync = $4
 redo_log = $5
-messages_per_hour = 1000000000/1h
-messages_per_day = 1000000000/1d
-recipients_per_day = 1000000000/1d
+messages = 1000000000/1h 1000000000/1d
+recipients = 1000000000/1d
 EOF
 	cp "$WORK/accounts.db" "$_d/mailgov.db"
 	chown -R mailgov "$_d"

@@ -4,14 +4,15 @@
  * admin would run by hand:
  *   1. postfix setup (src/ctl/postfix.c): the queue instance, main.cf;
  *   2. rules install (src/ctl/rules.c), unless mailgov's rules are
- *      loaded already (rules refresh reloads them on purpose);
+ *      loaded already and are those the configuration gives
+ *      (ctl_rules_state, as status compares them);
  *   3. PHP's sendmail_path: a drop-in file, SETUP_PHP_FILE, in the
  *      conf.d of every installed PHP version's cli and fpm (never
  *      php.ini), naming mailgov-sendmail;
  *   4. under systemd, a restart of a running mailgovd after the first
  *      postfix setup (its sandbox lets it write the queue instance's
  *      spool only if the spool existed when it started);
- * then prints the state (setup_status).  --dry-run runs none of it and
+ * then prints what each PHP reads and "mailgovctl status" (setup_status).  --dry-run runs none of it and
  * prints every change instead: Postfix's as postfix setup --dry-run
  * does, the rules as rules show renders them, each file with its
  * content, each command.  A second run changes nothing and says so.
@@ -507,49 +508,20 @@ restart_step(int dry)
 	return 0;
 }
 
-/* daemon_up - does mailgovd's control socket take a connection */
-static int
-daemon_up(const struct config *cfg)
-{
-	struct sockaddr_un sun;
-	int	 fd, up;
-
-	if (cfg->control_socket[0] == '\0' ||
-	    strlen(cfg->control_socket) >= sizeof(sun.sun_path))
-		return 0;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return 0;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, cfg->control_socket,
-	    strlen(cfg->control_socket));
-	up = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
-	close(fd);
-	return up;
-}
-
 /*
- * setup_status - the state setup leaves: Postfix, the rules, what each
- * PHP reads, mailgovd.  XXX the short form of "mailgovctl status", which
- * is not written yet: once it is, this calls it and nothing else.
+ * setup_status - the state setup leaves: what each PHP reads (status does
+ * not look at PHP), then "mailgovctl status", whose problems it prints
+ * itself; its exit status is not setup's
  */
 static void
 setup_status(struct ctl *ctl, const struct dropin *v, size_t n,
     const char *sendmail)
 {
-	const char *be, *what;
+	const char *what;
 	char	*reads, *have, want[300];
 	size_t	 i;
 
-	printf("status:\n");
-	fflush(stdout);
-	/* check prints the differences and the error itself */
-	(void)sub(ctl, ctl_postfix, "postfix", "check", NULL, NULL);
-	be = ctl_rules_loaded();
-	if (be != NULL)
-		printf("rules: loaded (%s)\n", be);
-	else
-		printf("rules: not loaded\n");
+	printf("== state\n");
 	snprintf(want, sizeof(want), "%s -t -i", sendmail);
 	for (i = 0; i < n; i++) {
 		if ((reads = php_reads(&v[i])) == NULL) {
@@ -567,8 +539,8 @@ setup_status(struct ctl *ctl, const struct dropin *v, size_t n,
 		    " (mailgov)" : " (not mailgov's)");
 		free(reads);
 	}
-	printf("mailgovd: %s\n", daemon_up(&ctl->cfg) ? "running" :
-	    "not running (systemctl start mailgovd, or mailgovd)");
+	fflush(stdout);
+	(void)sub(ctl, ctl_status, "status", NULL, NULL, NULL);
 }
 
 /* --- the command ---------------------------------------------------------- */
@@ -580,8 +552,9 @@ do_setup(struct ctl *ctl, const char *backend, const char *sendmail,
 {
 	struct dropin v[SETUP_MAX_PHP];
 	const char *be;
+	char	 why[512];
 	size_t	 n;
-	int	 pchanged, php_rc;
+	int	 pchanged, php_rc, st;
 
 	if (access(sendmail, X_OK) == -1)
 		return ctl_err("%s: %s (install mailgov first, or give "
@@ -603,10 +576,19 @@ do_setup(struct ctl *ctl, const char *backend, const char *sendmail,
 	pchanged = ctl->changed - pchanged;
 
 	be = ctl_rules_loaded();
-	if (be != NULL && (backend == NULL || strcmp(be, backend) == 0)) {
-		printf("== 2/4 rules: loaded already (%s); unchanged "
-		    "(mailgovctl rules refresh reloads them)\n", be);
+	if (be != NULL && (backend == NULL || strcmp(be, backend) == 0) &&
+	    (st = ctl_rules_state(ctl, why, sizeof(why))) != CTL_RULES_DIFFER) {
+		if (st == CTL_RULES_OK)
+			printf("== 2/4 rules: loaded already (%s); unchanged\n",
+			    why);
+		else
+			printf("== 2/4 rules: loaded already (%s), left as they "
+			    "are: %s\n", be, why);
 	} else {
+		if (be != NULL && backend == NULL) {
+			printf("== 2/4 rules: %s\n", why);
+			backend = be;
+		}
 		if (backend == NULL)
 			backend = "iptables";
 		printf("== 2/4 rules: mailgovctl rules %s --backend %s%s\n",

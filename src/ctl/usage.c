@@ -105,16 +105,36 @@ one_account(struct ctl *ctl, const char *name, int64_t *id)
 	return 0;
 }
 
-/* remaining - what could be spent now, or -1 when the question does not
- * apply (a cap, or no limit at all) */
+/* remaining - what window win of kind could take now, or -1 when the
+ * question does not apply (a cap, or no limit at all) */
 static int
-remaining(const struct budget_limit *l, int kind, uint64_t tat,
-    uint64_t now, uint64_t *out)
+remaining(const struct budget_limit *l, int kind, unsigned win,
+    const struct store_usage *u, uint64_t now, uint64_t *out)
 {
-	if (budget_kind_is_cap(kind) || l->limit == BUDGET_UNLIMITED)
+	if (budget_kind_is_cap(kind) || l->limit == BUDGET_UNLIMITED ||
+	    kind >= BK_RATES || win >= BUDGET_WINDOWS_MAX)
 		return -1;
-	*out = budget_remaining(l, tat, now);
+	*out = budget_remaining(l, u->tat[kind][win], now);
 	return 0;
+}
+
+struct left {
+	const struct store_usage *u;
+	uint64_t	 now;
+};
+
+/* left_json - close a window object with what it has left */
+static void
+left_json(FILE *fp, int kind, unsigned win, const struct budget_limit *l,
+    void *arg)
+{
+	const struct left *lf = arg;
+	uint64_t r;
+
+	if (remaining(l, kind, win, lf->u, lf->now, &r) == 0)
+		fprintf(fp, ",\"remaining\":%llu}", (unsigned long long)r);
+	else
+		fputs(",\"remaining\":null}", fp);
 }
 
 /* usage_json - one account's usage object */
@@ -122,8 +142,7 @@ static void
 usage_json(FILE *fp, const struct ctl *ctl, const struct store_account *a,
     const struct store_usage *u, uint64_t now)
 {
-	const struct budget_limit *l;
-	uint64_t r;
+	struct left lf = { u, now };
 	int	 k;
 
 	fputs("{\"name\":", fp);
@@ -138,14 +157,10 @@ usage_json(FILE *fp, const struct ctl *ctl, const struct store_account *a,
 	    (unsigned long long)u->connections, (long long)u->last_seen,
 	    a->blocked ? "true" : "false");
 	for (k = 0; k < BK_COUNT; k++) {
-		l = ctl_budget_limit(ctl, a, k);
 		fprintf(fp, "%s\"%s\":", k ? "," : "", budget_kind_name(k));
-		ctl_limit_json(fp, l);
-		if (remaining(l, k, u->tat[k], now, &r) == 0)
-			fprintf(fp, ",\"remaining\":%llu}",
-			    (unsigned long long)r);
-		else
-			fputs(",\"remaining\":null}", fp);
+		ctl_kind_json(fp, ctl_budget_of(ctl, a, k), k,
+		    a->has[k] ? "account" : "default", left_json, &lf);
+		fputc('}', fp);
 	}
 	fputs("}}", fp);
 }
@@ -161,6 +176,7 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 	char	 c[8][32], tbuf[64], lbuf[64], nbuf[STORE_NAMELEN * 4 + 4];
 	uint64_t now, r;
 	size_t	 i;
+	unsigned w;
 	int	 k, rc = CTL_ERR;
 
 	if (argc > 2)
@@ -228,16 +244,20 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 		ctl_clean(a->name, nbuf, sizeof(nbuf));
 		ctl_table_row(t1, nbuf, c[0], c[1], c[2], c[3], c[4],
 		    c[5], c[6], ctl_time(u->last_seen, tbuf, sizeof(tbuf)));
+		/* one row per window: each has its own remainder */
 		for (k = 0; k < BK_COUNT; k++) {
-			const struct budget_limit *l =
-			    ctl_budget_limit(ctl, a, k);
-			if (remaining(l, k, u->tat[k], now, &r) == 0)
-				snprintf(c[7], sizeof(c[7]), "%llu",
-				    (unsigned long long)r);
-			else
-				snprintf(c[7], sizeof(c[7]), "-");
-			ctl_table_row(t2, nbuf, budget_kind_name(k),
-			    budget_format(l, lbuf, sizeof(lbuf)), c[7]);
+			const struct budget *b = ctl_budget_of(ctl, a, k);
+
+			for (w = 0; w < b->n; w++) {
+				if (remaining(&b->w[w], k, w, u, now, &r) == 0)
+					snprintf(c[7], sizeof(c[7]), "%llu",
+					    (unsigned long long)r);
+				else
+					snprintf(c[7], sizeof(c[7]), "-");
+				ctl_table_row(t2, nbuf, budget_kind_name(k),
+				    budget_format(&b->w[w], lbuf,
+				    sizeof(lbuf)), c[7]);
+			}
 		}
 	}
 	if (ctl->json) {

@@ -93,8 +93,8 @@ test_setup_does_every_step() {
 		t_eq "$_f's sendmail_path" "sendmail_path = \"$SENDMAIL -t -i\"" \
 		    "$(grep '^sendmail_path' "$_f")" || return
 	done
-	t_match "Postfix set up" '^postfix: set up for mailgov$' "$OUT" || return
-	t_match "rules loaded" '^rules: loaded \(iptables\)$' "$OUT" || return
+	t_match "status: the queue instance" '^queue instance: +running' "$OUT" || return
+	t_match "status: the rules" '^rules: +iptables, [0-9]+ lines, as configured$' "$OUT" || return
 	t_match "PHP cli reads it" "^php $V cli: sendmail_path = $SENDMAIL -t -i \(mailgov\)\$" "$OUT" || return
 	t_match "the last line" '^setup: done$' "$OUT" || return
 	ctl postfix check >/dev/null 2>&1 || t_fail "postfix check fails after setup"
@@ -106,7 +106,8 @@ test_second_setup_changes_nothing_and_says_so() {
 	setup
 	t_eq "second setup status" 0 "$RC" || return
 	t_match "it says so" '^setup: already set up; nothing changed$' "$OUT" || return
-	t_match "mailgovd seen" '^mailgovd: running$' "$OUT" || return
+	t_match "mailgovd seen" '^mailgovd: +running' "$OUT" || return
+	t_match "the rules left as they are" '^== 2/4 rules: loaded already \(iptables, [0-9]+ lines, as configured\); unchanged$' "$OUT" || return
 	snap > "$D/etc.2"
 	diff "$D/etc.1" "$D/etc.2" >&2 ||
 	    t_fail "the second setup changed /etc or the rules (diff above)" || return
