@@ -180,6 +180,9 @@ const char *ctl_rules_loaded(void);
 
 /* Command entry points, one per src/ctl_*.c module. */
 int	ctl_account(struct ctl *, int, char **);
+/* "account export" and "account import" (src/ctl/account_io.c) */
+int	ctl_account_export(struct ctl *, int, char **);
+int	ctl_account_import(struct ctl *, int, char **);
 int	ctl_budget(struct ctl *, int, char **);
 int	ctl_usage(struct ctl *, int, char **);
 int	ctl_reset(struct ctl *, int, char **);

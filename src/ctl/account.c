@@ -723,6 +723,10 @@ ctl_account(struct ctl *ctl, int argc, char **argv)
 		return account_show(ctl, argc, argv);
 	if (strcmp(argv[1], "list") == 0)
 		return account_list(ctl, argc, argv);
+	if (strcmp(argv[1], "export") == 0)
+		return ctl_account_export(ctl, argc, argv);
+	if (strcmp(argv[1], "import") == 0)
+		return ctl_account_import(ctl, argc, argv);
 	return ctl_usage_err("account", "account: unknown subcommand '%s'",
 	    argv[1]);
 }

@@ -29,7 +29,9 @@ const struct ctl_cmd ctl_cmds[] = {
 	    "[--del-relay HOST:PORT] [--mode MODE]\n"
 	    "account del NAME\n"
 	    "account show NAME [--json]\n"
-	    "account list [--json]" },
+	    "account list [--json]\n"
+	    "account export [--json]\n"
+	    "account import FILE|- [--no-uids]" },
 	{ "budget", ctl_budget,
 	    "budget set NAME KIND VALUE... [KIND VALUE...]...\n"
 	    "budget show NAME [--json]" },
