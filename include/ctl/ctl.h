@@ -28,6 +28,9 @@ struct ctl {
 	const char	*config_path;	/* --config, else the default */
 	int		 json;		/* --json */
 	int		 dry_run;	/* --dry-run where a command has it */
+	int		 changed;	/* changes a command made (or, with
+					 * --dry-run, would make): setup says
+					 * whether a run changed anything */
 	struct store	*store;		/* opened by ctl_store() */
 };
 
@@ -171,6 +174,10 @@ int	ctl_postfix_listeners(const struct config *, struct ctl_port **v,
 char	*ctl_closed_text(const struct config *, const struct ctl_port *,
 	    size_t);
 
+/* ctl_rules_loaded - the backend whose rules are loaded ("iptables",
+ * "nftables"), or NULL when none is (src/ctl/rules.c) */
+const char *ctl_rules_loaded(void);
+
 /* Command entry points, one per src/ctl_*.c module. */
 int	ctl_account(struct ctl *, int, char **);
 /* "account export" and "account import" (src/ctl/account_io.c) */
@@ -185,6 +192,7 @@ int	ctl_events(struct ctl *, int, char **);
 int	ctl_rules(struct ctl *, int, char **);
 int	ctl_hold(struct ctl *, int, char **);
 int	ctl_postfix(struct ctl *, int, char **);
+int	ctl_setup(struct ctl *, int, char **);
 int	ctl_status(struct ctl *, int, char **);
 int	ctl_top(struct ctl *, int, char **);
 

@@ -46,6 +46,10 @@ const struct ctl_cmd ctl_cmds[] = {
 	    "rules refresh" },
 	{ "postfix", ctl_postfix,
 	    "postfix setup [--dry-run]|check|remove [--force]|users" },
+	{ "setup", ctl_setup,
+	    "setup [--dry-run] [--backend iptables|nftables] "
+	    "[--sendmail PATH]\n"
+	    "setup --undo [--force]" },
 	{ "hold", ctl_hold,
 	    "hold list [ACCOUNT] [--json]\n"
 	    "hold release|delete ACCOUNT|QUEUE_ID" },

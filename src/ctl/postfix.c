@@ -331,7 +331,7 @@ web_users_text(const struct config *cfg, size_t *count)
 	p += sprintf(p, "# Web users that may not submit mail with sendmail "
 	    "(postdrop).\n# Written by mailgovctl postfix setup; "
 	    "\"mailgovctl postfix users\" rewrites it\n# when web users are "
-	    "added (see examples/mailgov-web-users.path).\n");
+	    "added (the unit mailgov-web-users.path).\n");
 	*count = 0;
 	for (i = 0; i < n; i++) {
 		if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
@@ -882,6 +882,7 @@ do_setup(struct pfx *x, struct plan *p)
 		    "-i", PF_INSTANCE, "-p", "start", NULL)) == -1)
 			goto fail;
 	}
+	x->ctl->changed++;
 	printf("postfix: set up for mailgov%s\n", first ?
 	    "; previous settings saved in " : "");
 	if (first)
@@ -979,6 +980,34 @@ undo_key(struct pfx *x, const struct conf *c, const char *line,
 	return must("postconf", rc);
 }
 
+/* main_has_ours - does the main instance still carry anything of setup:
+ * our element in one of its lists, or the relay listener */
+static int
+main_has_ours(struct pfx *x, const struct plan *p)
+{
+	const char *cur;
+	char	*nv, *svc;
+	size_t	 i;
+	int	 ours = 0;
+
+	for (i = 0; !ours && i < p->wmain->n_params; i++) {
+		if (p->wmain->params[i].how != PF_LIST ||
+		    (cur = conf_get(&p->cmain, p->wmain->params[i].key)) ==
+		    NULL)
+			continue;
+		if ((nv = pf_list_remove(cur)) == NULL)
+			return 1;	/* cannot tell: assume so */
+		ours = !pf_space_eq(nv, cur);
+		free(nv);
+	}
+	if (!ours && p->wmain->n_services > 0 && (svc = service_get(x,
+	    x->main_dir, p->wmain->services[0].name)) != NULL) {
+		ours = 1;
+		free(svc);
+	}
+	return ours;
+}
+
 /* do_remove - undo setup */
 static int
 do_remove(struct pfx *x, int force)
@@ -1004,6 +1033,12 @@ do_remove(struct pfx *x, int force)
 	free(t);
 	main_running = running(x, "-");
 
+	if (rec == NULL && p.inst == 0 && access(PF_WEB_USERS, F_OK) == -1 &&
+	    !main_has_ours(x, &p)) {
+		printf("postfix: not set up for mailgov; nothing to remove\n");
+		goto done;
+	}
+	x->ctl->changed++;
 	if (p.inst > 0) {
 		if ((n = queue_count(x)) != 0 && !force) {
 			if (n < 0)
@@ -1400,7 +1435,7 @@ print_closed(const struct config *cfg)
 
 /*
  * do_users - rewrite the web-user table alone, for a trigger on passwd
- * changes (examples/mailgov-web-users.path): cheap, no reload (postdrop
+ * changes (the unit mailgov-web-users.path, systemd/): cheap, no reload (postdrop
  * reads a texthash table at each submission), and never the first set-up.
  */
 static int
@@ -1425,6 +1460,27 @@ do_users(const struct config *cfg)
 	free(web);
 	free(old);
 	return rc;
+}
+
+/* unconfigured - is the main instance without a main.cf (Postfix
+ * installed with "No configuration"): postconf -d still answers then */
+static int
+unconfigured(char *postconf)
+{
+	char	*argv[] = { postconf, "-d", "-h", "config_directory", NULL };
+	char	*out, *t;
+	int	 r;
+
+	if (runv(argv, &out, NULL, 1) != 0 || out[0] == '\0') {
+		free(out);
+		return 0;	/* cannot tell: the caller finds out */
+	}
+	out[strcspn(out, "\n")] = '\0';
+	t = ctl_xasprintf("%s/main.cf", out);
+	r = access(t, F_OK) == -1 && errno == ENOENT;
+	free(t);
+	free(out);
+	return r;
 }
 
 /* ctl_postfix - mailgovctl postfix setup|check|remove|users */
@@ -1469,9 +1525,19 @@ ctl_postfix(struct ctl *ctl, int argc, char **argv)
 	    sizeof(x.postconf));
 	sibling(ctl->cfg.postsuper, "postmulti", x.postmulti,
 	    sizeof(x.postmulti));
+	/* no Postfix, or one never configured: nothing of mailgov's in it */
+	if (strcmp(sub, "remove") == 0 && (access(x.postconf, X_OK) == -1 ||
+	    unconfigured(x.postconf))) {
+		printf("postfix: not set up for mailgov; nothing to remove\n");
+		return CTL_OK;
+	}
 	if (access(x.postconf, X_OK) == -1)
 		return ctl_err("%s: %s (is Postfix installed?)", x.postconf,
 		    strerror(errno));
+	if (unconfigured(x.postconf))
+		return ctl_err("Postfix's main instance has no main.cf (was it "
+		    "installed with \"No configuration\"?): configure it "
+		    "first, then run this again");
 	{
 		char	*argv2[] = { x.postconf, "-h", "config_directory",
 		    NULL };
@@ -1508,6 +1574,8 @@ ctl_postfix(struct ctl *ctl, int argc, char **argv)
 	} else if (dry) {
 		if (plan_diff(&x, &p) == 0)
 			printf("postfix: nothing to change\n");
+		else
+			ctl->changed++;
 		rc = CTL_OK;
 	} else {
 		x.quiet = 1;

@@ -1005,6 +1005,20 @@ loaded(void)
 	return BE_ALL;
 }
 
+/* ctl_rules_loaded - see ctl.h */
+const char *
+ctl_rules_loaded(void)
+{
+	switch (loaded()) {
+	case BE_IPTABLES:
+		return "iptables";
+	case BE_NFTABLES:
+		return "nftables";
+	default:
+		return NULL;
+	}
+}
+
 /* --- status: are the rules loaded, as they would be now? ----------------- */
 
 /* keep_line - append line (len bytes) to *o when it is mailgov's, with
@@ -1328,6 +1342,7 @@ install(struct ctl *ctl, enum backend be, const struct inputs *in)
 			    RULES_NFT_TABLE);
 		printf("closed to web users: %s\n", in->closed_text);
 		printf("mailgov rules installed (iptables: IPv4, IPv6)\n");
+		ctl->changed++;
 		rc = CTL_OK;
 		goto done;
 	}
@@ -1361,6 +1376,7 @@ install(struct ctl *ctl, enum backend be, const struct inputs *in)
 	printf("mailgov rules installed (nftables: table inet %s%s)\n",
 	    RULES_NFT_TABLE, q ? "" : "; queue step: iptables mangle "
 	    RULES_CHAIN);
+	ctl->changed++;
 	rc = CTL_OK;
 done:
 	free(t4);
@@ -1373,7 +1389,7 @@ done:
 
 /* uninstall - take out mailgov's rules of be (or of both) */
 static int
-uninstall(enum backend be)
+uninstall(struct ctl *ctl, enum backend be)
 {
 	int	 found = 0, rc = 0, mask;
 
@@ -1393,6 +1409,7 @@ uninstall(enum backend be)
 	}
 	if (rc == -1)
 		return CTL_ERR;
+	ctl->changed += found;
 	printf(found ? "mailgov rules removed\n" :
 	    "no mailgov rules were installed\n");
 	return CTL_OK;
@@ -1433,7 +1450,7 @@ ctl_rules(struct ctl *ctl, int argc, char **argv)
 			    "(iptables or nftables)", v);
 	}
 	if (strcmp(sub, "remove") == 0)
-		return uninstall(be);
+		return uninstall(ctl, be);
 	if (strcmp(sub, "refresh") == 0) {
 		/* what a path unit runs when users or groups change: the
 		 * rules are rendered again from the configuration, the

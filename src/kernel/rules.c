@@ -1,6 +1,7 @@
 /*
- * rules - render mailgov's netfilter rules from the templates in
- * rules_dir (see include/kernel/rules.h for the template language).
+ * rules - render mailgov's netfilter rules from the templates built in,
+ * or from those in rules_dir when the admin set it (see
+ * include/kernel/rules.h for the template language).
  *
  * Trusts: the configuration, already range-checked by config_load, and
  * the template text; an error in a template is reported with its line.
@@ -905,7 +906,8 @@ rules_caps_free(struct rules_caps *cs)
 	memset(cs, 0, sizeof(*cs));
 }
 
-/* rules_render_file - read rules_dir/template of target and render it */
+/* rules_render_file - render the built-in template of target, or
+ * rules_dir's */
 char *
 rules_render_file(const struct config *c, enum rules_target t,
     const struct rules_opts *o, char *err, size_t errlen)
@@ -913,10 +915,21 @@ rules_render_file(const struct config *c, enum rules_target t,
 	char	 path[CONFIG_PATHLEN + 32], *buf = NULL, *out = NULL, *nb;
 	size_t	 len = 0, size = 0, r;
 	FILE	*fp;
+	const struct rules_builtin *b;
 
+	if (c->rules_dir[0] == '\0') {
+		for (b = rules_builtin; b->name != NULL; b++)
+			if (strcmp(b->name, rules_template(t)) == 0)
+				return rules_render(b->text, strlen(b->text),
+				    b->name, c, t, o, err, errlen);
+		snprintf(err, errlen, "%s: not built in", rules_template(t));
+		return NULL;
+	}
 	snprintf(path, sizeof(path), "%s/%s", c->rules_dir, rules_template(t));
 	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: %s (rules_dir in the configuration; "
+		    "without it the built-in templates are used)", path,
+		    strerror(errno));
 		return NULL;
 	}
 	for (;;) {

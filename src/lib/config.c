@@ -38,10 +38,6 @@
 #include "log.h"
 #include "num.h"
 
-#ifndef SHAREDIR
-#define SHAREDIR	"/usr/local/share/mailgov"
-#endif
-
 #define LINE_MAX_LEN	1024		/* bytes, without the line end */
 #define FILE_MAX_LEN	(1024 * 1024)
 #define ITEM_MAX_LEN	64		/* one element of a comma list */
@@ -786,7 +782,7 @@ config_defaults(struct config *c)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->db, sizeof(c->db), "%s", CONFIG_DB);
 	snprintf(c->user, sizeof(c->user), "mailgov");
-	snprintf(c->rules_dir, sizeof(c->rules_dir), "%s", SHAREDIR "/rules");
+	/* rules_dir stays empty: the templates built in (rules.h) */
 	c->web_uids[0].lo = 1000;
 	c->web_uids[0].hi = 59999;
 	c->n_web_uids = 1;

@@ -47,7 +47,7 @@ test_mailgovd_service_is_sandboxed() {
 	t_log "mailgovd.service exposure: $_e/10"
 	[ -n "$_e" ] || t_fail "systemd-analyze security gave no exposure" ||
 	    return
-	# the unit this replaces (examples/, Type=forking, no sandbox) is 9.6
+	# the example unit this replaced (Type=forking, no sandbox) was 9.6
 	[ "$_e" -le 30 ] ||
 	    t_fail "mailgovd.service exposure: expected at most 3.0, saw $_e/10"
 }

@@ -1,10 +1,17 @@
 #!/bin/sh
-# test_readme_install - the README's Install section, run word for word,
-# as a new admin would, on a machine that never had mailgov: an empty /run
-# (as after a boot), an empty /usr/local, no mailgov user and no
-# /var/lib/mailgov.  The machine already runs Postfix, as a hosting
-# server does.  The commands are read from README.md itself, so the test
-# fails as soon as the README and the code drift apart.
+# test_readme_install - the README's Install section, "From source", run
+# word for word, as a new admin would, on a machine that never had
+# mailgov: an empty /run (as after a boot), an empty /usr/local, no
+# mailgov user and no /var/lib/mailgov.  The machine already runs Postfix
+# and has PHP, as a hosting server does.  The commands are read from
+# README.md itself, so the test fails as soon as the README and the code
+# drift apart.  mailgovctl setup points PHP at the installed
+# mailgov-sendmail, so PHP's mail() is sent with no option of the test's.
+#
+# The package steps of the same section are not run here: dpkg would
+# install into this machine's own /usr, which the sandbox shares.
+# tests/package/test_package.sh installs the package into a fresh root
+# and runs its setup --dry-run (make check-package).
 #
 # `sudo` runs its command as root (the test is root); `sudoedit FILE` is
 # the admin's edit: it sets web_uids in the installed mailgov.conf.  The
@@ -26,10 +33,10 @@ STEPS="$D/steps"
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
-# readme_steps - the commands of the README's Install block, one a line,
-# comments dropped
+# readme_steps - the commands of the README's "From source" block, one a
+# line, comments dropped
 readme_steps() {
-	awk '/^## /{ f = ($0 == "## Install") ; next }
+	awk '/^##/{ f = ($0 == "### From source") ; next }
 	    f && /^    / { sub(/^    /, ""); print }' "$TOP/README.md" |
 	    grep -v '^#' | sed 's/[[:space:]]*#.*$//' | grep -v '^[[:space:]]*$'
 }
@@ -57,7 +64,9 @@ test_readme_has_install_steps() {
 	_n=$(wc -l < "$STEPS")
 	[ "$_n" -ge 5 ] || t_fail "expected the README's Install steps, saw $_n lines"
 	grep -q '^sudo mailgovd' "$STEPS" ||
-	    t_fail "the Install steps do not start mailgovd"
+	    t_fail "the Install steps do not start mailgovd" || return
+	grep -q 'sudo mailgovctl setup$' "$STEPS" ||
+	    t_fail "the Install steps do not run mailgovctl setup"
 }
 
 test_install_steps_run_as_written() {
@@ -85,9 +94,14 @@ test_runtime_directory_made_by_mailgovd() {
 	t_eq "owner of /run/mailgov" "mailgov" "$(stat -c %U /run/mailgov)"
 }
 
+test_php_reads_setup_dropin() {
+	t_eq "PHP's sendmail_path" \
+	    "sendmail_path => /usr/local/bin/mailgov-sendmail -t -i => /usr/local/bin/mailgov-sendmail -t -i" \
+	    "$(php -i | grep '^sendmail_path')"
+}
+
 test_php_mail_is_delivered_and_counted() {
-	as_web "$WEB1" php -n \
-	    -d "sendmail_path=/usr/local/bin/mailgov-sendmail -t -i" \
+	as_web "$WEB1" php \
 	    -r 'exit(mail("x@example.net", "readme", "body",
 		"From: site@lab.mailgov.test") ? 0 : 1);' ||
 	    t_fail "PHP mail() failed"
@@ -111,9 +125,11 @@ test_daemon_runs_unprivileged() {
 	t_eq "mailgovd's user" "mailgov" "$(ps -o user= -p "$_p")"
 }
 
-test_rules_remove_after_use() {
-	lab mailgovctl rules remove >/dev/null 2>&1 ||
-	    t_fail "rules remove failed"
+test_setup_undo_after_use() {
+	_out=$(lab mailgovctl setup --undo 2>&1) ||
+	    t_fail "setup --undo failed: $_out" || return
+	[ ! -e /etc/php/$(php -r 'echo PHP_MAJOR_VERSION, ".", PHP_MINOR_VERSION;')/cli/conf.d/99-mailgov.ini ] ||
+	    t_fail "setup --undo left PHP's drop-in"
 }
 
 t_main

@@ -6,7 +6,8 @@
 # package says it ships: the programs run, the mailgov user and its
 # directories exist, the units are installed and enabled, the man pages
 # and conffiles are where they should be, and nothing of Postfix or the
-# firewall changed.  Last, remove and purge it.
+# firewall changed; setup --dry-run names the package's paths.  Last,
+# remove and purge it (which runs setup --undo).
 #
 # Needs root, network access to the archive, and about 2 minutes: run by
 # make check-package, not make check.  Every command in the root runs in
@@ -115,7 +116,7 @@ test_package_installs_with_its_dependencies() {
 	timed install install_deb > "$W/install.log" 2>&1
 	t_eq "status" "install ok installed" \
 	    "$(inroot dpkg-query -W -f='${Status}' mailgov 2>&1)" || return
-	grep -q "mailgovctl postfix setup" "$W/install.log" ||
+	grep -q "mailgovctl setup --dry-run" "$W/install.log" ||
 	    t_fail "postinst did not print the admin's next steps"
 }
 
@@ -128,7 +129,9 @@ test_programs_run() {
 	t_match "mailgovd -h" '^usage: mailgovd' "$_out" || return
 	inroot mailgov-sendmail </dev/null >/dev/null 2>&1
 	t_eq "mailgov-sendmail without recipients" 64 "$?" || return
-	# the templates are found where the package put them
+	# the templates built in (and a copy where the package says)
+	[ -f "$R/usr/share/mailgov/rules/iptables.in" ] ||
+	    t_fail "no /usr/share/mailgov/rules/iptables.in" || return
 	_out=$(inroot mailgovctl rules show 2>&1) ||
 	    t_fail "mailgovctl rules show exited $?: $_out" || return
 	t_match "rules show" 'NFQUEUE' "$_out"
@@ -184,6 +187,27 @@ test_postfix_and_rules_untouched() {
 	done
 }
 
+# setup --dry-run on the package's paths: PHP is pointed at the
+# package's mailgov-sendmail, and nothing changes.  The root's Postfix
+# has no main.cf ("No configuration"): Debian's own is put there for it,
+# and taken away after.  postconf wants an interface up: the namespace's
+# loopback.
+test_setup_dry_run_uses_the_package_paths() {
+	cp "$R/usr/share/postfix/main.cf.debian" "$R/etc/postfix/main.cf" &&
+	    mkdir -p "$R/etc/php/8.2/cli/conf.d" ||
+	    t_fail "cannot prepare the root" || return
+	_out=$(inroot sh -c 'ip link set lo up && mailgovctl setup --dry-run' 2>&1)
+	_rc=$?
+	rm -f "$R/etc/postfix/main.cf"
+	rm -r "$R/etc/php"
+	t_log "$_out"
+	t_eq "setup --dry-run status" 0 "$_rc" || return
+	t_match "the drop-in" '^    sendmail_path = "/usr/bin/mailgov-sendmail -t -i"$' \
+	    "$_out" || return
+	[ ! -e "$R/etc/postfix-mailgov" ] ||
+	    t_fail "setup --dry-run made /etc/postfix-mailgov"
+}
+
 test_remove_keeps_the_configuration() {
 	inroot dpkg -r mailgov > "$W/remove.log" 2>&1 ||
 	    t_fail "dpkg -r: $(tail -3 "$W/remove.log")" || return
@@ -198,8 +222,10 @@ test_remove_keeps_the_configuration() {
 test_purge_removes_everything() {
 	inroot dpkg --purge mailgov > "$W/purge.log" 2>&1 ||
 	    t_fail "dpkg --purge: $(tail -3 "$W/purge.log")" || return
-	grep -q "taking mailgov's firewall rules out" "$W/purge.log" ||
-	    t_fail "postrm did not take the rules out" || return
+	grep -q "undoing mailgovctl setup" "$W/purge.log" &&
+	    grep -q "nothing was set up; nothing changed" "$W/purge.log" ||
+	    t_fail "postrm did not run setup --undo: $(tail -5 "$W/purge.log")" ||
+	    return
 	for _f in /etc/mailgov /var/lib/mailgov /usr/sbin/mailgovd; do
 		[ ! -e "$R$_f" ] || t_fail "purge left $_f" || return
 	done

@@ -584,11 +584,46 @@ test_golden(void)
 	rules_caps_free(&norate);
 }
 
+/*
+ * test_builtin - with no rules_dir, each target renders the template
+ * built in, which is rules/ as the build found it; a rules_dir without
+ * the templates is an error naming the path and the key
+ */
+static void
+test_builtin(void)
+{
+	struct config c;
+	struct rules_opts o;
+	char	 err[512], name[64], *in, *file;
+	enum rules_target t;
+
+	memset(&o, 0, sizeof(o));
+	for (t = RULES_IPV4; t <= RULES_NFT; t++) {
+		base(&c);
+		file = rules_render_file(&c, t, &o, err, sizeof(err));
+		c.rules_dir[0] = '\0';
+		in = rules_render_file(&c, t, &o, err, sizeof(err));
+		snprintf(name, sizeof(name), "target %d built in", (int)t);
+		T_OK(in != NULL && file != NULL && strcmp(in, file) == 0,
+		    "%s: the same as rules/%s", name, rules_template(t));
+		free(in);
+		free(file);
+	}
+	base(&c);
+	snprintf(c.rules_dir, sizeof(c.rules_dir), "/nonexistent/rules");
+	T_OK(rules_render_file(&c, RULES_NFT, &o, err, sizeof(err)) == NULL,
+	    "a rules_dir without templates is an error");
+	T_OK(strstr(err, "/nonexistent/rules/nftables.in: No such file") !=
+	    NULL && strstr(err, "rules_dir") != NULL,
+	    "the error names the path and rules_dir: %s", err);
+}
+
 int
 main(void)
 {
 	test_language();
 	test_section();
 	test_golden();
+	test_builtin();
 	return t_done();
 }
