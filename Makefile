@@ -21,7 +21,7 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DESTDIR	?=
 
 CC	?= cc
-PKGS	= libnetfilter_queue libmnl sqlite3 libcap-ng
+PKGS	= libnetfilter_queue libmnl sqlite3 libcap-ng hiredis
 CFLAGS	?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	   -Wstrict-prototypes -Wmissing-prototypes -fno-common \
