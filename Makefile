@@ -35,7 +35,7 @@ BUILD	?= build
 # its own folder and the ones before it, never one after.  include/
 # mirrors src/.  Each program is its folder's main.c; the ctl folder
 # belongs to mailgovctl alone, the others make the library.
-PARTS	= lib ledger kernel queue mailgovd sendmail ctl
+PARTS	= lib ledger kernel cluster queue mailgovd sendmail ctl
 INCS	= $(addprefix -Iinclude/,$(PARTS))
 HDRS	= $(foreach p,$(PARTS),$(wildcard include/$(p)/*.h))
 MAINS	= src/mailgovd/main.c src/ctl/main.c src/sendmail/main.c
