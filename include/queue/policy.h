@@ -16,6 +16,7 @@
 #include "loop.h"
 
 struct alerts;
+struct cluster;
 struct commit;
 struct policy;
 struct release;
@@ -32,5 +33,8 @@ void	policy_free(struct policy *);
 /* policy_set_mark - prepend the account header (mark.h), made with key,
  * to queue-instance mail */
 void	policy_set_mark(struct policy *, const uint8_t key[16]);
+/* policy_set_cluster - budget_store = redis: charge each message to the
+ * cluster's shared budgets (cluster.h), waiting for Redis's answer */
+void	policy_set_cluster(struct policy *, struct cluster *);
 
 #endif

@@ -37,6 +37,7 @@
 #include "acct.h"
 #include "alert.h"
 #include "clock.h"
+#include "cluster.h"
 #include "commit.h"
 #include "config.h"
 #include "ctlsock.h"
@@ -85,6 +86,7 @@ struct daemon {
 	struct commit	*commit;
 	struct redo	*redo;		/* redo_log = on */
 	struct release	*release;
+	struct cluster	*cluster;	/* budget_store = redis */
 	uint16_t	 ports[CONFIG_MAX_PORTS + 1];	/* SMTP + queue */
 	size_t		 nports;
 	int		 sigfd, timerfd;
@@ -767,6 +769,14 @@ main(int argc, char **argv)
 	    NULL)
 		fatalx("cannot start the committer");
 	release_set_commit(d->release, d->commit);
+	/* shared budgets: connect as the unprivileged user, in the
+	 * background; until Redis answers, the local share decides */
+	if (d->cfg.budget_store == STORE_REDIS) {
+		if ((d->cluster = cluster_new(d->loop, &d->cfg)) == NULL)
+			fatalx("cannot use redis %s", d->cfg.redis);
+		policy_set_cluster(d->policy, d->cluster);
+		release_set_cluster(d->release, d->cluster);
+	}
 	/* the loop's own writes (events, held mail, auto accounts) must
 	 * not wait for an fsync or a checkpoint either */
 	store_set_sync(d->st, 0);
@@ -803,6 +813,7 @@ main(int argc, char **argv)
 	events_commit(d);
 	nfq_queue_close(d->nfq);
 	release_free(d->release);
+	cluster_free(d->cluster);
 	ctlsock_free(d->ctl);
 	sockdiag_watch_free(d->watch);
 	sockdiag_free(d->diag);
