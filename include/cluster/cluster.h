@@ -17,27 +17,9 @@
 #include "budget.h"
 #include "config.h"
 #include "loop.h"
+#include "windows.h"
 
 struct cluster;
-
-#define CLUSTER_WINDOWS_MAX	8	/* windows one charge may touch */
-
-/* one rate window a charge touches: Redis keeps one key for each */
-struct cluster_window {
-	int		 kind;		/* enum budget_kind, for the answer */
-	char		 id[32];	/* key suffix: "KIND:PERIOD_S" */
-	struct budget_limit lim;	/* burst 0 means limit */
-	uint64_t	 cost;
-};
-
-/*
- * cluster_windows - the rate windows a charge of msgs messages carrying
- * rcpts recipients touches for account a, unlimited ones left out; how
- * many were written (at most max).  The one place that knows which
- * budgets a message spends.
- */
-size_t	cluster_windows(const struct acct *a, uint64_t msgs, uint64_t rcpts,
-	    struct cluster_window *w, size_t max);
 
 enum cluster_answer {
 	CLUSTER_OK = 0,		/* charged in Redis */

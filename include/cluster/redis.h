@@ -21,9 +21,6 @@
 struct redis;
 struct redisReply;
 
-#define REDIS_REPLY_MAXLEN	65536	/* one string in a reply, bytes */
-#define REDIS_REPLY_MAXELEM	256	/* one array in a reply */
-
 /* redis_cb - the reply of one command; NULL when Redis is unavailable.
  * The reply is freed after the call returns. */
 typedef void (*redis_cb)(void *arg, const struct redisReply *);

@@ -28,6 +28,7 @@
 #include "budget.h"
 #include "clock.h"
 #include "cluster.h"
+#include "windows.h"
 #include "config.h"
 #include "log.h"
 #include "loop.h"
@@ -122,31 +123,6 @@ struct charge {
 
 static void	load_script(struct cluster *);
 static void	catch_up(struct cluster *);
-
-/* cluster_windows - see cluster.h: messages/hour, messages/day (one per
- * message), recipients/day (one per recipient) */
-size_t
-cluster_windows(const struct acct *a, uint64_t msgs, uint64_t rcpts,
-    struct cluster_window *w, size_t max)
-{
-	static const enum budget_kind kinds[] = {
-	    BK_MSG_HOUR, BK_MSG_DAY, BK_RCPT_DAY };
-	size_t	 i, n = 0;
-
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && n < max; i++) {
-		const struct budget_limit *l = &a->lim[kinds[i]];
-
-		if (l->limit == BUDGET_UNLIMITED)
-			continue;
-		w[n].kind = (int)kinds[i];
-		snprintf(w[n].id, sizeof(w[n].id), "%s:%" PRIu64,
-		    budget_kind_name(kinds[i]), l->period_us / 1000000);
-		w[n].lim = *l;
-		w[n].cost = kinds[i] == BK_RCPT_DAY ? rcpts : msgs;
-		n++;
-	}
-	return n;
-}
 
 /* odd - log a reply the script cannot have given (rate-limited) */
 static void
@@ -362,8 +338,9 @@ send_charge(struct cluster *c, const char *name, const char *mode,
 	argv[argc++] = c->sha;
 	argv[argc++] = nkeys;
 	for (i = 0; i < nw; i++) {
-		snprintf(keys[i], sizeof(keys[i]), "%sb:{%s}:%s",
-		    c->cfg->redis_prefix, name, w[i].id);
+		if (cluster_key(keys[i], sizeof(keys[i]), c->cfg->redis_prefix,
+		    name, w[i].id) == -1)
+			return -1;
 		argv[argc++] = keys[i];
 		ch->kinds[i] = w[i].kind;
 	}
@@ -456,7 +433,7 @@ cluster_charge(struct cluster *c, const struct acct *a, uint32_t rcpts,
 
 	if (!cluster_ready(c))
 		return -1;
-	nw = cluster_windows(a, 1, rcpts, w, CLUSTER_WINDOWS_MAX);
+	nw = cluster_windows(a->lim, 1, rcpts, w, CLUSTER_WINDOWS_MAX);
 	if ((ch = calloc(1, sizeof(*ch))) == NULL)
 		return -1;
 	ch->c = c;
@@ -497,7 +474,7 @@ cluster_charge_local(struct cluster *c, struct acct *a, uint32_t rcpts,
 	size_t		 nw, i;
 	int		 over = -1;
 
-	nw = cluster_windows(a, 1, rcpts, w, CLUSTER_WINDOWS_MAX);
+	nw = cluster_windows(a->lim, 1, rcpts, w, CLUSTER_WINDOWS_MAX);
 	/*
 	 * XXX the local state is one tat per budget kind (acct.h), so a
 	 * window is found by its kind here; a vocabulary with several
@@ -588,7 +565,7 @@ cluster_release_ok(struct cluster *c, struct acct *a, uint32_t rcpts,
 		goto later;
 	if (g->retry_at > now)
 		goto later_at;
-	nw = cluster_windows(a, 1, rcpts, w, CLUSTER_WINDOWS_MAX);
+	nw = cluster_windows(a->lim, 1, rcpts, w, CLUSTER_WINDOWS_MAX);
 	if ((ch = calloc(1, sizeof(*ch))) == NULL)
 		goto later;
 	ch->c = c;
@@ -636,14 +613,15 @@ cluster_reset(struct cluster *c, const struct acct *a)
 
 	if (!redis_up(c->rd))
 		return -1;
-	nw = cluster_windows(a, 1, 1, w, CLUSTER_WINDOWS_MAX);
+	nw = cluster_windows(a->lim, 1, 1, w, CLUSTER_WINDOWS_MAX);
 	if (nw == 0)
 		return 0;
 	argv[0] = "DEL";
 	len[0] = 3;
 	for (i = 0; i < nw; i++) {
-		snprintf(keys[i], sizeof(keys[i]), "%sb:{%s}:%s",
-		    c->cfg->redis_prefix, a->name, w[i].id);
+		if (cluster_key(keys[i], sizeof(keys[i]), c->cfg->redis_prefix,
+		    a->name, w[i].id) == -1)
+			return -1;
 		argv[i + 1] = keys[i];
 		len[i + 1] = strlen(keys[i]);
 	}

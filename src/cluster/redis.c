@@ -7,8 +7,9 @@
  * builds reply objects of any size the server announces.  Here the
  * address is resolved once at start-up, every command and the connection
  * attempt have a deadline, the reader's buffer and every reply object are
- * bounded (REDIS_REPLY_MAXLEN, REDIS_REPLY_MAXELEM, REDIS_IN_MAX), and the
- * writes are ours to batch: one write per loop turn.
+ * bounded (REPLY_MAXLEN, REPLY_MAXELEM, REDIS_IN_MAX), and the
+ * writes are ours to batch: one write per loop turn.  The bounded reply
+ * objects are reply.c's.
  *
  * Trusts: the configuration.  Not the server's replies: a reply of a
  * type the caller does not expect is the caller's to refuse, and one
@@ -36,10 +37,11 @@
 #include "log.h"
 #include "loop.h"
 #include "redis.h"
+#include "reply.h"
 
 #define REDIS_PENDING_MAX	16384	/* commands in flight */
 #define REDIS_OUT_MAX		(4u << 20)	/* queued command bytes */
-#define REDIS_IN_MAX		(REDIS_REPLY_MAXLEN * 2)	/* unparsed */
+#define REDIS_IN_MAX		(REPLY_MAXLEN * 2)	/* unparsed */
 #define REDIS_BACKOFF_MIN	100	/* ms: first retry */
 #define REDIS_BACKOFF_MAX	5000	/* ms: retries settle here */
 
@@ -76,92 +78,6 @@ struct redis {
 };
 
 static void	on_sock(int, uint32_t, void *);
-
-/* --- bounded reply objects (hiredis's own, but with limits) ------------ */
-
-/* attach - put o into its parent array, as hiredis's functions do */
-static void *
-attach(const redisReadTask *t, redisReply *o)
-{
-	redisReply *parent;
-
-	if (t->parent != NULL) {
-		parent = t->parent->obj;
-		if (parent == NULL || t->idx < 0 ||
-		    (size_t)t->idx >= parent->elements) {
-			freeReplyObject(o);
-			return NULL;
-		}
-		parent->element[t->idx] = o;
-	}
-	return o;
-}
-
-static void *
-mk_string(const redisReadTask *t, char *s, size_t len)
-{
-	redisReply *o;
-
-	if (len > REDIS_REPLY_MAXLEN)
-		return NULL;	/* the reader calls that out of memory */
-	if ((o = calloc(1, sizeof(*o))) == NULL)
-		return NULL;
-	if ((o->str = malloc(len + 1)) == NULL) {
-		free(o);
-		return NULL;
-	}
-	memcpy(o->str, s, len);
-	o->str[len] = '\0';
-	o->len = len;
-	o->type = t->type;
-	return attach(t, o);
-}
-
-static void *
-mk_array(const redisReadTask *t, int n)
-{
-	redisReply *o;
-
-	if (n < 0 || n > REDIS_REPLY_MAXELEM)
-		return NULL;
-	if ((o = calloc(1, sizeof(*o))) == NULL)
-		return NULL;
-	if (n > 0 && (o->element = calloc((size_t)n,
-	    sizeof(*o->element))) == NULL) {
-		free(o);
-		return NULL;
-	}
-	o->elements = (size_t)n;
-	o->type = REDIS_REPLY_ARRAY;
-	return attach(t, o);
-}
-
-static void *
-mk_integer(const redisReadTask *t, long long v)
-{
-	redisReply *o;
-
-	if ((o = calloc(1, sizeof(*o))) == NULL)
-		return NULL;
-	o->type = REDIS_REPLY_INTEGER;
-	o->integer = v;
-	return attach(t, o);
-}
-
-static void *
-mk_nil(const redisReadTask *t)
-{
-	redisReply *o;
-
-	if ((o = calloc(1, sizeof(*o))) == NULL)
-		return NULL;
-	o->type = REDIS_REPLY_NIL;
-	return attach(t, o);
-}
-
-static redisReplyObjectFunctions bounded = {
-	mk_string, mk_array, mk_integer, mk_nil, freeReplyObject
-};
 
 /* --- the link ----------------------------------------------------------- */
 
@@ -363,7 +279,8 @@ connected(struct redis *r)
 
 	r->state = R_AUTH;
 	r->since = clock_mono_ms();
-	if ((r->rd = redisReaderCreateWithFunctions(&bounded)) == NULL) {
+	if ((r->rd = redisReaderCreateWithFunctions(&reply_bounded)) ==
+	    NULL) {
 		drop(r, "out of memory");
 		return;
 	}

@@ -1,7 +1,9 @@
 /*
  * ctl_usage - what accounts have done and may still do: "usage" (counters
  * and the budget left now), "reset" (forget engine state, and counters
- * with --all), "block"/"unblock", and "events" (the event log).
+ * with --all), "block"/"unblock", and "events" (the event log).  With
+ * budget_store = redis, usage also shows what the account may still
+ * spend cluster-wide, read from Redis (peek.h).
  *
  * Trusts: nothing on the command line.  Counters and strings come from
  * the store, which range-checks them; strings are still escaped or cleaned
@@ -14,6 +16,7 @@
 #include "clock.h"
 #include "ctl.h"
 #include "num.h"
+#include "peek.h"
 
 #define EVENTS_DEFAULT	50
 #define EVENTS_MAX	1000000
@@ -117,10 +120,29 @@ remaining(const struct budget_limit *l, int kind, uint64_t tat,
 	return 0;
 }
 
-/* usage_json - one account's usage object */
+/* shared_remaining - the cluster-wide figures of a, into rem (all
+ * UINT64_MAX when there are none: local budgets, or Redis not read) */
+static void
+shared_remaining(struct ctl *ctl, struct peek *pk,
+    const struct store_account *a, uint64_t rem[BK_COUNT])
+{
+	struct budget_limit lim[BK_COUNT];
+	char	 err[256];
+	int	 k;
+
+	for (k = 0; k < BK_COUNT; k++) {
+		rem[k] = UINT64_MAX;
+		lim[k] = *ctl_budget_limit(ctl, a, k);
+	}
+	if (pk != NULL && peek_remaining(pk, a->name, lim, rem, err,
+	    sizeof(err)) == -1)
+		fprintf(stderr, "mailgovctl: %s\n", err);
+}
+
+/* usage_json - one account's usage object; rem: the cluster's, if any */
 static void
 usage_json(FILE *fp, const struct ctl *ctl, const struct store_account *a,
-    const struct store_usage *u, uint64_t now)
+    const struct store_usage *u, uint64_t now, const uint64_t *rem)
 {
 	const struct budget_limit *l;
 	uint64_t r;
@@ -142,10 +164,16 @@ usage_json(FILE *fp, const struct ctl *ctl, const struct store_account *a,
 		fprintf(fp, "%s\"%s\":", k ? "," : "", budget_kind_name(k));
 		ctl_limit_json(fp, l);
 		if (remaining(l, k, u->tat[k], now, &r) == 0)
-			fprintf(fp, ",\"remaining\":%llu}",
+			fprintf(fp, ",\"remaining\":%llu",
 			    (unsigned long long)r);
 		else
-			fputs(",\"remaining\":null}", fp);
+			fputs(",\"remaining\":null", fp);
+		if (rem != NULL && rem[k] != UINT64_MAX)
+			fprintf(fp, ",\"cluster_remaining\":%llu",
+			    (unsigned long long)rem[k]);
+		else if (rem != NULL)
+			fputs(",\"cluster_remaining\":null", fp);
+		fputc('}', fp);
 	}
 	fputs("}}", fp);
 }
@@ -158,7 +186,9 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 	struct usage_v uv = { NULL, 0 };
 	struct store_usage zero, *u, key;
 	struct ctl_table *t1, *t2;
-	char	 c[8][32], tbuf[64], lbuf[64], nbuf[STORE_NAMELEN * 4 + 4];
+	struct peek	*pk = NULL;
+	uint64_t rem[BK_COUNT];
+	char	 c[9][32], perr[256], tbuf[64], lbuf[64], nbuf[STORE_NAMELEN * 4 + 4];
 	uint64_t now, r;
 	size_t	 i;
 	int	 k, rc = CTL_ERR;
@@ -181,13 +211,22 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 	if (av.n > 0)
 		qsort(av.a, av.n, sizeof(*av.a), acct_cmp_name);
 	now = clock_now_us();
+	/* a short blocking read: this node's figures are shown anyway */
+	if (ctl->cfg.budget_store == STORE_REDIS &&
+	    (pk = peek_open(&ctl->cfg, perr, sizeof(perr))) == NULL)
+		fprintf(stderr, "mailgovctl: %s; cluster-wide figures left "
+		    "out\n", perr);
 
 	if (!ctl->json) {
 		t1 = ctl_table_new(9, "ACCOUNT", "MESSAGES", "RECIPIENTS",
 		    "BYTES", "HELD", "RELEASED", "REFUSED", "CONNECTIONS",
 		    "LAST_SEEN");
-		t2 = ctl_table_new(4, "ACCOUNT", "BUDGET", "LIMIT",
-		    "REMAINING");
+		if (ctl->cfg.budget_store == STORE_REDIS)
+			t2 = ctl_table_new(5, "ACCOUNT", "BUDGET", "LIMIT",
+			    "REMAINING", "CLUSTER");
+		else
+			t2 = ctl_table_new(4, "ACCOUNT", "BUDGET", "LIMIT",
+			    "REMAINING");
 	} else
 		t1 = t2 = NULL;
 	if (ctl->json && argc != 2)
@@ -204,10 +243,12 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 			zero.account = a->id;
 			u = &zero;
 		}
+		shared_remaining(ctl, pk, a, rem);
 		if (ctl->json) {
 			if (i)
 				putchar(',');
-			usage_json(stdout, ctl, a, u, now);
+			usage_json(stdout, ctl, a, u, now,
+			    ctl->cfg.budget_store == STORE_REDIS ? rem : NULL);
 			continue;
 		}
 		snprintf(c[0], sizeof(c[0]), "%llu",
@@ -236,8 +277,18 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 				    (unsigned long long)r);
 			else
 				snprintf(c[7], sizeof(c[7]), "-");
+			if (ctl->cfg.budget_store != STORE_REDIS) {
+				ctl_table_row(t2, nbuf, budget_kind_name(k),
+				    budget_format(l, lbuf, sizeof(lbuf)), c[7]);
+				continue;
+			}
+			if (rem[k] != UINT64_MAX)
+				snprintf(c[8], sizeof(c[8]), "%llu",
+				    (unsigned long long)rem[k]);
+			else
+				snprintf(c[8], sizeof(c[8]), "-");
 			ctl_table_row(t2, nbuf, budget_kind_name(k),
-			    budget_format(l, lbuf, sizeof(lbuf)), c[7]);
+			    budget_format(l, lbuf, sizeof(lbuf)), c[7], c[8]);
 		}
 	}
 	if (ctl->json) {
@@ -251,6 +302,7 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 	}
 	rc = CTL_OK;
 out:
+	peek_close(pk);
 	free(av.a);
 	free(uv.u);
 	return rc;

@@ -134,6 +134,26 @@ test_redis_back_the_shared_count_catches_up() {
 	t_eq "left on hold" 0 "$(pf_queue_count hold)"
 }
 
+test_usage_shows_the_cluster_figures_next_to_the_node() {
+	another_node_spent 7
+	_u=$(ctl usage shared --json 2>&1)
+	t_match "cluster-wide: 3 of 10 left after 7 spent elsewhere" \
+	    '"messages_per_hour":\{[^}]*"cluster_remaining":3\}' "$_u" ||
+	    return
+	t_match "this node's own figure is there too" \
+	    '"messages_per_hour":\{[^}]*"remaining":[0-9]+,' "$_u" || return
+	t_match "the table has a CLUSTER column" "CLUSTER" \
+	    "$(ctl usage shared)" || return
+	redis_stop || return
+	_u=$(ctl usage shared 2>&1)
+	t_match "Redis down: one line says so" \
+	    "redis 127.0.0.1:$RPORT: .*cluster-wide figures left out" "$_u" ||
+	    return
+	t_match "and the node's figures are still shown" "messages_per_hour" \
+	    "$_u" || return
+	redis_start
+}
+
 test_a_wrong_password_is_one_clear_line() {
 	stop_daemon || return
 	redis_stop || return

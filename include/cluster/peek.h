@@ -1,0 +1,32 @@
+/*
+ * peek - mailgovctl's look at the cluster-wide budgets in Redis: one
+ * short blocking connection (redis_timeout for connecting and for each
+ * reply), read only.  Not for mailgovd, whose loop must never block
+ * (redis.h is its connection).
+ */
+#ifndef MAILGOV_PEEK_H
+#define MAILGOV_PEEK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "budget.h"
+#include "config.h"
+
+struct peek;
+
+/* peek_open - connect and authenticate; NULL with a one-line reason in
+ * err */
+struct peek *peek_open(const struct config *, char *err, size_t errlen);
+void	peek_close(struct peek *);
+/*
+ * peek_remaining - what the account called name, with resolved budgets
+ * lim, may still spend in each budget, cluster-wide, on Redis's clock:
+ * rem[k] for every rate kind it shares, UINT64_MAX for the others.  0,
+ * or -1 with the reason in err.
+ */
+int	peek_remaining(struct peek *, const char *name,
+	    const struct budget_limit lim[BK_COUNT], uint64_t rem[BK_COUNT],
+	    char *err, size_t errlen);
+
+#endif
