@@ -1,7 +1,7 @@
 /*
  * peek - mailgovctl's look at the cluster-wide budgets in Redis: one
  * short blocking connection (redis_timeout for connecting and for each
- * reply), read only.  Not for mailgovd, whose loop must never block
+ * reply); it reads them, and deletes them for a reset.  Not for mailgovd, whose loop must never block
  * (redis.h is its connection).
  */
 #ifndef MAILGOV_PEEK_H
@@ -28,5 +28,10 @@ void	peek_close(struct peek *);
 int	peek_remaining(struct peek *, const char *name,
 	    const struct budget_limit lim[BK_COUNT], uint64_t rem[BK_COUNT],
 	    char *err, size_t errlen);
+
+/* peek_reset - delete the shared state of account name (every node sees
+ * a full budget at once); 0, or -1 with the reason in err */
+int	peek_reset(struct peek *, const char *name,
+	    const struct budget_limit lim[BK_COUNT], char *err, size_t errlen);
 
 #endif

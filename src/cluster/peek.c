@@ -1,7 +1,8 @@
 /*
- * peek - a blocking, read-only look at the shared budgets (see peek.h):
- * TIME, then one GET per window, answered from the same GCRA arithmetic
- * as everything else (budget_remaining, on Redis's clock).
+ * peek - a blocking look at the shared budgets (see peek.h): TIME, then
+ * one GET per window, answered from the same GCRA arithmetic as
+ * everything else (budget_remaining, on Redis's clock); or one DEL of
+ * every window of an account, for a reset.
  *
  * Trusts: the configuration.  Not Redis: replies go through the bounded
  * reply objects (reply.h), and any reply of the wrong type is an error
@@ -187,5 +188,40 @@ peek_remaining(struct peek *p, const char *name,
 		freeReplyObject(r);
 		rem[w[i].kind] = budget_remaining(&w[i].lim, tat, now);
 	}
+	return 0;
+}
+
+/* peek_reset - see peek.h */
+int
+peek_reset(struct peek *p, const char *name,
+    const struct budget_limit lim[BK_COUNT], char *err, size_t errlen)
+{
+	struct cluster_window w[CLUSTER_WINDOWS_MAX];
+	char	 keys[CLUSTER_WINDOWS_MAX][256];
+	const char *argv[1 + CLUSTER_WINDOWS_MAX];
+	redisReply *r;
+	size_t	 nw, i;
+
+	nw = cluster_windows(lim, 1, 1, w, CLUSTER_WINDOWS_MAX);
+	if (nw == 0)
+		return 0;
+	argv[0] = "DEL";
+	for (i = 0; i < nw; i++) {
+		if (cluster_key(keys[i], sizeof(keys[i]), p->cfg->redis_prefix,
+		    name, w[i].id) == -1) {
+			snprintf(err, errlen, "account name too long");
+			return -1;
+		}
+		argv[i + 1] = keys[i];
+	}
+	if ((r = cmd(p, (int)nw + 1, argv, err, errlen)) == NULL)
+		return -1;
+	if (r->type != REDIS_REPLY_INTEGER) {
+		freeReplyObject(r);
+		snprintf(err, errlen, "redis %s: DEL: unexpected reply",
+		    p->cfg->redis);
+		return -1;
+	}
+	freeReplyObject(r);
 	return 0;
 }

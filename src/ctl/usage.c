@@ -342,6 +342,32 @@ do_block(struct ctl *ctl, const char *name, int blocked)
 	return store_account_set_blocked(ctl->store, name, blocked);
 }
 
+/* reset_shared - budget_store = redis: the shared state goes too, so
+ * that every node sees the full budget at once */
+static int
+reset_shared(struct ctl *ctl, const char *name)
+{
+	struct store_account a;
+	struct budget_limit lim[BK_COUNT];
+	struct peek *pk;
+	char	 err[256];
+	int	 k, rc;
+
+	if (store_account_get(ctl->store, name, &a) == -1)
+		return ctl_fail(ctl, 0);
+	for (k = 0; k < BK_COUNT; k++)
+		lim[k] = *ctl_budget_limit(ctl, &a, k);
+	if ((pk = peek_open(&ctl->cfg, err, sizeof(err))) == NULL ||
+	    peek_reset(pk, name, lim, err, sizeof(err)) == -1) {
+		fprintf(stderr, "mailgovctl: %s: reset on this node only; "
+		    "the shared budget in Redis is unchanged\n", err);
+		rc = CTL_ERR;
+	} else
+		rc = CTL_OK;
+	peek_close(pk);
+	return rc;
+}
+
 /* ctl_reset - forget engine state (and counters with --all) */
 int
 ctl_reset(struct ctl *ctl, int argc, char **argv)
@@ -360,9 +386,12 @@ ctl_reset(struct ctl *ctl, int argc, char **argv)
 	}
 	if (name == NULL)
 		return ctl_usage_err("reset", "reset: no account name");
-	return admin_change(ctl, name, do_reset, all, "reset",
+	if (admin_change(ctl, name, do_reset, all, "reset",
 	    all ? "budget state and counters cleared by mailgovctl" :
-	    "budget state cleared by mailgovctl");
+	    "budget state cleared by mailgovctl") != CTL_OK)
+		return CTL_ERR;
+	return ctl->cfg.budget_store == STORE_REDIS ? reset_shared(ctl, name) :
+	    CTL_OK;
 }
 
 /* ctl_block - refuse all of an account's mail until unblocked */

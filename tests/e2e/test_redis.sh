@@ -3,8 +3,9 @@
 # Redis (usage "another node" left there counts here), over it mail is
 # held and released as the shared budget refills; with Redis stopped the
 # node falls back to limit / cluster_nodes, alerts once and loses
-# nothing; restarted, the charges made meanwhile are written to Redis; a
-# wrong password is one clear error line.  Real Postfix (queue instance),
+# nothing; restarted, the charges made meanwhile are written to Redis;
+# mailgovctl usage shows the cluster-wide figures and reset empties them;
+# a wrong password is one clear error line.  Real Postfix (queue instance),
 # real rules, real mailgovd, PHP mail() and swaks; a real redis-server in
 # the lab namespace, on its loopback.
 #
@@ -144,6 +145,10 @@ test_usage_shows_the_cluster_figures_next_to_the_node() {
 	    '"messages_per_hour":\{[^}]*"remaining":[0-9]+,' "$_u" || return
 	t_match "the table has a CLUSTER column" "CLUSTER" \
 	    "$(ctl usage shared)" || return
+	ctl reset shared >/dev/null || t_fail "reset failed" || return
+	t_match "a reset empties the shared budget for every node" \
+	    '"messages_per_hour":\{[^}]*"cluster_remaining":10\}' \
+	    "$(ctl usage shared --json)" || return
 	redis_stop || return
 	_u=$(ctl usage shared 2>&1)
 	t_match "Redis down: one line says so" \
