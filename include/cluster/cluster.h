@@ -25,6 +25,7 @@ enum cluster_answer {
 	CLUSTER_OK = 0,		/* charged in Redis */
 	CLUSTER_OVER,		/* refused: which, retry_at */
 	CLUSTER_UNAVAILABLE,	/* no answer: charge the local share */
+	CLUSTER_BLOCKED,	/* blocked on some node (mailgovctl block) */
 };
 
 /* cluster_cb - the answer to cluster_charge; retry_at is on the local
@@ -66,9 +67,5 @@ enum budget_verdict cluster_charge_local(struct cluster *, struct acct *,
 int	cluster_release_ok(struct cluster *, struct acct *, uint32_t rcpts,
 	    uint64_t now, uint64_t *retry_at);
 void	cluster_on_grant(struct cluster *, void (*kick)(void *), void *arg);
-
-/* cluster_reset - forget a's shared state (for every node); -1 when
- * Redis is unavailable */
-int	cluster_reset(struct cluster *, const struct acct *);
 
 #endif

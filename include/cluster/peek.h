@@ -34,4 +34,10 @@ int	peek_remaining(struct peek *, const char *name,
 int	peek_reset(struct peek *, const char *name,
 	    const struct budget_limit lim[BK_COUNT], char *err, size_t errlen);
 
+/* peek_block - mark account name blocked (on) or not for every node: the
+ * shared charge refuses a blocked account's mail at once.  0, or -1 with
+ * the reason in err */
+int	peek_block(struct peek *, const char *name, int on, char *err,
+	    size_t errlen);
+
 #endif

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #define CLUSTER_WINDOWS_MAX	8	/* windows one charge may touch */
+#define CLUSTER_BLOCKED_ID	"blocked"	/* cluster_key: the block */
 
 /* one rate window a charge touches: Redis keeps one key for each */
 struct cluster_window {

@@ -4,8 +4,10 @@
  * Keys: PREFIX "b:{" ACCOUNT "}:" KIND ":" PERIOD_S, one per window,
  * holding that window's GCRA state (the theoretical arrival time, in
  * microseconds of the Redis server's clock) and expiring when it has
- * nothing left to remember.  The braces keep an account's keys in one
- * slot, so the script also runs on a Redis Cluster.
+ * nothing left to remember; and PREFIX "b:{" ACCOUNT "}:blocked", set by
+ * mailgovctl block on any node, which refuses every charge.  The braces
+ * keep an account's keys in one slot, so the script also runs on a Redis
+ * Cluster.
  *
  * The script does what budget.c does, for N windows at once: every
  * window is checked first and all are charged only when all pass, so a
@@ -36,16 +38,20 @@
 
 #define CLUSTER_BACKLOG_MAX	4096	/* accounts remembered for catch-up */
 #define CLUSTER_GRANTS_MAX	1024	/* accounts releasing held mail */
-#define CLUSTER_ARGS_MAX	(3 + CLUSTER_WINDOWS_MAX * 5)
+#define CLUSTER_ARGS_MAX	(4 + CLUSTER_WINDOWS_MAX * 5)
 #define CLUSTER_LOG_RATE	5	/* odd-reply lines per minute */
 
 static const char gcra_lua[] =
 "local t = redis.call('TIME')\n"
 "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
 "local force = ARGV[1] == 'force'\n"
+"local n = #KEYS - 1\n"
+"if not force and redis.call('EXISTS', KEYS[#KEYS]) == 1 then\n"
+"  return {2, 0, -1}\n"
+"end\n"
 "local new = {}\n"
 "local over, worst = 0, 0\n"
-"for i = 1, #KEYS do\n"
+"for i = 1, n do\n"
 "  local b = 2 + (i - 1) * 4\n"
 "  local limit = tonumber(ARGV[b])\n"
 "  local period = tonumber(ARGV[b + 1])\n"
@@ -68,7 +74,7 @@ static const char gcra_lua[] =
 "  end\n"
 "end\n"
 "if over > 0 then return {0, over, worst} end\n"
-"for i = 1, #KEYS do\n"
+"for i = 1, n do\n"
 "  if new[i] > now then\n"
 "    local ttl = math.ceil((new[i] - now) / 1000)\n"
 "    redis.call('SET', KEYS[i], string.format('%.0f', new[i]), 'PX', ttl)\n"
@@ -288,6 +294,10 @@ on_charge(void *arg, const struct redisReply *rep)
 		ans = CLUSTER_OK;
 		goto done;
 	}
+	if (ok == 2) {
+		ans = CLUSTER_BLOCKED;
+		goto done;
+	}
 	if (ok != 0 || idx < 1 || (size_t)idx > ch->nw || us < -1) {
 		odd(c, rep);
 		goto done;
@@ -313,6 +323,8 @@ done:
 				c->kick(c->kick_arg);
 		} else if (ans == CLUSTER_OVER)
 			ch->grant->retry_at = retry_at;
+		else if (ans == CLUSTER_BLOCKED)	/* ask again later */
+			ch->grant->retry_at = clock_now_us() + 1000000;
 	} else if (ch->cb != NULL)
 		ch->cb(ch->arg, ans, which, retry_at);
 	free(ch);
@@ -325,15 +337,15 @@ send_charge(struct cluster *c, const char *name, const char *mode,
 {
 	const char *argv[CLUSTER_ARGS_MAX];
 	size_t	 len[CLUSTER_ARGS_MAX], i;
-	char	 keys[CLUSTER_WINDOWS_MAX][CONFIG_PREFIXLEN + STORE_NAMELEN +
-		    40];
+	char	 keys[CLUSTER_WINDOWS_MAX + 1][CONFIG_PREFIXLEN +
+		    STORE_NAMELEN + 40];
 	char	 nums[CLUSTER_WINDOWS_MAX][4][24];
 	char	 nkeys[8];
 	int	 argc = 0;
 
 	if (c->sha[0] == '\0' || !redis_up(c->rd))
 		return -1;
-	snprintf(nkeys, sizeof(nkeys), "%zu", nw);
+	snprintf(nkeys, sizeof(nkeys), "%zu", nw + 1);
 	argv[argc++] = "EVALSHA";
 	argv[argc++] = c->sha;
 	argv[argc++] = nkeys;
@@ -344,6 +356,10 @@ send_charge(struct cluster *c, const char *name, const char *mode,
 		argv[argc++] = keys[i];
 		ch->kinds[i] = w[i].kind;
 	}
+	if (cluster_key(keys[nw], sizeof(keys[nw]), c->cfg->redis_prefix,
+	    name, CLUSTER_BLOCKED_ID) == -1)
+		return -1;
+	argv[argc++] = keys[nw];
 	ch->nw = nw;
 	argv[argc++] = mode;
 	for (i = 0; i < nw; i++) {
@@ -591,39 +607,4 @@ cluster_on_grant(struct cluster *c, void (*kick)(void *), void *arg)
 {
 	c->kick = kick;
 	c->kick_arg = arg;
-}
-
-/* on_reset - DEL's answer; nothing to do but free */
-static void
-on_reset(void *arg, const struct redisReply *rep)
-{
-	(void)arg;
-	(void)rep;
-}
-
-/* cluster_reset - see cluster.h */
-int
-cluster_reset(struct cluster *c, const struct acct *a)
-{
-	struct cluster_window w[CLUSTER_WINDOWS_MAX];
-	const char *argv[1 + CLUSTER_WINDOWS_MAX];
-	size_t	 len[1 + CLUSTER_WINDOWS_MAX], nw, i;
-	char	 keys[CLUSTER_WINDOWS_MAX][CONFIG_PREFIXLEN + STORE_NAMELEN +
-		    40];
-
-	if (!redis_up(c->rd))
-		return -1;
-	nw = cluster_windows(a->lim, 1, 1, w, CLUSTER_WINDOWS_MAX);
-	if (nw == 0)
-		return 0;
-	argv[0] = "DEL";
-	len[0] = 3;
-	for (i = 0; i < nw; i++) {
-		if (cluster_key(keys[i], sizeof(keys[i]), c->cfg->redis_prefix,
-		    a->name, w[i].id) == -1)
-			return -1;
-		argv[i + 1] = keys[i];
-		len[i + 1] = strlen(keys[i]);
-	}
-	return redis_command(c->rd, on_reset, NULL, (int)nw + 1, argv, len);
 }

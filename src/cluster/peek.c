@@ -225,3 +225,26 @@ peek_reset(struct peek *p, const char *name,
 	freeReplyObject(r);
 	return 0;
 }
+
+/* peek_block - see peek.h */
+int
+peek_block(struct peek *p, const char *name, int on, char *err,
+    size_t errlen)
+{
+	char	 key[256];
+	const char *argv[3];
+	redisReply *r;
+
+	if (cluster_key(key, sizeof(key), p->cfg->redis_prefix, name,
+	    CLUSTER_BLOCKED_ID) == -1) {
+		snprintf(err, errlen, "account name too long");
+		return -1;
+	}
+	argv[0] = on ? "SET" : "DEL";
+	argv[1] = key;
+	argv[2] = "1";
+	if ((r = cmd(p, on ? 3 : 2, argv, err, errlen)) == NULL)
+		return -1;
+	freeReplyObject(r);
+	return 0;
+}

@@ -394,14 +394,37 @@ ctl_reset(struct ctl *ctl, int argc, char **argv)
 	    CTL_OK;
 }
 
+/* block_shared - budget_store = redis: every node refuses the account's
+ * mail too (or no longer) */
+static int
+block_shared(struct ctl *ctl, const char *name, int on)
+{
+	struct peek *pk;
+	char	 err[256];
+	int	 rc = CTL_OK;
+
+	if (ctl->cfg.budget_store != STORE_REDIS)
+		return CTL_OK;
+	if ((pk = peek_open(&ctl->cfg, err, sizeof(err))) == NULL ||
+	    peek_block(pk, name, on, err, sizeof(err)) == -1) {
+		fprintf(stderr, "mailgovctl: %s: %s on this node only\n", err,
+		    on ? "blocked" : "unblocked");
+		rc = CTL_ERR;
+	}
+	peek_close(pk);
+	return rc;
+}
+
 /* ctl_block - refuse all of an account's mail until unblocked */
 int
 ctl_block(struct ctl *ctl, int argc, char **argv)
 {
 	if (argc != 2 || argv[1][0] == '-')
 		return ctl_usage_err("block", "block: give one account name");
-	return admin_change(ctl, argv[1], do_block, 1, "block",
-	    "blocked by mailgovctl");
+	if (admin_change(ctl, argv[1], do_block, 1, "block",
+	    "blocked by mailgovctl") != CTL_OK)
+		return CTL_ERR;
+	return block_shared(ctl, argv[1], 1);
 }
 
 /* ctl_unblock - let a blocked account send again */
@@ -411,8 +434,10 @@ ctl_unblock(struct ctl *ctl, int argc, char **argv)
 	if (argc != 2 || argv[1][0] == '-')
 		return ctl_usage_err("unblock", "unblock: give one account "
 		    "name");
-	return admin_change(ctl, argv[1], do_block, 0, "unblock",
-	    "unblocked by mailgovctl");
+	if (admin_change(ctl, argv[1], do_block, 0, "unblock",
+	    "unblocked by mailgovctl") != CTL_OK)
+		return CTL_ERR;
+	return block_shared(ctl, argv[1], 0);
 }
 
 /* --- events ------------------------------------------------------------ */

@@ -676,12 +676,20 @@ on_cluster(void *arg, enum cluster_answer ans, enum budget_kind which,
 	decide_req_fill(&q, &c->req);
 	/* XXX an account deleted while Redis answered is nobody's now */
 	a = acct_by_id(p->accts, id);
-	p->have_ans = 1;
-	p->ans = ans;
-	p->ans_which = which;
-	p->ans_retry = retry_at;
-	do_eom(c, &q, a, queue, clock_now_us());
-	p->have_ans = 0;
+	if (ans == CLUSTER_BLOCKED && a != NULL && !a->blocked) {
+		/* blocked from another node: this message is refused as a
+		 * block is here; the node's own state stays its store's */
+		a->blocked = 1;
+		do_eom(c, &q, a, queue, clock_now_us());
+		a->blocked = 0;
+	} else {
+		p->have_ans = 1;
+		p->ans = ans;
+		p->ans_which = which;
+		p->ans_retry = retry_at;
+		do_eom(c, &q, a, queue, clock_now_us());
+		p->have_ans = 0;
+	}
 	c->start += c->req.len;
 	pp_init(&c->req);
 	(void)conn_process(c);

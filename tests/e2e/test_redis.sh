@@ -5,6 +5,7 @@
 # node falls back to limit / cluster_nodes, alerts once and loses
 # nothing; restarted, the charges made meanwhile are written to Redis;
 # mailgovctl usage shows the cluster-wide figures and reset empties them;
+# a block set in Redis by another node refuses the account's mail here;
 # a wrong password is one clear error line.  Real Postfix (queue instance),
 # real rules, real mailgovd, PHP mail() and swaks; a real redis-server in
 # the lab namespace, on its loopback.
@@ -50,7 +51,7 @@ redis_start() {
 }
 redis_stop() {
 	[ -f "$D/redis/pid" ] && kill "$(cat "$D/redis/pid")" 2>/dev/null
-	t_wait 5 sh -c "! lab ss -ltn | grep -q '127.0.0.1:$RPORT '"
+	t_wait 5 sh -c "! ip netns exec $LAB ss -ltn | grep -q '127.0.0.1:$RPORT '"
 }
 rcli() { lab redis-cli -h 127.0.0.1 -p $RPORT "$@"; }
 t_on_exit "redis_stop"
@@ -157,6 +158,28 @@ test_usage_shows_the_cluster_figures_next_to_the_node() {
 	t_match "and the node's figures are still shown" "messages_per_hour" \
 	    "$_u" || return
 	redis_start
+}
+
+test_a_block_from_another_node_stops_the_account_here() {
+	t_wait 10 grep -q 'back: shared budgets again' "$LOG" || return
+	n0=$(pf_sink_count "$SINK")
+	rcli SET "mailgov:b:{shared}:blocked" 1 >/dev/null
+	swaks_as "$WEB1" 192.0.2.25 25
+	t_match "the message is refused as blocked" \
+	    "account shared is blocked" "$(cat "$D"/client.* 2>/dev/null)" ||
+	    { clients_failed; return 1; }
+	clients_failed
+	rcli DEL "mailgov:b:{shared}:blocked" >/dev/null
+	swaks_as "$WEB1" 192.0.2.25 25
+	! clients_failed || t_fail "unblocked, the message should pass" ||
+	    return
+	pf_wait_count 20 $((n0 + 1)) pf_sink_count "$SINK" || return
+	ctl block shared >/dev/null || t_fail "block failed" || return
+	t_eq "mailgovctl block publishes the block" 1 \
+	    "$(rcli EXISTS "mailgov:b:{shared}:blocked")" || return
+	ctl unblock shared >/dev/null || t_fail "unblock failed" || return
+	t_eq "and unblock takes it back" 0 \
+	    "$(rcli EXISTS "mailgov:b:{shared}:blocked")"
 }
 
 test_a_wrong_password_is_one_clear_line() {

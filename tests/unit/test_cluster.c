@@ -133,7 +133,7 @@ cli(const char *args, char *out, size_t len)
 /* --- charges ------------------------------------------------------------- */
 
 struct answers {
-	unsigned	 n, ok, over, unavail;
+	unsigned	 n, ok, over, unavail, blocked;
 	enum budget_kind which;
 	uint64_t	 retry_at;
 };
@@ -151,7 +151,9 @@ on_answer(void *arg, enum cluster_answer ans, enum budget_kind which,
 		a->over++;
 		a->which = which;
 		a->retry_at = retry_at;
-	} else
+	} else if (ans == CLUSTER_BLOCKED)
+		a->blocked++;
+	else
 		a->unavail++;
 }
 
@@ -220,6 +222,26 @@ test_gcra_matches_budget_c(struct cluster *c)
 	    "a message above the burst is refused for good");
 }
 
+/* test_block_from_any_node - the account's blocked key refuses every
+ * charge, spending nothing; gone, charges pass again */
+static void
+test_block_from_any_node(struct cluster *c)
+{
+	struct acct *a = acct_by_name(as, "frank");
+	struct answers r;
+	char	 out[64];
+
+	cli("SET 'mgt:b:{frank}:blocked' 1", out, sizeof(out));
+	r = charge(c, a, 2, 1);
+	T_EQ_U(r.blocked, 2, "blocked: both refused");
+	cli("EXISTS 'mgt:b:{frank}:messages_per_hour:3600'", out,
+	    sizeof(out));
+	T_EQ_S(out, "0", "a blocked charge spends nothing");
+	cli("DEL 'mgt:b:{frank}:blocked'", out, sizeof(out));
+	r = charge(c, a, 1, 1);
+	T_EQ_U(r.ok, 1, "unblocked: it passes");
+}
+
 /* test_keys_expire - each window's key carries a TTL */
 static void
 test_keys_expire(void)
@@ -266,6 +288,7 @@ test_one_turn_is_pipelined(struct cluster *c)
 				    strncmp(out, "cmdstat_command", 15) != 0 &&
 				    /* the script's own calls */
 				    strncmp(out, "cmdstat_get:", 12) != 0 &&
+				    strncmp(out, "cmdstat_exists:", 15) != 0 &&
 				    strncmp(out, "cmdstat_set:", 12) != 0 &&
 				    strncmp(out, "cmdstat_time:", 13) != 0)
 					other++;
@@ -457,6 +480,7 @@ scratch(void)
 	store_account_add(s, "carol", 0, NULL);
 	store_account_add(s, "dave", 0, NULL);
 	store_account_add(s, "erin", 0, NULL);
+	store_account_add(s, "frank", 0, NULL);
 	store_budget_set(s, "erin", BK_MSG_HOUR, &six);
 	return s;
 }
@@ -493,6 +517,7 @@ main(void)
 	T_OK(spin(is_ready, c, 3000), "connected and the script loaded");
 	test_gcra_matches_budget_c(c);
 	test_keys_expire();
+	test_block_from_any_node(c);
 	test_one_turn_is_pipelined(c);
 	test_noscript_reloads(c);
 	test_fallback_and_catch_up(c);
