@@ -111,14 +111,14 @@ EOF
 ctl() { lab "$MAILGOVCTL" --config "$CONF" --db "$DB" "$@"; }
 # The bench's web user has an account with no connection budget: the
 # daemon must never refuse (or count sockets for) these connections, and
-# the kernel does not limit its rate (connections_per_minute unlimited).
+# the kernel does not limit its rate (new_connections unlimited).
 ctl account add bench --uid "$WEB1" >/dev/null || exit 1
 ctl budget set bench connections unlimited \
-    connections_per_minute unlimited >/dev/null || exit 1
+    new_connections unlimited >/dev/null || exit 1
 # The victim: a budget it never reaches, and the kernel's syn_rate.
 ctl account add victim --uid "$WEB2" >/dev/null || exit 1
 ctl budget set victim connections unlimited \
-    connections_per_minute 10000000/1m >/dev/null || exit 1
+    new_connections 10000000/1m >/dev/null || exit 1
 # The flooder ($WEB3) has the default budget of its auto account.
 ctl rules install --backend "$BACKEND" >/dev/null || exit 1
 

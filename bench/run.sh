@@ -150,9 +150,8 @@ control_socket = $_d/control.sock
 queue_num = $3
 sync = $4
 redo_log = $5
-messages_per_hour = 1000000000/1h
-messages_per_day = 1000000000/1d
-recipients_per_day = 1000000000/1d
+messages = 1000000000/1h 1000000000/1d
+recipients = 1000000000/1d
 ${6:-}
 EOF
 	cp "$WORK/accounts.db" "$_d/mailgov.db"

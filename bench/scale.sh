@@ -110,9 +110,8 @@ control_socket = $_d/control.sock
 queue_num = $3
 flow_max = $FLOWS
 sync = normal
-messages_per_hour = 1000000000/1h
-messages_per_day = 1000000000/1d
-recipients_per_day = 1000000000/1d
+messages = 1000000000/1h 1000000000/1d
+recipients = 1000000000/1d
 EOF
 	_t0=$(now_ms)
 	inns "$D/mailgovd" -d -f "$_d/mailgov.conf" 2>"$_d/log" &

@@ -202,11 +202,12 @@ ok "mailgovd running (pid $DPID)"
 step "Accounts and budgets"
 say "Two hosting accounts. shop (web user $SHOP) gets a small budget so\
  that the demo can show it running out and refilling: 5 messages per\
- minute, one coming back every 12 seconds. blog (web user $BLOG) keeps\
- the default budget. Web user $WEB gets no account at all."
+ minute, one coming back every 12 seconds, and 1000 per day. blog (web\
+ user $BLOG) keeps the default budget. Web user $WEB gets no account at\
+ all."
 lab_ "mailgovctl account add shop --uid $SHOP --domain shop.example" ||
     die "account add shop failed"
-lab_ "mailgovctl budget set shop messages_per_hour 5/1m" ||
+lab_ "mailgovctl budget set shop messages 5/1m 1000/1d" ||
     die "budget set shop failed"
 lab_ "mailgovctl account add blog --uid $BLOG" || die "account add blog failed"
 lab_ "mailgovctl account list" || die "account list failed"
@@ -287,6 +288,32 @@ logged 'event=reject account=blog reason=blocked' >/dev/null ||
     die "no reject of blog in mailgovd's log"
 until_ 10 mx_has news@blog.example 1
 expect "blog's messages at the MX" 1 "$(at_mx news@blog.example)"
+
+# --- status and top --------------------------------------------------------
+
+step "What the admin sees: mailgovctl status and top"
+say "mailgovctl status checks mailgovd, NFQUEUE, both Postfix instances,\
+ the rules (as the configuration gives them now) and the mail on hold,\
+ and exits non-zero when something is wrong, for a monitoring system."
+lab_ "mailgovctl status" || die "mailgovctl status found a problem"
+say "mailgovctl top is a live view, refreshed every second: who sends and\
+ how fast, hottest first. Here is one frame of it, from an 80x24 tmux\
+ pane."
+TMUX_SOCK="$D/tmux.sock"
+LANG=C.UTF-8 tmux -u -S "$TMUX_SOCK" new-session -d -s top -x 80 -y 24 \
+    "ip netns exec $LAB env LANG=C.UTF-8 $MAILGOVCTL top" ||
+    die "tmux did not start"
+t_on_exit "tmux -S '$TMUX_SOCK' kill-server"
+until_ 10 sh -c "tmux -S '$TMUX_SOCK' capture-pane -p -t top | grep -q '^shop '" ||
+    die "top does not show shop"
+tmux -S "$TMUX_SOCK" capture-pane -p -t top > "$D/top"
+# the pane's empty lines below the rows left out
+awk 'NF { for (; n > 0; n--) print ""; print; next } { n++ }' "$D/top" |
+    sed 's/^/      /'
+echo
+tmux -S "$TMUX_SOCK" send-keys -t top q
+sed -n 4p "$D/top" | grep -q '^shop ' || die "shop is not the first row"
+ok "shop, which sent the most, is the first row"
 
 # --- 6. refill and release -----------------------------------------------
 

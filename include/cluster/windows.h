@@ -18,6 +18,7 @@
 /* one rate window a charge touches: Redis keeps one key for each */
 struct cluster_window {
 	int		 kind;		/* enum budget_kind, for the answer */
+	unsigned	 win;		/* the kind's window: its local tat */
 	char		 id[32];	/* key suffix: "KIND:PERIOD_S" */
 	struct budget_limit lim;	/* burst 0 means limit */
 	uint64_t	 cost;
@@ -25,12 +26,14 @@ struct cluster_window {
 
 /*
  * cluster_windows - the rate windows a charge of msgs messages carrying
- * rcpts recipients touches, for an account whose resolved budgets are
- * lim, unlimited ones left out; how many were written (at most max).
- * The one place that knows which budgets a message spends.
+ * rcpts recipients touches, given the account's budgets in force for
+ * messages and for recipients (acct_windows, ctl_budget_of), unlimited
+ * ones left out; how many were written (at most max).  The one place
+ * that knows which budgets a message spends.
  */
-size_t	cluster_windows(const struct budget_limit lim[BK_COUNT], uint64_t msgs,
-	    uint64_t rcpts, struct cluster_window *w, size_t max);
+size_t	cluster_windows(const struct budget *messages,
+	    const struct budget *recipients, uint64_t msgs, uint64_t rcpts,
+	    struct cluster_window *w, size_t max);
 
 /* cluster_key - the Redis key of window id of account name under prefix:
  * PREFIX "b:{" NAME "}:" ID (the braces: one hash slot per account);

@@ -17,6 +17,10 @@
 #define CTL_OK		0
 #define CTL_ERR		1	/* the operation failed (unknown account, ...) */
 #define CTL_USAGE	2	/* bad command line */
+/* and those of "status" (src/ctl/status.c) */
+#define CTL_STATUS_PROBLEM	1	/* something is wrong: "problem:" */
+#define CTL_STATUS_DOWN		3	/* mailgovd is not running */
+#define CTL_STATUS_DENIED	4	/* not root */
 
 struct ctl {
 	struct config	 cfg;
@@ -95,19 +99,59 @@ char	*ctl_xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	*ctl_xreallocarray(void *, size_t, size_t);
 
 /* Budgets as the account commands show them (src/ctl/budget.c). */
-/* ctl_budget_limit - the limit in force: the account's row, else the
+/* ctl_budget_of - the windows in force: the account's rows, else the
  * configured default */
-const struct budget_limit *ctl_budget_limit(const struct ctl *,
+const struct budget *ctl_budget_of(const struct ctl *,
 	    const struct store_account *, int kind);
-/* ctl_budget_json - a "budgets" object value: kind -> limit, source */
+/* ctl_budget_json - a "budgets" object value: kind -> ctl_kind_json */
 void	ctl_budget_json(FILE *, const struct ctl *,
 	    const struct store_account *);
 /* ctl_budget_text - the budget table of one account */
 void	ctl_budget_text(FILE *, const struct ctl *,
 	    const struct store_account *);
-/* ctl_limit_json - one limit as an open object: {"limit":N|null,
+/* ctl_window_json - one window as an open object: {"limit":N,
  * "period":S,"burst":N,"text":"100/1h" -- the caller adds fields and '}' */
-void	ctl_limit_json(FILE *, const struct budget_limit *);
+void	ctl_window_json(FILE *, const struct budget_limit *);
+/*
+ * ctl_kind_json - one kind as an open object (the caller adds '}'):
+ * {"text":"100/1h 1000/1d","source":S, then a cap's "limit":N|null or a
+ * rate's "windows":[...] (empty when unlimited).  remaining, if not
+ * NULL, ends each window object instead of a bare '}'.
+ */
+void	ctl_kind_json(FILE *, const struct budget *, int kind,
+	    const char *source, void (*remaining)(FILE *, int kind,
+	    unsigned win, const struct budget_limit *, void *), void *arg);
+
+/*
+ * ctl_rules_state - are mailgov's rules loaded, and are they the rules
+ * "rules install" would load now (src/ctl/rules.c)?  One of CTL_RULES_*,
+ * with a line saying why in why.
+ */
+#define CTL_RULES_OK		0
+#define CTL_RULES_MISSING	1
+#define CTL_RULES_DIFFER	2
+#define CTL_RULES_UNKNOWN	3	/* could not tell */
+int	ctl_rules_state(struct ctl *, char *why, size_t whylen);
+
+/* mailgovd's control socket (src/ctl/daemon.c). */
+#define CTL_DAEMON_UP		0
+#define CTL_DAEMON_DOWN		1	/* no socket, or nobody on it */
+#define CTL_DAEMON_DENIED	2	/* not root or mailgovd's user */
+#define CTL_DAEMON_ERROR	3
+/* ctl_daemon_connect - connect to control_socket: CTL_DAEMON_UP with *fd,
+ * else one of the others with a line in why */
+int	ctl_daemon_connect(const struct ctl *, int *fd, char *why,
+	    size_t len);
+/* ctl_daemon_ask - send cmd, return the answer without its empty line
+ * (malloc'd), or NULL with why (also for an "error=" answer) */
+char	*ctl_daemon_ask(int fd, const char *cmd, char *why, size_t len);
+/* ctl_kv - the value of "key=" on a line of its own in text, into val;
+ * NULL when absent.  ctl_kv_field - the same for " key=" within one
+ * line of space-separated fields. */
+const char *ctl_kv(const char *text, const char *key, char *val,
+	    size_t len);
+const char *ctl_kv_field(const char *line, const char *key, char *val,
+	    size_t len);
 
 /* Where Postfix takes mail over TCP (src/ctl/postfix.c), for the rules. */
 struct ctl_port {
@@ -138,5 +182,7 @@ int	ctl_events(struct ctl *, int, char **);
 int	ctl_rules(struct ctl *, int, char **);
 int	ctl_hold(struct ctl *, int, char **);
 int	ctl_postfix(struct ctl *, int, char **);
+int	ctl_status(struct ctl *, int, char **);
+int	ctl_top(struct ctl *, int, char **);
 
 #endif

@@ -31,7 +31,7 @@ enum govern_reason {
 	GOV_R_QUEUE,		/* straight to the local queue port */
 	GOV_R_EXEMPT,		/* an exempt relay of the account */
 	GOV_R_BLOCKED,		/* the account is blocked */
-	GOV_R_CONN_RATE,	/* over connections_per_minute */
+	GOV_R_CONN_RATE,	/* over new_connections */
 	GOV_R_CONN_CAP,		/* over connections (concurrent) */
 	GOV_R_IMPLICIT_TLS,	/* 465 to a non-exempt host: the rules reject */
 	GOV_R_COUNT
@@ -57,7 +57,7 @@ typedef int64_t (*govern_count)(const struct acct *, void *arg);
 
 /*
  * govern_decide - decide one SYN of acct at now (microseconds).  Charges
- * connections_per_minute when the connection would otherwise go ahead;
+ * new_connections when the connection would otherwise go ahead;
  * a connection then refused by the concurrency cap gets it back.
  */
 void	govern_decide(struct acct *, const struct config *,

@@ -108,7 +108,7 @@ struct rules_opts {
 	 * @UNODE.CHAIN@ @UNODE.IDS@ @UNODE.NEXT@ (a range and the chain it
 	 * leads to), @ULEAF.CHAIN@ @ULEAF.ID@ (one UID's rules).  The same
 	 * tree carries iptables' default `connections` cap per UID.
-	 * norate: the accounts whose connections_per_minute is unlimited,
+	 * norate: the accounts whose new_connections is unlimited,
 	 * which syn_rate leaves alone (@NORATE.KIND@ @NORATE.ID@).
 	 * syn_rate_off: no @SYN_RATE@ (the nftables backend's own table
 	 * limits the rate; its iptables queue step must not).

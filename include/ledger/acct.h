@@ -24,6 +24,7 @@
 
 #include "budget.h"
 #include "config.h"
+#include "recent.h"
 #include "store.h"
 
 struct relay {
@@ -37,7 +38,9 @@ struct acct {
 	int		is_auto;
 	int		mode;			/* enum over_mode */
 	int		blocked;
-	struct budget_limit lim[BK_COUNT];	/* resolved: row or default */
+	/* in force: the account's own rows (own), else the config's */
+	const struct budget *lim[BK_COUNT];
+	struct budget	*own;			/* NULL: no rows of its own */
 	struct store_usage use;			/* tat[] and counters */
 	struct relay	*relays;
 	unsigned	n_relays;
@@ -88,15 +91,29 @@ struct acct *acct_adopt_uid(struct accts *, uint32_t uid, uint32_t gid);
 int	acct_is_exempt(const struct acct *, const char *addr, uint16_t port);
 
 /*
- * acct_charge - spend cost on kind at now (microseconds).  Caps
- * (recipients per message, concurrent connections) compare cost with the
- * limit instead.  Returns BUDGET_OK or BUDGET_OVER with *retry_at.
+ * acct_windows - the rate windows a charge of kind k touches for a, in
+ * order, each (limit, period_us, burst): *w points at them, valid until
+ * the next acct_reload, and their count is returned.  The engine state
+ * of window i of a rate is a->use.tat[k][i].  A cap has one window of
+ * period 0; an unlimited kind has one of limit BUDGET_UNLIMITED.  The
+ * one place a budget store outside this file learns an account's limits.
+ */
+unsigned acct_windows(const struct acct *, enum budget_kind,
+	    const struct budget_limit **w);
+
+/*
+ * acct_charge - spend cost on every window of kind at now (microseconds),
+ * all or nothing.  Caps (recipients per message, concurrent connections)
+ * compare cost with the limit instead.  Returns BUDGET_OK or BUDGET_OVER
+ * with *retry_at (when the window that clears last lets it through).
  */
 enum budget_verdict acct_charge(struct acct *, enum budget_kind,
 	    uint64_t cost, uint64_t now, uint64_t *retry_at);
+/* acct_refund - give cost back to every window of rate kind */
+void	acct_refund(struct acct *, enum budget_kind, uint64_t cost);
 /* acct_charge_message - a message of rcpts recipients: all or nothing
- * across messages/hour, messages/day and recipients/day; on BUDGET_OVER
- * *which names the exhausted kind and nothing was spent */
+ * across every messages and recipients window; on BUDGET_OVER *which
+ * names the exhausted kind and nothing was spent */
 enum budget_verdict acct_charge_message(struct acct *, uint32_t rcpts,
 	    uint64_t now, enum budget_kind *which, uint64_t *retry_at);
 /* acct_touch - mark dirty: the committer writes the account's usage */
@@ -114,6 +131,14 @@ void	acct_count_released(struct acct *);	/* a held message left */
 /* acct_count_message - a message left under the budget */
 void	acct_count_message(struct acct *, uint64_t rcpts, uint64_t size);
 void	acct_count_seen(struct acct *, int64_t secs);	/* last activity */
+
+/*
+ * acct_set_recent - keep what accounts do minute by minute in r (recent.h,
+ * for `mailgovctl top`); acct_note - kind happened n times to a now.  No
+ * ring set: acct_note does nothing.
+ */
+void	acct_set_recent(struct accts *, struct recent *);
+void	acct_note(struct acct *, enum recent_kind, uint32_t n);
 
 /* acct_flush - write dirty accounts' usage; caller holds a transaction */
 int	acct_flush(struct accts *);

@@ -45,6 +45,18 @@ uint64_t commit_durable(const struct commit *);
 /* commit_on_durable - fn(arg) after each batch became durable; one hook
  * per arg (a second call replaces it, fn NULL removes it) */
 void	commit_on_durable(struct commit *, void (*fn)(void *), void *);
+/* commit_stats - for `mailgovctl status`: when the last batch reached
+ * the disk, and with a redo log how far SQLite lags behind it */
+struct commit_stats {
+	uint64_t	last_ms;	/* clock_mono_ms of the last batch
+					 * written; 0: none yet */
+	uint64_t	batches;	/* written since the start */
+	int		failing;	/* the last attempt failed */
+	int		redo;		/* redo_log = on */
+	uint64_t	redo_logged;	/* newest record in the log */
+	uint64_t	redo_applied;	/* newest record in SQLite */
+};
+void	commit_stats(struct commit *, struct commit_stats *);
 /* commit_fresh - pick up changes another process committed (mailgovctl
  * reset, budgets) before counting on the view: at most once a loop turn */
 void	commit_fresh(struct commit *);

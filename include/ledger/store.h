@@ -21,7 +21,7 @@
 
 #include "config.h"
 
-#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION	5
 #define STORE_NAMELEN		64	/* account names: [a-z0-9._-], 1..63 */
 #define STORE_DEFAULT_ID	1	/* the catch-all account, never deleted */
 #define STORE_DEFAULT_NAME	"default"
@@ -81,9 +81,9 @@ struct store_account {
 	int		mode;			/* enum over_mode */
 	int		blocked;
 	int64_t		created;		/* unix seconds */
-	/* budgets: has[k] says an explicit row exists, else config default */
+	/* budgets: has[k] says explicit rows exist, else config default */
 	int		has[BK_COUNT];
-	struct budget_limit budget[BK_COUNT];
+	struct budget	budget[BK_COUNT];
 };
 
 /* store_account_name_ok - [a-z0-9][a-z0-9._-]{0,62} */
@@ -102,8 +102,9 @@ int	store_account_get_id(struct store *, int64_t id,
 	    struct store_account *);
 int	store_account_set_mode(struct store *, const char *name, int mode);
 int	store_account_set_blocked(struct store *, const char *name, int);
+/* store_budget_set - replace the kind's windows (NULL: the default) */
 int	store_budget_set(struct store *, const char *name, enum budget_kind,
-	    const struct budget_limit *);	/* NULL clears to the default */
+	    const struct budget *);
 
 /* Identities.  A UID, domain or SASL name belongs to at most one account. */
 int	store_uid_add(struct store *, const char *name, uint32_t lo,
@@ -143,7 +144,9 @@ int	store_relay_each(struct store *,
 
 struct store_usage {
 	int64_t		account;
-	uint64_t	tat[BK_COUNT];		/* GCRA state, microseconds */
+	/* GCRA state per window of each rate, microseconds; in the
+	 * database usage.tat<kind * BUDGET_WINDOWS_MAX + window> */
+	uint64_t	tat[BK_RATES][BUDGET_WINDOWS_MAX];
 	uint64_t	messages, recipients, bytes;	/* lifetime totals */
 	uint64_t	held, released, refused, connections;
 	int64_t		last_seen;		/* unix seconds, 0 never */

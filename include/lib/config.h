@@ -23,15 +23,39 @@
 #define CONFIG_SECRETLEN	128	/* redis_password, redis_user */
 #define CONFIG_PREFIXLEN	64	/* redis_prefix */
 
-/* The budget kinds every account has.  Order is stored in the database. */
+/*
+ * The budget kinds every account has.  The rates come first: each has
+ * one or more windows (messages 100/1h 1000/1d), and their engine state
+ * is kept per window (store_usage.tat).  The caps after them limit a
+ * count at one time and have one value and no window.  The numbers are
+ * stored in the database.
+ */
 enum budget_kind {
-	BK_MSG_HOUR = 0,	/* messages per hour */
-	BK_MSG_DAY,		/* messages per day */
-	BK_RCPT_DAY,		/* recipients per day */
-	BK_RCPT_MSG,		/* recipients per message (a cap, not a rate) */
+	BK_MESSAGES = 0,	/* messages, over each window */
+	BK_RECIPIENTS,		/* recipients, over each window */
+	BK_NEW_CONN,		/* new SMTP connections, over each window */
+	BK_RCPT_MSG,		/* recipients per message (a cap) */
 	BK_CONN,		/* concurrent SMTP connections (a cap) */
-	BK_CONN_MIN,		/* new SMTP connections per minute */
 	BK_COUNT
+};
+#define BK_RATES	3	/* kinds below this are rates */
+
+/*
+ * At most four windows per rate: every window is asked on every message
+ * or SYN, and each is a fixed slot of each account's usage row, redo
+ * record and memory.  Four is a minute, an hour, a day and a week, more
+ * than any hosting plan asks for, and keeps that state fixed-size.
+ */
+#define BUDGET_WINDOWS_MAX	4
+
+/*
+ * budget - one kind's limits: n windows, in the order written (the
+ * engine state follows each window by its position).  A cap has one,
+ * with period_us 0.  Unlimited is one window of limit BUDGET_UNLIMITED.
+ */
+struct budget {
+	unsigned		n;	/* 1..BUDGET_WINDOWS_MAX */
+	struct budget_limit	w[BUDGET_WINDOWS_MAX];
 };
 
 /* Over-budget behaviour. MODE_PATH: hold on the queue, defer on main. */
@@ -99,7 +123,7 @@ struct config {
 	uint32_t	alert_period;		/* seconds */
 
 	/* budgets for the default account, auto accounts and missing rows */
-	struct budget_limit budget[BK_COUNT];
+	struct budget	budget[BK_COUNT];
 
 	/* cluster: one budget per account across nodes (docs/cluster.md) */
 	int		budget_store;		/* enum budget_store */
@@ -165,11 +189,45 @@ int	budget_parse(const char *s, uint64_t dflt_period_s, int allow_unlimited,
 /* budget_format - the inverse of budget_parse, into buf ("N" for a cap) */
 char	*budget_format(const struct budget_limit *, char *buf, size_t len);
 
-/* budget_kind_name / budget_kind_from_name - "messages_per_hour", ... */
+/*
+ * budget_add - one VALUE of kind k into b (b->n 0 to start): a rate
+ * takes N/DURATION windows, up to BUDGET_WINDOWS_MAX of distinct
+ * lengths; a cap takes one N; "unlimited" (when allow_unlimited) stands
+ * alone.  Returns 0 or -1 with *err set; b is then unchanged.
+ */
+int	budget_add(struct budget *b, enum budget_kind k, const char *v,
+	    int allow_unlimited, const char **err);
+/* budget_list_parse - budget_add for each word of s (space-separated) */
+int	budget_list_parse(struct budget *b, enum budget_kind k, const char *s,
+	    int allow_unlimited, const char **err);
+/* budget_list_format - the windows separated by spaces, into buf */
+char	*budget_list_format(const struct budget *, char *buf, size_t len);
+/* budget_is_unlimited - nothing limits this kind */
+int	budget_is_unlimited(const struct budget *);
+/* budget_equal - the same windows in the same order */
+int	budget_equal(const struct budget *, const struct budget *);
+
+/* budget_kind_name / budget_kind_from_name - "messages", ... */
 const char *budget_kind_name(enum budget_kind);
 int	budget_kind_from_name(const char *);	/* -1 if unknown */
-uint64_t budget_kind_period(enum budget_kind);	/* natural window, seconds */
 int	budget_kind_is_cap(enum budget_kind);	/* rcpt/msg and concurrent */
+/* budget_default - the built-in default of kind k (docs/mailgov.conf.md) */
+const struct budget *budget_default(enum budget_kind);
+
+/*
+ * The older spellings, one window each: messages_per_hour (the first
+ * messages window), messages_per_day (the second), recipients_per_day
+ * and connections_per_minute (the first of recipients, new_connections).
+ * budget_old_from_name - is name one: its kind, window and natural
+ * period (used when a value has no window of its own); -1 if not.
+ * budget_old_apply - put value v of older spelling name into b, which
+ * holds the kind's windows in force: a window of "unlimited" (or "", the
+ * default window dflt holds at that place) ... see config.c.
+ */
+int	budget_old_from_name(const char *name, enum budget_kind *k,
+	    unsigned *win, uint64_t *period_s);
+int	budget_old_apply(struct budget *b, const char *name, const char *v,
+	    const struct budget *dflt, int allow_unlimited, const char **err);
 
 const char *over_mode_name(enum over_mode);
 int	over_mode_from_name(const char *);	/* -1 if unknown */

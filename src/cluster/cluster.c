@@ -267,7 +267,7 @@ on_charge(void *arg, const struct redisReply *rep)
 	struct charge	*ch = arg;
 	struct cluster	*c = ch->c;
 	enum cluster_answer ans = CLUSTER_UNAVAILABLE;
-	enum budget_kind which = BK_MSG_HOUR;
+	enum budget_kind which = BK_MESSAGES;
 	uint64_t	 retry_at = 0;
 	long long	 ok, idx, us;
 
@@ -449,7 +449,8 @@ cluster_charge(struct cluster *c, const struct acct *a, uint32_t rcpts,
 
 	if (!cluster_ready(c))
 		return -1;
-	nw = cluster_windows(a->lim, 1, rcpts, w, CLUSTER_WINDOWS_MAX);
+	nw = cluster_windows(a->lim[BK_MESSAGES], a->lim[BK_RECIPIENTS], 1,
+	    rcpts, w, CLUSTER_WINDOWS_MAX);
 	if ((ch = calloc(1, sizeof(*ch))) == NULL)
 		return -1;
 	ch->c = c;
@@ -490,16 +491,12 @@ cluster_charge_local(struct cluster *c, struct acct *a, uint32_t rcpts,
 	size_t		 nw, i;
 	int		 over = -1;
 
-	nw = cluster_windows(a->lim, 1, rcpts, w, CLUSTER_WINDOWS_MAX);
-	/*
-	 * XXX the local state is one tat per budget kind (acct.h), so a
-	 * window is found by its kind here; a vocabulary with several
-	 * windows per kind needs a tat per window.
-	 */
+	nw = cluster_windows(a->lim[BK_MESSAGES], a->lim[BK_RECIPIENTS], 1,
+	    rcpts, w, CLUSTER_WINDOWS_MAX);
 	for (i = 0; i < nw; i++) {
 		s = share(c, &w[i].lim);
 		at = 0;
-		if (budget_peek(&s, a->use.tat[w[i].kind], now, w[i].cost,
+		if (budget_peek(&s, a->use.tat[w[i].kind][w[i].win], now, w[i].cost,
 		    &at) == BUDGET_OK)
 			continue;
 		if (over == -1 || at > worst) {
@@ -516,7 +513,7 @@ cluster_charge_local(struct cluster *c, struct acct *a, uint32_t rcpts,
 	}
 	for (i = 0; i < nw; i++) {
 		s = share(c, &w[i].lim);
-		if (budget_charge(&s, &a->use.tat[w[i].kind], now, w[i].cost,
+		if (budget_charge(&s, &a->use.tat[w[i].kind][w[i].win], now, w[i].cost,
 		    NULL) != BUDGET_OK)
 			panic("budget_charge refused what budget_peek allowed");
 	}
@@ -581,7 +578,8 @@ cluster_release_ok(struct cluster *c, struct acct *a, uint32_t rcpts,
 		goto later;
 	if (g->retry_at > now)
 		goto later_at;
-	nw = cluster_windows(a->lim, 1, rcpts, w, CLUSTER_WINDOWS_MAX);
+	nw = cluster_windows(a->lim[BK_MESSAGES], a->lim[BK_RECIPIENTS], 1,
+	    rcpts, w, CLUSTER_WINDOWS_MAX);
 	if ((ch = calloc(1, sizeof(*ch))) == NULL)
 		goto later;
 	ch->c = c;

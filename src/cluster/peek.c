@@ -130,8 +130,8 @@ peek_close(struct peek *p)
 /* peek_remaining - see peek.h */
 int
 peek_remaining(struct peek *p, const char *name,
-    const struct budget_limit lim[BK_COUNT], uint64_t rem[BK_COUNT],
-    char *err, size_t errlen)
+    const struct budget *const lim[BK_COUNT],
+    uint64_t rem[BK_COUNT][BUDGET_WINDOWS_MAX], char *err, size_t errlen)
 {
 	struct cluster_window w[CLUSTER_WINDOWS_MAX];
 	char	 key[256];
@@ -142,7 +142,8 @@ peek_remaining(struct peek *p, const char *name,
 	int	 k;
 
 	for (k = 0; k < BK_COUNT; k++)
-		rem[k] = UINT64_MAX;
+		for (i = 0; i < BUDGET_WINDOWS_MAX; i++)
+			rem[k][i] = UINT64_MAX;
 	argv[0] = "TIME";
 	if ((r = cmd(p, 1, argv, err, errlen)) == NULL)
 		return -1;
@@ -159,7 +160,8 @@ peek_remaining(struct peek *p, const char *name,
 	}
 	now = now * 1000000 + tat;
 	freeReplyObject(r);
-	nw = cluster_windows(lim, 1, 1, w, CLUSTER_WINDOWS_MAX);
+	nw = cluster_windows(lim[BK_MESSAGES], lim[BK_RECIPIENTS], 1, 1, w,
+	    CLUSTER_WINDOWS_MAX);
 	for (i = 0; i < nw; i++) {
 		if (cluster_key(key, sizeof(key), p->cfg->redis_prefix, name,
 		    w[i].id) == -1) {
@@ -186,7 +188,8 @@ peek_remaining(struct peek *p, const char *name,
 			return -1;
 		}
 		freeReplyObject(r);
-		rem[w[i].kind] = budget_remaining(&w[i].lim, tat, now);
+		rem[w[i].kind][w[i].win] = budget_remaining(&w[i].lim, tat,
+		    now);
 	}
 	return 0;
 }
@@ -194,7 +197,7 @@ peek_remaining(struct peek *p, const char *name,
 /* peek_reset - see peek.h */
 int
 peek_reset(struct peek *p, const char *name,
-    const struct budget_limit lim[BK_COUNT], char *err, size_t errlen)
+    const struct budget *const lim[BK_COUNT], char *err, size_t errlen)
 {
 	struct cluster_window w[CLUSTER_WINDOWS_MAX];
 	char	 keys[CLUSTER_WINDOWS_MAX][256];
@@ -202,7 +205,8 @@ peek_reset(struct peek *p, const char *name,
 	redisReply *r;
 	size_t	 nw, i;
 
-	nw = cluster_windows(lim, 1, 1, w, CLUSTER_WINDOWS_MAX);
+	nw = cluster_windows(lim[BK_MESSAGES], lim[BK_RECIPIENTS], 1, 1, w,
+	    CLUSTER_WINDOWS_MAX);
 	if (nw == 0)
 		return 0;
 	argv[0] = "DEL";

@@ -11,31 +11,37 @@
 #include "config.h"
 #include "windows.h"
 
-/* cluster_windows - see windows.h: messages/hour, messages/day (one per
- * message), recipients/day (one per recipient) */
+/* cluster_windows - see windows.h: every messages window (one per
+ * message), every recipients window (one per recipient) */
 size_t
-cluster_windows(const struct budget_limit lim[BK_COUNT], uint64_t msgs,
-    uint64_t rcpts, struct cluster_window *w, size_t max)
+cluster_windows(const struct budget *messages, const struct budget *recipients,
+    uint64_t msgs, uint64_t rcpts, struct cluster_window *w, size_t max)
 {
-	static const enum budget_kind kinds[] = {
-	    BK_MSG_HOUR, BK_MSG_DAY, BK_RCPT_DAY };
-	size_t	 i, n = 0;
+	const struct budget *b[2] = { messages, recipients };
+	const int	 kinds[2] = { BK_MESSAGES, BK_RECIPIENTS };
+	size_t		 n = 0;
+	unsigned	 i, k;
 
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && n < max; i++) {
-		const struct budget_limit *l = &lim[kinds[i]];
-
-		if (l->limit == BUDGET_UNLIMITED)
+	for (k = 0; k < 2; k++) {
+		if (b[k] == NULL)
 			continue;
-		w[n].kind = (int)kinds[i];
-		snprintf(w[n].id, sizeof(w[n].id), "%s:%" PRIu64,
-		    budget_kind_name(kinds[i]), l->period_us / 1000000);
-		w[n].lim = *l;
-		w[n].cost = kinds[i] == BK_RCPT_DAY ? rcpts : msgs;
-		n++;
+		for (i = 0; i < b[k]->n && i < BUDGET_WINDOWS_MAX && n < max;
+		    i++) {
+			const struct budget_limit *l = &b[k]->w[i];
+
+			if (l->limit == BUDGET_UNLIMITED)
+				continue;
+			w[n].kind = kinds[k];
+			w[n].win = i;
+			snprintf(w[n].id, sizeof(w[n].id), "%s:%" PRIu64,
+			    budget_kind_name(kinds[k]), l->period_us / 1000000);
+			w[n].lim = *l;
+			w[n].cost = k == 0 ? msgs : rcpts;
+			n++;
+		}
 	}
 	return n;
 }
-
 
 /* cluster_key - see windows.h */
 int

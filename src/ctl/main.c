@@ -31,7 +31,7 @@ const struct ctl_cmd ctl_cmds[] = {
 	    "account show NAME [--json]\n"
 	    "account list [--json]" },
 	{ "budget", ctl_budget,
-	    "budget set NAME KIND VALUE [KIND VALUE]...\n"
+	    "budget set NAME KIND VALUE... [KIND VALUE...]...\n"
 	    "budget show NAME [--json]" },
 	{ "usage", ctl_usage, "usage [NAME] [--json]" },
 	{ "reset", ctl_reset, "reset NAME [--all]" },
@@ -46,6 +46,8 @@ const struct ctl_cmd ctl_cmds[] = {
 	{ "hold", ctl_hold,
 	    "hold list [ACCOUNT] [--json]\n"
 	    "hold release|delete ACCOUNT|QUEUE_ID" },
+	{ "status", ctl_status, "status [--json]" },
+	{ "top", ctl_top, "top [-n COUNT] [-s m|h|l|r|d|b|a]" },
 	{ NULL, NULL, NULL }
 };
 
@@ -76,8 +78,9 @@ usage(FILE *fp)
 	fprintf(fp, "\nbudget kinds:");
 	for (k = 0; k < BK_COUNT; k++)
 		fprintf(fp, " %s", budget_kind_name(k));
-	fprintf(fp, "\nbudget values: N, N/DURATION (10/30s, 500/12h), "
-	    "unlimited, default\n"
+	fprintf(fp, "\nbudget values: a rate's windows N/DURATION... (up to "
+	    "4: messages 100/1h 1000/1d),\n  a cap's N "
+	    "(recipients_per_message 50), unlimited, default\n"
 	    "modes: path (hold on the queue, defer on main), hold, defer, "
 	    "reject\n");
 }

@@ -28,9 +28,12 @@
  * which is only searched for mailgov's own lines.  Tool messages are
  * passed on, cleaned, in the error line.
  */
+#define _GNU_SOURCE	/* unshare */
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,25 +270,25 @@ struct capwalk {
 	struct capacct	*a;
 	size_t		 n;
 	struct rules_caps *caps;
-	int		 kind;		/* BK_CONN, or BK_CONN_MIN */
+	int		 kind;		/* BK_CONN, or BK_NEW_CONN */
 };
 
 /* cap_account - remember accounts with their own `connections` budget
- * (kind BK_CONN), or whose connections_per_minute is unlimited (kind
- * BK_CONN_MIN: syn_rate leaves them alone) */
+ * (kind BK_CONN), or whose new_connections is unlimited (kind
+ * BK_NEW_CONN: syn_rate leaves them alone) */
 static int
 cap_account(const struct store_account *a, void *arg)
 {
 	struct capwalk *w = arg;
 
 	/* an unlimited account is listed too: it must skip the default cap */
-	if (!a->has[w->kind] || (w->kind == BK_CONN_MIN &&
-	    a->budget[BK_CONN_MIN].limit != BUDGET_UNLIMITED))
+	if (!a->has[w->kind] || (w->kind == BK_NEW_CONN &&
+	    !budget_is_unlimited(&a->budget[BK_NEW_CONN])))
 		return 0;
 	w->a = ctl_xreallocarray(w->a, w->n + 1, sizeof(*w->a));
 	w->a[w->n].id = a->id;
 	snprintf(w->a[w->n].name, sizeof(w->a[w->n].name), "%s", a->name);
-	w->a[w->n].limit = a->budget[w->kind].limit;
+	w->a[w->n].limit = a->budget[w->kind].w[0].limit;
 	w->n++;
 	return 0;
 }
@@ -1002,6 +1005,253 @@ loaded(void)
 	return BE_ALL;
 }
 
+/* --- status: are the rules loaded, as they would be now? ----------------- */
+
+/* keep_line - append line (len bytes) to *o when it is mailgov's, with
+ * what varies between two loads of the same rules taken out: the record
+ * of what install created, and counters */
+static void
+keep_line(char **o, size_t *olen, const char *pre, const char *line,
+    size_t len)
+{
+	char	*l, *p;
+
+	l = ctl_xasprintf("%s%.*s", pre, (int)len, line);
+	/* "-created-chain" and "-created-table": 14 bytes either way */
+	if ((p = strstr(l, " --comment " RULES_COMMENT "-created-")) != NULL) {
+		p += strlen(" --comment " RULES_COMMENT);
+		memmove(p, p + 14, strlen(p + 14) + 1);
+	}
+	if ((p = strstr(l, "counter packets ")) != NULL)
+		p[7] = '\0';
+	*o = ctl_xreallocarray(*o, *olen + strlen(l) + 2, 1);
+	*olen += (size_t)sprintf(*o + *olen, "%s\n", l);
+	free(l);
+}
+
+/*
+ * mailgov_lines - mailgov's part of the ruleset, as the tools list it:
+ * every iptables line naming a MAILGOV chain (both families, every
+ * table), and the table inet mailgov without its dynamic sets' elements.
+ * malloc'd, "" when nothing of mailgov is loaded.
+ */
+static char *
+mailgov_lines(void)
+{
+	const char *nlist[] = { "list", "table", "inet", RULES_NFT_TABLE,
+	    NULL };
+	const char *p, *nl;
+	enum rules_target t;
+	struct run r;
+	char	*o = ctl_xstrdup(""), pre[32];
+	size_t	 olen = 0;
+	int	 i, skip;
+
+	for (t = RULES_IPV4; t <= RULES_IPV6; t++)
+		for (i = 0; ipt_tables[i] != NULL; i++) {
+			if (ipt_list(t, ipt_tables[i], &r) == 0) {
+				snprintf(pre, sizeof(pre), "%s %s: ",
+				    ipt_name(t, 0), ipt_tables[i]);
+				for (p = r.out; *p != '\0'; p = nl +
+				    (*nl == '\n')) {
+					nl = p + strcspn(p, "\n");
+					if (memmem(p, (size_t)(nl - p),
+					    RULES_CHAIN, strlen(RULES_CHAIN)))
+						keep_line(&o, &olen, pre, p,
+						    (size_t)(nl - p));
+				}
+			}
+			free(r.out);
+		}
+	if (have_tool("nft") && tool("nft", nlist, NULL, &r, 1) == 0) {
+		/* a dynamic set's elements are what it has seen, which
+		 * a fresh copy has not */
+		for (skip = 0, p = r.out; *p != '\0'; p = nl + (*nl == '\n')) {
+			nl = p + strcspn(p, "\n");
+			if (memmem(p, (size_t)(nl - p), "elements = {", 12))
+				skip = 1;
+			if (!skip)
+				keep_line(&o, &olen, "nft: ", p,
+				    (size_t)(nl - p));
+			if (skip && memchr(p, '}', (size_t)(nl - p)))
+				skip = 0;
+		}
+	}
+	free(r.out);
+	return o;
+}
+
+/*
+ * scratch_lines - what mailgov_lines would say after loading texts[]
+ * (NULL-ended, each with its tool: "iptables-restore", ...) into an
+ * empty network namespace of a child process, which goes with it: the
+ * tools' own spelling of the rules that install would load now.  NULL
+ * (with why) when the namespace or a load failed.
+ */
+static char *
+scratch_lines(const char *const *tools, char *const *texts, char *why,
+    size_t whylen)
+{
+	const char *rargs[] = { "-w", "--noflush", NULL };
+	const char *nargs[] = { "-f", "-", NULL };
+	char	*out = NULL, *lines, buf[8192];
+	size_t	 len = 0, off;
+	ssize_t	 n;
+	struct run r;
+	int	 fd[2], st, i;
+	pid_t	 pid;
+
+	if (pipe(fd) == -1) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		return NULL;
+	}
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		snprintf(why, whylen, "fork: %s", strerror(errno));
+		close(fd[0]);
+		close(fd[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		close(fd[0]);
+		if (unshare(CLONE_NEWNET) == -1)
+			_exit(3);
+		for (i = 0; texts[i] != NULL; i++) {
+			if (tool(tools[i], strcmp(tools[i], "nft") == 0 ?
+			    nargs : rargs, texts[i], &r, 1) != 0)
+				_exit(4);
+			free(r.out);
+		}
+		lines = mailgov_lines();
+		for (off = 0, len = strlen(lines); off < len; off += (size_t)n)
+			if ((n = write(fd[1], lines + off, len - off)) <= 0)
+				_exit(5);
+		_exit(0);
+	}
+	close(fd[1]);
+	while ((n = read(fd[0], buf, sizeof(buf))) > 0 &&
+	    len + (size_t)n < TOOL_OUT_MAX * 4) {
+		out = ctl_xreallocarray(out, len + (size_t)n + 1, 1);
+		memcpy(out + len, buf, (size_t)n);
+		len += (size_t)n;
+		out[len] = '\0';
+	}
+	close(fd[0]);
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		snprintf(why, whylen, WIFEXITED(st) && WEXITSTATUS(st) == 3 ?
+		    "cannot make a network namespace to compare them in" :
+		    "the rules of this configuration do not load");
+		free(out);
+		return NULL;
+	}
+	return out != NULL ? out : ctl_xstrdup("");
+}
+
+/* line_count - lines of text */
+static size_t
+line_count(const char *text)
+{
+	size_t	 n = 0;
+
+	for (; *text != '\0'; text++)
+		n += *text == '\n';
+	return n;
+}
+
+/*
+ * ctl_rules_state - see ctl.h: the rules loaded now against those that
+ * "rules install" (of the backend loaded) would load, compared as the
+ * tools list both after loading the fresh ones into a scratch network
+ * namespace
+ */
+int
+ctl_rules_state(struct ctl *ctl, char *why, size_t whylen)
+{
+	struct inputs in;
+	const char *tools[5];
+	char	*texts[5] = { NULL }, *live = NULL, *want = NULL;
+	char	*t4 = NULL, *t6 = NULL;
+	enum backend be;
+	int	 q = 1, rc = CTL_RULES_UNKNOWN, n = 0, i;
+
+	why[0] = '\0';
+	if ((be = loaded()) == BE_ALL) {
+		snprintf(why, whylen, "no mailgov rules are loaded "
+		    "(mailgovctl rules install)");
+		return CTL_RULES_MISSING;
+	}
+	memset(&in, 0, sizeof(in));
+	if (load_caps(ctl, &in.caps, BK_CONN) == -1 ||
+	    load_caps(ctl, &in.norate, BK_NEW_CONN) == -1) {
+		snprintf(why, whylen, "cannot read the accounts' caps");
+		goto done;
+	}
+	load_closed(ctl, &in);
+	load_never(ctl, &in);
+	in.nft_backend = be == BE_NFTABLES;
+	if (be == BE_IPTABLES)
+		load_uids(ctl, &in);
+	if ((t4 = render(ctl, RULES_IPV4, &in, 0)) == NULL ||
+	    (t6 = render(ctl, RULES_IPV6, &in, 0)) == NULL) {
+		snprintf(why, whylen, "the rules do not render");
+		goto done;
+	}
+	if (be == BE_IPTABLES) {
+		tools[n] = "iptables-restore";
+		texts[n++] = ctl_xstrdup(t4);
+		if (have_tool("ip6tables-restore")) {
+			tools[n] = "ip6tables-restore";
+			texts[n++] = ctl_xstrdup(t6);
+		}
+	} else {
+		if ((q = nft_probe(&ctl->cfg)) == -1 ||
+		    (texts[n] = render(ctl, RULES_NFT, &in, q)) == NULL) {
+			snprintf(why, whylen, "the nftables rules do not "
+			    "render");
+			goto done;
+		}
+		tools[n++] = "nft";
+		if (!q) {
+			tools[n] = "iptables-restore";
+			if ((texts[n++] = rules_section(t4, "mangle")) ==
+			    NULL || (tools[n] = "ip6tables-restore",
+			    texts[n++] = rules_section(t6, "mangle")) == NULL) {
+				snprintf(why, whylen, "%s: no *mangle table",
+				    RULES_IPTABLES_IN);
+				goto done;
+			}
+		}
+	}
+	texts[n] = NULL;
+	if ((want = scratch_lines(tools, texts, why, whylen)) == NULL)
+		goto done;
+	live = mailgov_lines();
+	if (strcmp(live, want) == 0) {
+		snprintf(why, whylen, "%s, %zu lines, as configured",
+		    be == BE_IPTABLES ? "iptables" : "nftables",
+		    line_count(live));
+		rc = CTL_RULES_OK;
+	} else {
+		snprintf(why, whylen, "the loaded %s rules (%zu lines) differ "
+		    "from those the configuration gives (%zu lines): "
+		    "mailgovctl rules refresh", be == BE_IPTABLES ?
+		    "iptables" : "nftables", line_count(live),
+		    line_count(want));
+		rc = CTL_RULES_DIFFER;
+	}
+done:
+	for (i = 0; i < n; i++)
+		free(texts[i]);
+	free(t4);
+	free(t6);
+	free(live);
+	free(want);
+	inputs_free(&in);
+	return rc;
+}
+
 /* --- the command --------------------------------------------------------- */
 
 /* show - print what install would load */
@@ -1199,7 +1449,7 @@ ctl_rules(struct ctl *ctl, int argc, char **argv)
 		be = BE_IPTABLES;	/* the default for show and install */
 	memset(&in, 0, sizeof(in));
 	if (load_caps(ctl, &in.caps, BK_CONN) == -1 ||
-	    load_caps(ctl, &in.norate, BK_CONN_MIN) == -1) {
+	    load_caps(ctl, &in.norate, BK_NEW_CONN) == -1) {
 		inputs_free(&in);
 		return CTL_ERR;
 	}

@@ -108,15 +108,16 @@ one_account(struct ctl *ctl, const char *name, int64_t *id)
 	return 0;
 }
 
-/* remaining - what could be spent now, or -1 when the question does not
- * apply (a cap, or no limit at all) */
+/* remaining - what window win of kind could take now, or -1 when the
+ * question does not apply (a cap, or no limit at all) */
 static int
-remaining(const struct budget_limit *l, int kind, uint64_t tat,
-    uint64_t now, uint64_t *out)
+remaining(const struct budget_limit *l, int kind, unsigned win,
+    const struct store_usage *u, uint64_t now, uint64_t *out)
 {
-	if (budget_kind_is_cap(kind) || l->limit == BUDGET_UNLIMITED)
+	if (budget_kind_is_cap(kind) || l->limit == BUDGET_UNLIMITED ||
+	    kind >= BK_RATES || win >= BUDGET_WINDOWS_MAX)
 		return -1;
-	*out = budget_remaining(l, tat, now);
+	*out = budget_remaining(l, u->tat[kind][win], now);
 	return 0;
 }
 
@@ -124,28 +125,59 @@ remaining(const struct budget_limit *l, int kind, uint64_t tat,
  * UINT64_MAX when there are none: local budgets, or Redis not read) */
 static void
 shared_remaining(struct ctl *ctl, struct peek *pk,
-    const struct store_account *a, uint64_t rem[BK_COUNT])
+    const struct store_account *a,
+    uint64_t rem[BK_COUNT][BUDGET_WINDOWS_MAX])
 {
-	struct budget_limit lim[BK_COUNT];
+	const struct budget *lim[BK_COUNT];
 	char	 err[256];
 	int	 k;
+	unsigned w;
 
 	for (k = 0; k < BK_COUNT; k++) {
-		rem[k] = UINT64_MAX;
-		lim[k] = *ctl_budget_limit(ctl, a, k);
+		for (w = 0; w < BUDGET_WINDOWS_MAX; w++)
+			rem[k][w] = UINT64_MAX;
+		lim[k] = ctl_budget_of(ctl, a, k);
 	}
 	if (pk != NULL && peek_remaining(pk, a->name, lim, rem, err,
 	    sizeof(err)) == -1)
 		fprintf(stderr, "mailgovctl: %s\n", err);
 }
 
+struct left {
+	const struct store_usage *u;
+	uint64_t	 now;
+	uint64_t	(*rem)[BUDGET_WINDOWS_MAX];	/* NULL: local */
+};
+
+/* left_json - close a window object with what it has left, here and,
+ * with budget_store = redis, cluster-wide */
+static void
+left_json(FILE *fp, int kind, unsigned win, const struct budget_limit *l,
+    void *arg)
+{
+	const struct left *lf = arg;
+	uint64_t r;
+
+	if (remaining(l, kind, win, lf->u, lf->now, &r) == 0)
+		fprintf(fp, ",\"remaining\":%llu", (unsigned long long)r);
+	else
+		fputs(",\"remaining\":null", fp);
+	if (lf->rem != NULL && kind < BK_COUNT && win < BUDGET_WINDOWS_MAX &&
+	    lf->rem[kind][win] != UINT64_MAX)
+		fprintf(fp, ",\"cluster_remaining\":%llu",
+		    (unsigned long long)lf->rem[kind][win]);
+	else if (lf->rem != NULL)
+		fputs(",\"cluster_remaining\":null", fp);
+	fputc('}', fp);
+}
+
 /* usage_json - one account's usage object; rem: the cluster's, if any */
 static void
 usage_json(FILE *fp, const struct ctl *ctl, const struct store_account *a,
-    const struct store_usage *u, uint64_t now, const uint64_t *rem)
+    const struct store_usage *u, uint64_t now,
+    uint64_t (*rem)[BUDGET_WINDOWS_MAX])
 {
-	const struct budget_limit *l;
-	uint64_t r;
+	struct left lf = { u, now, rem };
 	int	 k;
 
 	fputs("{\"name\":", fp);
@@ -160,19 +192,9 @@ usage_json(FILE *fp, const struct ctl *ctl, const struct store_account *a,
 	    (unsigned long long)u->connections, (long long)u->last_seen,
 	    a->blocked ? "true" : "false");
 	for (k = 0; k < BK_COUNT; k++) {
-		l = ctl_budget_limit(ctl, a, k);
 		fprintf(fp, "%s\"%s\":", k ? "," : "", budget_kind_name(k));
-		ctl_limit_json(fp, l);
-		if (remaining(l, k, u->tat[k], now, &r) == 0)
-			fprintf(fp, ",\"remaining\":%llu",
-			    (unsigned long long)r);
-		else
-			fputs(",\"remaining\":null", fp);
-		if (rem != NULL && rem[k] != UINT64_MAX)
-			fprintf(fp, ",\"cluster_remaining\":%llu",
-			    (unsigned long long)rem[k]);
-		else if (rem != NULL)
-			fputs(",\"cluster_remaining\":null", fp);
+		ctl_kind_json(fp, ctl_budget_of(ctl, a, k), k,
+		    a->has[k] ? "account" : "default", left_json, &lf);
 		fputc('}', fp);
 	}
 	fputs("}}", fp);
@@ -187,10 +209,11 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 	struct store_usage zero, *u, key;
 	struct ctl_table *t1, *t2;
 	struct peek	*pk = NULL;
-	uint64_t rem[BK_COUNT];
+	uint64_t rem[BK_COUNT][BUDGET_WINDOWS_MAX];
 	char	 c[9][32], perr[256], tbuf[64], lbuf[64], nbuf[STORE_NAMELEN * 4 + 4];
 	uint64_t now, r;
 	size_t	 i;
+	unsigned w;
 	int	 k, rc = CTL_ERR;
 
 	if (argc > 2)
@@ -269,26 +292,33 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 		ctl_clean(a->name, nbuf, sizeof(nbuf));
 		ctl_table_row(t1, nbuf, c[0], c[1], c[2], c[3], c[4],
 		    c[5], c[6], ctl_time(u->last_seen, tbuf, sizeof(tbuf)));
+		/* one row per window: each has its own remainder */
 		for (k = 0; k < BK_COUNT; k++) {
-			const struct budget_limit *l =
-			    ctl_budget_limit(ctl, a, k);
-			if (remaining(l, k, u->tat[k], now, &r) == 0)
-				snprintf(c[7], sizeof(c[7]), "%llu",
-				    (unsigned long long)r);
-			else
-				snprintf(c[7], sizeof(c[7]), "-");
-			if (ctl->cfg.budget_store != STORE_REDIS) {
+			const struct budget *b = ctl_budget_of(ctl, a, k);
+
+			for (w = 0; w < b->n; w++) {
+				if (remaining(&b->w[w], k, w, u, now, &r) == 0)
+					snprintf(c[7], sizeof(c[7]), "%llu",
+					    (unsigned long long)r);
+				else
+					snprintf(c[7], sizeof(c[7]), "-");
+				if (ctl->cfg.budget_store != STORE_REDIS) {
+					ctl_table_row(t2, nbuf,
+					    budget_kind_name(k),
+					    budget_format(&b->w[w], lbuf,
+					    sizeof(lbuf)), c[7]);
+					continue;
+				}
+				if (w < BUDGET_WINDOWS_MAX &&
+				    rem[k][w] != UINT64_MAX)
+					snprintf(c[8], sizeof(c[8]), "%llu",
+					    (unsigned long long)rem[k][w]);
+				else
+					snprintf(c[8], sizeof(c[8]), "-");
 				ctl_table_row(t2, nbuf, budget_kind_name(k),
-				    budget_format(l, lbuf, sizeof(lbuf)), c[7]);
-				continue;
+				    budget_format(&b->w[w], lbuf, sizeof(lbuf)),
+				    c[7], c[8]);
 			}
-			if (rem[k] != UINT64_MAX)
-				snprintf(c[8], sizeof(c[8]), "%llu",
-				    (unsigned long long)rem[k]);
-			else
-				snprintf(c[8], sizeof(c[8]), "-");
-			ctl_table_row(t2, nbuf, budget_kind_name(k),
-			    budget_format(l, lbuf, sizeof(lbuf)), c[7], c[8]);
 		}
 	}
 	if (ctl->json) {
@@ -348,7 +378,7 @@ static int
 reset_shared(struct ctl *ctl, const char *name)
 {
 	struct store_account a;
-	struct budget_limit lim[BK_COUNT];
+	const struct budget *lim[BK_COUNT];
 	struct peek *pk;
 	char	 err[256];
 	int	 k, rc;
@@ -356,7 +386,7 @@ reset_shared(struct ctl *ctl, const char *name)
 	if (store_account_get(ctl->store, name, &a) == -1)
 		return ctl_fail(ctl, 0);
 	for (k = 0; k < BK_COUNT; k++)
-		lim[k] = *ctl_budget_limit(ctl, &a, k);
+		lim[k] = ctl_budget_of(ctl, &a, k);
 	if ((pk = peek_open(&ctl->cfg, err, sizeof(err))) == NULL ||
 	    peek_reset(pk, name, lim, err, sizeof(err)) == -1) {
 		fprintf(stderr, "mailgovctl: %s: reset on this node only; "

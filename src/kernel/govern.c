@@ -11,7 +11,7 @@
  *  3. 465 elsewhere -> no bit.  Implicit TLS cannot be redirected to the
  *     queue instance; the rules reject it without the ALLOW mark, and the
  *     connection was never made, so nothing is charged.
- *  4. connections_per_minute, then the concurrency cap -> REJECT.  The
+ *  4. new_connections, then the concurrency cap -> REJECT.  The
  *     cap is asked last because counting may take a census of the
  *     sockets (live.h): never more than a few a second, but not free.
  *  5. otherwise REDIRECT (to the queue instance, or already there).
@@ -30,7 +30,7 @@ static const char *reason_names[GOV_R_COUNT] = {
 	[GOV_R_QUEUE] = "queue",
 	[GOV_R_EXEMPT] = "exempt",
 	[GOV_R_BLOCKED] = "blocked",
-	[GOV_R_CONN_RATE] = "connections_per_minute",
+	[GOV_R_CONN_RATE] = "new_connections",
 	[GOV_R_CONN_CAP] = "connections",
 	[GOV_R_IMPLICIT_TLS] = "implicit_tls",
 };
@@ -94,26 +94,24 @@ govern_decide(struct acct *a, const struct config *cfg,
 		return;
 	}
 
-	r->checked |= 1u << BK_CONN_MIN;
-	if (acct_charge(a, BK_CONN_MIN, 1, now, &retry) != BUDGET_OK) {
-		r->over |= 1u << BK_CONN_MIN;
+	r->checked |= 1u << BK_NEW_CONN;
+	if (acct_charge(a, BK_NEW_CONN, 1, now, &retry) != BUDGET_OK) {
+		r->over |= 1u << BK_NEW_CONN;
 		r->verdict = FLOW_REJECT;
 		r->reason = GOV_R_CONN_RATE;
 		r->retry_at = retry;
 		return;
 	}
-	if (a->lim[BK_CONN].limit != BUDGET_UNLIMITED && count != NULL) {
+	if (a->lim[BK_CONN]->w[0].limit != BUDGET_UNLIMITED && count != NULL) {
 		r->live = count(a, arg);
 		r->checked |= 1u << BK_CONN;
 		if (r->live >= 0 && acct_charge(a, BK_CONN,
 		    (uint64_t)r->live, now, NULL) != BUDGET_OK) {
 			/* Refused: this connection never happened, so it
-			 * must not also use up the per-minute budget.  A
-			 * capped account's next SYN is no dearer for it:
-			 * the count is not a dump per SYN (live.h). */
-			if (a->lim[BK_CONN_MIN].limit != BUDGET_UNLIMITED)
-				budget_refund(&a->lim[BK_CONN_MIN],
-				    &a->use.tat[BK_CONN_MIN], 1);
+			 * must not also use up new_connections.  A capped
+			 * account's next SYN is no dearer for it: the
+			 * count is not a dump per SYN (live.h). */
+			acct_refund(a, BK_NEW_CONN, 1);
 			r->over |= 1u << BK_CONN;
 			r->verdict = FLOW_REJECT;
 			r->reason = GOV_R_CONN_CAP;

@@ -459,9 +459,9 @@ define(struct vars *vs, const struct config *c, enum rules_target t,
 	var_ports(vs, "CAP_PORTS", capp, ncap, sep);
 
 	/* The default cap; connlimit and ct count take 32 bits. */
-	if (c->budget[BK_CONN].limit <= UINT32_MAX)
+	if (c->budget[BK_CONN].w[0].limit <= UINT32_MAX)
 		snprintf(buf, sizeof(buf), "%llu",
-		    (unsigned long long)c->budget[BK_CONN].limit);
+		    (unsigned long long)c->budget[BK_CONN].w[0].limit);
 	else
 		buf[0] = '\0';
 	var_scalar(vs, "CONN_DEFAULT", buf);

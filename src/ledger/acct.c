@@ -109,6 +109,7 @@ struct accts {
 	/* UID -> web-group member: (expiry in monotonic seconds << 1) |
 	 * answer; kept across rebuilds, asked again after MEMO_TTL */
 	struct hash		 memo;		/* of struct ient */
+	struct recent		*recent;	/* for top; NULL: none */
 };
 
 #define NODE(a)	((struct node *)(void *)((char *)(a) - offsetof(struct node, a)))
@@ -278,6 +279,7 @@ node_free(struct node *n)
 	if (n == NULL)
 		return;
 	free(n->a.relays);
+	free(n->a.own);
 	free(n);
 }
 
@@ -346,24 +348,37 @@ node_of(const struct index *ix, int64_t id)
 	return i ? ix->v[i - 1] : NULL;
 }
 
-/* set_limits - explicit rows, else the configured defaults */
-static void
+/*
+ * set_limits - explicit rows, else the configured defaults.  Most
+ * accounts (every auto account) have no rows and point at the config's
+ * budgets; the others get one block of their own.  -1: out of memory.
+ */
+static int
 set_limits(struct acct *a, const struct store_account *sa,
     const struct config *cfg)
 {
-	int k;
+	int	 k, n = 0, use[BK_COUNT];
 
 	for (k = 0; k < BK_COUNT; k++) {
-		a->lim[k] = cfg->budget[k];
-		if (sa == NULL || !sa->has[k])
-			continue;
+		a->lim[k] = &cfg->budget[k];
 		/* the catch-all account is never unlimited, even if a
 		 * damaged row says so */
-		if (a->id == STORE_DEFAULT_ID &&
-		    sa->budget[k].limit == BUDGET_UNLIMITED)
-			continue;
-		a->lim[k] = sa->budget[k];
+		use[k] = sa != NULL && sa->has[k] && sa->budget[k].n > 0 &&
+		    !(a->id == STORE_DEFAULT_ID &&
+		    budget_is_unlimited(&sa->budget[k]));
+		n += use[k];
 	}
+	if (n == 0)
+		return 0;
+	if ((a->own = calloc((size_t)n, sizeof(*a->own))) == NULL)
+		return -1;
+	for (k = 0, n = 0; k < BK_COUNT; k++) {
+		if (!use[k])
+			continue;
+		a->own[n] = sa->budget[k];
+		a->lim[k] = &a->own[n++];
+	}
+	return 0;
 }
 
 struct build {
@@ -388,9 +403,9 @@ load_account(const struct store_account *sa, void *arg)
 	n->a.mode = sa->mode;
 	n->a.blocked = sa->blocked;
 	n->a.use.account = sa->id;
-	set_limits(&n->a, sa, b->as->cfg);
-	if (index_add(b->ix, n) == -1) {
-		free(n);
+	if (set_limits(&n->a, sa, b->as->cfg) == -1 ||
+	    index_add(b->ix, n) == -1) {
+		node_free(n);
 		goto oom;
 	}
 	return 0;
@@ -641,7 +656,11 @@ acct_reload(struct accts *as)
 		o->a.is_auto = n->a.is_auto;
 		o->a.mode = n->a.mode;
 		o->a.blocked = n->a.blocked;
+		/* the block moves, so n's pointers into it stay good */
 		memcpy(o->a.lim, n->a.lim, sizeof(o->a.lim));
+		free(o->a.own);
+		o->a.own = n->a.own;
+		n->a.own = NULL;
 		free(o->a.relays);
 		o->a.relays = n->a.relays;
 		o->a.n_relays = n->a.n_relays;
@@ -836,7 +855,7 @@ auto_account(struct accts *as, uint32_t uid)
 	n->a.is_auto = 1;
 	n->a.mode = MODE_PATH;
 	n->a.use.account = id;
-	set_limits(&n->a, NULL, as->cfg);
+	(void)set_limits(&n->a, NULL, as->cfg);	/* no rows: no memory */
 	if (index_add(&as->ix, n) == -1) {
 		free(n);
 		goto oom;
@@ -929,6 +948,25 @@ acct_touch(struct acct *a)
 	mark_dirty(a);
 }
 
+/* acct_set_recent - where acct_note records (see acct.h) */
+void
+acct_set_recent(struct accts *as, struct recent *r)
+{
+	as->recent = r;
+}
+
+/* acct_note - one more minute-bucket count; the monotonic clock, since
+ * the rings live in memory only */
+void
+acct_note(struct acct *a, enum recent_kind kind, uint32_t n)
+{
+	struct node *nd = NODE(a);
+
+	if (nd->owner->recent != NULL)
+		recent_add(nd->owner->recent, a->id, kind, n,
+		    clock_mono_s() / 60);
+}
+
 /* acct_count_* - one counter each, never without marking a dirty */
 void
 acct_count_connection(struct acct *a)
@@ -974,6 +1012,62 @@ acct_count_seen(struct acct *a, int64_t secs)
 	mark_dirty(a);
 }
 
+/* acct_windows - the windows of kind k in force for a (acct.h) */
+unsigned
+acct_windows(const struct acct *a, enum budget_kind k,
+    const struct budget_limit **w)
+{
+	if ((unsigned)k >= BK_COUNT) {
+		*w = NULL;
+		return 0;
+	}
+	*w = a->lim[k]->w;
+	return a->lim[k]->n;
+}
+
+/*
+ * peek - may cost go on every window of rate k at now?  On BUDGET_OVER,
+ * *retry_at is when the window that clears last lets it through.  Only
+ * the windows in use are asked; most kinds have one.
+ */
+static enum budget_verdict
+peek(const struct acct *a, enum budget_kind k, uint64_t cost, uint64_t now,
+    uint64_t *retry_at)
+{
+	const struct budget *b = a->lim[k];
+	enum budget_verdict v = BUDGET_OK;
+	uint64_t at, worst = 0;
+	unsigned i;
+
+	for (i = 0; i < b->n; i++) {
+		at = 0;
+		if (budget_peek(&b->w[i], a->use.tat[k][i], now, cost, &at) ==
+		    BUDGET_OK)
+			continue;
+		if (at > worst)
+			worst = at;
+		v = BUDGET_OVER;
+	}
+	if (v == BUDGET_OVER && retry_at != NULL)
+		*retry_at = worst;
+	return v;
+}
+
+/* spend - charge every window of rate k that peek() just allowed */
+static void
+spend(struct acct *a, enum budget_kind k, uint64_t cost, uint64_t now)
+{
+	const struct budget *b = a->lim[k];
+	unsigned i;
+
+	/* peek said yes with the same state and clock */
+	for (i = 0; i < b->n; i++)
+		if (budget_charge(&b->w[i], &a->use.tat[k][i], now, cost,
+		    NULL) != BUDGET_OK)
+			panic("budget_charge refused what budget_peek "
+			    "allowed");
+}
+
 /* acct_charge - spend cost on kind at now, or say when it could pass */
 enum budget_verdict
 acct_charge(struct acct *a, enum budget_kind k, uint64_t cost, uint64_t now,
@@ -983,8 +1077,8 @@ acct_charge(struct acct *a, enum budget_kind k, uint64_t cost, uint64_t now,
 
 	if ((int)k < 0 || k >= BK_COUNT)
 		return BUDGET_OVER;
-	l = &a->lim[k];
 	if (budget_kind_is_cap(k)) {
+		l = &a->lim[k]->w[0];
 		if (l->limit == BUDGET_UNLIMITED || cost <= l->limit)
 			return BUDGET_OK;
 		/* a cap does not refill with time */
@@ -992,64 +1086,65 @@ acct_charge(struct acct *a, enum budget_kind k, uint64_t cost, uint64_t now,
 			*retry_at = UINT64_MAX;
 		return BUDGET_OVER;
 	}
-	if (l->limit == BUDGET_UNLIMITED)
+	if (budget_is_unlimited(a->lim[k]))
 		return BUDGET_OK;
-	if (budget_charge(l, &a->use.tat[k], now, cost, retry_at) != BUDGET_OK)
-		return BUDGET_OVER;
+	/* one window, the usual case (new_connections on every SYN): one
+	 * GCRA step, as before kinds had windows */
+	if (a->lim[k]->n == 1) {
+		if (budget_charge(&a->lim[k]->w[0], &a->use.tat[k][0], now,
+		    cost, retry_at) != BUDGET_OK)
+			return BUDGET_OVER;
+	} else {
+		if (peek(a, k, cost, now, retry_at) != BUDGET_OK)
+			return BUDGET_OVER;
+		spend(a, k, cost, now);
+	}
 	mark_dirty(a);
 	return BUDGET_OK;
 }
 
+/* acct_refund - give cost back to every window of rate k */
+void
+acct_refund(struct acct *a, enum budget_kind k, uint64_t cost)
+{
+	const struct budget *b;
+	unsigned i;
+
+	if ((int)k < 0 || k >= BK_RATES)
+		return;
+	b = a->lim[k];
+	for (i = 0; i < b->n; i++)
+		budget_refund(&b->w[i], &a->use.tat[k][i], cost);
+	mark_dirty(a);
+}
+
 /*
- * acct_charge_message - all or nothing across the three message rates:
- * every window is asked first, and only when all agree is each charged.
- * On refusal *which is the window that clears last and *retry_at when.
+ * acct_charge_message - all or nothing across every messages and
+ * recipients window: every window is asked first, and only when all
+ * agree is each charged.  On refusal *which is the kind whose window
+ * clears last and *retry_at when.
  */
 enum budget_verdict
 acct_charge_message(struct acct *a, uint32_t rcpts, uint64_t now,
     enum budget_kind *which, uint64_t *retry_at)
 {
-	static const enum budget_kind kinds[] = {
-	    BK_MSG_HOUR, BK_MSG_DAY, BK_RCPT_DAY };
-	uint64_t cost[3] = { 1, 1, rcpts }, at_k, worst = 0;
-	enum budget_kind over = BK_MSG_HOUR;
-	int refused = 0, charged = 0;
-	size_t i;
+	uint64_t at_m = 0, at_r = 0;
+	enum budget_verdict vm, vr;
 
-	for (i = 0; i < 3; i++) {
-		const struct budget_limit *l = &a->lim[kinds[i]];
-
-		if (l->limit == BUDGET_UNLIMITED)
-			continue;
-		at_k = 0;
-		if (budget_peek(l, a->use.tat[kinds[i]], now, cost[i],
-		    &at_k) == BUDGET_OK)
-			continue;
-		if (!refused || at_k > worst) {
-			worst = at_k;
-			over = kinds[i];
-		}
-		refused = 1;
-	}
-	if (refused) {
+	vm = peek(a, BK_MESSAGES, 1, now, &at_m);
+	vr = peek(a, BK_RECIPIENTS, rcpts, now, &at_r);
+	if (vm == BUDGET_OVER || vr == BUDGET_OVER) {
 		if (which)
-			*which = over;
+			*which = vr == BUDGET_OVER && (vm == BUDGET_OK ||
+			    at_r > at_m) ? BK_RECIPIENTS : BK_MESSAGES;
 		if (retry_at)
-			*retry_at = worst;
+			*retry_at = at_m > at_r ? at_m : at_r;
 		return BUDGET_OVER;
 	}
-	for (i = 0; i < 3; i++) {
-		const struct budget_limit *l = &a->lim[kinds[i]];
-
-		if (l->limit == BUDGET_UNLIMITED)
-			continue;
-		/* peek said yes with the same state and clock */
-		if (budget_charge(l, &a->use.tat[kinds[i]], now, cost[i],
-		    NULL) != BUDGET_OK)
-			panic("budget_charge refused what budget_peek allowed");
-		charged = 1;
-	}
-	if (charged)
+	spend(a, BK_MESSAGES, 1, now);
+	spend(a, BK_RECIPIENTS, rcpts, now);
+	if (!budget_is_unlimited(a->lim[BK_MESSAGES]) ||
+	    !budget_is_unlimited(a->lim[BK_RECIPIENTS]))
 		mark_dirty(a);
 	return BUDGET_OK;
 }

@@ -204,7 +204,7 @@ alert_budget(struct alerts *al, struct acct *a, uint64_t now,
     unsigned checked, unsigned over, const char *fields)
 {
 	struct entry *e;
-	char lim[64];
+	char lim[160], *p;
 	int k;
 
 	for (k = 0; k < BK_COUNT; k++) {
@@ -220,12 +220,11 @@ alert_budget(struct alerts *al, struct acct *a, uint64_t now,
 			continue;
 		if (e != NULL)
 			e->over |= 1u << k;
-		/* a cap is a number; a rate is "N/window" */
-		if (budget_kind_is_cap(k))
-			snprintf(lim, sizeof(lim), "%llu",
-			    (unsigned long long)a->lim[k].limit);
-		else
-			budget_format(&a->lim[k], lim, sizeof(lim));
+		/* a cap is a number; a rate its windows, "N/window,..."
+		 * (one word, as every field of an alert line) */
+		budget_list_format(a->lim[k], lim, sizeof(lim));
+		for (p = lim; (p = strchr(p, ' ')) != NULL; )
+			*p = ',';
 		alert(al, a, now, ALERT_WARN | ALERT_RECORD, "budget_over",
 		    "kind=%s limit=%s%s%s", budget_kind_name(k), lim,
 		    fields[0] ? " " : "", fields);

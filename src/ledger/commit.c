@@ -112,6 +112,9 @@ struct commit {
 		void		*arg;
 	}			 hooks[COMMIT_HOOKS];	/* on durable */
 	struct faillog		 fail_log;	/* group commits (loop) */
+	uint64_t		 last_ms;	/* last batch written, mono */
+	uint64_t		 batches;	/* written */
+	int			 failing;	/* the last attempt failed */
 
 	struct store		*cst;		/* the committer's */
 	struct store		*wst;		/* writes batches: cst or the
@@ -668,6 +671,7 @@ settle(struct commit *cm, struct batch *b)
 		}
 		retry_arm(cm);
 		batch_clear(b);
+		cm->failing = 1;
 		return;
 	}
 	for (i = 0; i < b->n; i++)
@@ -679,6 +683,9 @@ settle(struct commit *cm, struct batch *b)
 		    "attempts", (unsigned long long)fails);
 	cm->retry_ms = 0;
 	cm->durable_seq = b->seq;
+	cm->last_ms = clock_mono_ms();
+	cm->batches++;
+	cm->failing = 0;
 	batch_clear(b);
 }
 
@@ -816,6 +823,27 @@ commit_on_durable(struct commit *cm, void (*fn)(void *), void *arg)
 			return;
 		}
 	panic("commit: more than %d durable hooks", COMMIT_HOOKS);
+}
+
+/* commit_stats - see commit.h */
+void
+commit_stats(struct commit *cm, struct commit_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (cm == NULL)
+		return;
+	st->last_ms = cm->last_ms;
+	st->batches = cm->batches;
+	st->failing = cm->failing;
+	if (cm->redo == NULL)
+		return;
+	st->redo = 1;
+	pthread_mutex_lock(&cm->amu);
+	st->redo_logged = cm->amap_seq;
+	pthread_mutex_unlock(&cm->amu);
+	st->redo_applied = applied_get(cm);
+	if (st->redo_logged < st->redo_applied)
+		st->redo_logged = st->redo_applied;
 }
 
 /* commit_fresh - a reset by mailgovctl must be seen before an account is

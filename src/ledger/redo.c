@@ -5,11 +5,16 @@
  * no older header survives inside it):
  *
  *	0	magic "MGRD" (u32)	12	crc32 of header and rows (u32)
- *	4	version 1 (u16), 0 (u16)	16	seq (u64)
+ *	4	version 2 (u16), 0 (u16)	16	seq (u64)
  *	8	rows n (u32)		24	0 (u64)
- *	32	n rows of 17 fields (u64, little-endian): account, tat[6],
+ *	32	n rows of 23 fields (u64, little-endian): account, tat[12]
+ *		(store_usage's, kind by kind, BUDGET_WINDOWS_MAX each),
  *		messages, recipients, bytes, held, released, refused,
- *		connections, last_seen, epoch
+ *		connections, last_seen, epoch, 0
+ *
+ * Version 1 (before budgets had windows) had 17 fields: account, tat[6]
+ * of the old kinds, then the same counters; its records are still read,
+ * so that a log left by an older mailgovd is replayed after an upgrade.
  *
  * A record never crosses the end of a half.  Start-up probes every
  * 512-byte boundary, so it needs no index and survives a torn write (the
@@ -32,11 +37,13 @@
 #include "redo.h"
 
 #define REDO_MAGIC	0x4452474du	/* "MGRD" read as little-endian */
-#define REDO_VERSION	1
+#define REDO_VERSION	2
 #define REDO_ALIGN	512
 #define REDO_HDR	32
-#define REDO_FIELDS	17
+#define N_TATS		(BK_RATES * BUDGET_WINDOWS_MAX)
+#define REDO_FIELDS	(1 + N_TATS + 10)
 #define REDO_ROW	(REDO_FIELDS * 8)
+#define REDO_ROW_V1	(17 * 8)
 #define REDO_HALF	(REDO_SIZE / 2)
 
 _Static_assert(REDO_HDR + (size_t)REDO_ROWS_MAX * REDO_ROW <= REDO_HALF,
@@ -113,58 +120,87 @@ static void
 row_put(unsigned char *p, const struct store_usage *u)
 {
 	uint64_t f[REDO_FIELDS];
-	int i;
+	int i, c = 1 + N_TATS;
 
 	f[0] = (uint64_t)u->account;
-	for (i = 0; i < BK_COUNT; i++)
-		f[1 + i] = u->tat[i];
-	f[7] = u->messages;
-	f[8] = u->recipients;
-	f[9] = u->bytes;
-	f[10] = u->held;
-	f[11] = u->released;
-	f[12] = u->refused;
-	f[13] = u->connections;
-	f[14] = (uint64_t)u->last_seen;
-	f[15] = (uint64_t)u->epoch;
-	f[16] = 0;
+	for (i = 0; i < N_TATS; i++)
+		f[1 + i] = u->tat[i / BUDGET_WINDOWS_MAX][i % BUDGET_WINDOWS_MAX];
+	f[c] = u->messages;
+	f[c + 1] = u->recipients;
+	f[c + 2] = u->bytes;
+	f[c + 3] = u->held;
+	f[c + 4] = u->released;
+	f[c + 5] = u->refused;
+	f[c + 6] = u->connections;
+	f[c + 7] = (uint64_t)u->last_seen;
+	f[c + 8] = (uint64_t)u->epoch;
+	f[c + 9] = 0;
 	for (i = 0; i < REDO_FIELDS; i++)
 		put64(p + 8 * i, f[i]);
 }
 
-/* row_get - the inverse of row_put */
+/*
+ * row_get - the inverse of row_put, for a record of version v.  A
+ * version 1 row's tats were of the old kinds: messages per hour and per
+ * day become the two messages windows, recipients per day and
+ * connections per minute the first of theirs (as the schema migration
+ * moves them); the caps had none.
+ */
 static void
-row_get(const unsigned char *p, struct store_usage *u)
+row_get(const unsigned char *p, int v, struct store_usage *u)
 {
-	int i;
+	int i, c = v == 1 ? 7 : 1 + N_TATS;
 
 	memset(u, 0, sizeof(*u));
 	u->account = (int64_t)get64(p);
-	for (i = 0; i < BK_COUNT; i++)
-		u->tat[i] = get64(p + 8 * (1 + i));
-	u->messages = get64(p + 8 * 7);
-	u->recipients = get64(p + 8 * 8);
-	u->bytes = get64(p + 8 * 9);
-	u->held = get64(p + 8 * 10);
-	u->released = get64(p + 8 * 11);
-	u->refused = get64(p + 8 * 12);
-	u->connections = get64(p + 8 * 13);
-	u->last_seen = (int64_t)get64(p + 8 * 14);
-	u->epoch = (int64_t)get64(p + 8 * 15);
+	if (v == 1) {
+		u->tat[BK_MESSAGES][0] = get64(p + 8 * 1);
+		u->tat[BK_MESSAGES][1] = get64(p + 8 * 2);
+		u->tat[BK_RECIPIENTS][0] = get64(p + 8 * 3);
+		u->tat[BK_NEW_CONN][0] = get64(p + 8 * 6);
+	} else
+		for (i = 0; i < N_TATS; i++)
+			u->tat[i / BUDGET_WINDOWS_MAX][i % BUDGET_WINDOWS_MAX] =
+			    get64(p + 8 * (1 + i));
+	u->messages = get64(p + 8 * c);
+	u->recipients = get64(p + 8 * (c + 1));
+	u->bytes = get64(p + 8 * (c + 2));
+	u->held = get64(p + 8 * (c + 3));
+	u->released = get64(p + 8 * (c + 4));
+	u->refused = get64(p + 8 * (c + 5));
+	u->connections = get64(p + 8 * (c + 6));
+	u->last_seen = (int64_t)get64(p + 8 * (c + 7));
+	u->epoch = (int64_t)get64(p + 8 * (c + 8));
 }
 
-/* rec_len - bytes a record of n rows takes, padding included */
-static size_t
-rec_len(size_t n)
+/* version_of - the version of a record whose rows start at rows: its
+ * header sits just before them (redo_scan hands rows over so) */
+static int
+version_of(const unsigned char *rows)
 {
-	return (REDO_HDR + n * REDO_ROW + REDO_ALIGN - 1) &
+	return rows[-REDO_HDR + 4] | rows[-REDO_HDR + 5] << 8;
+}
+
+/* row_len - bytes a row of a version v record takes */
+static size_t
+row_len(int v)
+{
+	return v == 1 ? REDO_ROW_V1 : REDO_ROW;
+}
+
+/* rec_len - bytes a record of n rows of version v takes, padding
+ * included */
+static size_t
+rec_len(size_t n, int v)
+{
+	return (REDO_HDR + n * row_len(v) + REDO_ALIGN - 1) &
 	    ~(size_t)(REDO_ALIGN - 1);
 }
 
 /* rec_check - the rows of a valid record at off in buf (len bytes of
- * the file from its start), else 0 */
+ * the file from its start), else 0; its version in *v */
 static uint32_t
-rec_check(const unsigned char *buf, size_t len, size_t off)
+rec_check(const unsigned char *buf, size_t len, size_t off, int *v)
 {
 	unsigned char hdr[REDO_HDR];
 	size_t	 end = (off / REDO_HALF + 1) * REDO_HALF;
@@ -172,17 +208,19 @@ rec_check(const unsigned char *buf, size_t len, size_t off)
 
 	if (end > len)
 		end = len;
-	if (off + REDO_HDR > end || get32(buf + off) != REDO_MAGIC ||
-	    (buf[off + 4] | buf[off + 5] << 8) != REDO_VERSION)
+	if (off + REDO_HDR > end || get32(buf + off) != REDO_MAGIC)
+		return 0;
+	*v = buf[off + 4] | buf[off + 5] << 8;
+	if (*v != 1 && *v != REDO_VERSION)
 		return 0;
 	n = get32(buf + off + 8);
 	if (n == 0 || n > REDO_ROWS_MAX ||
-	    off + REDO_HDR + (size_t)n * REDO_ROW > end)
+	    off + REDO_HDR + (size_t)n * row_len(*v) > end)
 		return 0;
 	memcpy(hdr, buf + off, REDO_HDR);
 	put32(hdr + 12, 0);
 	crc = redo_crc32(0, hdr, REDO_HDR);
-	crc = redo_crc32(crc, buf + off + REDO_HDR, (size_t)n * REDO_ROW);
+	crc = redo_crc32(crc, buf + off + REDO_HDR, (size_t)n * row_len(*v));
 	return crc == get32(buf + off + 12) ? n : 0;
 }
 
@@ -193,13 +231,15 @@ redo_scan(const unsigned char *buf, size_t len,
 {
 	size_t	 off, found = 0;
 	uint32_t n;
+	int	 v;
 
 	for (off = 0; off + REDO_HDR <= len; off += REDO_ALIGN) {
-		if ((n = rec_check(buf, len, off)) == 0)
+		if ((n = rec_check(buf, len, off, &v)) == 0)
 			continue;
 		cb(get64(buf + off + 16), buf + off + REDO_HDR, n, arg);
 		found++;
-		off += rec_len(n) - REDO_ALIGN;	/* its rows hold no header */
+		/* its rows hold no header */
+		off += rec_len(n, v) - REDO_ALIGN;
 	}
 	return found;
 }
@@ -208,7 +248,9 @@ redo_scan(const unsigned char *buf, size_t len,
 void
 redo_row(const unsigned char *rows, uint32_t i, struct store_usage *u)
 {
-	row_get(rows + (size_t)i * REDO_ROW, u);
+	int v = version_of(rows);
+
+	row_get(rows + (size_t)i * row_len(v), v, u);
 }
 
 /* --- the file ------------------------------------------------------------ */
@@ -387,7 +429,7 @@ int
 redo_append(struct redo *r, const struct store_usage *rows, size_t n,
     uint64_t applied, uint64_t *seq)
 {
-	size_t	 len = rec_len(n), i;
+	size_t	 len = rec_len(n, REDO_VERSION), i;
 	unsigned char *nb;
 	int	 other;
 

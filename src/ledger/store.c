@@ -131,11 +131,73 @@ static const char *const migrations[] = {
 	 * release is not charged again.
 	 */
 	"ALTER TABLE held ADD COLUMN prepaid INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 4 -> 5: budgets by kind and window (config.h).  The old kinds
+	 * were 0 messages_per_hour, 1 messages_per_day, 2 recipients_per_day,
+	 * 3 recipients_per_message, 4 connections, 5 connections_per_minute;
+	 * the new are 0 messages, 1 recipients, 2 new_connections,
+	 * 3 recipients_per_message, 4 connections.  An account that set one
+	 * of its two message windows gets the other from the built-in
+	 * default (100/1h, 1000/1d): the configured default is not known
+	 * here, and an event says so.  An unlimited window beside a limited
+	 * one is dropped (it limited nothing).  The tats follow their
+	 * windows: usage.tat<kind * 4 + window>.
+	 */
+	("CREATE TABLE budgets5 ("
+	"  account INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  kind INTEGER NOT NULL,"
+	"  win INTEGER NOT NULL,"
+	"  lim INTEGER NOT NULL,"
+	"  period_us INTEGER NOT NULL,"
+	"  burst INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (account, kind, win)"
+	") WITHOUT ROWID;"
+	"INSERT INTO budgets5 (account, kind, win, lim, period_us, burst)"
+	"  SELECT account, CASE kind WHEN 2 THEN 1 WHEN 5 THEN 2 ELSE kind END,"
+	"    0, lim, period_us, burst FROM budgets WHERE kind BETWEEN 2 AND 5;"
+	"CREATE TEMP TABLE m5 AS SELECT a.id AS account,"
+	"  h.lim IS NULL OR d.lim IS NULL AS partial,"
+	"  coalesce(h.lim, 100) AS hl, coalesce(h.period_us, 3600000000) AS hp,"
+	"  coalesce(h.burst, 0) AS hb,"
+	"  coalesce(d.lim, 1000) AS dl, coalesce(d.period_us, 86400000000) AS dp,"
+	"  coalesce(d.burst, 0) AS db"
+	"  FROM accounts a"
+	"  LEFT JOIN budgets h ON h.account = a.id AND h.kind = 0"
+	"  LEFT JOIN budgets d ON d.account = a.id AND d.kind = 1"
+	"  WHERE h.lim IS NOT NULL OR d.lim IS NOT NULL;"
+	"INSERT INTO budgets5 (account, kind, win, lim, period_us, burst)"
+	"  SELECT account, 0, 0, hl, hp, hb FROM m5 WHERE hl <> -1 OR dl = -1;"
+	"INSERT INTO budgets5 (account, kind, win, lim, period_us, burst)"
+	"  SELECT account, 0, CASE WHEN hl <> -1 THEN 1 ELSE 0 END, dl, dp, db"
+	"  FROM m5 WHERE dl <> -1;"
+	"INSERT INTO events (ts, account, kind, detail)"
+	"  SELECT CAST(strftime('%s', 'now') AS INTEGER), account,"
+	"    'budget_migrated', 'messages: the window this account did not set "
+	"was the configured default; it is now the built-in '"
+	"    || CASE WHEN d_missing THEN '1000/1d' ELSE '100/1h' END"
+	"  FROM (SELECT account, NOT EXISTS (SELECT 1 FROM budgets b"
+	"    WHERE b.account = m5.account AND b.kind = 1) AS d_missing"
+	"    FROM m5 WHERE partial);"
+	"DROP TABLE budgets;"
+	"ALTER TABLE budgets5 RENAME TO budgets;"
+	"ALTER TABLE usage ADD COLUMN tat6 INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE usage ADD COLUMN tat7 INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE usage ADD COLUMN tat8 INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE usage ADD COLUMN tat9 INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE usage ADD COLUMN tat10 INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE usage ADD COLUMN tat11 INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE usage SET"
+	"  tat0 = CASE WHEN account IN (SELECT account FROM m5 WHERE hl = -1"
+	"    AND dl <> -1) THEN tat1 ELSE tat0 END,"
+	"  tat1 = CASE WHEN account IN (SELECT account FROM m5 WHERE hl = -1"
+	"    OR dl = -1) THEN 0 ELSE tat1 END,"
+	"  tat2 = 0, tat3 = 0, tat4 = tat2, tat5 = 0, tat8 = tat5;"
+	"DROP TABLE m5;"),
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
     STORE_SCHEMA_VERSION, "one migration per schema version");
-_Static_assert(BK_COUNT == 6, "usage has tat0..tat5");
+_Static_assert(BK_RATES * BUDGET_WINDOWS_MAX == 12, "usage has tat0..tat11");
 
 /* --- statements and errors -------------------------------------------- */
 

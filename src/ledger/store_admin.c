@@ -36,14 +36,12 @@ const char *const store_admin_sql[S_COUNT] = {
 	[S_ACC_ALL] = "SELECT " ACC_COLS " FROM accounts ORDER BY id",
 	[S_ACC_MODE] = "UPDATE accounts SET mode = ?2 WHERE id = ?1",
 	[S_ACC_BLOCKED] = "UPDATE accounts SET blocked = ?2 WHERE id = ?1",
-	[S_BUD_OF] = "SELECT account, kind, lim, period_us, burst FROM budgets "
-	    "WHERE account = ?1 ORDER BY kind",
-	[S_BUD_ALL] = "SELECT account, kind, lim, period_us, burst "
-	    "FROM budgets ORDER BY account, kind",
-	[S_BUD_SET] = "INSERT INTO budgets (account, kind, lim, period_us, "
-	    "burst) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (account, kind) "
-	    "DO UPDATE SET lim = excluded.lim, period_us = excluded.period_us, "
-	    "burst = excluded.burst",
+	[S_BUD_OF] = "SELECT account, kind, win, lim, period_us, burst "
+	    "FROM budgets WHERE account = ?1 ORDER BY kind, win",
+	[S_BUD_ALL] = "SELECT account, kind, win, lim, period_us, burst "
+	    "FROM budgets ORDER BY account, kind, win",
+	[S_BUD_SET] = "INSERT INTO budgets (account, kind, win, lim, "
+	    "period_us, burst) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[S_BUD_DEL] = "DELETE FROM budgets WHERE account = ?1 AND kind = ?2",
 	/* ranges are disjoint, so the last one starting at or below hi is
 	 * the only candidate for an overlap */
@@ -142,30 +140,48 @@ row_account(sqlite3_stmt *st, struct store_account *a)
 	a->created = sqlite3_column_int64(st, 5);
 }
 
-/* row_budget - a budgets row; -1 (and a warning) if it is out of range */
-static int
-row_budget(sqlite3_stmt *st, int *kind, struct budget_limit *b)
+/*
+ * row_budget - one window row into a's budgets; a row out of range, or
+ * out of its place (windows are numbered 0, 1, ... within a kind), is
+ * skipped with a warning.
+ */
+static void
+row_budget(sqlite3_stmt *st, struct store_account *a)
 {
 	int64_t acc = sqlite3_column_int64(st, 0);
 	int64_t k = sqlite3_column_int64(st, 1);
-	int64_t lim = sqlite3_column_int64(st, 2);
-	int64_t per = sqlite3_column_int64(st, 3);
-	int64_t burst = sqlite3_column_int64(st, 4);
+	int64_t win = sqlite3_column_int64(st, 2);
+	int64_t lim = sqlite3_column_int64(st, 3);
+	int64_t per = sqlite3_column_int64(st, 4);
+	int64_t burst = sqlite3_column_int64(st, 5);
+	struct budget *b;
+	struct budget_limit *l;
+	int	 i;
 
+	for (i = 1; i <= 5; i++)
+		if (sqlite3_column_type(st, i) != SQLITE_INTEGER)
+			goto bad;
 	if (k < 0 || k >= BK_COUNT || lim < UNLIMITED_SQL || per < 0 ||
-	    (per == 0 && !budget_kind_is_cap((int)k)) || burst < 0 ||
-	    sqlite3_column_type(st, 2) != SQLITE_INTEGER ||
-	    sqlite3_column_type(st, 3) != SQLITE_INTEGER ||
-	    sqlite3_column_type(st, 4) != SQLITE_INTEGER) {
-		log_warnx("account %lld: ignoring a bad budget row (kind %lld)",
-		    (long long)acc, (long long)k);
-		return -1;
-	}
-	*kind = (int)k;
-	b->limit = lim == UNLIMITED_SQL ? BUDGET_UNLIMITED : (uint64_t)lim;
-	b->period_us = (uint64_t)per;
-	b->burst = (uint64_t)burst;
-	return 0;
+	    burst < 0)
+		goto bad;
+	b = &a->budget[k];
+	if (!a->has[k])
+		b->n = 0;
+	/* a cap, or unlimited, is one row; a rate's windows have a length */
+	if (win != b->n || win >= BUDGET_WINDOWS_MAX ||
+	    (win > 0 && (budget_kind_is_cap((int)k) ||
+	    budget_is_unlimited(b) || lim == UNLIMITED_SQL)) ||
+	    (per == 0 && lim != UNLIMITED_SQL && !budget_kind_is_cap((int)k)))
+		goto bad;
+	l = &b->w[b->n++];
+	l->limit = lim == UNLIMITED_SQL ? BUDGET_UNLIMITED : (uint64_t)lim;
+	l->period_us = (uint64_t)per;
+	l->burst = (uint64_t)burst;
+	a->has[k] = 1;
+	return;
+bad:
+	log_warnx("account %lld: ignoring a bad budget row (kind %lld, "
+	    "window %lld)", (long long)acc, (long long)k, (long long)win);
 }
 
 /* account_budgets - fill a's has[]/budget[] from its rows */
@@ -173,18 +189,13 @@ static int
 account_budgets(struct store *s, struct store_account *a)
 {
 	sqlite3_stmt *st;
-	struct budget_limit b;
-	int rc, k;
+	int rc;
 
 	if ((st = st_get(s, S_BUD_OF)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, a->id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (row_budget(st, &k, &b) == 0) {
-			a->has[k] = 1;
-			a->budget[k] = b;
-		}
-	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		row_budget(st, a);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : dberr(s, rc);
 }
@@ -413,57 +424,80 @@ store_account_set_blocked(struct store *s, const char *name, int blocked)
 
 /* budget_edit - store_budget_set's arguments, for its change */
 struct budget_edit {
-	const char			*name;
-	enum budget_kind		 k;
-	const struct budget_limit	*b;	/* NULL: back to the default */
+	const char		*name;
+	enum budget_kind	 k;
+	const struct budget	*b;	/* NULL: back to the default */
 };
 
-/* budget_set_tx - write or delete the row; the default stays limited */
+/* budget_set_tx - replace the kind's rows; the default stays limited */
 static int
 budget_set_tx(struct store *s, void *arg)
 {
 	struct budget_edit *e = arg;
-	const struct budget_limit *b = e->b;
+	const struct budget *b = e->b;
 	sqlite3_stmt *st;
 	int64_t id;
+	unsigned i;
 
 	if (account_id(s, e->name, &id) == -1)
 		return -1;
-	if (b != NULL && b->limit == BUDGET_UNLIMITED &&
-	    id == STORE_DEFAULT_ID)
+	if (b != NULL && budget_is_unlimited(b) && id == STORE_DEFAULT_ID)
 		return seterr(s, "the default account cannot have an "
 		    "unlimited budget");
-	if ((st = st_get(s, b ? S_BUD_SET : S_BUD_DEL)) == NULL)
+	if ((st = st_get(s, S_BUD_DEL)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int(st, 2, (int)e->k);
-	if (b != NULL) {
-		sqlite3_bind_int64(st, 3, b->limit == BUDGET_UNLIMITED ?
-		    UNLIMITED_SQL : (int64_t)b->limit);
-		sqlite3_bind_int64(st, 4, (int64_t)b->period_us);
-		sqlite3_bind_int64(st, 5, (int64_t)b->burst);
+	if (st_run(s, st) == -1)
+		return -1;
+	for (i = 0; b != NULL && i < b->n; i++) {
+		const struct budget_limit *l = &b->w[i];
+
+		if ((st = st_get(s, S_BUD_SET)) == NULL)
+			return -1;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int(st, 2, (int)e->k);
+		sqlite3_bind_int(st, 3, (int)i);
+		sqlite3_bind_int64(st, 4, l->limit == BUDGET_UNLIMITED ?
+		    UNLIMITED_SQL : (int64_t)l->limit);
+		sqlite3_bind_int64(st, 5, (int64_t)l->period_us);
+		sqlite3_bind_int64(st, 6, (int64_t)l->burst);
+		if (st_run(s, st) == -1)
+			return -1;
 	}
-	return st_run(s, st);
+	return 0;
 }
 
-/* store_budget_set - an explicit budget row; NULL clears to the default */
+/* store_budget_set - a kind's explicit windows; NULL clears to the
+ * default */
 int
 store_budget_set(struct store *s, const char *name, enum budget_kind k,
-    const struct budget_limit *b)
+    const struct budget *b)
 {
 	struct budget_edit e = { .name = name, .k = k, .b = b };
+	unsigned i;
 
 	if ((int)k < 0 || k >= BK_COUNT)
 		return seterr(s, "bad budget kind %d", (int)k);
 	if (b != NULL) {
-		/* caps (budget_kind_is_cap) have no window: period 0 */
-		if ((b->period_us == 0 && !budget_kind_is_cap(k)) ||
-		    b->period_us > INT64_MAX)
-			return seterr(s, "bad budget period");
-		if (b->limit != BUDGET_UNLIMITED && b->limit > INT64_MAX)
-			return seterr(s, "budget limit too large");
-		if (b->burst > INT64_MAX)
-			return seterr(s, "budget burst too large");
+		if (b->n == 0 || b->n > BUDGET_WINDOWS_MAX ||
+		    (b->n > 1 && (budget_kind_is_cap(k) ||
+		    budget_is_unlimited(b))))
+			return seterr(s, "bad number of budget windows");
+		for (i = 0; i < b->n; i++) {
+			const struct budget_limit *l = &b->w[i];
+
+			/* caps and unlimited have no window: period 0 */
+			if ((l->period_us == 0 && !budget_kind_is_cap(k) &&
+			    l->limit != BUDGET_UNLIMITED) ||
+			    l->period_us > INT64_MAX)
+				return seterr(s, "bad budget period");
+			if (l->limit != BUDGET_UNLIMITED &&
+			    l->limit > INT64_MAX)
+				return seterr(s, "budget limit too large");
+			if (l->burst > INT64_MAX)
+				return seterr(s, "budget burst too large");
+		}
 	}
 	return tx_write(s, GEN_BUMP, budget_set_tx, &e);
 }
@@ -971,8 +1005,7 @@ store_account_each(struct store *s, store_account_cb cb, void *arg)
 {
 	sqlite3_stmt *st, *bt;
 	struct store_account a;
-	struct budget_limit b;
-	int rc, brc, stop = 0, k;
+	int rc, brc, stop = 0;
 
 	if ((st = st_get(s, S_ACC_ALL)) == NULL ||
 	    (bt = st_get(s, S_BUD_ALL)) == NULL)
@@ -982,11 +1015,8 @@ store_account_each(struct store *s, store_account_cb cb, void *arg)
 		row_account(st, &a);
 		while (brc == SQLITE_ROW &&
 		    sqlite3_column_int64(bt, 0) <= a.id) {
-			if (sqlite3_column_int64(bt, 0) == a.id &&
-			    row_budget(bt, &k, &b) == 0) {
-				a.has[k] = 1;
-				a.budget[k] = b;
-			}
+			if (sqlite3_column_int64(bt, 0) == a.id)
+				row_budget(bt, &a);
 			brc = sqlite3_step(bt);
 		}
 		if ((stop = cb(&a, arg)) != 0)

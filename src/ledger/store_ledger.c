@@ -21,9 +21,17 @@
 #include "store.h"
 #include "store_int.h"
 
-#define USE_COLS	"account, tat0, tat1, tat2, tat3, tat4, tat5, " \
-			"messages, recipients, bytes, held, released, " \
-			"refused, connections, last_seen, epoch"
+/* the tats: usage.tat<kind * BUDGET_WINDOWS_MAX + window> (store.h) */
+#define USE_TATS	"tat0, tat1, tat2, tat3, tat4, tat5, tat6, tat7, " \
+			"tat8, tat9, tat10, tat11"
+#define USE_COLS	"account, " USE_TATS ", messages, recipients, " \
+			"bytes, held, released, refused, connections, " \
+			"last_seen, epoch"
+#define N_TATS		(BK_RATES * BUDGET_WINDOWS_MAX)
+#define C_MESSAGES	(1 + N_TATS)	/* the column after the tats */
+#define TATS_ZERO	"tat0 = 0, tat1 = 0, tat2 = 0, tat3 = 0, tat4 = 0, " \
+			"tat5 = 0, tat6 = 0, tat7 = 0, tat8 = 0, tat9 = 0, " \
+			"tat10 = 0, tat11 = 0"
 #define HELD_COLS	"queue_id, account, since, recipients, size, state, " \
 			"sender, prepaid"
 
@@ -31,11 +39,15 @@ const char *const store_ledger_sql[S_COUNT] = {
 	[S_ACC_NAME] = "SELECT name FROM accounts WHERE id = ?1",
 	[S_USE_GET] = "SELECT " USE_COLS " FROM usage WHERE account = ?1",
 	[S_USE_PUT] = "INSERT INTO usage (" USE_COLS ") VALUES (?1, ?2, ?3, "
-	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
+	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+	    "?18, ?19, ?20, ?21, ?22) "
 	    "ON CONFLICT (account) DO UPDATE SET tat0 = excluded.tat0, "
 	    "tat1 = excluded.tat1, tat2 = excluded.tat2, "
 	    "tat3 = excluded.tat3, tat4 = excluded.tat4, "
-	    "tat5 = excluded.tat5, messages = excluded.messages, "
+	    "tat5 = excluded.tat5, tat6 = excluded.tat6, "
+	    "tat7 = excluded.tat7, tat8 = excluded.tat8, "
+	    "tat9 = excluded.tat9, tat10 = excluded.tat10, "
+	    "tat11 = excluded.tat11, messages = excluded.messages, "
 	    "recipients = excluded.recipients, bytes = excluded.bytes, "
 	    "held = excluded.held, released = excluded.released, "
 	    "refused = excluded.refused, connections = excluded.connections, "
@@ -44,11 +56,10 @@ const char *const store_ledger_sql[S_COUNT] = {
 	/* a reset makes a row even where there was none: the daemon may
 	 * hold usage not yet written, and the new epoch must refuse it */
 	[S_USE_RESET_TAT] = "INSERT INTO usage (account, epoch) VALUES (?1, 1) "
-	    "ON CONFLICT (account) DO UPDATE SET tat0 = 0, tat1 = 0, "
-	    "tat2 = 0, tat3 = 0, tat4 = 0, tat5 = 0, epoch = epoch + 1",
+	    "ON CONFLICT (account) DO UPDATE SET " TATS_ZERO ", "
+	    "epoch = epoch + 1",
 	[S_USE_RESET_ALL] = "INSERT INTO usage (account, epoch) VALUES (?1, 1) "
-	    "ON CONFLICT (account) DO UPDATE SET tat0 = 0, tat1 = 0, "
-	    "tat2 = 0, tat3 = 0, tat4 = 0, tat5 = 0, messages = 0, "
+	    "ON CONFLICT (account) DO UPDATE SET " TATS_ZERO ", messages = 0, "
 	    "recipients = 0, bytes = 0, held = 0, released = 0, refused = 0, "
 	    "connections = 0, last_seen = 0, epoch = epoch + 1",
 	[S_HELD_FIND] = "SELECT state FROM held WHERE queue_id = ?1",
@@ -99,21 +110,24 @@ col_u64(sqlite3_stmt *st, int i)
 static void
 row_usage(sqlite3_stmt *st, struct store_usage *u)
 {
+	const int c = C_MESSAGES;
 	int k;
 
 	memset(u, 0, sizeof(*u));
 	u->account = sqlite3_column_int64(st, 0);
-	for (k = 0; k < BK_COUNT; k++)
-		u->tat[k] = col_u64(st, 1 + k);
-	u->messages = col_u64(st, 7);
-	u->recipients = col_u64(st, 8);
-	u->bytes = col_u64(st, 9);
-	u->held = col_u64(st, 10);
-	u->released = col_u64(st, 11);
-	u->refused = col_u64(st, 12);
-	u->connections = col_u64(st, 13);
-	u->last_seen = (int64_t)col_u64(st, 14);
-	u->epoch = sqlite3_column_int64(st, 15);	/* compared, never counted */
+	for (k = 0; k < N_TATS; k++)
+		u->tat[k / BUDGET_WINDOWS_MAX][k % BUDGET_WINDOWS_MAX] =
+		    col_u64(st, 1 + k);
+	u->messages = col_u64(st, c);
+	u->recipients = col_u64(st, c + 1);
+	u->bytes = col_u64(st, c + 2);
+	u->held = col_u64(st, c + 3);
+	u->released = col_u64(st, c + 4);
+	u->refused = col_u64(st, c + 5);
+	u->connections = col_u64(st, c + 6);
+	u->last_seen = (int64_t)col_u64(st, c + 7);
+	/* compared, never counted */
+	u->epoch = sqlite3_column_int64(st, c + 8);
 }
 
 /* store_usage_get - the account's row, or zeroes if it has none yet */
@@ -148,23 +162,25 @@ store_usage_get(struct store *s, int64_t account, struct store_usage *u)
 int
 store_usage_put(struct store *s, const struct store_usage *u)
 {
+	const int c = C_MESSAGES + 1;	/* parameters count from 1 */
 	sqlite3_stmt *st;
 	int k, rc;
 
 	if ((st = st_get(s, S_USE_PUT)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, u->account);
-	for (k = 0; k < BK_COUNT; k++)
-		bind_u64(st, 2 + k, u->tat[k]);
-	bind_u64(st, 8, u->messages);
-	bind_u64(st, 9, u->recipients);
-	bind_u64(st, 10, u->bytes);
-	bind_u64(st, 11, u->held);
-	bind_u64(st, 12, u->released);
-	bind_u64(st, 13, u->refused);
-	bind_u64(st, 14, u->connections);
-	sqlite3_bind_int64(st, 15, u->last_seen < 0 ? 0 : u->last_seen);
-	sqlite3_bind_int64(st, 16, u->epoch);
+	for (k = 0; k < N_TATS; k++)
+		bind_u64(st, 2 + k,
+		    u->tat[k / BUDGET_WINDOWS_MAX][k % BUDGET_WINDOWS_MAX]);
+	bind_u64(st, c, u->messages);
+	bind_u64(st, c + 1, u->recipients);
+	bind_u64(st, c + 2, u->bytes);
+	bind_u64(st, c + 3, u->held);
+	bind_u64(st, c + 4, u->released);
+	bind_u64(st, c + 5, u->refused);
+	bind_u64(st, c + 6, u->connections);
+	sqlite3_bind_int64(st, c + 7, u->last_seen < 0 ? 0 : u->last_seen);
+	sqlite3_bind_int64(st, c + 8, u->epoch);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)

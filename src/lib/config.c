@@ -50,32 +50,37 @@
 #define US_PER_S	1000000ULL
 
 static const char *const kind_names[BK_COUNT] = {
-	[BK_MSG_HOUR] = "messages_per_hour",
-	[BK_MSG_DAY] = "messages_per_day",
-	[BK_RCPT_DAY] = "recipients_per_day",
+	[BK_MESSAGES] = "messages",
+	[BK_RECIPIENTS] = "recipients",
+	[BK_NEW_CONN] = "new_connections",
 	[BK_RCPT_MSG] = "recipients_per_message",
 	[BK_CONN] = "connections",
-	[BK_CONN_MIN] = "connections_per_minute",
 };
 
-/* natural windows in seconds; 0 marks a cap, which has no window */
-static const uint64_t kind_periods[BK_COUNT] = {
-	[BK_MSG_HOUR] = 3600,
-	[BK_MSG_DAY] = 86400,
-	[BK_RCPT_DAY] = 86400,
-	[BK_RCPT_MSG] = 0,
-	[BK_CONN] = 0,
-	[BK_CONN_MIN] = 60,
+#define W(lim, secs)	{ (lim), (secs) * US_PER_S, 0 }
+static const struct budget kind_defaults[BK_COUNT] = {
+	[BK_MESSAGES] = { 2, { W(100, 3600), W(1000, 86400) } },
+	[BK_RECIPIENTS] = { 1, { W(2000, 86400) } },
+	[BK_NEW_CONN] = { 1, { W(30, 60) } },
+	[BK_RCPT_MSG] = { 1, { W(50, 0) } },
+	[BK_CONN] = { 1, { W(10, 0) } },
 };
+#undef W
 
-static const uint64_t kind_defaults[BK_COUNT] = {
-	[BK_MSG_HOUR] = 100,
-	[BK_MSG_DAY] = 1000,
-	[BK_RCPT_DAY] = 2000,
-	[BK_RCPT_MSG] = 50,
-	[BK_CONN] = 10,
-	[BK_CONN_MIN] = 30,
+/* The older spellings: one window of a rate each (config.h). */
+static const struct old_name {
+	const char		*name;
+	enum budget_kind	 kind;
+	unsigned		 win;		/* its place in the old model */
+	unsigned		 slots;		/* the old model's windows */
+	uint64_t		 period_s;	/* when a value has none */
+} old_names[] = {
+	{ "messages_per_hour", BK_MESSAGES, 0, 2, 3600 },
+	{ "messages_per_day", BK_MESSAGES, 1, 2, 86400 },
+	{ "recipients_per_day", BK_RECIPIENTS, 0, 1, 86400 },
+	{ "connections_per_minute", BK_NEW_CONN, 0, 1, 60 },
 };
+#define N_OLD	(sizeof(old_names) / sizeof(old_names[0]))
 
 static const char *const mode_names[] = {
 	[MODE_PATH] = "path",
@@ -108,20 +113,20 @@ budget_kind_from_name(const char *name)
 	return -1;
 }
 
-/* budget_kind_period - the natural window in seconds; 0 for a cap */
-uint64_t
-budget_kind_period(enum budget_kind k)
-{
-	if ((unsigned)k >= BK_COUNT)
-		return 0;
-	return kind_periods[k];
-}
-
 /* budget_kind_is_cap - a cap limits a count at one time, not a rate */
 int
 budget_kind_is_cap(enum budget_kind k)
 {
 	return k == BK_RCPT_MSG || k == BK_CONN;
+}
+
+/* budget_default - the built-in default of a kind */
+const struct budget *
+budget_default(enum budget_kind k)
+{
+	if ((unsigned)k >= BK_COUNT)
+		return &kind_defaults[BK_MESSAGES];
+	return &kind_defaults[k];
 }
 
 /* over_mode_name - "path", "hold", "defer" or "reject" */
@@ -241,6 +246,245 @@ budget_format(const struct budget_limit *l, char *buf, size_t len)
 		secs /= 60, unit = "m";
 	snprintf(buf, len, "%" PRIu64 "/%" PRIu64 "%s", l->limit, secs, unit);
 	return buf;
+}
+
+/* budget_is_unlimited - nothing limits this kind */
+int
+budget_is_unlimited(const struct budget *b)
+{
+	return b->n == 0 || b->w[0].limit == BUDGET_UNLIMITED;
+}
+
+/* budget_equal - the same windows in the same order */
+int
+budget_equal(const struct budget *a, const struct budget *b)
+{
+	unsigned i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (a->w[i].limit != b->w[i].limit ||
+		    a->w[i].period_us != b->w[i].period_us ||
+		    a->w[i].burst != b->w[i].burst)
+			return 0;
+	return 1;
+}
+
+/* budget_add - one more value of kind k into b, checked (config.h) */
+int
+budget_add(struct budget *b, enum budget_kind k, const char *v,
+    int allow_unlimited, const char **err)
+{
+	struct budget_limit l;
+	const char *dummy;
+	int	 cap = budget_kind_is_cap(k);
+	unsigned i;
+
+	if (err == NULL)
+		err = &dummy;
+	if ((unsigned)k >= BK_COUNT) {
+		*err = "unknown budget kind";
+		return -1;
+	}
+	if (b->n > 0 && budget_is_unlimited(b)) {
+		*err = "unlimited stands alone";
+		return -1;
+	}
+	if (budget_parse(v, cap ? 0 : 1, allow_unlimited, &l, err) == -1)
+		return -1;
+	if (l.limit == BUDGET_UNLIMITED) {
+		if (b->n > 0) {
+			*err = "unlimited stands alone";
+			return -1;
+		}
+		l.period_us = 0;
+	} else if (cap) {
+		if (b->n > 0) {
+			*err = "a cap takes one value";
+			return -1;
+		}
+	} else {
+		/* a rate says its window: "100" alone is not one */
+		if (strchr(v, '/') == NULL) {
+			*err = "a rate needs a window: N/DURATION, e.g. 100/1h";
+			return -1;
+		}
+		if (b->n >= BUDGET_WINDOWS_MAX) {
+			*err = "too many windows (max 4)";
+			return -1;
+		}
+		for (i = 0; i < b->n; i++)
+			if (b->w[i].period_us == l.period_us) {
+				*err = "two windows of the same length";
+				return -1;
+			}
+	}
+	b->w[b->n++] = l;
+	return 0;
+}
+
+/* budget_list_parse - budget_add for each space-separated word of s */
+int
+budget_list_parse(struct budget *b, enum budget_kind k, const char *s,
+    int allow_unlimited, const char **err)
+{
+	char	 word[32];
+	struct budget nb = { 0 };
+	const char *dummy;
+	size_t	 n;
+
+	if (err == NULL)
+		err = &dummy;
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0')
+			break;
+		n = strcspn(s, " \t");
+		if (n >= sizeof(word)) {
+			*err = "too large";
+			return -1;
+		}
+		memcpy(word, s, n);
+		word[n] = '\0';
+		s += n;
+		if (budget_add(&nb, k, word, allow_unlimited, err) == -1)
+			return -1;
+	}
+	if (nb.n == 0) {
+		*err = "empty";
+		return -1;
+	}
+	*b = nb;
+	return 0;
+}
+
+/* budget_list_format - "100/1h 1000/1d", "50" or "unlimited" */
+char *
+budget_list_format(const struct budget *b, char *buf, size_t len)
+{
+	char	 one[48];
+	size_t	 used = 0;
+	unsigned i;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	if (budget_is_unlimited(b)) {
+		snprintf(buf, len, "unlimited");
+		return buf;
+	}
+	for (i = 0; i < b->n && i < BUDGET_WINDOWS_MAX; i++) {
+		budget_format(&b->w[i], one, sizeof(one));
+		snprintf(buf + used, len - used, "%s%s", i ? " " : "", one);
+		used += strlen(buf + used);
+	}
+	return buf;
+}
+
+/* budget_old_from_name - an older spelling: its kind, window, period */
+int
+budget_old_from_name(const char *name, enum budget_kind *k, unsigned *win,
+    uint64_t *period_s)
+{
+	size_t	 i;
+
+	for (i = 0; name != NULL && i < N_OLD; i++)
+		if (strcmp(name, old_names[i].name) == 0) {
+			*k = old_names[i].kind;
+			*win = old_names[i].win;
+			*period_s = old_names[i].period_s;
+			return 0;
+		}
+	return -1;
+}
+
+/*
+ * old_slots - b as the old model saw it: slots windows (hour and day for
+ * messages), each a limit or unlimited.  A single window of a two-window
+ * kind goes to the day slot when it is a day or longer.
+ */
+static int
+old_slots(const struct budget *b, unsigned slots, struct budget_limit *s,
+    const char **err)
+{
+	static const struct budget_limit none = { BUDGET_UNLIMITED, 0, 0 };
+	unsigned i;
+
+	for (i = 0; i < slots; i++)
+		s[i] = none;
+	if (budget_is_unlimited(b))
+		return 0;
+	if (b->n == slots) {
+		for (i = 0; i < slots; i++)
+			s[i] = b->w[i];
+		return 0;
+	}
+	if (b->n == 1 && slots == 2) {
+		s[b->w[0].period_us >= 86400 * US_PER_S] = b->w[0];
+		return 0;
+	}
+	*err = "has more windows than the older spelling knows: use the "
+	    "kind's own name";
+	return -1;
+}
+
+/*
+ * budget_old_apply - value v of older spelling name into b, the kind's
+ * windows in force: the window at the name's place in the old model is
+ * replaced, an "unlimited" one dropped, a "default" one taken from dflt
+ * (NULL: not allowed), the rest kept.
+ */
+int
+budget_old_apply(struct budget *b, const char *name, const char *v,
+    const struct budget *dflt, int allow_unlimited, const char **err)
+{
+	struct budget_limit s[2], d[2];
+	const struct old_name *o = NULL;
+	struct budget nb = { 0 };
+	const char *dummy;
+	size_t	 i;
+	unsigned j, k;
+
+	if (err == NULL)
+		err = &dummy;
+	for (i = 0; i < N_OLD; i++)
+		if (strcmp(name, old_names[i].name) == 0)
+			o = &old_names[i];
+	if (o == NULL) {
+		*err = "not an older spelling";
+		return -1;
+	}
+	if (old_slots(b, o->slots, s, err) == -1)
+		return -1;
+	if (dflt != NULL && strcmp(v, "default") == 0) {
+		if (old_slots(dflt, o->slots, d, err) == -1)
+			return -1;
+		s[o->win] = d[o->win];
+	} else if (budget_parse(v, o->period_s, allow_unlimited, &s[o->win],
+	    err) == -1)
+		return -1;
+	for (j = 0; j < o->slots; j++) {
+		if (s[j].limit == BUDGET_UNLIMITED)
+			continue;
+		for (k = 0; k < nb.n; k++)
+			if (nb.w[k].period_us == s[j].period_us) {
+				*err = "two windows of the same length";
+				return -1;
+			}
+		nb.w[nb.n++] = s[j];
+	}
+	if (nb.n == 0) {
+		if (!allow_unlimited) {
+			*err = "unlimited is not allowed here";
+			return -1;
+		}
+		nb.n = 1;
+		nb.w[0].limit = BUDGET_UNLIMITED;
+	}
+	*b = nb;
+	return 0;
 }
 
 /* trim - strip spaces and tabs at both ends, in place */
@@ -583,11 +827,8 @@ config_defaults(struct config *c)
 	snprintf(c->redis_prefix, sizeof(c->redis_prefix), "mailgov:");
 	c->redis_timeout_ms = 500;
 	c->cluster_nodes = 1;
-	for (k = 0; k < BK_COUNT; k++) {
-		c->budget[k].limit = kind_defaults[k];
-		c->budget[k].period_us = kind_periods[k] * US_PER_S;
-		c->budget[k].burst = 0;
-	}
+	for (k = 0; k < BK_COUNT; k++)
+		c->budget[k] = kind_defaults[k];
 }
 
 /* How a key's value is read. */
@@ -608,6 +849,7 @@ enum ktype {
 	K_SYNC,
 	K_ONOFF,
 	K_BUDGET,	/* budget[min] */
+	K_OLDBUDGET,	/* one window of budget[min], an older spelling */
 	K_STORE,	/* budget_store: local or redis */
 	K_REDIS,	/* host:port, unix:/path, or "" / "none" */
 	K_SECRET,	/* printable, no space, < CONFIG_SECRETLEN; "" unset */
@@ -671,12 +913,16 @@ static const struct key keys[] = {
 	{ "alert_limit", K_U32, OFF(alert_limit), 1, 1000000, 0,
 	    "1..1000000" },
 	{ "alert_period", K_DUR, OFF(alert_period), 1, 86400, 0, "1s..1d" },
-	{ "messages_per_hour", K_BUDGET, 0, BK_MSG_HOUR, 0, 0, NULL },
-	{ "messages_per_day", K_BUDGET, 0, BK_MSG_DAY, 0, 0, NULL },
-	{ "recipients_per_day", K_BUDGET, 0, BK_RCPT_DAY, 0, 0, NULL },
+	{ "messages", K_BUDGET, 0, BK_MESSAGES, 0, 0, NULL },
+	{ "recipients", K_BUDGET, 0, BK_RECIPIENTS, 0, 0, NULL },
 	{ "recipients_per_message", K_BUDGET, 0, BK_RCPT_MSG, 0, 0, NULL },
 	{ "connections", K_BUDGET, 0, BK_CONN, 0, 0, NULL },
-	{ "connections_per_minute", K_BUDGET, 0, BK_CONN_MIN, 0, 0, NULL },
+	{ "new_connections", K_BUDGET, 0, BK_NEW_CONN, 0, 0, NULL },
+	/* older spellings: accepted, with a line saying the new one */
+	{ "messages_per_hour", K_OLDBUDGET, 0, BK_MESSAGES, 0, 0, NULL },
+	{ "messages_per_day", K_OLDBUDGET, 0, BK_MESSAGES, 0, 0, NULL },
+	{ "recipients_per_day", K_OLDBUDGET, 0, BK_RECIPIENTS, 0, 0, NULL },
+	{ "connections_per_minute", K_OLDBUDGET, 0, BK_NEW_CONN, 0, 0, NULL },
 	{ "budget_store", K_STORE, OFF(budget_store), 0, 0, 0, NULL },
 	{ "redis", K_REDIS, OFF(redis), 0, 0, 0, NULL },
 	{ "redis_password", K_SECRET, OFF(redis_password), 0, 0, 0, NULL },
@@ -1067,7 +1313,6 @@ set_value(struct parse *p, const struct key *k, const char *v,
     const char **err)
 {
 	char	*base = (char *)&p->c;
-	struct budget_limit bl;
 	uint64_t u;
 
 	switch (k->type) {
@@ -1138,10 +1383,11 @@ set_value(struct parse *p, const struct key *k, const char *v,
 		}
 		return 0;
 	case K_BUDGET:
-		if (budget_parse(v, kind_periods[k->min], 0, &bl, err) == -1)
-			return -1;
-		p->c.budget[k->min] = bl;
-		return 0;
+		return budget_list_parse(&p->c.budget[k->min], k->min, v, 0,
+		    err);
+	case K_OLDBUDGET:
+		return budget_old_apply(&p->c.budget[k->min], k->name, v,
+		    NULL, 0, err);
 	case K_STORE:
 		if (strcmp(v, "local") == 0)
 			p->c.budget_store = STORE_LOCAL;
@@ -1187,6 +1433,8 @@ later(unsigned a, unsigned b)
 	return a > b ? a : b;
 }
 
+static int	check_old(struct parse *);
+
 /* check_whole - rules that tie keys together, after the last line */
 static int
 check_whole(struct parse *p)
@@ -1220,7 +1468,49 @@ check_whole(struct parse *p)
 	if (c->redis_user[0] != '\0' && c->redis_password[0] == '\0')
 		return perr(p, key_line(p, "redis_user"),
 		    "redis_user: needs redis_password too");
+	return check_old(p);
+}
+
+/*
+ * check_old - an older spelling sets one window of a kind; with the
+ * kind's own key in the same file, which wins would be a guess.  Each use
+ * says the new spelling once the file is known good (note_old).
+ */
+static int
+check_old(struct parse *p)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < N_KEYS; i++) {
+		if (keys[i].type != K_OLDBUDGET || p->line[i] == 0)
+			continue;
+		for (j = 0; j < N_KEYS; j++)
+			if (keys[j].type == K_BUDGET &&
+			    keys[j].min == keys[i].min && p->line[j] != 0)
+				return perr(p, later(p->line[i], p->line[j]),
+				    "%s: an older spelling of one %s window, "
+				    "and %s is set too (line %u): keep %s",
+				    keys[i].name, keys[j].name, keys[j].name,
+				    p->line[j], keys[j].name);
+	}
 	return 0;
+}
+
+/* note_old - one line per older spelling used, naming the new one */
+static void
+note_old(const struct parse *p)
+{
+	char	 buf[160];
+	size_t	 i;
+
+	for (i = 0; i < N_KEYS; i++) {
+		if (keys[i].type != K_OLDBUDGET || p->line[i] == 0)
+			continue;
+		log_warnx("%s:%u: %s is deprecated: write %s = %s", p->name,
+		    p->line[i], keys[i].name, budget_kind_name(keys[i].min),
+		    budget_list_format(&p->c.budget[keys[i].min], buf,
+		    sizeof(buf)));
+	}
 }
 
 /* parse_line - one line, already cut at its end and free of CR */
@@ -1328,6 +1618,7 @@ config_parse(struct config *c, const char *name, const char *buf,
 	}
 	if (check_whole(p) == -1)
 		goto done;
+	note_old(p);
 	*c = p->c;
 	rc = 0;
 done:

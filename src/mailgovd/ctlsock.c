@@ -25,6 +25,7 @@
 #include "clock.h"
 #include "ctlsock.h"
 #include "log.h"
+#include "num.h"
 
 #define CTL_IDLE	60	/* seconds before an idle client is closed */
 
@@ -48,6 +49,7 @@ struct ctlsock {
 	uint64_t	 started;
 	ctlsock_status_fn status_fn;
 	void		*status_arg;
+	struct recent	*recent;	/* for "top"; NULL: none */
 	struct client	 c[CTLSOCK_CLIENTS];
 };
 
@@ -137,6 +139,227 @@ list_flow(const struct flow *f, void *arg)
 	return 0;
 }
 
+/* --- top ------------------------------------------------------------------ */
+
+struct toprow {
+	struct acct	*a;
+	uint32_t	 rate;		/* messages in the last 60 s */
+	uint64_t	 left;		/* messages the budget allows now */
+	uint64_t	 held;		/* on hold now */
+	struct recent_row r;
+};
+
+struct topwalk {
+	struct ctlsock	*cs;
+	struct toprow	*v;
+	size_t		 n, cap;
+	uint64_t	 now_s, now_us;
+};
+
+/*
+ * top_script - the script that sent most of the account's mail in the
+ * last hour, for top's SCRIPT column ("-": none known).  XXX a hook: the
+ * daemon does not record which script sent a message yet, so this is
+ * "-" until it does.  Whatever it returns is cut and made printable
+ * (log_clean) before it goes out, as the last field of the row.
+ */
+static const char *
+top_script(const struct acct *a)
+{
+	(void)a;
+	return "-";
+}
+
+/* top_left - messages a's budget allows now: the smaller of the hour's
+ * and the day's; UINT64_MAX when both are unlimited */
+static uint64_t
+top_left(const struct acct *a, uint64_t now_us)
+{
+	const struct budget *b = a->lim[BK_MESSAGES];
+	uint64_t left = UINT64_MAX, r;
+	unsigned i;
+
+	if (a->blocked)
+		return 0;
+	for (i = 0; i < b->n && i < BUDGET_WINDOWS_MAX; i++) {
+		r = budget_remaining(&b->w[i], a->use.tat[BK_MESSAGES][i],
+		    now_us);
+		if (r < left)
+			left = r;
+	}
+	return left;
+}
+
+/* top_collect - recent_each's callback: one row per active account */
+static void
+top_collect(const struct recent_row *r, void *arg)
+{
+	struct topwalk *w = arg;
+	struct toprow *t;
+	struct acct *a;
+
+	if ((a = acct_by_id(w->cs->accts, r->account)) == NULL ||
+	    w->n == w->cap)
+		return;
+	t = &w->v[w->n++];
+	t->a = a;
+	t->r = *r;
+	t->rate = recent_rate(r, w->now_s);
+	t->left = top_left(a, w->now_us);
+	t->held = a->n_held;
+}
+
+/* top_held - an account quiet for the hour with mail still on hold gets
+ * a row too (its ring all zero), so that no held mail is out of sight */
+static int
+top_held(struct acct *a, void *arg)
+{
+	struct topwalk *w = arg;
+	struct toprow *t;
+	size_t cap;
+
+	if (a->n_held == 0 ||
+	    recent_active(w->cs->recent, a->id, w->now_s / 60))
+		return 0;
+	if (w->n == w->cap) {
+		cap = w->cap < 64 ? 64 : w->cap * 2;
+		if ((t = reallocarray(w->v, cap, sizeof(*t))) == NULL)
+			return 1;	/* the rows so far */
+		w->v = t;
+		w->cap = cap;
+	}
+	t = &w->v[w->n++];
+	memset(t, 0, sizeof(*t));
+	t->a = a;
+	t->r.account = a->id;
+	t->left = top_left(a, w->now_us);
+	t->held = a->n_held;
+	return 0;
+}
+
+static char top_key;	/* qsort has no argument: the loop is one thread */
+
+/* top_cmp - hottest first by top_key, then by name */
+static int
+top_cmp(const void *x, const void *y)
+{
+	const struct toprow *a = x, *b = y;
+	uint64_t va, vb;
+
+	switch (top_key) {
+	case 'h':
+		va = a->held, vb = b->held;
+		break;
+	case 'l':
+		va = a->r.hour[RECENT_RELEASED], vb = b->r.hour[RECENT_RELEASED];
+		break;
+	case 'r':
+		va = a->r.hour[RECENT_REFUSED], vb = b->r.hour[RECENT_REFUSED];
+		break;
+	case 'd':
+		va = a->r.hour[RECENT_REDIRECTED];
+		vb = b->r.hour[RECENT_REDIRECTED];
+		break;
+	case 'b':	/* least budget left first */
+		va = b->left, vb = a->left;
+		break;
+	case 'a':
+		va = vb = 0;
+		break;
+	default:	/* 'm': messages now, then in the hour */
+		va = a->rate, vb = b->rate;
+		if (va == vb)
+			va = a->r.hour[RECENT_MESSAGE],
+			vb = b->r.hour[RECENT_MESSAGE];
+		break;
+	}
+	if (va != vb)
+		return va > vb ? -1 : 1;
+	return strcmp(a->a->name, b->a->name);
+}
+
+/*
+ * top - "top [LIMIT [KEY]]": the LIMIT (1..CTLSOCK_TOP_MAX, default 100)
+ * accounts active in the last hour or holding mail, sorted by KEY (m h l r d b a, as
+ * mailgovctl top's keys), one "row" line each; -1 on a bad request
+ */
+static int
+top(struct ctlsock *cs, struct client *c, const char *args)
+{
+	struct topwalk w;
+	struct toprow *t;
+	char spark[RECENT_MINUTES * 6 + 1], left[24], lim[24], script[256];
+	uint64_t limit = 100;
+	size_t i, j, off;
+	const char *e;
+	char key = 'm', *end;
+
+	while (*args == ' ')
+		args++;
+	if (*args != '\0') {
+		end = strchr(args, ' ');
+		if (end != NULL)
+			*end++ = '\0';
+		if (num_u64(args, 1, CTLSOCK_TOP_MAX, 0, &limit, &e) == -1)
+			return -1;
+		if (end != NULL) {
+			if (strlen(end) != 1 || strchr("mhlrdba", *end) == NULL)
+				return -1;
+			key = *end;
+		}
+	}
+	memset(&w, 0, sizeof(w));
+	w.cs = cs;
+	w.now_s = clock_mono_s();
+	w.now_us = clock_now_us();
+	w.cap = recent_count(cs->recent);
+	if (w.cap > 0 && (w.v = calloc(w.cap, sizeof(*w.v))) == NULL) {
+		put(c, "error=out of memory\n");
+		return 0;
+	}
+	recent_each(cs->recent, w.now_s / 60, top_collect, &w);
+	if (cs->recent != NULL)
+		(void)acct_each(cs->accts, top_held, &w);
+	top_key = key;
+	if (w.n > 1)
+		qsort(w.v, w.n, sizeof(*w.v), top_cmp);
+	put(c, "version=1\naccounts=%zu\nuntracked=%llu\nsort=%c\n",
+	    w.n, (unsigned long long)recent_untracked(cs->recent), key);
+	for (i = 0; i < w.n && i < limit; i++) {
+		t = &w.v[i];
+		for (j = 0, off = 0; j < RECENT_MINUTES; j++)
+			off += (size_t)snprintf(spark + off, sizeof(spark) - off,
+			    "%s%u", j ? "," : "",
+			    t->r.minute[RECENT_MESSAGE][j]);
+		if (t->left == UINT64_MAX)
+			snprintf(left, sizeof(left), "unlimited");
+		else
+			snprintf(left, sizeof(left), "%llu",
+			    (unsigned long long)t->left);
+		if (t->a->lim[BK_MESSAGES]->w[0].limit == BUDGET_UNLIMITED)
+			snprintf(lim, sizeof(lim), "unlimited");
+		else
+			snprintf(lim, sizeof(lim), "%llu", (unsigned long long)
+			    t->a->lim[BK_MESSAGES]->w[0].limit);
+		log_clean(script, sizeof(script), top_script(t->a),
+		    strlen(top_script(t->a)));
+		/* script= last: the rest of the line, spaces and all */
+		if (put(c, "row account=%s rate=%u left=%s hour_limit=%s "
+		    "blocked=%d held=%llu messages=%llu released=%llu "
+		    "refused=%llu redirected=%llu spark=%s script=%s\n",
+		    t->a->name, t->rate, left, lim, t->a->blocked,
+		    (unsigned long long)t->held,
+		    (unsigned long long)t->r.hour[RECENT_MESSAGE],
+		    (unsigned long long)t->r.hour[RECENT_RELEASED],
+		    (unsigned long long)t->r.hour[RECENT_REFUSED],
+		    (unsigned long long)t->r.hour[RECENT_REDIRECTED],
+		    spark, script) == -1)
+			break;
+	}
+	free(w.v);
+	return 0;
+}
+
 /* command - answer one request line */
 static void
 command(struct ctlsock *cs, struct client *c, const char *line)
@@ -145,8 +368,9 @@ command(struct ctlsock *cs, struct client *c, const char *line)
 	char extra[1024];
 
 	if (strcmp(line, "status") == 0) {
-		put(c, "accounts=%zu\nflows=%zu\nuptime=%llu\n",
-		    acct_count(cs->accts), flow_count(cs->flows),
+		put(c, "version=%d\naccounts=%zu\nflows=%zu\nuptime=%llu\n",
+		    CTLSOCK_VERSION, acct_count(cs->accts),
+		    flow_count(cs->flows),
 		    (unsigned long long)(clock_mono_s() - cs->started));
 		if (cs->status_fn != NULL) {
 			extra[0] = '\0';
@@ -161,6 +385,12 @@ command(struct ctlsock *cs, struct client *c, const char *line)
 		flow_each(cs->flows, list_flow, &l);
 		if (l.more > 0)
 			put(c, "more=%zu\n", l.more);
+	} else if (strncmp(line, "top", 3) == 0 &&
+	    (line[3] == '\0' || line[3] == ' ')) {
+		snprintf(extra, sizeof(extra), "%s", line + 3);
+		if (top(cs, c, extra) == -1)
+			put(c, "error=usage: top [1-%d [m|h|l|r|d|b|a]]\n",
+			    CTLSOCK_TOP_MAX);
 	} else
 		put(c, "error=unknown command\n");
 	put(c, "\n");
@@ -380,6 +610,13 @@ ctlsock_set_status(struct ctlsock *cs, ctlsock_status_fn fn, void *arg)
 {
 	cs->status_fn = fn;
 	cs->status_arg = arg;
+}
+
+/* ctlsock_set_recent - the minute rings "top" reads */
+void
+ctlsock_set_recent(struct ctlsock *cs, struct recent *r)
+{
+	cs->recent = r;
 }
 
 /* ctlsock_tick - close idle clients; resume accepting after EMFILE */

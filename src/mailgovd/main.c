@@ -50,6 +50,7 @@
 #include "nfq.h"
 #include "policy.h"
 #include "privs.h"
+#include "recent.h"
 #include "redo.h"
 #include "release.h"
 #include "sdnotify.h"
@@ -82,6 +83,7 @@ struct daemon {
 	int		 census_ok;	/* the last census worked */
 	struct alerts	*alerts;
 	struct ctlsock	*ctl;
+	struct recent	*recent;	/* what top shows */
 	struct policy	*policy;
 	struct commit	*commit;
 	struct redo	*redo;		/* redo_log = on */
@@ -269,13 +271,13 @@ count_live(const struct acct *a, void *arg)
 	if (d->diag == NULL)
 		return -1;
 	n = live_get(d->live, a->id);
-	if (d->census_ok && n != UINT64_MAX && n + 1 <= a->lim[BK_CONN].limit)
+	if (d->census_ok && n != UINT64_MAX && n + 1 <= a->lim[BK_CONN]->w[0].limit)
 		return (int64_t)n + 1;
 	if (d->watch != NULL) {
 		watch_read(d);
 		n = live_get(d->live, a->id);
 		if (d->census_ok && n != UINT64_MAX &&
-		    n + 1 <= a->lim[BK_CONN].limit)
+		    n + 1 <= a->lim[BK_CONN]->w[0].limit)
 			return (int64_t)n + 1;
 	}
 	if (live_recount_due(d->live, lc->now))
@@ -366,8 +368,12 @@ on_syn(const struct nfq_pkt *p, uint32_t *mark, void *arg)
 	 * or implicit TLS to a host that is not an exempt relay) */
 	if (r.verdict != FLOW_REJECT && r.reason != GOV_R_IMPLICIT_TLS)
 		acct_count_connection(a);
-	else
+	else {
 		acct_count_refused(a);
+		acct_note(a, RECENT_REFUSED, 1);
+	}
+	if (r.reason == GOV_R_REDIRECT)
+		acct_note(a, RECENT_REDIRECTED, 1);
 	/* the committer writes the counters, never this thread */
 	acct_count_seen(a, (int64_t)secs);
 
@@ -448,6 +454,7 @@ on_timer(int fd, uint32_t events, void *arg)
 		ctlsock_tick(d->ctl, now);
 	if (d->release != NULL)
 		release_tick(d->release, now);
+	recent_tick(d->recent, clock_mono_s() / 60);
 	events_commit(d);
 	/* systemd's watchdog (WatchdogSec=): a loop that stops turning
 	 * stops these */
@@ -479,16 +486,32 @@ on_signal(int fd, uint32_t events, void *arg)
 	}
 }
 
-/* status_extra - the kernel path's counters for "status" */
+/* status_extra - the kernel path's counters and the group commit's
+ * state for "status" (mailgovctl status reads them) */
 static void
 status_extra(char *buf, size_t len, void *arg)
 {
 	struct daemon *d = arg;
 	const struct nfq_stats *s = nfq_queue_stats(d->nfq);
+	struct commit_stats cs;
+	uint64_t ms = clock_mono_ms();
+	char age[24];
 
-	snprintf(buf, len, "queue=%u\npackets=%" PRIu64 "\nsyns=%" PRIu64
-	    "\nodd_packets=%" PRIu64 "\nnetlink_errors=%" PRIu64 "\n",
-	    d->cfg.queue_num, s->packets, s->handled, s->odd, s->errors);
+	commit_stats(d->commit, &cs);
+	if (cs.last_ms != 0)
+		snprintf(age, sizeof(age), "%" PRIu64, ms - cs.last_ms);
+	else
+		snprintf(age, sizeof(age), "-");
+	snprintf(buf, len, "pid=%ld\nqueue=%u\nqueue_bound=%d\npackets=%"
+	    PRIu64 "\nsyns=%" PRIu64 "\nodd_packets=%" PRIu64
+	    "\nnetlink_errors=%" PRIu64 "\nflow_max=%u\ncommits=%" PRIu64
+	    "\ncommit_age_ms=%s\ncommit_failing=%d\nredo=%s\nredo_logged=%"
+	    PRIu64 "\nredo_applied=%" PRIu64 "\nrecent_accounts=%zu\n"
+	    "recent_untracked=%" PRIu64 "\n", (long)getpid(),
+	    d->cfg.queue_num, d->nfq != NULL, s->packets, s->handled, s->odd,
+	    s->errors, d->cfg.flow_max, cs.batches, age, cs.failing,
+	    cs.redo ? "on" : "off", cs.redo_logged, cs.redo_applied,
+	    recent_count(d->recent), recent_untracked(d->recent));
 }
 
 /* smtp_ports - the configured SMTP ports plus the queue port, once each */
@@ -732,6 +755,12 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	if (d->ctl != NULL)
 		ctlsock_set_status(d->ctl, status_extra, d);
+	/* top's minute rings; without them top shows nobody */
+	if ((d->recent = recent_new(RECENT_MAX)) == NULL)
+		log_warnx("out of memory for top's minute rings");
+	acct_set_recent(d->accts, d->recent);
+	if (d->ctl != NULL)
+		ctlsock_set_recent(d->ctl, d->recent);
 
 	/* Into the background before any child is forked or thread made:
 	 * both must belong to the process that stays. */
@@ -815,6 +844,8 @@ main(int argc, char **argv)
 	release_free(d->release);
 	cluster_free(d->cluster);
 	ctlsock_free(d->ctl);
+	acct_set_recent(d->accts, NULL);
+	recent_free(d->recent);
 	sockdiag_watch_free(d->watch);
 	sockdiag_free(d->diag);
 	live_free(d->live);

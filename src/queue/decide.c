@@ -30,8 +30,7 @@
 
 #define DECIDE_SIZE_MAX	(1ull << 40)	/* bytes: a message's size= */
 
-#define EOM_KINDS ((1u << BK_MSG_HOUR) | (1u << BK_MSG_DAY) | \
-	(1u << BK_RCPT_DAY))
+#define EOM_KINDS ((1u << BK_MESSAGES) | (1u << BK_RECIPIENTS))
 
 /* decide_req_fill - see decide.h */
 void
@@ -203,7 +202,7 @@ decide_rcpt(struct acct *a, uint32_t rcpts, uint64_t now, struct decision *d)
 		    budget_kind_name(BK_RCPT_MSG), "refuse_rcpt");
 		say(d, DECIDE_DEFER, 0, "452 4.5.3 Too many recipients "
 		    "(mailgov: recipients_per_message %" PRIu64 " exceeded)",
-		    a->lim[BK_RCPT_MSG].limit);
+		    a->lim[BK_RCPT_MSG]->w[0].limit);
 		return;
 	}
 	say(d, DECIDE_DUNNO, 0, "DUNNO");
@@ -247,7 +246,7 @@ void
 decide_eom(const struct decide_env *env, struct acct *a,
     const struct decide_req *q, int queue, uint64_t now, struct decision *d)
 {
-	enum budget_kind which = BK_MSG_HOUR;
+	enum budget_kind which = BK_MESSAGES;
 	uint64_t	 rcpts = 0, size = 0, retry_at = 0, secs;
 	const char	*err, *kind;
 	int		 mode;

@@ -458,10 +458,17 @@ static void
 apply(struct policy *p, struct acct *a, const struct decision *d,
     const struct decide_req *q, uint64_t now)
 {
-	if (d->count & DECIDE_C_REFUSED)
+	if (d->count & DECIDE_C_REFUSED) {
 		acct_count_refused(a);
-	if (d->count & DECIDE_C_HELD)
+		acct_note(a, RECENT_REFUSED, 1);
+	}
+	if (d->count & DECIDE_C_HELD) {
 		acct_count_held(a, 1);
+		acct_note(a, RECENT_HELD, 1);
+	}
+	/* top's messages per minute: submitted, whether sent or held */
+	if (d->count & (DECIDE_C_MESSAGE | DECIDE_C_HELD))
+		acct_note(a, RECENT_MESSAGE, 1);
 	if (d->count & DECIDE_C_MESSAGE) {
 		acct_count_message(a, d->rcpts, d->size);
 		acct_count_seen(a, (int64_t)(now / 1000000u));

@@ -769,6 +769,7 @@ static void
 count_release(struct acct *a, uint32_t rcpts, uint64_t size, int prepaid)
 {
 	acct_count_released(a);
+	acct_note(a, RECENT_RELEASED, 1);
 	if (prepaid)
 		return;
 	acct_count_message(a, rcpts, size);

@@ -31,7 +31,7 @@ import json, sys
 d = json.load(sys.stdin)
 print(d["name"], d["mode"], d["blocked"], d["uids"][0]["lo"], d["uids"][0]["hi"],
       d["domains"][0], d["relays"][0]["host"], d["relays"][0]["port"],
-      d["budgets"]["messages_per_hour"]["source"])') || return
+      d["budgets"]["messages"]["source"])') || return
 	t_eq "fields" "shop path False 64001 64002 shop.example 192.0.2.25 25 default" "$v"
 }
 

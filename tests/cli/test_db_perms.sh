@@ -77,7 +77,7 @@ test_web_user_listings_are_one_line_and_make_no_file() {
 	rm -f "$D/out" "$D/err"
 	_before=$(ls -A "$D")
 	for _c in "account list" "account show shop" "hold list" "events" \
-	    "usage" "account add evil" "budget set shop messages_per_hour 1"; do
+	    "usage" "account add evil" "budget set shop messages 1/1h"; do
 		web "$MAILGOVCTL" --db "$DB" --config "$CONF" $_c \
 		    >"$D/out" 2>"$D/err"
 		_rc=$?

@@ -172,7 +172,7 @@ test_help_lists_every_command() {
 test_command_help_prints_its_usage() {
 	out=$("$MAILGOVCTL" budget --help)
 	t_eq "status" 0 "$?" || return
-	t_eq "usage" "usage: mailgovctl budget set NAME KIND VALUE [KIND VALUE]...
+	t_eq "usage" "usage: mailgovctl budget set NAME KIND VALUE... [KIND VALUE...]...
        mailgovctl budget show NAME [--json]" "$out" || return
 	t_eq "help CMD is the same" "$out" "$("$MAILGOVCTL" help budget)"
 }

@@ -31,7 +31,8 @@ code_keys() {
 	_f=$(src_with 'struct key keys\[\]') || return 1
 	[ -n "$_f" ] || { t_fail "no key table under src/"; return 1; }
 	sed -n '/struct key keys\[\] = {/,/^};/p' "$_f" |
-	    grep -oE '\{ "[a-z0-9_]+", K_' | cut -d'"' -f2 | sort
+	    grep -oE '\{ "[a-z0-9_]+", K_[A-Z_]+' | grep -v 'K_OLDBUDGET$' |
+	    cut -d'"' -f2 | sort
 }
 
 # ctl_commands - "cmd" or "cmd sub" for every line of mailgovctl --help's

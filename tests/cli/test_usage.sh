@@ -20,8 +20,8 @@ test_usage_shows_counters_and_budget_left() {
 	ctl usage shop
 	t_eq "status" 0 "$RC" || return
 	t_match "counters" '^shop +42 +97 +12345 +3 +2 +1 +50 +[0-9]{4}-' "$(echo "$OUT" | grep '^shop ' | head -1)" || return
-	t_match "msg/h left" '^shop +messages_per_hour +100/1h +(69|70)$' "$(echo "$OUT" | grep 'messages_per_hour')" || return
-	t_match "untouched kind" '^shop +messages_per_day +1000/1d +1000$' "$(echo "$OUT" | grep 'messages_per_day')" || return
+	t_match "hour window left" '^shop +messages +100/1h +(69|70)$' "$(echo "$OUT" | grep 'messages  *100/1h')" || return
+	t_match "untouched window" '^shop +messages +1000/1d +1000$' "$(echo "$OUT" | grep 'messages  *1000/1d')" || return
 	t_match "cap has no remaining" '^shop +connections +10 +-$' "$(echo "$OUT" | grep 'connections ')"
 }
 
@@ -37,17 +37,18 @@ test_usage_without_name_lists_every_account() {
 test_usage_json_has_counters_limits_and_remaining() {
 	setup
 	ctl account add shop
-	ctl budget set shop messages_per_hour unlimited
+	ctl budget set shop messages 100/1h 1000/1d recipients unlimited
 	seed_usage 2
 	ctl --json usage shop
 	t_eq "status" 0 "$RC" || return
-	t_eq "fields" "42 97 12345 None None 1000 None" "$(printf '%s' "$OUT" | python3 -c '
+	t_match "fields" "^42 97 12345 \\[\\] (69|70) 1000 10 False$" "$(printf '%s' "$OUT" | python3 -c '
 import json, sys
 u = json.load(sys.stdin)
 b = u["budgets"]
 print(u["messages"], u["recipients"], u["bytes"],
-      b["messages_per_hour"]["limit"], b["messages_per_hour"]["remaining"],
-      b["messages_per_day"]["remaining"], b["connections"]["remaining"])')" || return
+      b["recipients"]["windows"], b["messages"]["windows"][0]["remaining"],
+      b["messages"]["windows"][1]["remaining"], b["connections"]["limit"],
+      "remaining" in b["connections"])')" || return
 	ctl --json usage
 	t_eq "all is an array" "2" "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 }
@@ -67,7 +68,7 @@ test_reset_clears_budget_state_but_keeps_counters() {
 	ctl reset shop
 	t_eq "status" 0 "$RC" || return
 	ctl usage shop
-	t_match "budget full again" '^shop +messages_per_hour +100/1h +100$' "$(echo "$OUT" | grep messages_per_hour)" || return
+	t_match "budget full again" '^shop +messages +100/1h +100$' "$(echo "$OUT" | grep 'messages  *100/1h')" || return
 	t_match "counters kept" '^shop +42 +97 ' "$(echo "$OUT" | grep '^shop ' | head -1)"
 }
 

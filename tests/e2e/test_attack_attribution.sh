@@ -27,7 +27,7 @@ SINK="$D/sink"
 PY=/usr/bin/python3
 t_config "$CONF" <<EOF
 control_socket = $D/control.sock
-messages_per_hour = 100/1h
+messages = 100/1h
 alert_limit = 1000
 release_interval = 1s
 EOF
@@ -125,7 +125,7 @@ ctl account add victim --uid "$WEB1" --sasl victim >/dev/null || exit 1
 ctl account add blocked --uid "$WEB2" >/dev/null || exit 1
 ctl block blocked >/dev/null || exit 1
 ctl account add over --uid "$WEB3" >/dev/null || exit 1
-ctl budget set over messages_per_hour 1/1h >/dev/null || exit 1
+ctl budget set over messages 1/1h >/dev/null || exit 1
 ctl rules install >/dev/null || { echo "not ok - rules install failed"; exit 1; }
 start_daemon || { echo "not ok - mailgovd did not start"; exit 1; }
 

@@ -44,7 +44,7 @@ policy_unix = none
 policy_tcp = none
 flow_max = 1024
 connections = 5
-connections_per_minute = 100000
+new_connections = 100000/1m
 syn_rate = 0
 alert_limit = 1
 EOF

@@ -66,11 +66,11 @@ pf_start
 t_wait 10 lab sh -c "ss -ltn | grep -q '127.0.0.1:2525 '" ||
     { echo "not ok - the queue instance did not start"; exit 1; }
 ctl account add hm --uid "$WEB1" >/dev/null || exit 1
-ctl budget set hm messages_per_hour 1/1h >/dev/null || exit 1
+ctl budget set hm messages 1/1h >/dev/null || exit 1
 ctl account add hb --uid "$WEB2" >/dev/null || exit 1
-ctl budget set hb messages_per_hour 1/1h >/dev/null || exit 1
+ctl budget set hb messages 1/1h >/dev/null || exit 1
 ctl account add hc --uid "$HC" >/dev/null || exit 1
-ctl budget set hc messages_per_hour 1/1h >/dev/null || exit 1
+ctl budget set hc messages 1/1h >/dev/null || exit 1
 ctl rules install >/dev/null || { echo "not ok - rules install failed"; exit 1; }
 start_daemon || { echo "not ok - mailgovd did not start"; exit 1; }
 

@@ -30,7 +30,7 @@ web_group_users
 t_config "$CONF" <<EOF
 web_groups = mgwebgrp
 control_socket = $D/control.sock
-messages_per_hour = 100/1h
+messages = 100/1h
 alert_limit = 1000
 EOF
 

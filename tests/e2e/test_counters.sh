@@ -24,7 +24,7 @@ SINK="$D/sink"
 HR=64021		# the account whose mail is held and released
 t_config "$CONF" <<EOF
 control_socket = $D/control.sock
-messages_per_hour = 100/1h
+messages = 100/1h
 alert_limit = 1000
 release_interval = 1s
 EOF
@@ -45,7 +45,7 @@ ctl budget set cap connections 1 >/dev/null || exit 1
 ctl account add rc --uid "$WEB4" >/dev/null || exit 1
 ctl budget set rc recipients_per_message 2 >/dev/null || exit 1
 ctl account add hr --uid "$HR" >/dev/null || exit 1
-ctl budget set hr messages_per_hour 1/1h >/dev/null || exit 1
+ctl budget set hr messages 1/1h >/dev/null || exit 1
 ctl rules install >/dev/null || { echo "not ok - rules install failed"; exit 1; }
 start_daemon || { echo "not ok - mailgovd did not start"; exit 1; }
 

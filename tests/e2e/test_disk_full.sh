@@ -51,11 +51,11 @@ for i in range(int(sys.argv[1])):
 
 # messages_of NAME - the account's message count in the database
 messages_of() {
-	ctl usage "$1" --json | sed -n 's/.*"messages": *\([0-9]*\).*/\1/p'
+	ctl usage "$1" --json | sed -n 's/.*"messages": *\([0-9][0-9]*\).*/\1/p'
 }
 
 ctl account add alice --sasl alice >/dev/null || exit 1
-ctl budget set alice messages_per_hour 1000 >/dev/null || exit 1
+ctl budget set alice messages 1000/1h >/dev/null || exit 1
 : > "$LOG"
 ip netns exec "$LAB" "$MAILGOVD" -d -v -f "$CONF" --db "$DB" 2>>"$LOG" &
 t_on_exit "kill $!"

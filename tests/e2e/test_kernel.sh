@@ -20,7 +20,7 @@ LOG="$D/mailgovd.log"
 UNKNOWN=64050		# inside web_uids, no passwd entry
 t_config "$CONF" <<EOF
 control_socket = $SOCK
-connections_per_minute = 600
+new_connections = 600/1m
 alert_limit = 1000
 EOF
 

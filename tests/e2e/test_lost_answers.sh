@@ -68,7 +68,7 @@ t_wait 10 lab sh -c "ss -ltn | grep -q '127.0.0.1:2525 '" ||
     { echo "not ok - the queue instance did not start"; exit 1; }
 ctl account add late --uid "$WEB1" >/dev/null || exit 1
 ctl account add other --uid "$WEB2" >/dev/null || exit 1
-ctl budget set late messages_per_hour 2/1h >/dev/null || exit 1
+ctl budget set late messages 2/1h >/dev/null || exit 1
 ctl rules install >/dev/null || { echo "not ok - rules install failed"; exit 1; }
 start_daemon || { echo "not ok - mailgovd did not start"; exit 1; }
 

@@ -28,9 +28,9 @@ LOCKED=64013			# the web UID of the locked-database test
 t_config "$CONF" <<EOF
 control_socket = $D/control.sock
 redo_log = ${MAILGOV_TEST_REDO:-off}
-messages_per_hour = 10/30s
+messages = 10/30s
 connections = 50
-connections_per_minute = 600
+new_connections = 600/1m
 alert_limit = 1000
 release_interval = 1s
 EOF
@@ -67,14 +67,14 @@ t_wait 10 lab sh -c "ss -ltn | grep -q '127.0.0.1:2525 '" ||
     { echo "not ok - the queue instance did not start"; exit 1; }
 ctl account add pair1 --uid "$PAIR1" >/dev/null || exit 1
 ctl account add pair2 --uid "$PAIR2" >/dev/null || exit 1
-ctl budget set pair1 messages_per_hour 3/1h >/dev/null || exit 1
-ctl budget set pair2 messages_per_hour 3/1h >/dev/null || exit 1
+ctl budget set pair1 messages 3/1h >/dev/null || exit 1
+ctl budget set pair2 messages 3/1h >/dev/null || exit 1
 ctl account add steady --uid "$WEB3" >/dev/null || exit 1
-ctl budget set steady messages_per_hour 3/1h >/dev/null || exit 1
+ctl budget set steady messages 3/1h >/dev/null || exit 1
 ctl account add locked --uid "$LOCKED" >/dev/null || exit 1
-ctl budget set locked messages_per_hour 1/1h >/dev/null || exit 1
+ctl budget set locked messages 1/1h >/dev/null || exit 1
 ctl account add subm --sasl alice@lab.mailgov.test >/dev/null || exit 1
-ctl budget set subm messages_per_hour 2/1h >/dev/null || exit 1
+ctl budget set subm messages 2/1h >/dev/null || exit 1
 ctl rules install >/dev/null || { echo "not ok - rules install failed"; exit 1; }
 start_daemon || { echo "not ok - mailgovd did not start"; exit 1; }
 

@@ -25,7 +25,7 @@ DB="$D/db/mailgov.db"
 LOG="$D/mailgovd.log"
 SINK="$D/sink"
 RPORT=6390			# the lab's own loopback, not the host's
-KEY="mailgov:b:{shared}:messages_per_hour:100"
+KEY="mailgov:b:{shared}:messages:100"
 t_config "$CONF" <<EOF
 control_socket = $D/control.sock
 connections = 50
@@ -73,7 +73,7 @@ pf_start
 t_wait 10 lab sh -c "ss -ltn | grep -q '127.0.0.1:2525 '" ||
     { echo "not ok - the queue instance did not start"; exit 1; }
 ctl account add shared --uid "$WEB1" >/dev/null || exit 1
-ctl budget set shared messages_per_hour 10/100s >/dev/null || exit 1
+ctl budget set shared messages 10/100s >/dev/null || exit 1
 ctl rules install >/dev/null || { echo "not ok - rules install failed"; exit 1; }
 redis_start || { echo "not ok - redis-server did not start"; exit 1; }
 start_daemon || { echo "not ok - mailgovd did not start"; exit 1; }
@@ -140,22 +140,22 @@ test_usage_shows_the_cluster_figures_next_to_the_node() {
 	another_node_spent 7
 	_u=$(ctl usage shared --json 2>&1)
 	t_match "cluster-wide: 3 of 10 left after 7 spent elsewhere" \
-	    '"messages_per_hour":\{[^}]*"cluster_remaining":3\}' "$_u" ||
+	    '"messages":\{[^}]*"windows":\[\{[^}]*"cluster_remaining":3\}' "$_u" ||
 	    return
 	t_match "this node's own figure is there too" \
-	    '"messages_per_hour":\{[^}]*"remaining":[0-9]+,' "$_u" || return
+	    '"messages":\{[^}]*"windows":\[\{[^}]*"remaining":[0-9]+,' "$_u" || return
 	t_match "the table has a CLUSTER column" "CLUSTER" \
 	    "$(ctl usage shared)" || return
 	ctl reset shared >/dev/null || t_fail "reset failed" || return
 	t_match "a reset empties the shared budget for every node" \
-	    '"messages_per_hour":\{[^}]*"cluster_remaining":10\}' \
+	    '"messages":\{[^}]*"windows":\[\{[^}]*"cluster_remaining":10\}' \
 	    "$(ctl usage shared --json)" || return
 	redis_stop || return
 	_u=$(ctl usage shared 2>&1)
 	t_match "Redis down: one line says so" \
 	    "redis 127.0.0.1:$RPORT: .*cluster-wide figures left out" "$_u" ||
 	    return
-	t_match "and the node's figures are still shown" "messages_per_hour" \
+	t_match "and the node's figures are still shown" "new_connections" \
 	    "$_u" || return
 	redis_start
 }

@@ -68,7 +68,7 @@ pf_start
 t_wait 10 lab sh -c "ss -ltn | grep -q '127.0.0.1:2525 '" ||
     { echo "not ok - the queue instance did not start"; exit 1; }
 ctl account add slow --uid "$WEB1" >/dev/null || exit 1
-ctl budget set slow messages_per_hour 0/1h >/dev/null || exit 1
+ctl budget set slow messages 0/1h >/dev/null || exit 1
 ctl rules install >/dev/null || { echo "not ok - rules install failed"; exit 1; }
 start_daemon || { echo "not ok - mailgovd did not start"; exit 1; }
 
@@ -84,7 +84,7 @@ test_mail_over_a_budget_of_zero_is_held() {
 # The budget is back and mailgovd restarts with the stand-in armed: the
 # first of the three releases sticks.
 test_a_stuck_postsuper_is_killed_and_the_rest_released() {
-	ctl budget set slow messages_per_hour 100/1h >/dev/null || return
+	ctl budget set slow messages 100/1h >/dev/null || return
 	stop_daemon || t_fail "mailgovd did not stop" || return
 	touch "$D/stick"
 	export MAILGOV_HELPER_TIMEOUT=2

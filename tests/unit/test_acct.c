@@ -89,16 +89,17 @@ test_config(struct config *cfg)
 static void
 populate(struct store *s)
 {
-	struct budget_limit five = { 5, HOUR_US, 0 };
-	struct budget_limit ten = { 10, DAY_US, 0 };
-	struct budget_limit cap = { 3, 0, 0 };
+	/* five an hour, and the default's day window */
+	struct budget five = { 2, { { 5, HOUR_US, 0 }, { 1000, DAY_US, 0 } } };
+	struct budget ten = { 1, { { 10, DAY_US, 0 } } };
+	struct budget cap = { 1, { { 3, 0, 0 } } };
 
 	store_account_add(s, "alice", 0, NULL);
 	store_uid_add(s, "alice", 1000, 1009);
 	store_relay_add(s, "alice", "192.0.2.1", 587);
 	store_relay_add(s, "alice", "2001:db8::25", 0);
-	store_budget_set(s, "alice", BK_MSG_HOUR, &five);
-	store_budget_set(s, "alice", BK_RCPT_DAY, &ten);
+	store_budget_set(s, "alice", BK_MESSAGES, &five);
+	store_budget_set(s, "alice", BK_RECIPIENTS, &ten);
 	store_budget_set(s, "alice", BK_RCPT_MSG, &cap);
 	store_account_add(s, "bob", 0, NULL);
 	store_uid_add(s, "bob", 2000, 2000);
@@ -150,9 +151,21 @@ test_lookups(void)
 	a = acct_by_name(as, "alice");
 	T_OK(acct_by_id(as, a->id) == a, "by id");
 	T_OK(acct_by_id(as, 9999) == NULL, "unknown id");
-	T_EQ_U(a->lim[BK_MSG_HOUR].limit, 5, "explicit budget");
-	T_EQ_U(a->lim[BK_MSG_DAY].limit, cfg.budget[BK_MSG_DAY].limit,
-	    "default budget");
+	T_EQ_U(a->lim[BK_MESSAGES]->w[0].limit, 5, "explicit budget");
+	T_EQ_U(a->lim[BK_MESSAGES]->n, 2, "explicit: both windows");
+	T_OK(a->lim[BK_NEW_CONN] == &cfg.budget[BK_NEW_CONN],
+	    "default budget: the config's own");
+	{
+		const struct budget_limit *w;
+
+		T_EQ_U(acct_windows(a, BK_MESSAGES, &w), 2,
+		    "acct_windows: two message windows");
+		T_EQ_U(w[1].period_us, DAY_US, "acct_windows: the day");
+		T_EQ_U(acct_windows(a, BK_RCPT_MSG, &w), 1,
+		    "acct_windows: a cap has one");
+		T_EQ_U(w[0].period_us, 0, "acct_windows: a cap's has no "
+		    "period");
+	}
 	T_EQ_U(a->n_relays, 2, "two relays");
 	T_EQ_U(acct_is_exempt(a, "192.0.2.1", 587), 1, "exempt relay");
 	T_EQ_U(acct_is_exempt(a, "192.0.2.1", 25), 0, "other port");
@@ -192,8 +205,8 @@ test_auto_accounts(void)
 		T_EQ_S(a->name, "root", "auto account named after the login");
 		T_OK(acct_find_uid(as, 0, 0) == a, "find: the adopted account");
 		T_EQ_U(a->is_auto, 1, "is_auto");
-		T_EQ_U(a->lim[BK_MSG_HOUR].limit,
-		    cfg.budget[BK_MSG_HOUR].limit, "auto gets the defaults");
+		T_EQ_U(a->lim[BK_MESSAGES]->w[0].limit,
+		    cfg.budget[BK_MESSAGES].w[0].limit, "auto gets the defaults");
 		T_EQ_U(acct_count(as), n + 1, "indexed");
 		T_OK(acct_adopt_uid(as, 0, 0) == a, "same account next time");
 		T_OK(acct_by_name(as, "root") == a, "by name");
@@ -245,6 +258,58 @@ test_auto_accounts(void)
 	cleanup();
 }
 
+/*
+ * test_charge_windows - a kind with several windows: every window must
+ * allow a charge, a refusal spends none of them, and a refund gives the
+ * unit back to each
+ */
+static void
+test_charge_windows(void)
+{
+	struct store *s = scratch();
+	struct budget nc = { 2, { { 2, 60000000ULL, 0 },
+	    { 3, HOUR_US, 0 } } };
+	struct config cfg;
+	struct accts *as;
+	struct acct *a;
+	uint64_t now = 1000 * HOUR_US, retry = 0, t0, t1;
+
+	test_config(&cfg);
+	store_account_add(s, "w", 0, NULL);
+	store_budget_set(s, "w", BK_NEW_CONN, &nc);
+	as = acct_load(s, &cfg);
+	a = acct_by_name(as, "w");
+	T_EQ_U(acct_charge(a, BK_NEW_CONN, 1, now, NULL), BUDGET_OK, "1st");
+	T_EQ_U(acct_charge(a, BK_NEW_CONN, 1, now, NULL), BUDGET_OK, "2nd");
+	t0 = a->use.tat[BK_NEW_CONN][0];
+	t1 = a->use.tat[BK_NEW_CONN][1];
+	T_EQ_U(acct_charge(a, BK_NEW_CONN, 1, now, &retry), BUDGET_OVER,
+	    "3rd in the minute: over the minute window");
+	T_OK(retry > now && retry <= now + 30000000ULL,
+	    "retry when the minute window lets one through");
+	T_OK(a->use.tat[BK_NEW_CONN][1] == t1, "the hour window not spent");
+	now += 60000000ULL;
+	T_EQ_U(acct_charge(a, BK_NEW_CONN, 1, now, NULL), BUDGET_OK,
+	    "a minute later: the 3rd of the hour");
+	now += 60000000ULL;
+	t0 = a->use.tat[BK_NEW_CONN][0];
+	T_EQ_U(acct_charge(a, BK_NEW_CONN, 1, now, &retry), BUDGET_OVER,
+	    "4th in the hour: over the hour window");
+	T_OK(a->use.tat[BK_NEW_CONN][0] == t0,
+	    "the minute window not spent either");
+	T_OK(retry > now + 60000000ULL, "retry when the hour lets one through");
+	t0 = a->use.tat[BK_NEW_CONN][0];
+	t1 = a->use.tat[BK_NEW_CONN][1];
+	acct_refund(a, BK_NEW_CONN, 1);
+	T_OK(a->use.tat[BK_NEW_CONN][0] < t0 && a->use.tat[BK_NEW_CONN][1] <
+	    t1, "a refund goes back to every window");
+	T_EQ_U(acct_charge(a, BK_NEW_CONN, 1, now, NULL), BUDGET_OK,
+	    "the refunded unit spent again");
+	acct_free(as);
+	store_close(s);
+	cleanup();
+}
+
 static void
 test_charge(void)
 {
@@ -252,7 +317,8 @@ test_charge(void)
 	struct config cfg;
 	struct accts *as;
 	struct acct *a;
-	uint64_t now = 1000 * HOUR_US, retry = 0, tat[BK_COUNT];
+	uint64_t now = 1000 * HOUR_US, retry = 0;
+	uint64_t tat[BK_RATES][BUDGET_WINDOWS_MAX];
 	enum budget_kind which = BK_COUNT;
 	int i, ok = 0;
 
@@ -262,7 +328,7 @@ test_charge(void)
 	a = acct_by_name(as, "alice");
 	T_EQ_U(a->dirty, 0, "clean after load");
 	for (i = 0; i < 6; i++)
-		if (acct_charge(a, BK_MSG_HOUR, 1, now, &retry) == BUDGET_OK)
+		if (acct_charge(a, BK_MESSAGES, 1, now, &retry) == BUDGET_OK)
 			ok++;
 	T_EQ_U(ok, 5, "five of six per hour");
 	T_OK(retry > now && retry <= now + HOUR_US / 5,
@@ -278,22 +344,23 @@ test_charge(void)
 	memcpy(tat, a->use.tat, sizeof(tat));
 	T_EQ_U(acct_charge_message(a, 1, now, &which, &retry), BUDGET_OVER,
 	    "message refused");
-	T_EQ_U(which, BK_MSG_HOUR, "by messages/hour");
+	T_EQ_U(which, BK_MESSAGES, "by messages/hour");
 	T_OK(memcmp(tat, a->use.tat, sizeof(tat)) == 0, "nothing spent");
 	now += HOUR_US;
 	T_EQ_U(acct_charge_message(a, 11, now, &which, &retry), BUDGET_OVER,
 	    "11 recipients over 10/day");
-	T_EQ_U(which, BK_RCPT_DAY, "by recipients/day");
+	T_EQ_U(which, BK_RECIPIENTS, "by recipients/day");
 	T_OK(memcmp(tat, a->use.tat, sizeof(tat)) == 0,
 	    "messages/hour not spent either");
 	T_EQ_U(acct_charge_message(a, 10, now, &which, &retry), BUDGET_OK,
 	    "10 recipients pass");
-	T_OK(a->use.tat[BK_MSG_HOUR] > tat[BK_MSG_HOUR] &&
-	    a->use.tat[BK_MSG_DAY] > tat[BK_MSG_DAY] &&
-	    a->use.tat[BK_RCPT_DAY] > tat[BK_RCPT_DAY], "all three spent");
+	T_OK(a->use.tat[BK_MESSAGES][0] > tat[BK_MESSAGES][0] &&
+	    a->use.tat[BK_MESSAGES][1] > tat[BK_MESSAGES][1] &&
+	    a->use.tat[BK_RECIPIENTS][0] > tat[BK_RECIPIENTS][0],
+	    "all three spent");
 	T_EQ_U(acct_charge_message(a, 1, now, &which, &retry), BUDGET_OVER,
 	    "the day's recipients are gone");
-	T_EQ_U(which, BK_RCPT_DAY, "by recipients/day again");
+	T_EQ_U(which, BK_RECIPIENTS, "by recipients/day again");
 	T_OK(retry > now, "retry later");
 	acct_free(as);
 	store_close(s);
@@ -314,11 +381,11 @@ test_flush_is_durable(void)
 	populate(s);
 	as = acct_load(s, &cfg);
 	a = acct_by_name(as, "bob");
-	acct_charge(a, BK_MSG_HOUR, 1, 5 * HOUR_US, NULL);
+	acct_charge(a, BK_MESSAGES, 1, 5 * HOUR_US, NULL);
 	a->use.messages = 1;
 	a->use.recipients = 3;
 	acct_touch(a);
-	tat = a->use.tat[BK_MSG_HOUR];
+	tat = a->use.tat[BK_MESSAGES][0];
 	T_OK(tat > 0, "charged");
 
 	/* a group commit that fails keeps the accounts dirty */
@@ -336,11 +403,11 @@ test_flush_is_durable(void)
 
 	s = reopen();
 	T_EQ_U(store_usage_get(s, 3, &u), 0, "usage after reopen");
-	T_EQ_U(u.tat[BK_MSG_HOUR], tat, "tat durable");
+	T_EQ_U(u.tat[BK_MESSAGES][0], tat, "tat durable");
 	T_EQ_U(u.messages, 1, "messages durable");
 	T_EQ_U(u.recipients, 3, "recipients durable");
 	as = acct_load(s, &cfg);
-	T_EQ_U(acct_by_name(as, "bob")->use.tat[BK_MSG_HOUR], tat,
+	T_EQ_U(acct_by_name(as, "bob")->use.tat[BK_MESSAGES][0], tat,
 	    "loaded back into memory");
 	acct_free(as);
 	store_close(s);
@@ -351,7 +418,7 @@ static void
 test_reload_keeps_state(void)
 {
 	struct store *s = scratch(), *ctl;
-	struct budget_limit two = { 2, HOUR_US, 0 };
+	struct budget two = { 2, { { 5, HOUR_US, 0 }, { 2, DAY_US, 0 } } };
 	struct config cfg;
 	struct accts *as;
 	struct acct *alice, *bob, *dave;
@@ -363,18 +430,18 @@ test_reload_keeps_state(void)
 	alice = acct_by_name(as, "alice");
 	bob = acct_by_name(as, "bob");
 	dave = acct_by_name(as, "dave");
-	acct_charge(alice, BK_MSG_HOUR, 2, HOUR_US, NULL);
-	tat = alice->use.tat[BK_MSG_HOUR];
+	acct_charge(alice, BK_MESSAGES, 2, HOUR_US, NULL);
+	tat = alice->use.tat[BK_MESSAGES][0];
 	alice->n_held = 4;
-	acct_charge(dave, BK_MSG_HOUR, 1, HOUR_US, NULL);
+	acct_charge(dave, BK_MESSAGES, 1, HOUR_US, NULL);
 	acct_flush(as);		/* dave clean, alice charged again below */
-	acct_charge(alice, BK_MSG_HOUR, 1, HOUR_US, NULL);
-	tat = alice->use.tat[BK_MSG_HOUR];
+	acct_charge(alice, BK_MESSAGES, 1, HOUR_US, NULL);
+	tat = alice->use.tat[BK_MESSAGES][0];
 
 	T_EQ_U(acct_reload(as), 0, "reload with no change");
 	ctl = reopen();		/* mailgovctl, another connection */
 	store_account_set_blocked(ctl, "alice", 1);
-	store_budget_set(ctl, "alice", BK_MSG_DAY, &two);
+	store_budget_set(ctl, "alice", BK_MESSAGES, &two);
 	store_sasl_add(ctl, "carol", "carol@example.org");
 	store_account_del(ctl, "bob");
 	store_usage_reset(ctl, "dave", 1);
@@ -385,11 +452,11 @@ test_reload_keeps_state(void)
 	T_EQ_U(acct_reload(as), 0, "reload");
 	T_OK(acct_by_name(as, "alice") == alice, "same object");
 	T_EQ_U(alice->blocked, 1, "new flag");
-	T_EQ_U(alice->lim[BK_MSG_DAY].limit, 2, "new budget");
-	T_EQ_U(alice->use.tat[BK_MSG_HOUR], tat, "dirty state kept");
+	T_EQ_U(alice->lim[BK_MESSAGES]->w[1].limit, 2, "new budget");
+	T_EQ_U(alice->use.tat[BK_MESSAGES][0], tat, "dirty state kept");
 	T_EQ_U(alice->dirty, 1, "still dirty");
 	T_EQ_U(alice->n_held, 4, "held count kept");
-	T_EQ_U(dave->use.tat[BK_MSG_HOUR], 0,
+	T_EQ_U(dave->use.tat[BK_MESSAGES][0], 0,
 	    "clean account takes the store's reset");
 	T_EQ_S(acct_by_sasl(as, "carol@example.org")->name, "carol",
 	    "new sasl");
@@ -397,7 +464,7 @@ test_reload_keeps_state(void)
 	T_EQ_S(acct_adopt_uid(as, 2000, 0)->name, "default", "bob's uid freed");
 	T_EQ_S(bob->name, "bob", "old pointer still readable");
 	T_EQ_S(acct_adopt_uid(as, 7500, 0)->name, "erin", "new range");
-	acct_charge(bob, BK_MSG_HOUR, 1, HOUR_US, NULL);
+	acct_charge(bob, BK_MESSAGES, 1, HOUR_US, NULL);
 	T_EQ_U(acct_flush(as), 0, "flush skips the deleted account");
 	T_EQ_U(alice->dirty, 0, "alice flushed");
 	acct_free(as);
@@ -434,11 +501,11 @@ test_reset_wins_over_unwritten_charges(void)
 	alice = acct_by_name(as, "alice");
 	dave = acct_by_name(as, "dave");
 	carol = acct_by_name(as, "carol");
-	acct_charge(alice, BK_MSG_HOUR, 2, HOUR_US, NULL);
-	acct_charge(dave, BK_MSG_HOUR, 2, HOUR_US, NULL);
+	acct_charge(alice, BK_MESSAGES, 2, HOUR_US, NULL);
+	acct_charge(dave, BK_MESSAGES, 2, HOUR_US, NULL);
 	T_EQ_U(acct_flush(as), 0, "first flush");
-	acct_charge(alice, BK_MSG_HOUR, 1, HOUR_US, NULL);	/* unwritten */
-	acct_charge(dave, BK_MSG_HOUR, 1, HOUR_US, NULL);	/* unwritten */
+	acct_charge(alice, BK_MESSAGES, 1, HOUR_US, NULL);	/* unwritten */
+	acct_charge(dave, BK_MESSAGES, 1, HOUR_US, NULL);	/* unwritten */
 	ctl = reopen();
 	T_EQ_U(store_usage_reset(ctl, "alice", 0), 0, "reset alice");
 	T_EQ_U(store_usage_reset(ctl, "dave", 0), 0, "reset dave");
@@ -446,26 +513,26 @@ test_reset_wins_over_unwritten_charges(void)
 	/* a flush that comes first finds dave's row moved on */
 	T_EQ_U(store_usage_put(s, &dave->use), 1, "old epoch refused");
 	T_EQ_U(acct_reload(as), 0, "reload");
-	T_EQ_U(alice->use.tat[BK_MSG_HOUR], 0, "dirty alice took the reset");
+	T_EQ_U(alice->use.tat[BK_MESSAGES][0], 0, "dirty alice took the reset");
 	T_EQ_U(alice->use.epoch, 1, "and its epoch");
-	T_EQ_U(dave->use.tat[BK_MSG_HOUR], 0, "dirty dave took the reset");
+	T_EQ_U(dave->use.tat[BK_MESSAGES][0], 0, "dirty dave took the reset");
 	T_EQ_U(acct_flush(as), 0, "flush after the reset");
 	store_usage_get(s, alice->id, &u);
-	T_EQ_U(u.tat[BK_MSG_HOUR], 0, "the store keeps the reset");
+	T_EQ_U(u.tat[BK_MESSAGES][0], 0, "the store keeps the reset");
 
 	/* the committer's case: a copy collected before the reset */
 	acct_single_writer(as);
-	acct_charge(carol, BK_MSG_HOUR, 3, HOUR_US, NULL);
+	acct_charge(carol, BK_MESSAGES, 3, HOUR_US, NULL);
 	acct_collect(as, 5, keep, NULL);
 	T_EQ_U(carol->dirty, 5, "collected into batch 5");
 	T_EQ_U(store_usage_reset(ctl, "carol", 1), 0, "reset carol --all");
 	acct_stale(as, carol->id, 5);
-	T_EQ_U(carol->use.tat[BK_MSG_HOUR], 0, "carol took the reset");
+	T_EQ_U(carol->use.tat[BK_MESSAGES][0], 0, "carol took the reset");
 	T_EQ_U(carol->use.messages, 0, "counters too");
 	T_EQ_U(carol->dirty, 0, "and is clean");
-	acct_charge(carol, BK_MSG_HOUR, 1, HOUR_US, NULL);
+	acct_charge(carol, BK_MESSAGES, 1, HOUR_US, NULL);
 	acct_stale(as, carol->id, 5);	/* a late copy of the same batch */
-	T_OK(carol->use.tat[BK_MSG_HOUR] != 0, "a second refusal keeps new "
+	T_OK(carol->use.tat[BK_MESSAGES][0] != 0, "a second refusal keeps new "
 	    "charges");
 	store_close(ctl);
 	acct_free(as);
@@ -517,7 +584,7 @@ test_hundred_thousand_accounts(void)
 
 	for (i = 0; i < 1000; i++) {
 		snprintf(name, sizeof(name), "site%06d", i * 97);
-		acct_charge(acct_by_name(as, name), BK_MSG_HOUR, 1, HOUR_US,
+		acct_charge(acct_by_name(as, name), BK_MESSAGES, 1, HOUR_US,
 		    NULL);
 	}
 	t0 = now_ms();
@@ -607,6 +674,7 @@ main(void)
 	test_lookups();
 	test_auto_accounts();
 	test_charge();
+	test_charge_windows();
 	test_flush_is_durable();
 	test_collect_and_committed();
 	test_reload_keeps_state();

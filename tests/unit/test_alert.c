@@ -197,16 +197,16 @@ test_budget(struct accts *as)
 		unsigned lines;		/* budget_over lines expected */
 		const char *what;
 	} steps[] = {
-		{ 1u << BK_MSG_HOUR, 1u << BK_MSG_HOUR, 1, "first refusal" },
-		{ 1u << BK_MSG_HOUR, 1u << BK_MSG_HOUR, 0, "second refusal" },
-		{ 1u << BK_MSG_DAY, 0, 0, "another kind passes" },
-		{ 1u << BK_MSG_HOUR, 1u << BK_MSG_HOUR, 0, "still refused" },
-		{ 1u << BK_MSG_HOUR, 0, 0, "the kind passes again" },
-		{ 1u << BK_MSG_HOUR, 1u << BK_MSG_HOUR, 1, "a new crossing" },
-		{ (1u << BK_MSG_HOUR) | (1u << BK_RCPT_MSG),
-		  (1u << BK_MSG_HOUR) | (1u << BK_RCPT_MSG), 1,
+		{ 1u << BK_MESSAGES, 1u << BK_MESSAGES, 1, "first refusal" },
+		{ 1u << BK_MESSAGES, 1u << BK_MESSAGES, 0, "second refusal" },
+		{ 1u << BK_RECIPIENTS, 0, 0, "another kind passes" },
+		{ 1u << BK_MESSAGES, 1u << BK_MESSAGES, 0, "still refused" },
+		{ 1u << BK_MESSAGES, 0, 0, "the kind passes again" },
+		{ 1u << BK_MESSAGES, 1u << BK_MESSAGES, 1, "a new crossing" },
+		{ (1u << BK_MESSAGES) | (1u << BK_RCPT_MSG),
+		  (1u << BK_MESSAGES) | (1u << BK_RCPT_MSG), 1,
 		  "a second kind crosses" },
-		{ 0, 1u << BK_MSG_DAY, 0, "over but not checked" },
+		{ 0, 1u << BK_RECIPIENTS, 0, "over but not checked" },
 	};
 	struct alerts *al = fresh(as, 1000, 60);
 	struct acct *a = acct_by_name(as, "web1");
@@ -230,14 +230,13 @@ test_budget(struct accts *as)
 	    "action=reject");
 	snprintf(want, sizeof(want), "event=budget_over account=web1 "
 	    "kind=recipients_per_message limit=%llu action=reject\n",
-	    (unsigned long long)a->lim[BK_RCPT_MSG].limit);
+	    (unsigned long long)a->lim[BK_RCPT_MSG]->w[0].limit);
 	T_EQ_U(count_of(want), 1, "a cap's limit is a number");
 	cap_begin();
-	alert_budget(al, a, T0, 1u << BK_MSG_HOUR, 1u << BK_MSG_HOUR, "");
-	T_OK(strstr(cap_text(), "kind=messages_per_hour limit=") != NULL &&
-	    strstr(cap_text(), "/") != NULL &&
-	    strstr(cap_text(), " \n") == NULL,
-	    "a rate's limit is N/window, no trailing blank");
+	alert_budget(al, a, T0, 1u << BK_MESSAGES, 1u << BK_MESSAGES, "");
+	T_OK(strstr(cap_text(), "kind=messages limit=100/1h,1000/1d\n") !=
+	    NULL, "a rate's limit is its windows, N/window,..., one word, "
+	    "no trailing blank");
 	alert_free(al);
 }
 

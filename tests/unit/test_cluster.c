@@ -192,7 +192,7 @@ static void
 test_gcra_matches_budget_c(struct cluster *c)
 {
 	struct acct *a = acct_by_name(as, "alice");
-	struct budget_limit l = a->lim[BK_MSG_HOUR];
+	struct budget_limit l = a->lim[BK_MESSAGES]->w[0];
 	struct answers r;
 	uint64_t tat = 0, now = clock_now_us(), retry = 0;
 	unsigned i, local_ok = 0;
@@ -203,7 +203,7 @@ test_gcra_matches_budget_c(struct cluster *c)
 		    BUDGET_OK;
 	T_EQ_U(r.ok, local_ok, "charges Redis allowed, as budget.c would");
 	T_EQ_U(r.over, 1, "the fourth message is refused");
-	T_EQ_U(r.which, BK_MSG_HOUR, "refused by messages_per_hour");
+	T_EQ_U(r.which, BK_MESSAGES, "refused by messages");
 	T_OK(r.retry_at > now + (retry - now) - 2000000 &&
 	    r.retry_at < now + (retry - now) + 2000000,
 	    "retry in %" PRIu64 " s, budget.c says %" PRIu64 " s",
@@ -214,7 +214,7 @@ test_gcra_matches_budget_c(struct cluster *c)
 	T_EQ_U(r.ok, 1, "8 of 10 recipients a day");
 	r = charge(c, a, 1, 3);
 	T_EQ_U(r.over, 1, "3 more are refused, all or nothing");
-	T_EQ_U(r.which, BK_RCPT_DAY, "by recipients_per_day");
+	T_EQ_U(r.which, BK_RECIPIENTS, "by recipients");
 	r = charge(c, a, 1, 2);
 	T_EQ_U(r.ok, 1, "but 2 still pass: the refusal spent nothing");
 	r = charge(c, a, 1, 11);
@@ -234,7 +234,7 @@ test_block_from_any_node(struct cluster *c)
 	cli("SET 'mgt:b:{frank}:blocked' 1", out, sizeof(out));
 	r = charge(c, a, 2, 1);
 	T_EQ_U(r.blocked, 2, "blocked: both refused");
-	cli("EXISTS 'mgt:b:{frank}:messages_per_hour:3600'", out,
+	cli("EXISTS 'mgt:b:{frank}:messages:3600'", out,
 	    sizeof(out));
 	T_EQ_S(out, "0", "a blocked charge spends nothing");
 	cli("DEL 'mgt:b:{frank}:blocked'", out, sizeof(out));
@@ -248,10 +248,10 @@ test_keys_expire(void)
 {
 	char	 out[128];
 
-	cli("PTTL 'mgt:b:{alice}:messages_per_hour:3600'", out, sizeof(out));
+	cli("PTTL 'mgt:b:{alice}:messages:3600'", out, sizeof(out));
 	T_OK(atoll(out) > 0 && atoll(out) <= 3600000 + 1,
 	    "the hour window's key expires by itself (PTTL %s)", out);
-	cli("PTTL 'mgt:b:{alice}:messages_per_day:86400'", out, sizeof(out));
+	cli("PTTL 'mgt:b:{bob}:recipients:86400'", out, sizeof(out));
 	T_OK(atoll(out) > 0, "so does the day window's (PTTL %s)", out);
 }
 
@@ -344,7 +344,7 @@ test_fallback_and_catch_up(struct cluster *c)
 	spin(NULL, NULL, 300);
 	r = charge(c, a, 4, 1);
 	T_EQ_U(r.ok, 3, "the shared count caught up: 3 of 6 left");
-	cli("EXISTS 'mgt:b:{erin}:messages_per_hour:3600'", out, sizeof(out));
+	cli("EXISTS 'mgt:b:{erin}:messages:3600'", out, sizeof(out));
 	T_EQ_S(out, "1", "erin's key was written");
 }
 
@@ -454,9 +454,9 @@ static struct store *
 scratch(void)
 {
 	const char *t = getenv("TMPDIR");
-	struct budget_limit three = { 3, HOUR_US, 0 };
-	struct budget_limit ten = { 10, DAY_US, 0 };
-	struct budget_limit six = { 6, HOUR_US, 0 };
+	struct budget three = { 1, { { 3, HOUR_US, 0 } } };
+	struct budget ten = { 1, { { 10, DAY_US, 0 } } };
+	struct budget six = { 1, { { 6, HOUR_US, 0 } } };
 	struct store *s;
 	char err[256];
 
@@ -474,14 +474,14 @@ scratch(void)
 		exit(1);
 	}
 	store_account_add(s, "alice", 0, NULL);
-	store_budget_set(s, "alice", BK_MSG_HOUR, &three);
+	store_budget_set(s, "alice", BK_MESSAGES, &three);
 	store_account_add(s, "bob", 0, NULL);
-	store_budget_set(s, "bob", BK_RCPT_DAY, &ten);
+	store_budget_set(s, "bob", BK_RECIPIENTS, &ten);
 	store_account_add(s, "carol", 0, NULL);
 	store_account_add(s, "dave", 0, NULL);
 	store_account_add(s, "erin", 0, NULL);
 	store_account_add(s, "frank", 0, NULL);
-	store_budget_set(s, "erin", BK_MSG_HOUR, &six);
+	store_budget_set(s, "erin", BK_MESSAGES, &six);
 	return s;
 }
 

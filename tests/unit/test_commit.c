@@ -342,7 +342,7 @@ struct answer {
 static void
 answer_wait(struct answer *w, struct acct *a)
 {
-	(void)acct_charge(a, BK_MSG_HOUR, 1, clock_now_us(), NULL);
+	(void)acct_charge(a, BK_MESSAGES, 1, clock_now_us(), NULL);
 	acct_count_message(a, 1, 1000);
 	w->a = a;
 	w->count = a->use.messages;
@@ -354,7 +354,7 @@ answer_wait(struct answer *w, struct acct *a)
 static void
 lazy_charge(struct acct *a)
 {
-	(void)acct_charge(a, BK_MSG_HOUR, 1, clock_now_us(), NULL);
+	(void)acct_charge(a, BK_MESSAGES, 1, clock_now_us(), NULL);
 	acct_count_message(a, 1, 1000);
 }
 

@@ -249,10 +249,11 @@ test_status(struct ctlsock *cs, struct accts *as, struct flows *fl)
 	}
 	T_EQ_U(ask(fd, "status\n", 7, 1, out, sizeof(out)), 0,
 	    "status answered");
-	snprintf(want, sizeof(want), "accounts=%zu\nflows=%zu\nuptime=",
+	snprintf(want, sizeof(want), "version=1\naccounts=%zu\nflows=%zu\n"
+	    "uptime=",
 	    acct_count(as), flow_count(fl));
 	T_OK(strncmp(out, want, strlen(want)) == 0,
-	    "status: accounts=, flows=, uptime= in order");
+	    "status: version=, accounts=, flows=, uptime= in order");
 	T_OK(sscanf(out + strlen(want), "%llu\n", &up) == 1 && up < 60,
 	    "uptime is a small number of seconds");
 	T_OK(strlen(out) > 2 && strcmp(out + strlen(out) - 2, "\n\n") == 0 &&
@@ -263,13 +264,74 @@ test_status(struct ctlsock *cs, struct accts *as, struct flows *fl)
 	T_EQ_U(ask(fd, "status\n", 7, 1, out, sizeof(out)), 0,
 	    "status with extras answered on the same connection");
 	T_OK(strstr(out, "\nheld=7\nversion=test\n\n") != NULL &&
-	    strncmp(out, "accounts=", 9) == 0,
+	    strncmp(out, "version=1\naccounts=", 19) == 0,
 	    "the daemon's extras follow the documented keys");
 	ctlsock_set_status(cs, NULL, NULL);
 
 	T_EQ_U(ask(fd, "status\r\n", 8, 1, out, sizeof(out)), 0,
 	    "status\\r\\n answered");
-	T_OK(strncmp(out, "accounts=", 9) == 0, "a CR before LF is ignored");
+	T_OK(strncmp(out, "version=1\naccounts=", 19) == 0, "a CR before LF is ignored");
+	close(fd);
+}
+
+/* test_top - the accounts of the last hour, hottest first, bounded;
+ * a malformed request gets the usage line and nothing else */
+static void
+test_top(struct ctlsock *cs, struct accts *as)
+{
+	static const char *const bad[] = { "top 0\n", "top 1001\n",
+	    "top x\n", "top 5 z\n", "top 5 m x\n", "top 5 \n", "top -1\n",
+	    "top 99999999999999999999\n" };
+	struct recent *rc = recent_new(16);
+	struct acct *a1 = acct_by_name(as, "web1");
+	struct acct *a2 = acct_by_name(as, "web2");
+	char out[16384], *row2;
+	size_t i;
+	int fd;
+
+	if ((fd = dial()) == -1 || rc == NULL || a1 == NULL || a2 == NULL) {
+		T_OK(0, "connect, rings and two accounts");
+		return;
+	}
+	T_EQ_U(ask(fd, "top\n", 4, 1, out, sizeof(out)), 0, "top, no rings");
+	T_OK(strcmp(out, "version=1\naccounts=0\nuntracked=0\nsort=m\n\n") ==
+	    0, "top without rings: nobody");
+	ctlsock_set_recent(cs, rc);
+	acct_set_recent(as, rc);
+	acct_note(a2, RECENT_MESSAGE, 2);
+	acct_note(a1, RECENT_MESSAGE, 9);
+	acct_note(a1, RECENT_HELD, 4);
+	acct_note(a2, RECENT_REDIRECTED, 3);
+	T_EQ_U(ask(fd, "top\n", 4, 1, out, sizeof(out)), 0, "top");
+	T_OK(strncmp(out, "version=1\naccounts=2\nuntracked=0\nsort=m\n"
+	    "row account=web1 rate=9 ", 62) == 0, "the hottest first");
+	row2 = strstr(out, "\nrow account=web2 ");
+	T_OK(row2 != NULL && strstr(row2, " messages=2 ") != NULL &&
+	    strstr(row2, " redirected=3 ") != NULL &&
+	    strstr(row2, " spark=2,0,") != NULL &&
+	    strstr(row2, ",0 script=-\n") != NULL, "the second row");
+	T_EQ_U(ask(fd, "top 1 d\n", 8, 1, out, sizeof(out)), 0, "top 1 d");
+	T_OK(strstr(out, "sort=d\nrow account=web2 ") != NULL &&
+	    strstr(out, "web1") == NULL, "by redirects, one row");
+	/* quiet for the hour, but with mail on hold: shown, last */
+	acct_default(as)->n_held = 2;
+	T_EQ_U(ask(fd, "top\n", 4, 1, out, sizeof(out)), 0, "top, held");
+	T_OK(strstr(out, "accounts=3\n") != NULL && (row2 = strstr(out,
+	    "\nrow account=default rate=0 ")) != NULL &&
+	    strstr(row2, " held=2 messages=0 ") != NULL &&
+	    strstr(row2 + 1, "\nrow") == NULL,
+	    "an account holding mail has a row, after the active ones");
+	acct_default(as)->n_held = 0;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		T_EQ_U(ask(fd, bad[i], strlen(bad[i]), 1, out, sizeof(out)), 0,
+		    "a bad top answered");
+		T_OK(strncmp(out, "error=usage: top ", 17) == 0 &&
+		    strstr(out, "row") == NULL, "%.*s: the usage, no rows",
+		    (int)strlen(bad[i]) - 1, bad[i]);
+	}
+	acct_set_recent(as, NULL);
+	ctlsock_set_recent(cs, NULL);
+	recent_free(rc);
 	close(fd);
 }
 
@@ -307,7 +369,7 @@ test_commands(struct accts *as)
 	}
 	T_EQ_U(ask(fd, "status\nbogus\nflows\n", 19, 3, out, sizeof(out)), 0,
 	    "three pipelined requests answered");
-	T_OK(strncmp(out, "accounts=", 9) == 0 &&
+	T_OK(strncmp(out, "version=1\naccounts=", 19) == 0 &&
 	    strstr(out, "\n\nerror=unknown command\n\nsrc=") != NULL,
 	    "answers in request order");
 
@@ -455,7 +517,7 @@ peer(uid_t uid, gid_t gid)
 		have += (size_t)n;
 		out[have] = '\0';
 		if (strstr(out, "\n\n") != NULL)
-			return strncmp(out, "accounts=", 9) == 0 ? 0 : 1;
+			return strncmp(out, "version=1\naccounts=", 19) == 0 ? 0 : 1;
 	}
 	return 3;
 }
@@ -612,6 +674,7 @@ main(void)
 		goto out;
 	test_status(cs, as, fl);
 	test_commands(as);
+	test_top(cs, as);
 	test_bound();
 	test_clients();
 	test_peers();

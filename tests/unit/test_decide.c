@@ -16,8 +16,8 @@
 #define DAY_US		86400000000ULL
 #define NOW		(1700000000ULL * 1000000u)
 #define QID		"4BCDEF1234"
-#define EOM_KINDS	((1u << BK_MSG_HOUR) | (1u << BK_MSG_DAY) | \
-	(1u << BK_RCPT_DAY))
+#define EOM_KINDS	((1u << BK_MESSAGES) | \
+	(1u << BK_RECIPIENTS))
 
 static char dir[256], path[512];
 
@@ -59,13 +59,13 @@ cleanup(void)
 static void
 populate(struct store *s)
 {
-	struct budget_limit two = { 2, HOUR_US, 0 };
-	struct budget_limit ten = { 10, DAY_US, 0 };
-	struct budget_limit cap = { 3, 0, 0 };
+	struct budget two = { 1, { { 2, HOUR_US, 0 } } };
+	struct budget ten = { 1, { { 10, DAY_US, 0 } } };
+	struct budget cap = { 1, { { 3, 0, 0 } } };
 
 	store_account_add(s, "alice", 0, NULL);
-	store_budget_set(s, "alice", BK_MSG_HOUR, &two);
-	store_budget_set(s, "alice", BK_RCPT_DAY, &ten);
+	store_budget_set(s, "alice", BK_MESSAGES, &two);
+	store_budget_set(s, "alice", BK_RECIPIENTS, &ten);
 	store_budget_set(s, "alice", BK_RCPT_MSG, &cap);
 	store_account_add(s, "bob", 0, NULL);
 	store_domain_add(s, "bob", "bob.example");
@@ -143,15 +143,15 @@ test_within(struct decide_env *env, struct acct *a)
 	    "within budget: the three windows reported as passed");
 	T_EQ_U(d.owe, 1, "within budget: the accepting answer is watched");
 	T_EQ_S(d.queue_id, QID "1", "within budget: its queue ID");
-	T_OK(a->use.tat[BK_MSG_HOUR] > NOW, "within budget: charged");
-	T_OK(a->use.tat[BK_RCPT_DAY] > NOW, "within budget: recipients too");
+	T_OK(a->use.tat[BK_MESSAGES][0] > NOW, "within budget: charged");
+	T_OK(a->use.tat[BK_RECIPIENTS][0] > NOW, "within budget: recipients too");
 	T_EQ_U(a->use.messages, 0, "the counters are the caller's to bump");
-	tat = a->use.tat[BK_MSG_HOUR];
+	tat = a->use.tat[BK_MESSAGES][0];
 	eom(env, a, 0, "1", NULL, NULL, NOW, &d);
 	T_EQ_U(d.action, DECIDE_DUNNO, "main instance: DUNNO");
 	T_EQ_U(d.owe, 0, "main instance: nothing to watch");
 	T_OK(d.queue_id == NULL, "main instance: no queue ID");
-	T_OK(a->use.tat[BK_MSG_HOUR] > tat, "main instance: charged");
+	T_OK(a->use.tat[BK_MESSAGES][0] > tat, "main instance: charged");
 }
 
 static void
@@ -164,18 +164,18 @@ test_over(struct decide_env *env, struct acct *a)
 	fresh(a);
 	eom(env, a, 1, "1", "10", QID "2", NOW, &d);
 	eom(env, a, 1, "1", "10", QID "3", NOW, &d);
-	tat = a->use.tat[BK_MSG_HOUR];
+	tat = a->use.tat[BK_MESSAGES][0];
 	eom(env, a, 1, "1", "10", QID "4", NOW, &d);
 	T_EQ_U(d.action, DECIDE_HOLD, "over, queue: HOLD");
-	T_EQ_S(d.text, "HOLD mailgov: account alice over messages_per_hour",
+	T_EQ_S(d.text, "HOLD mailgov: account alice over messages",
 	    "over, queue: the text");
 	T_EQ_U(d.count, DECIDE_C_HELD, "over, queue: counted held");
 	T_EQ_U(d.note_held, 1, "over, queue: noted for release");
 	T_EQ_U(hold_asked, 1, "over, queue: the hold caps asked");
 	T_OK(d.alert_action != NULL && strcmp(d.alert_action, "hold") == 0 &&
-	    d.alert_kind == BK_MSG_HOUR && d.checked == EOM_KINDS,
-	    "over, queue: a hold alert for messages_per_hour");
-	T_EQ_U(a->use.tat[BK_MSG_HOUR], tat, "over, queue: nothing spent");
+	    d.alert_kind == BK_MESSAGES && d.checked == EOM_KINDS,
+	    "over, queue: a hold alert for messages");
+	T_EQ_U(a->use.tat[BK_MESSAGES][0], tat, "over, queue: nothing spent");
 	T_EQ_U(verdicts_find(env->verdicts, QID "4", a->id), VERDICT_HELD,
 	    "over, queue: the verdict is remembered");
 
@@ -183,7 +183,7 @@ test_over(struct decide_env *env, struct acct *a)
 	hold_asked = 0;
 	eom(env, a, 0, "1", "10", NULL, NOW, &d);
 	T_EQ_U(d.action, DECIDE_DEFER, "over, main: DEFER");
-	T_EQ_S(d.text, "DEFER_IF_PERMIT 4.7.1 mailgov: messages_per_hour "
+	T_EQ_S(d.text, "DEFER_IF_PERMIT 4.7.1 mailgov: messages "
 	    "budget exceeded for account alice, retry after 1800 s",
 	    "over, main: the text says when");
 	T_EQ_U(d.count, DECIDE_C_REFUSED, "over, main: counted refused");
@@ -210,7 +210,7 @@ test_over(struct decide_env *env, struct acct *a)
 	a->mode = MODE_REJECT;
 	eom(env, a, 1, "1", "10", QID "7", NOW, &d);
 	T_EQ_U(d.action, DECIDE_REJECT, "mode reject: REJECT");
-	T_EQ_S(d.text, "REJECT 5.7.1 mailgov: messages_per_hour budget "
+	T_EQ_S(d.text, "REJECT 5.7.1 mailgov: messages budget "
 	    "exceeded for account alice", "mode reject: the text");
 	T_EQ_U(d.count, DECIDE_C_REFUSED, "mode reject: counted refused");
 	T_OK(d.alert_action && strcmp(d.alert_action, "reject") == 0,
@@ -220,10 +220,10 @@ test_over(struct decide_env *env, struct acct *a)
 	fresh(a);
 	a->mode = MODE_DEFER;
 	eom(env, a, 0, "11", NULL, NULL, NOW, &d);
-	T_EQ_S(d.text, "DEFER_IF_PERMIT 4.7.1 mailgov: recipients_per_day "
+	T_EQ_S(d.text, "DEFER_IF_PERMIT 4.7.1 mailgov: recipients "
 	    "budget exceeded for account alice, message too large for the "
 	    "budget", "too large: no retry time");
-	T_EQ_U(a->use.tat[BK_MSG_HOUR], 0,
+	T_EQ_U(a->use.tat[BK_MESSAGES][0], 0,
 	    "too large: all or nothing, no window spent");
 }
 
@@ -241,7 +241,7 @@ test_blocked(struct decide_env *env, struct acct *a)
 	T_EQ_U(d.count, DECIDE_C_REFUSED, "blocked: counted refused");
 	T_OK(d.alert_kind == -1 && d.alert_event &&
 	    strcmp(d.alert_event, "blocked") == 0, "blocked: its own alert");
-	T_EQ_U(a->use.tat[BK_MSG_HOUR], 0, "blocked: nothing charged");
+	T_EQ_U(a->use.tat[BK_MESSAGES][0], 0, "blocked: nothing charged");
 	a->n_held = 3;
 	eom(env, a, 1, "1", "10", QID "9", NOW, &d);
 	T_EQ_U(d.action, DECIDE_REJECT, "blocked before held mail waiting");
@@ -262,7 +262,7 @@ test_held_waiting(struct decide_env *env, struct acct *a)
 	T_EQ_U(d.note_held, 1, "held mail waiting: noted for release");
 	T_EQ_U(d.rcpts, 2, "held mail waiting: with its recipients");
 	T_EQ_U(d.size, 500, "held mail waiting: and its size");
-	T_EQ_U(a->use.tat[BK_MSG_HOUR], 0,
+	T_EQ_U(a->use.tat[BK_MESSAGES][0], 0,
 	    "held mail waiting: not charged (its release is)");
 	T_OK(d.alert_action == NULL && d.checked == 0,
 	    "held mail waiting: no alert");
@@ -369,7 +369,7 @@ test_rcpt(struct acct *a)
 	T_OK(d.alert_action && strcmp(d.alert_action, "refuse_rcpt") == 0 &&
 	    d.alert_kind == BK_RCPT_MSG &&
 	    d.checked == (1u << BK_RCPT_MSG), "rcpt past the cap: alert");
-	T_EQ_U(a->use.tat[BK_RCPT_DAY], 0, "rcpt: a cap spends nothing");
+	T_EQ_U(a->use.tat[BK_RECIPIENTS][0], 0, "rcpt: a cap spends nothing");
 }
 
 static void
@@ -380,11 +380,11 @@ test_repeat(struct decide_env *env, struct acct *a, struct acct *b)
 
 	fresh(a);
 	eom(env, a, 1, "1", "10", QID "G", NOW, &d);
-	tat = a->use.tat[BK_MSG_HOUR];
+	tat = a->use.tat[BK_MESSAGES][0];
 	eom(env, a, 1, "1", "10", QID "G", NOW, &d);
 	T_EQ_U(d.action, DECIDE_DUNNO, "asked again: the same DUNNO");
 	T_EQ_U(d.count, 0, "asked again: not counted twice");
-	T_EQ_U(a->use.tat[BK_MSG_HOUR], tat, "asked again: not charged twice");
+	T_EQ_U(a->use.tat[BK_MESSAGES][0], tat, "asked again: not charged twice");
 	T_EQ_U(d.owe, 1, "asked again: watched again");
 	T_EQ_U(d.dep, 1, "asked again: after the commit");
 	T_OK(d.alert_action == NULL && d.checked == 0,

@@ -96,7 +96,7 @@ test_verdicts(struct accts *as)
 	T_EQ_U(decide(blk, "198.51.100.25", 25, now),
 	    V(FLOW_REJECT, GOV_R_BLOCKED), "blocked beats exempt");
 
-	/* capped: connections_per_minute 3, connections 2 */
+	/* capped: new_connections 3, connections 2 */
 	count_calls = 0;
 	live_n = 1;
 	T_EQ_U(decide(capped, "192.0.2.25", 25, now),
@@ -141,7 +141,7 @@ test_mark(void)
 	    0xff0000ffu | cfg.mark_allow, "other bits kept, stale bit cleared");
 	T_EQ_U(govern_mark(&cfg, 0xffffffffu, FLOW_REDIRECT),
 	    ~cfg.mark_mask, "redirect clears only the mask");
-	T_EQ_S(govern_reason_name(GOV_R_CONN_RATE), "connections_per_minute",
+	T_EQ_S(govern_reason_name(GOV_R_CONN_RATE), "new_connections",
 	    "reason name");
 	T_EQ_S(govern_reason_name(99), "unknown", "unknown reason name");
 }
@@ -181,8 +181,9 @@ test_reuse(void)
 static struct accts *
 setup(char *dir)
 {
-	struct budget_limit rate = { 3, 60 * S, 0 }, cap = { 2, 60 * S, 0 };
-	struct budget_limit unl = { BUDGET_UNLIMITED, 60 * S, 0 };
+	struct budget rate = { 1, { { 3, 60 * S, 0 } } };
+	struct budget cap = { 1, { { 2, 0, 0 } } };
+	struct budget unl = { 1, { { BUDGET_UNLIMITED, 60 * S, 0 } } };
 	char path[256], err[256];
 	struct store *st;
 	struct accts *as;
@@ -196,13 +197,13 @@ setup(char *dir)
 	if (store_account_add(st, "web1", 0, NULL) == -1 ||
 	    store_relay_add(st, "web1", "198.51.100.25", 25) == -1 ||
 	    store_relay_add(st, "web1", "2001:db8::25", 0) == -1 ||
-	    store_budget_set(st, "web1", BK_CONN_MIN, &unl) == -1 ||
+	    store_budget_set(st, "web1", BK_NEW_CONN, &unl) == -1 ||
 	    store_budget_set(st, "web1", BK_CONN, &unl) == -1 ||
 	    store_account_add(st, "blk", 0, NULL) == -1 ||
 	    store_relay_add(st, "blk", "198.51.100.25", 25) == -1 ||
 	    store_account_set_blocked(st, "blk", 1) == -1 ||
 	    store_account_add(st, "capped", 0, NULL) == -1 ||
-	    store_budget_set(st, "capped", BK_CONN_MIN, &rate) == -1 ||
+	    store_budget_set(st, "capped", BK_NEW_CONN, &rate) == -1 ||
 	    store_budget_set(st, "capped", BK_CONN, &cap) == -1) {
 		printf("# store: %s\n", store_error(st));
 		store_close(st);

@@ -62,7 +62,8 @@ row(int64_t id, uint64_t m)
 	memset(&u, 0, sizeof(u));
 	u.account = id;
 	u.messages = m;
-	u.tat[0] = 1000 + m;
+	u.tat[0][0] = 1000 + m;
+	u.tat[BK_RATES - 1][BUDGET_WINDOWS_MAX - 1] = 2000 + m;
 	u.last_seen = 1700000000;
 	return u;
 }
@@ -110,6 +111,13 @@ test_replay(void)
 	T_EQ_U(redo_replay(r, s), 2, "two records replayed");
 	T_EQ_U(messages(s, a), 2, "the newer row of a won");
 	T_EQ_U(messages(s, b), 7, "b applied");
+	{
+		struct store_usage u;
+
+		store_usage_get(s, b, &u);
+		T_OK(u.tat[0][0] == 1007 && u.tat[BK_RATES - 1]
+		    [BUDGET_WINDOWS_MAX - 1] == 2007, "every window's tat kept");
+	}
 	store_redo_applied(s, &applied);
 	T_EQ_U(applied, 2, "mark raised");
 	rows[0] = row(a, 3);
@@ -123,6 +131,74 @@ test_replay(void)
 	T_EQ_U(redo_replay(r, s), 1, "one record above the mark");
 	T_EQ_U(messages(s, a), 3, "a from the third record");
 	T_EQ_U(messages(s, b), 0, "b's reset stands");
+	redo_close(r);
+	store_close(s);
+	cleanup();
+}
+
+/* put64le - v little-endian at p */
+static void
+put64le(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/*
+ * test_version1_replayed - a record an older mailgovd wrote (version 1:
+ * six tats of the old kinds) is replayed after an upgrade, its tats
+ * moved to the windows the schema migration moves them to
+ */
+static void
+test_version1_replayed(void)
+{
+	unsigned char rec[512];
+	struct store_usage u;
+	struct store *s;
+	struct redo *r;
+	uint32_t crc;
+	int64_t a, b;
+	char err[256];
+	int fd, i;
+
+	s = scratch(&a, &b);
+	r = redo_open(rpath, 1, err, sizeof(err));
+	if (r == NULL) {
+		T_OK(0, "redo_open: %s", err);
+		return;
+	}
+	redo_close(r);
+	memset(rec, 0, sizeof(rec));
+	memcpy(rec, "MGRD", 4);
+	rec[4] = 1;				/* version 1 */
+	rec[8] = 1;				/* one row */
+	put64le(rec + 16, 1);			/* seq */
+	put64le(rec + 32, (uint64_t)a);
+	for (i = 0; i < 6; i++)			/* tat0..tat5 */
+		put64le(rec + 32 + 8 * (1 + i), 100 + (uint64_t)i);
+	put64le(rec + 32 + 8 * 7, 9);		/* messages */
+	crc = redo_crc32(0, rec, 32);
+	crc = redo_crc32(crc, rec + 32, 17 * 8);
+	for (i = 0; i < 4; i++)
+		rec[12 + i] = (unsigned char)(crc >> (8 * i));
+	if ((fd = open(rpath, O_WRONLY)) == -1 ||
+	    pwrite(fd, rec, sizeof(rec), 0) != (ssize_t)sizeof(rec)) {
+		T_OK(0, "write a version 1 record");
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	close(fd);
+	r = redo_open(rpath, 1, err, sizeof(err));
+	T_EQ_U(redo_replay(r, s), 1, "a version 1 record replayed");
+	store_usage_get(s, a, &u);
+	T_EQ_U(u.messages, 9, "version 1: its counters");
+	T_OK(u.tat[BK_MESSAGES][0] == 100 && u.tat[BK_MESSAGES][1] == 101 &&
+	    u.tat[BK_RECIPIENTS][0] == 102 && u.tat[BK_NEW_CONN][0] == 105 &&
+	    u.tat[BK_MESSAGES][2] == 0 && u.tat[BK_RECIPIENTS][1] == 0,
+	    "version 1: the old kinds' tats on their new windows");
 	redo_close(r);
 	store_close(s);
 	cleanup();
@@ -230,6 +306,7 @@ int
 main(void)
 {
 	test_replay();
+	test_version1_replayed();
 	test_torn_record_ignored();
 	test_half_switch_waits_for_apply();
 	test_wrong_size_refused();

@@ -102,7 +102,7 @@ cleanup(void)
 /* account - a with its id, and one budget when lim != NULL */
 static int64_t
 account(struct store *s, const char *name, enum budget_kind k,
-    const struct budget_limit *lim)
+    const struct budget *lim)
 {
 	int64_t	 id = -1;
 
@@ -246,8 +246,9 @@ test_scheduler(void)
 {
 	struct config cfg;
 	struct store *s = scratch(&cfg, NULL);
-	struct budget_limit rcpt5 = { 5, DAY_US, 0 }, one = { 1, HOUR_US, 0 };
-	struct budget_limit none = { 0, HOUR_US, 0 };
+	struct budget rcpt5 = { 1, { { 5, DAY_US, 0 } } };
+	struct budget one = { 1, { { 1, HOUR_US, 0 } } };
+	struct budget none = { 1, { { 0, HOUR_US, 0 } } };
 	struct accts *as;
 	struct loop *loop;
 	struct release *r;
@@ -257,22 +258,22 @@ test_scheduler(void)
 
 	/* fit: 5 recipients a day; fit2 (2 rcpts) goes, fit3 (4) does
 	 * not fit what is left, and fit4 (1) waits behind it */
-	fit = account(s, "fit", BK_RCPT_DAY, &rcpt5);
+	fit = account(s, "fit", BK_RECIPIENTS, &rcpt5);
 	hold(s, fit, "FIT3AAAAA", 50, 4, 0);	/* inserted first, younger */
 	hold(s, fit, "FIT2AAAAA", 60, 2, 0);
 	hold(s, fit, "FIT4AAAAA", 40, 1, 0);
 	/* pre: one message an hour; the prepaid one costs nothing */
-	pre = account(s, "pre", BK_MSG_HOUR, &one);
+	pre = account(s, "pre", BK_MESSAGES, &one);
 	hold(s, pre, "PRE1AAAAA", 60, 1, 1);
 	hold(s, pre, "PRE2AAAAA", 50, 1, 0);
 	hold(s, pre, "PRE3AAAAA", 40, 1, 0);
 	/* blk: plenty of budget, but blocked */
-	blk = account(s, "blk", BK_MSG_HOUR, NULL);
+	blk = account(s, "blk", BK_MESSAGES, NULL);
 	hold(s, blk, "BLK1AAAAA", 60, 1, 0);
 	if (store_account_set_blocked(s, "blk", 1) == -1)
 		exit(1);
 	/* zero: a budget of 0 refuses all, but prepaid mail still goes */
-	zero = account(s, "zero", BK_MSG_HOUR, &none);
+	zero = account(s, "zero", BK_MESSAGES, &none);
 	hold(s, zero, "ZRO1AAAAA", 60, 1, 1);
 	hold(s, zero, "ZRO2AAAAA", 50, 1, 0);
 	(void)blk;
@@ -382,9 +383,9 @@ test_stuck_postsuper_times_out(void)
 	int64_t	 slow, next;
 	uint64_t t0, took;
 
-	slow = account(s, "slow", BK_MSG_HOUR, NULL);
+	slow = account(s, "slow", BK_MESSAGES, NULL);
 	hold(s, slow, "STUCKAAAA", 60, 1, 0);
-	next = account(s, "next", BK_MSG_HOUR, NULL);
+	next = account(s, "next", BK_MESSAGES, NULL);
 	hold(s, next, "NEXT1AAAA", 50, 1, 0);
 	hold(s, next, "NEXT2AAAA", 40, 1, 0);
 	setenv("MAILGOV_HELPER_TIMEOUT", "1", 1);

@@ -127,7 +127,7 @@ test_utree(const struct config *base_cfg)
 	    "-A MAILGOV_U3 64004\n-A MAILGOV_U3 64005\n"
 	    "-A MAILGOV_U4 64006\n-A MAILGOV_U4 64007\n"
 	    "-A MAILGOV_U4 64050\n");
-	/* accounts with connections_per_minute unlimited, clipped to the
+	/* accounts with new_connections unlimited, clipped to the
 	 * web users like the caps */
 	rules_caps_add_uids(&norate, &c, "bulk", 64010, 64011, 0);
 	rules_caps_add_uids(&norate, &c, "outside", 10, 20, 0);
@@ -310,7 +310,7 @@ test_language(void)
 	    "acme return\n_ad__ame_ return\n");
 	rules_caps_free(&caps);
 
-	c.budget[BK_CONN].limit = BUDGET_UNLIMITED;
+	c.budget[BK_CONN].w[0].limit = BUDGET_UNLIMITED;
 	check("an unlimited default has no rule", "d @CONN_DEFAULT@\ne\n",
 	    &c, RULES_NFT, NULL, "e\n");
 
@@ -529,7 +529,7 @@ test_golden(void)
 	c.mark_mask = 0xc;
 	c.mark_allow = 0x4;
 	c.mark_reject = 0x8;
-	c.budget[BK_CONN].limit = BUDGET_UNLIMITED;
+	c.budget[BK_CONN].w[0].limit = BUDGET_UNLIMITED;
 	c.policy_tcp[0] = '\0';	/* no policy port to close */
 	golden_all("ports", &c, NULL);
 
@@ -572,7 +572,7 @@ test_golden(void)
 
 	/* syn_rate with a web group, twelve known web users, an account
 	 * with its own cap (it leaves the default cap first) and one whose
-	 * connections_per_minute is unlimited (syn_rate leaves it alone) */
+	 * new_connections is unlimited (syn_rate leaves it alone) */
 	base(&c);
 	c.web_gids[0] = 33;
 	c.n_web_gids = 1;

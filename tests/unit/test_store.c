@@ -387,30 +387,57 @@ test_budgets(void)
 {
 	struct store *s = fresh();
 	struct store_account a;
-	struct budget_limit b = { 100, 3600000000ULL, 10 };
-	struct budget_limit u = { BUDGET_UNLIMITED, 3600000000ULL, 0 };
+	struct budget b = { 1, { { 100, 3600000000ULL, 10 } } };
+	struct budget u = { 1, { { BUDGET_UNLIMITED, 3600000000ULL, 0 } } };
 
 	store_account_add(s, "x", 0, NULL);
-	T_EQ_U(store_budget_set(s, "x", BK_MSG_HOUR, &b), 0, "set budget");
-	T_EQ_U(store_budget_set(s, "x", BK_RCPT_DAY, &u), 0, "set unlimited");
+	T_EQ_U(store_budget_set(s, "x", BK_MESSAGES, &b), 0, "set budget");
+	T_EQ_U(store_budget_set(s, "x", BK_RECIPIENTS, &u), 0, "set unlimited");
 	T_EQ_U(store_account_get(s, "x", &a), 0, "get x");
-	T_EQ_U(a.has[BK_MSG_HOUR], 1, "has msg/hour");
-	T_EQ_U(a.budget[BK_MSG_HOUR].limit, 100, "limit");
-	T_EQ_U(a.budget[BK_MSG_HOUR].period_us, 3600000000ULL, "period");
-	T_EQ_U(a.budget[BK_MSG_HOUR].burst, 10, "burst");
-	T_EQ_U(a.budget[BK_RCPT_DAY].limit, BUDGET_UNLIMITED, "unlimited");
-	T_EQ_U(a.has[BK_MSG_DAY], 0, "no msg/day row");
-	T_EQ_U(store_budget_set(s, "x", BK_MSG_HOUR, NULL), 0, "clear");
+	T_EQ_U(a.has[BK_MESSAGES], 1, "has msg/hour");
+	T_EQ_U(a.budget[BK_MESSAGES].w[0].limit, 100, "limit");
+	T_EQ_U(a.budget[BK_MESSAGES].w[0].period_us, 3600000000ULL, "period");
+	T_EQ_U(a.budget[BK_MESSAGES].w[0].burst, 10, "burst");
+	T_EQ_U(a.budget[BK_RECIPIENTS].w[0].limit, BUDGET_UNLIMITED, "unlimited");
+	T_EQ_U(a.has[BK_NEW_CONN], 0, "no new_connections row");
+	T_EQ_U(store_budget_set(s, "x", BK_MESSAGES, NULL), 0, "clear");
 	T_EQ_U(store_account_get(s, "x", &a), 0, "get x again");
-	T_EQ_U(a.has[BK_MSG_HOUR], 0, "cleared to default");
-	T_EQ_U(store_budget_set(s, "default", BK_MSG_HOUR, &u), (uint64_t)-1,
+	T_EQ_U(a.has[BK_MESSAGES], 0, "cleared to default");
+	T_EQ_U(store_budget_set(s, "default", BK_MESSAGES, &u), (uint64_t)-1,
 	    "default unlimited");
 	T_EQ_S(store_error(s), "the default account cannot have an unlimited "
 	    "budget", "default unlimited error");
-	T_EQ_U(store_budget_set(s, "default", BK_MSG_HOUR, &b), 0,
+	T_EQ_U(store_budget_set(s, "default", BK_MESSAGES, &b), 0,
 	    "default limited");
-	b.period_us = 0;
-	T_EQ_U(store_budget_set(s, "x", BK_MSG_HOUR, &b), (uint64_t)-1,
+	{
+		struct budget two = { 2, { { 5, 60000000ULL, 0 },
+		    { 50, 86400000000ULL, 0 } } };
+
+		T_EQ_U(store_budget_set(s, "x", BK_MESSAGES, &two), 0,
+		    "two windows");
+		T_EQ_U(store_budget_set(s, "x", BK_MESSAGES, &b), 0,
+		    "one window over two");
+		store_account_get(s, "x", &a);
+		T_OK(a.budget[BK_MESSAGES].n == 1 &&
+		    a.budget[BK_MESSAGES].w[0].limit == 100,
+		    "set replaces every window of the kind");
+		store_budget_set(s, "x", BK_MESSAGES, &two);
+		store_account_get(s, "x", &a);
+		T_OK(a.budget[BK_MESSAGES].n == 2 &&
+		    a.budget[BK_MESSAGES].w[1].period_us == 86400000000ULL,
+		    "two windows back, in order");
+		two.n = BUDGET_WINDOWS_MAX + 1;
+		T_EQ_U(store_budget_set(s, "x", BK_MESSAGES, &two),
+		    (uint64_t)-1, "too many windows");
+		two.n = 2;
+		T_EQ_U(store_budget_set(s, "x", BK_CONN, &two), (uint64_t)-1,
+		    "windows on a cap");
+		two.n = 0;
+		T_EQ_U(store_budget_set(s, "x", BK_MESSAGES, &two),
+		    (uint64_t)-1, "no window");
+	}
+	b.w[0].period_us = 0;
+	T_EQ_U(store_budget_set(s, "x", BK_MESSAGES, &b), (uint64_t)-1,
 	    "zero period on a rate");
 	T_EQ_U(store_budget_set(s, "x", BK_RCPT_MSG, &b), 0,
 	    "zero period on a cap");
@@ -443,11 +470,12 @@ test_usage(void)
 	store_account_add(s, "x", 0, &x);
 	T_EQ_U(store_usage_get(s, x, &g), 0, "get without a row");
 	T_EQ_U(g.account, x, "zero usage names the account");
-	T_EQ_U(g.messages + g.tat[0], 0, "zero usage");
+	T_EQ_U(g.messages + g.tat[0][0], 0, "zero usage");
 	memset(&u, 0, sizeof(u));
 	u.account = x;
-	for (k = 0; k < BK_COUNT; k++)
-		u.tat[k] = 1000 + k;
+	for (k = 0; k < BK_RATES * BUDGET_WINDOWS_MAX; k++)
+		u.tat[k / BUDGET_WINDOWS_MAX][k % BUDGET_WINDOWS_MAX] =
+		    1000 + (uint64_t)k;
 	u.messages = 5;
 	u.recipients = 7;
 	u.bytes = UINT64_MAX;	/* clamps, never wraps negative */
@@ -460,7 +488,8 @@ test_usage(void)
 	u.messages = 6;
 	T_EQ_U(store_usage_put(s, &u), 0, "put again (upsert)");
 	T_EQ_U(store_usage_get(s, x, &g), 0, "get");
-	T_EQ_U(g.tat[5], 1005, "tat5");
+	T_EQ_U(g.tat[1][1], 1005, "tat5");
+	T_EQ_U(g.tat[2][3], 1011, "tat11");
 	T_EQ_U(g.messages, 6, "messages");
 	T_EQ_U(g.bytes, INT64_MAX, "bytes clamped");
 	T_EQ_U(g.connections, 4, "connections");
@@ -472,7 +501,7 @@ test_usage(void)
 	T_EQ_U(n, 1, "one usage row");
 	T_EQ_U(store_usage_reset(s, "x", 0), 0, "reset engine state");
 	store_usage_get(s, x, &g);
-	T_EQ_U(g.tat[0] + g.tat[5], 0, "tat zeroed");
+	T_EQ_U(g.tat[0][0] + g.tat[1][1] + g.tat[2][3], 0, "tat zeroed");
 	T_EQ_U(g.messages, 6, "counters kept");
 	T_EQ_U(store_usage_reset(s, "x", 1), 0, "reset all");
 	store_usage_get(s, x, &g);
@@ -619,7 +648,7 @@ test_explicit_account_takes_over_auto_uid(void)
 	T_EQ_U(store_account_add_auto(s, "mgweb1", 64001, &aut), 0, "auto");
 	memset(&u, 0, sizeof(u));
 	u.account = aut;
-	u.tat[BK_MSG_HOUR] = 777;
+	u.tat[BK_MESSAGES][0] = 777;
 	u.messages = 9;
 	T_EQ_U(store_usage_put(s, &u), 0, "auto usage");
 	memset(&h, 0, sizeof(h));
@@ -641,7 +670,7 @@ test_explicit_account_takes_over_auto_uid(void)
 	T_EQ_S(l.ids, "AB12CD ", "held mail moved to shop");
 	memset(&u, 0, sizeof(u));
 	T_EQ_U(store_usage_get(s, shop, &u), 0, "shop usage");
-	T_EQ_U(u.tat[BK_MSG_HOUR], 777, "budget state moved");
+	T_EQ_U(u.tat[BK_MESSAGES][0], 777, "budget state moved");
 	T_EQ_U(u.messages, 9, "counters moved");
 
 	T_EQ_U(store_account_add(s, "blog", 0, NULL), 0, "blog");
@@ -761,6 +790,25 @@ test_changed_sees_other_connections(void)
 	cleanup();
 }
 
+/*
+ * TO_V4 - turn a new file back into schema version 4: budgets by kind
+ * alone (0 messages_per_hour, 1 messages_per_day, 2 recipients_per_day,
+ * 3 recipients_per_message, 4 connections, 5 connections_per_minute),
+ * usage with tat0..tat5
+ */
+#define TO_V4 \
+	"DROP TABLE budgets;" \
+	"CREATE TABLE budgets (" \
+	"  account INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE," \
+	"  kind INTEGER NOT NULL, lim INTEGER NOT NULL," \
+	"  period_us INTEGER NOT NULL, burst INTEGER NOT NULL DEFAULT 0," \
+	"  PRIMARY KEY (account, kind)) WITHOUT ROWID;" \
+	"ALTER TABLE usage DROP COLUMN tat6; ALTER TABLE usage DROP COLUMN tat7;" \
+	"ALTER TABLE usage DROP COLUMN tat8; ALTER TABLE usage DROP COLUMN tat9;" \
+	"ALTER TABLE usage DROP COLUMN tat10;" \
+	"ALTER TABLE usage DROP COLUMN tat11;" \
+	"UPDATE schema_version SET version = 4;"
+
 /* a version 1 file (no usage.epoch) is migrated in place, rows kept */
 static void
 test_migrates_version_1(void)
@@ -779,7 +827,7 @@ test_migrates_version_1(void)
 	store_usage_put(s, &u);
 	store_close(s);
 	db = raw();
-	T_EQ_U(sqlite3_exec(db, "ALTER TABLE usage DROP COLUMN epoch; "
+	T_EQ_U(sqlite3_exec(db, TO_V4 "ALTER TABLE usage DROP COLUMN epoch; "
 	    "DROP TABLE redo; ALTER TABLE held DROP COLUMN prepaid; "
 	    "UPDATE schema_version SET version = 1", 0, 0,
 	    0), SQLITE_OK,
@@ -799,6 +847,121 @@ test_migrates_version_1(void)
 	T_EQ_U(store_redo_set_applied(s, 42), 0, "redo marker set");
 	store_redo_applied(s, &seq);
 	T_EQ_U(seq, 42, "redo marker read back");
+	store_close(s);
+	cleanup();
+}
+
+/* count_migrated - budget_migrated events, and the last one's detail */
+static int
+count_migrated(int64_t ts, int64_t account, const char *kind,
+    const char *detail, void *arg)
+{
+	char	*last = arg;
+
+	(void)ts;
+	(void)account;
+	if (strcmp(kind, "budget_migrated") == 0) {
+		last[0]++;
+		snprintf(last + 1, 255, "%s", detail);
+	}
+	return 0;
+}
+
+/*
+ * a version 4 file (budgets by the old kinds) is migrated to kinds and
+ * windows: each old row on its window, a missing message window from the
+ * built-in default (with an event), an unlimited window beside a limited
+ * one dropped, and every tat moved with its window
+ */
+static void
+test_migrates_version_4(void)
+{
+	struct store *s = fresh();
+	struct store_account a;
+	struct store_usage g;
+	int64_t both, hour, day, unlh, caps, none;
+	sqlite3 *db;
+	char err[256], sql[2048], ev[256] = { 0 };
+
+	store_account_add(s, "both", 0, &both);
+	store_account_add(s, "hour", 0, &hour);
+	store_account_add(s, "day", 0, &day);
+	store_account_add(s, "unlh", 0, &unlh);
+	store_account_add(s, "caps", 0, &caps);
+	store_account_add(s, "none", 0, &none);
+	store_close(s);
+	db = raw();
+	snprintf(sql, sizeof(sql), TO_V4
+	    "INSERT INTO budgets VALUES (%lld, 0, 5, 60000000, 0),"
+	    " (%lld, 1, 500, 86400000000, 0), (%lld, 0, 7, 3600000000, 3),"
+	    " (%lld, 1, 50, 86400000000, 0), (%lld, 0, -1, 3600000000, 0),"
+	    " (%lld, 1, 300, 86400000000, 0), (%lld, 2, 900, 86400000000, 0),"
+	    " (%lld, 3, 20, 0, 0), (%lld, 4, 3, 0, 0),"
+	    " (%lld, 5, 60, 60000000, 0);"
+	    "INSERT INTO usage (account, tat0, tat1, tat2, tat3, tat4, tat5)"
+	    " VALUES (%lld, 111, 222, 333, 7, 8, 555),"
+	    " (%lld, 10, 20, 0, 0, 0, 0);",
+	    (long long)both, (long long)both, (long long)hour,
+	    (long long)day, (long long)unlh, (long long)unlh,
+	    (long long)caps, (long long)caps, (long long)caps,
+	    (long long)caps, (long long)both, (long long)unlh);
+	T_EQ_U(sqlite3_exec(db, sql, 0, 0, 0), SQLITE_OK,
+	    "made a version 4 file");
+	sqlite3_close(db);
+	s = store_open(path, 0, 100, err, sizeof(err));
+	T_OK(s != NULL, "version 4 opened: %s", s ? "" : err);
+	if (s == NULL)
+		return;
+
+	store_account_get(s, "both", &a);
+	T_OK(a.has[BK_MESSAGES] && a.budget[BK_MESSAGES].n == 2 &&
+	    a.budget[BK_MESSAGES].w[0].limit == 5 &&
+	    a.budget[BK_MESSAGES].w[0].period_us == 60000000 &&
+	    a.budget[BK_MESSAGES].w[1].limit == 500,
+	    "both: messages_per_hour 5/1m and _per_day 500 are messages "
+	    "5/1m 500/1d");
+	store_usage_get(s, both, &g);
+	T_OK(g.tat[BK_MESSAGES][0] == 111 && g.tat[BK_MESSAGES][1] == 222 &&
+	    g.tat[BK_RECIPIENTS][0] == 333 && g.tat[BK_NEW_CONN][0] == 555,
+	    "both: each tat on its window");
+	T_OK(g.tat[BK_MESSAGES][2] == 0 && g.tat[BK_MESSAGES][3] == 0 &&
+	    g.tat[BK_RECIPIENTS][1] == 0 && g.tat[BK_NEW_CONN][1] == 0,
+	    "both: the old caps' tat columns do not leak into windows");
+
+	store_account_get(s, "hour", &a);
+	T_OK(a.budget[BK_MESSAGES].n == 2 &&
+	    a.budget[BK_MESSAGES].w[0].limit == 7 &&
+	    a.budget[BK_MESSAGES].w[0].burst == 3 &&
+	    a.budget[BK_MESSAGES].w[1].limit == 1000 &&
+	    a.budget[BK_MESSAGES].w[1].period_us == 86400000000ULL,
+	    "hour only: the day window from the built-in default");
+	store_account_get(s, "day", &a);
+	T_OK(a.budget[BK_MESSAGES].n == 2 &&
+	    a.budget[BK_MESSAGES].w[0].limit == 100 &&
+	    a.budget[BK_MESSAGES].w[1].limit == 50,
+	    "day only: the hour window from the built-in default");
+	store_event_each(s, -1, 100, count_migrated, ev);
+	T_EQ_U(ev[0], 2, "an event for each account given a window");
+
+	store_account_get(s, "unlh", &a);
+	T_OK(a.budget[BK_MESSAGES].n == 1 &&
+	    a.budget[BK_MESSAGES].w[0].limit == 300,
+	    "an unlimited hour beside a day: the day alone");
+	store_usage_get(s, unlh, &g);
+	T_OK(g.tat[BK_MESSAGES][0] == 20 && g.tat[BK_MESSAGES][1] == 0,
+	    "the day's tat moved to the first window");
+
+	store_account_get(s, "caps", &a);
+	T_OK(a.budget[BK_RECIPIENTS].w[0].limit == 900 &&
+	    a.budget[BK_RCPT_MSG].w[0].limit == 20 &&
+	    a.budget[BK_CONN].w[0].limit == 3 &&
+	    a.budget[BK_NEW_CONN].w[0].limit == 60 &&
+	    a.budget[BK_NEW_CONN].w[0].period_us == 60000000 &&
+	    !a.has[BK_MESSAGES], "the one-window kinds renamed");
+	store_account_get(s, "none", &a);
+	T_OK(!a.has[BK_MESSAGES] && !a.has[BK_RECIPIENTS] &&
+	    !a.has[BK_NEW_CONN] && !a.has[BK_CONN] && !a.has[BK_RCPT_MSG],
+	    "no rows: the defaults still");
 	store_close(s);
 	cleanup();
 }
@@ -928,12 +1091,14 @@ test_bad_rows_are_range_checked(void)
 	db = raw();
 	sqlite3_exec(db,
 	    "UPDATE accounts SET mode = 99, blocked = 7 WHERE name = 'x';"
-	    "INSERT INTO budgets VALUES (2, 0, -5, 10, 0);"
-	    "INSERT INTO budgets VALUES (2, 1, 10, 0, 0);"
-	    "INSERT INTO budgets VALUES (2, 2, 10, 1000, -1);"
-	    "INSERT INTO budgets VALUES (2, 99, 10, 1000, 0);"
-	    "INSERT INTO budgets VALUES (2, 3, 'text', 1000, 0);"
-	    "INSERT INTO budgets VALUES (1, 4, -1, 1000, 0);"
+	    "INSERT INTO budgets VALUES (2, 0, 0, -5, 10, 0);"
+	    "INSERT INTO budgets VALUES (2, 1, 0, 10, 0, 0);"
+	    "INSERT INTO budgets VALUES (2, 2, 0, 10, 1000, -1);"
+	    "INSERT INTO budgets VALUES (2, 99, 0, 10, 1000, 0);"
+	    "INSERT INTO budgets VALUES (2, 3, 0, 'text', 1000, 0);"
+	    "INSERT INTO budgets VALUES (2, 4, 2, 10, 0, 0);"
+	    "INSERT INTO budgets VALUES (2, 0, 9, 10, 1000, 0);"
+	    "INSERT INTO budgets VALUES (1, 4, 0, -1, 1000, 0);"
 	    "INSERT INTO usage (account, tat0, messages) VALUES (2, -9, -1);"
 	    "PRAGMA ignore_check_constraints = 1;"
 	    "INSERT INTO account_uids VALUES (5000, 4000, 2);"
@@ -943,10 +1108,10 @@ test_bad_rows_are_range_checked(void)
 	T_EQ_U(store_account_get(s, "x", &a), 0, "damaged account loads");
 	T_EQ_U(a.mode, MODE_PATH, "bad mode reads as path");
 	T_EQ_U(a.blocked, 1, "blocked is boolean");
-	T_EQ_U(a.has[0] + a.has[1] + a.has[2] + a.has[3], 0,
-	    "bad budget rows ignored");
+	T_EQ_U(a.has[0] + a.has[1] + a.has[2] + a.has[3] + a.has[4], 0,
+	    "bad budget rows ignored (out of range, or out of place)");
 	T_EQ_U(store_usage_get(s, 2, &u), 0, "damaged usage loads");
-	T_EQ_U(u.tat[0] + u.messages, 0, "negative numbers read as 0");
+	T_EQ_U(u.tat[0][0] + u.messages, 0, "negative numbers read as 0");
 	T_EQ_U(store_uid_each(s, count_uid, &n), 0, "uid walk");
 	T_EQ_U(n, 0, "bad uid rows skipped");
 	store_close(s);
@@ -971,6 +1136,7 @@ main(void)
 	test_transactions_nest();
 	test_changed_sees_other_connections();
 	test_migrates_version_1();
+	test_migrates_version_4();
 	test_newer_schema_is_refused();
 	test_corrupt_file_is_refused();
 	test_read_only();
