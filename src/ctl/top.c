@@ -44,7 +44,7 @@
 
 struct row {
 	char		 account[64];
-	uint64_t	 rate, left, limit, held, messages, released, refused;
+	uint64_t	 rate, left, held, messages, released, refused;
 	uint64_t	 redirected;
 	int		 blocked;
 	int		 unlimited;	/* left: no budget */
@@ -120,9 +120,6 @@ parse_row(const char *line, struct row *r)
 		r->unlimited = 1;
 	else if (field_u64(line, "left", &r->left) == -1)
 		return -1;
-	if (ctl_kv_field(line, "hour_limit", buf, sizeof(buf)) != NULL &&
-	    strcmp(buf, "unlimited") != 0)
-		(void)field_u64(line, "hour_limit", &r->limit);
 	if (ctl_kv_field(line, "spark", buf, sizeof(buf)) == NULL)
 		return -1;
 	for (i = 0, p = buf; i < TOP_MINUTES && *p != '\0'; i++) {

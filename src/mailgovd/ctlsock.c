@@ -170,20 +170,20 @@ top_script(const struct acct *a)
 	return "-";
 }
 
-/* top_left - messages a's budget allows now: the smaller of the hour's
- * and the day's; UINT64_MAX when both are unlimited */
+/* top_left - messages a's budget allows now: the least over its
+ * messages windows; UINT64_MAX when it has no limit */
 static uint64_t
 top_left(const struct acct *a, uint64_t now_us)
 {
-	const struct budget *b = a->lim[BK_MESSAGES];
+	const struct budget_limit *w;
 	uint64_t left = UINT64_MAX, r;
-	unsigned i;
+	unsigned i, n;
 
 	if (a->blocked)
 		return 0;
-	for (i = 0; i < b->n && i < BUDGET_WINDOWS_MAX; i++) {
-		r = budget_remaining(&b->w[i], a->use.tat[BK_MESSAGES][i],
-		    now_us);
+	n = acct_windows(a, BK_MESSAGES, &w);
+	for (i = 0; i < n; i++) {
+		r = budget_remaining(&w[i], a->use.tat[BK_MESSAGES][i], now_us);
 		if (r < left)
 			left = r;
 	}
@@ -288,7 +288,7 @@ top(struct ctlsock *cs, struct client *c, const char *args)
 {
 	struct topwalk w;
 	struct toprow *t;
-	char spark[RECENT_MINUTES * 6 + 1], left[24], lim[24], script[256];
+	char spark[RECENT_MINUTES * 6 + 1], left[24], script[256];
 	uint64_t limit = 100;
 	size_t i, j, off;
 	const char *e;
@@ -336,18 +336,13 @@ top(struct ctlsock *cs, struct client *c, const char *args)
 		else
 			snprintf(left, sizeof(left), "%llu",
 			    (unsigned long long)t->left);
-		if (t->a->lim[BK_MESSAGES]->w[0].limit == BUDGET_UNLIMITED)
-			snprintf(lim, sizeof(lim), "unlimited");
-		else
-			snprintf(lim, sizeof(lim), "%llu", (unsigned long long)
-			    t->a->lim[BK_MESSAGES]->w[0].limit);
 		log_clean(script, sizeof(script), top_script(t->a),
 		    strlen(top_script(t->a)));
 		/* script= last: the rest of the line, spaces and all */
-		if (put(c, "row account=%s rate=%u left=%s hour_limit=%s "
+		if (put(c, "row account=%s rate=%u left=%s "
 		    "blocked=%d held=%llu messages=%llu released=%llu "
 		    "refused=%llu redirected=%llu spark=%s script=%s\n",
-		    t->a->name, t->rate, left, lim, t->a->blocked,
+		    t->a->name, t->rate, left, t->a->blocked,
 		    (unsigned long long)t->held,
 		    (unsigned long long)t->r.hour[RECENT_MESSAGE],
 		    (unsigned long long)t->r.hour[RECENT_RELEASED],
