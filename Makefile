@@ -22,7 +22,7 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 DESTDIR	?=
 
 CC	?= cc
-PKGS	= libnetfilter_queue libmnl sqlite3 libcap-ng
+PKGS	= libnetfilter_queue libmnl sqlite3 libcap-ng hiredis
 CFLAGS	?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	   -Wstrict-prototypes -Wmissing-prototypes -fno-common \
@@ -37,7 +37,7 @@ BUILD	?= build
 # its own folder and the ones before it, never one after.  include/
 # mirrors src/.  Each program is its folder's main.c; the ctl folder
 # belongs to mailgovctl alone, the others make the library.
-PARTS	= lib ledger kernel queue mailgovd sendmail ctl
+PARTS	= lib ledger kernel cluster queue mailgovd sendmail ctl
 INCS	= $(addprefix -Iinclude/,$(PARTS))
 HDRS	= $(foreach p,$(PARTS),$(wildcard include/$(p)/*.h))
 MAINS	= src/mailgovd/main.c src/ctl/main.c src/sendmail/main.c

@@ -12,6 +12,10 @@
 #   mailgovd-metrics  mailgovd-redo-normal's configuration with
 #             metrics_listen on, scraped once a second while it is measured
 #             (the ratio to mailgovd-redo-normal is the cost of the metrics)
+#   mailgovd-redis  the same as redo-full (the defaults) but with
+#             budget_store = redis: every message charged in a
+#             redis-server on 127.0.0.1 (docs/cluster.md), with the Redis
+#             commands per message from INFO commandstats
 # at 16 and 128 connections, with bench/loadgen (closed loop,
 # END-OF-MESSAGE requests shaped like Postfix 3.7's).  Prints one line per
 # measurement, then a table of medians and the ratios.
@@ -62,6 +66,7 @@ cleanup() {
 	sleep 0.5
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
 	[ -f "$WORK/postfwd.pid" ] && kill "$(cat "$WORK/postfwd.pid")" 2>/dev/null
+	[ -f "$WORK/redis.pid" ] && kill "$(cat "$WORK/redis.pid")" 2>/dev/null
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -86,7 +91,8 @@ cp "$BUILD/mailgovd" "$BUILD/mailgovctl" "$WORK/" || exit 1
 BUILD="$WORK"
 
 P_TRIVIAL=19001 P_POSTFWD=19002 P_FULL=19003 P_NORMAL=19004
-P_RFULL=19005 P_RNORMAL=19006 P_METRICS=19007 P_SCRAPE=19464
+P_RFULL=19005 P_RNORMAL=19006 P_METRICS=19007 P_SCRAPE=19464 P_REDIS=19008
+P_REDISD=19010
 
 # wait_port PORT - until something listens (5 s)
 wait_port() {
@@ -131,8 +137,20 @@ else
 	echo "# postfwd1 not installed (Debian package postfwd): left out"
 fi
 
-# mailgovd_start NAME PORT QUEUE SYNC REDO [CONF_LINE] - a daemon on its
-# own database
+HAVE_REDIS=0
+if command -v redis-server >/dev/null; then
+	mkdir -p "$WORK/redisd"
+	redis-server --bind 127.0.0.1 --port $P_REDISD --save "" \
+	    --appendonly no --dir "$WORK/redisd" --daemonize yes \
+	    --pidfile "$WORK/redis.pid" --logfile "$WORK/redisd/log" \
+	    >/dev/null && wait_port $P_REDISD && HAVE_REDIS=1
+else
+	echo "# redis-server not installed (Debian package redis-server): left out"
+fi
+rcli() { redis-cli -h 127.0.0.1 -p $P_REDISD "$@"; }
+
+# mailgovd_start NAME PORT QUEUE SYNC REDO [EXTRA] - a daemon on its own
+# database; EXTRA: more configuration lines
 mailgovd_start() {
 	want "mailgovd-$1" || return 0
 	_d="$WORK/$1"
@@ -175,6 +193,12 @@ mailgovd_start redo-full $P_RFULL 13 full on || exit 1
 mailgovd_start redo-normal $P_RNORMAL 14 normal on || exit 1
 mailgovd_start metrics $P_METRICS 15 normal on \
     "metrics_listen = 127.0.0.1:$P_SCRAPE" || exit 1
+if [ $HAVE_REDIS = 1 ]; then
+	mailgovd_start redis $P_REDIS 15 full on "budget_store = redis
+redis = 127.0.0.1:$P_REDISD
+cluster_nodes = 2" || exit 1
+	sleep 0.5	# connected and the script loaded
+fi
 
 # --- measurements ----------------------------------------------------------
 
@@ -197,6 +221,7 @@ measure() {	# NAME PORT CONNS
 	echo "$1 $_out" | tee -a "$RES"
 }
 
+[ $HAVE_REDIS = 1 ] && rcli CONFIG RESETSTAT >/dev/null
 echo "# $ROUNDS rounds of ${WARM}s warm-up + ${SECS}s, $USERS users, $(nproc) CPUs"
 r=1
 while [ $r -le "$ROUNDS" ]; do
@@ -208,6 +233,7 @@ while [ $r -le "$ROUNDS" ]; do
 		measure mailgovd-redo-full $P_RFULL "$c"
 		measure mailgovd-redo-normal $P_RNORMAL "$c"
 		measure mailgovd-metrics $P_METRICS "$c"
+		[ $HAVE_REDIS = 1 ] && measure mailgovd-redis $P_REDIS "$c"
 	done
 	r=$((r + 1))
 done
@@ -219,11 +245,22 @@ for p in $REDO_PIDS; do kill "$p" 2>/dev/null; done
 for p in $REDO_PIDS; do
 	while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
 done
-for s in full normal redo-full redo-normal metrics; do
+for s in full normal redo-full redo-normal metrics redis; do
 	[ -d "$WORK/$s" ] || continue
 	n=$(sqlite3 "$WORK/$s/mailgov.db" "SELECT SUM(messages) FROM usage;" 2>/dev/null)
 	echo "# mailgovd-$s: $n messages counted in its database"
 done
+# Redis's work per message: the client's commands (EVALSHA) and the
+# script's own (TIME, GET, SET), from INFO commandstats
+if [ $HAVE_REDIS = 1 ]; then
+	n=$(sqlite3 "$WORK/redis/mailgov.db" "SELECT SUM(messages) FROM usage;" 2>/dev/null)
+	rcli INFO commandstats | tr -d '\r' | awk -F'[:=,]' -v n="${n:-0}" '
+	    /^cmdstat_(evalsha|eval|script)/ { client += $3 }
+	    /^cmdstat_(get|set|time)/ { inner += $3 }
+	    END { if (n > 0) printf "# mailgovd-redis: %.2f Redis commands per message from mailgovd, %.2f run inside the script\n", client / n, inner / n }'
+	echo "# mailgovd-redis: $(rcli --scan --pattern 'mailgov:b:*' | wc -l) budget keys in Redis; $(grep -c 'budgets fall back' "$WORK/redis/log") fallbacks logged"
+	grep 'redis' "$WORK/redis/log" | sed 's/^/#   /' | head -5
+fi
 
 # --- table -----------------------------------------------------------------
 
@@ -243,7 +280,7 @@ echo "| server | conns | req/s (median) | p50 ms | p99 ms | unanswered conns (wo
 echo "|---|---|---|---|---|---|"
 for c in $CONNS; do
 	for s in trivial postfwd1 mailgovd-full mailgovd-normal \
-	    mailgovd-redo-full mailgovd-redo-normal mailgovd-metrics; do
+	    mailgovd-redo-full mailgovd-redo-normal mailgovd-metrics mailgovd-redis; do
 		grep -q "^$s conns=$c " "$RES" || continue
 		rps=$(median $s $c rps)
 		p50=$(median $s $c p50_us)
@@ -259,7 +296,7 @@ for c in $CONNS; do
 	t=$(median trivial $c rps)
 	[ "$t" = - ] && continue	# trivial not in this run
 	for s in mailgovd-full mailgovd-normal mailgovd-redo-full \
-	    mailgovd-redo-normal mailgovd-metrics; do
+	    mailgovd-redo-normal mailgovd-metrics mailgovd-redis; do
 		grep -q "^$s conns=$c " "$RES" || continue
 		m=$(median $s $c rps)
 		line="$s at $c conns: $(awk "BEGIN { printf \"%.2f\", $m / $t }") x trivial"
@@ -269,6 +306,10 @@ for c in $CONNS; do
 		fi
 		echo "$line"
 	done
+	if grep -q "^mailgovd-redis conns=$c " "$RES" &&
+	    grep -q "^mailgovd-redo-full conns=$c " "$RES"; then
+		echo "mailgovd-redis at $c conns: $(awk "BEGIN { printf \"%.2f\", $(median mailgovd-redis $c rps) / $(median mailgovd-redo-full $c rps) }") x mailgovd-redo-full (the same daemon with local budgets)"
+	fi
 done
 # the metrics' cost: the same daemon with and without them, same rounds
 for c in $CONNS; do

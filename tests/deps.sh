@@ -8,7 +8,8 @@ set -eu
 PKGS="build-essential pkg-config clang libnetfilter-queue-dev libmnl-dev
 libsqlite3-dev libcap-ng-dev libcap-ng-utils sqlite3 iptables nftables
 iproute2 util-linux procps psmisc postfix swaks php-cli postfwd valgrind
-sasl2-bin mandoc man-db debhelper systemd tmux curl prometheus"
+sasl2-bin mandoc man-db debhelper systemd tmux curl prometheus libhiredis-dev
+redis-server"
 if [ "${1:-}" = package ]; then
 	PKGS="$PKGS lintian mmdebstrap"
 fi

@@ -21,6 +21,8 @@
 #define CONFIG_MAX_PORTS	16
 #define CONFIG_PATHLEN		256
 #define CONFIG_ADDRLEN		256	/* an address (addr.h) and NUL */
+#define CONFIG_SECRETLEN	128	/* redis_password, redis_user */
+#define CONFIG_PREFIXLEN	64	/* redis_prefix */
 
 /*
  * The budget kinds every account has.  The rates come first: each has
@@ -136,6 +138,20 @@ struct config {
 
 	/* budgets for the default account, auto accounts and missing rows */
 	struct budget	budget[BK_COUNT];
+
+	/* cluster: one budget per account across nodes (docs/cluster.md) */
+	int		budget_store;		/* enum budget_store */
+	char		redis[CONFIG_PATHLEN];	/* host:port, unix:/path, "" */
+	char		redis_password[CONFIG_SECRETLEN];
+	char		redis_user[CONFIG_SECRETLEN];	/* "": "default" */
+	char		redis_prefix[CONFIG_PREFIXLEN];	/* key prefix */
+	uint32_t	redis_timeout_ms;
+	uint32_t	cluster_nodes;		/* fallback share: limit/N */
+};
+
+enum budget_store {
+	STORE_LOCAL = 0,	/* this node's budgets only */
+	STORE_REDIS,		/* shared through Redis (cluster.h) */
 };
 
 /* config_defaults - fill c with the documented defaults */

@@ -89,10 +89,19 @@ struct decision {
 typedef int (*decide_may_hold)(void *arg, const struct acct *,
 	    uint64_t size, uint32_t *msgs, uint64_t *bytes);
 
+/* decide_charge - charge a message of rcpts to a at now, all or
+ * nothing, as acct_charge_message does (which is what NULL means); the
+ * policy server's answer from the cluster's budgets (cluster.h) */
+typedef enum budget_verdict (*decide_charge)(void *arg, struct acct *,
+	    uint32_t rcpts, uint64_t now, enum budget_kind *which,
+	    uint64_t *retry_at);
+
 struct decide_env {
 	struct verdicts	*verdicts;	/* the queue instance's EOMs */
 	decide_may_hold	 may_hold;	/* NULL: always */
 	void		*arg;
+	decide_charge	 charge;	/* NULL: acct_charge_message */
+	void		*charge_arg;
 };
 
 /*
@@ -113,5 +122,15 @@ void	decide_rcpt(struct acct *, uint32_t rcpts, uint64_t now,
 void	decide_eom(const struct decide_env *, struct acct *,
 	    const struct decide_req *, int queue, uint64_t now,
 	    struct decision *);
+
+/*
+ * decide_eom_charges - would decide_eom, asked now, charge a's budgets
+ * for this message (rather than answer from a verdict already given, a
+ * block, or held mail waiting)?  With shared budgets, the policy server
+ * asks the cluster first, only then.  *rcpts: the recipients it would
+ * charge.
+ */
+int	decide_eom_charges(const struct decide_env *, const struct acct *,
+	    const struct decide_req *, int queue, uint32_t *rcpts);
 
 #endif

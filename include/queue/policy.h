@@ -16,6 +16,7 @@
 #include "loop.h"
 
 struct alerts;
+struct cluster;
 struct commit;
 struct policy;
 struct release;
@@ -36,5 +37,8 @@ void	policy_set_mark(struct policy *, const uint8_t key[16]);
  * answer sent) into h; NULL stops */
 struct prom_hist;
 void	policy_set_latency(struct policy *, struct prom_hist *h);
+/* policy_set_cluster - budget_store = redis: charge each message to the
+ * cluster's shared budgets (cluster.h), waiting for Redis's answer */
+void	policy_set_cluster(struct policy *, struct cluster *);
 
 #endif

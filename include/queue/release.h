@@ -47,6 +47,10 @@ int	release_note_held(struct release *, struct acct *,
 int	release_may_hold(struct release *, const struct acct *, uint64_t size,
 	    uint32_t *msgs, uint64_t *bytes);
 struct commit;
+struct cluster;
+/* release_set_cluster - budget_store = redis: held mail is charged to
+ * the cluster's shared budgets before it leaves (cluster.h) */
+void	release_set_cluster(struct release *, struct cluster *);
 /* release_set_commit - charges made by release are committed promptly */
 void	release_set_commit(struct release *, struct commit *);
 /* release_tick - release what budgets allow at now (microseconds) */

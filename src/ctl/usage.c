@@ -1,7 +1,9 @@
 /*
  * ctl_usage - what accounts have done and may still do: "usage" (counters
  * and the budget left now), "reset" (forget engine state, and counters
- * with --all), "block"/"unblock", and "events" (the event log).
+ * with --all), "block"/"unblock", and "events" (the event log).  With
+ * budget_store = redis, usage also shows what the account may still
+ * spend cluster-wide, read from Redis (peek.h).
  *
  * Trusts: nothing on the command line.  Counters and strings come from
  * the store, which range-checks them; strings are still escaped or cleaned
@@ -15,6 +17,7 @@
 #include "clock.h"
 #include "ctl.h"
 #include "num.h"
+#include "peek.h"
 
 #define EVENTS_DEFAULT	50
 #define EVENTS_MAX	1000000
@@ -119,12 +122,36 @@ remaining(const struct budget_limit *l, int kind, unsigned win,
 	return 0;
 }
 
+/* shared_remaining - the cluster-wide figures of a, into rem (all
+ * UINT64_MAX when there are none: local budgets, or Redis not read) */
+static void
+shared_remaining(struct ctl *ctl, struct peek *pk,
+    const struct store_account *a,
+    uint64_t rem[BK_COUNT][BUDGET_WINDOWS_MAX])
+{
+	const struct budget *lim[BK_COUNT];
+	char	 err[256];
+	int	 k;
+	unsigned w;
+
+	for (k = 0; k < BK_COUNT; k++) {
+		for (w = 0; w < BUDGET_WINDOWS_MAX; w++)
+			rem[k][w] = UINT64_MAX;
+		lim[k] = ctl_budget_of(ctl, a, k);
+	}
+	if (pk != NULL && peek_remaining(pk, a->name, lim, rem, err,
+	    sizeof(err)) == -1)
+		fprintf(stderr, "mailgovctl: %s\n", err);
+}
+
 struct left {
 	const struct store_usage *u;
 	uint64_t	 now;
+	uint64_t	(*rem)[BUDGET_WINDOWS_MAX];	/* NULL: local */
 };
 
-/* left_json - close a window object with what it has left */
+/* left_json - close a window object with what it has left, here and,
+ * with budget_store = redis, cluster-wide */
 static void
 left_json(FILE *fp, int kind, unsigned win, const struct budget_limit *l,
     void *arg)
@@ -133,17 +160,25 @@ left_json(FILE *fp, int kind, unsigned win, const struct budget_limit *l,
 	uint64_t r;
 
 	if (remaining(l, kind, win, lf->u, lf->now, &r) == 0)
-		fprintf(fp, ",\"remaining\":%llu}", (unsigned long long)r);
+		fprintf(fp, ",\"remaining\":%llu", (unsigned long long)r);
 	else
-		fputs(",\"remaining\":null}", fp);
+		fputs(",\"remaining\":null", fp);
+	if (lf->rem != NULL && kind < BK_COUNT && win < BUDGET_WINDOWS_MAX &&
+	    lf->rem[kind][win] != UINT64_MAX)
+		fprintf(fp, ",\"cluster_remaining\":%llu",
+		    (unsigned long long)lf->rem[kind][win]);
+	else if (lf->rem != NULL)
+		fputs(",\"cluster_remaining\":null", fp);
+	fputc('}', fp);
 }
 
-/* usage_json - one account's usage object */
+/* usage_json - one account's usage object; rem: the cluster's, if any */
 static void
 usage_json(FILE *fp, const struct ctl *ctl, const struct store_account *a,
-    const struct store_usage *u, uint64_t now)
+    const struct store_usage *u, uint64_t now,
+    uint64_t (*rem)[BUDGET_WINDOWS_MAX])
 {
-	struct left lf = { u, now };
+	struct left lf = { u, now, rem };
 	int	 k;
 
 	fputs("{\"name\":", fp);
@@ -238,7 +273,9 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 	struct usage_v uv = { NULL, 0 };
 	struct store_usage zero, *u, key;
 	struct ctl_table *t1, *t2;
-	char	 c[8][32], tbuf[64], lbuf[64], nbuf[STORE_NAMELEN * 4 + 4];
+	struct peek	*pk = NULL;
+	uint64_t rem[BK_COUNT][BUDGET_WINDOWS_MAX];
+	char	 c[9][32], perr[256], tbuf[64], lbuf[64], nbuf[STORE_NAMELEN * 4 + 4];
 	uint64_t now, r;
 	size_t	 i;
 	unsigned w;
@@ -268,13 +305,22 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 	if (av.n > 0)
 		qsort(av.a, av.n, sizeof(*av.a), acct_cmp_name);
 	now = clock_now_us();
+	/* a short blocking read: this node's figures are shown anyway */
+	if (ctl->cfg.budget_store == STORE_REDIS &&
+	    (pk = peek_open(&ctl->cfg, perr, sizeof(perr))) == NULL)
+		fprintf(stderr, "mailgovctl: %s; cluster-wide figures left "
+		    "out\n", perr);
 
 	if (!ctl->json) {
 		t1 = ctl_table_new(9, "ACCOUNT", "MESSAGES", "RECIPIENTS",
 		    "BYTES", "HELD", "RELEASED", "REFUSED", "CONNECTIONS",
 		    "LAST_SEEN");
-		t2 = ctl_table_new(4, "ACCOUNT", "BUDGET", "LIMIT",
-		    "REMAINING");
+		if (ctl->cfg.budget_store == STORE_REDIS)
+			t2 = ctl_table_new(5, "ACCOUNT", "BUDGET", "LIMIT",
+			    "REMAINING", "CLUSTER");
+		else
+			t2 = ctl_table_new(4, "ACCOUNT", "BUDGET", "LIMIT",
+			    "REMAINING");
 	} else
 		t1 = t2 = NULL;
 	if (ctl->json && argc != 2)
@@ -291,10 +337,12 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 			zero.account = a->id;
 			u = &zero;
 		}
+		shared_remaining(ctl, pk, a, rem);
 		if (ctl->json) {
 			if (i)
 				putchar(',');
-			usage_json(stdout, ctl, a, u, now);
+			usage_json(stdout, ctl, a, u, now,
+			    ctl->cfg.budget_store == STORE_REDIS ? rem : NULL);
 			continue;
 		}
 		snprintf(c[0], sizeof(c[0]), "%llu",
@@ -325,9 +373,22 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 					    (unsigned long long)r);
 				else
 					snprintf(c[7], sizeof(c[7]), "-");
+				if (ctl->cfg.budget_store != STORE_REDIS) {
+					ctl_table_row(t2, nbuf,
+					    budget_kind_name(k),
+					    budget_format(&b->w[w], lbuf,
+					    sizeof(lbuf)), c[7]);
+					continue;
+				}
+				if (w < BUDGET_WINDOWS_MAX &&
+				    rem[k][w] != UINT64_MAX)
+					snprintf(c[8], sizeof(c[8]), "%llu",
+					    (unsigned long long)rem[k][w]);
+				else
+					snprintf(c[8], sizeof(c[8]), "-");
 				ctl_table_row(t2, nbuf, budget_kind_name(k),
-				    budget_format(&b->w[w], lbuf,
-				    sizeof(lbuf)), c[7]);
+				    budget_format(&b->w[w], lbuf, sizeof(lbuf)),
+				    c[7], c[8]);
 			}
 		}
 	}
@@ -342,6 +403,7 @@ ctl_usage(struct ctl *ctl, int argc, char **argv)
 	}
 	rc = CTL_OK;
 out:
+	peek_close(pk);
 	free(av.a);
 	free(uv.u);
 	return rc;
@@ -381,6 +443,32 @@ do_block(struct ctl *ctl, const char *name, int blocked)
 	return store_account_set_blocked(ctl->store, name, blocked);
 }
 
+/* reset_shared - budget_store = redis: the shared state goes too, so
+ * that every node sees the full budget at once */
+static int
+reset_shared(struct ctl *ctl, const char *name)
+{
+	struct store_account a;
+	const struct budget *lim[BK_COUNT];
+	struct peek *pk;
+	char	 err[256];
+	int	 k, rc;
+
+	if (store_account_get(ctl->store, name, &a) == -1)
+		return ctl_fail(ctl, 0);
+	for (k = 0; k < BK_COUNT; k++)
+		lim[k] = ctl_budget_of(ctl, &a, k);
+	if ((pk = peek_open(&ctl->cfg, err, sizeof(err))) == NULL ||
+	    peek_reset(pk, name, lim, err, sizeof(err)) == -1) {
+		fprintf(stderr, "mailgovctl: %s: reset on this node only; "
+		    "the shared budget in Redis is unchanged\n", err);
+		rc = CTL_ERR;
+	} else
+		rc = CTL_OK;
+	peek_close(pk);
+	return rc;
+}
+
 /* ctl_reset - forget engine state (and counters with --all) */
 int
 ctl_reset(struct ctl *ctl, int argc, char **argv)
@@ -399,9 +487,33 @@ ctl_reset(struct ctl *ctl, int argc, char **argv)
 	}
 	if (name == NULL)
 		return ctl_usage_err("reset", "reset: no account name");
-	return admin_change(ctl, name, do_reset, all, "reset",
+	if (admin_change(ctl, name, do_reset, all, "reset",
 	    all ? "budget state and counters cleared by mailgovctl" :
-	    "budget state cleared by mailgovctl");
+	    "budget state cleared by mailgovctl") != CTL_OK)
+		return CTL_ERR;
+	return ctl->cfg.budget_store == STORE_REDIS ? reset_shared(ctl, name) :
+	    CTL_OK;
+}
+
+/* block_shared - budget_store = redis: every node refuses the account's
+ * mail too (or no longer) */
+static int
+block_shared(struct ctl *ctl, const char *name, int on)
+{
+	struct peek *pk;
+	char	 err[256];
+	int	 rc = CTL_OK;
+
+	if (ctl->cfg.budget_store != STORE_REDIS)
+		return CTL_OK;
+	if ((pk = peek_open(&ctl->cfg, err, sizeof(err))) == NULL ||
+	    peek_block(pk, name, on, err, sizeof(err)) == -1) {
+		fprintf(stderr, "mailgovctl: %s: %s on this node only\n", err,
+		    on ? "blocked" : "unblocked");
+		rc = CTL_ERR;
+	}
+	peek_close(pk);
+	return rc;
 }
 
 /* ctl_block - refuse all of an account's mail until unblocked */
@@ -410,8 +522,10 @@ ctl_block(struct ctl *ctl, int argc, char **argv)
 {
 	if (argc != 2 || argv[1][0] == '-')
 		return ctl_usage_err("block", "block: give one account name");
-	return admin_change(ctl, argv[1], do_block, 1, "block",
-	    "blocked by mailgovctl");
+	if (admin_change(ctl, argv[1], do_block, 1, "block",
+	    "blocked by mailgovctl") != CTL_OK)
+		return CTL_ERR;
+	return block_shared(ctl, argv[1], 1);
 }
 
 /* ctl_unblock - let a blocked account send again */
@@ -421,8 +535,10 @@ ctl_unblock(struct ctl *ctl, int argc, char **argv)
 	if (argc != 2 || argv[1][0] == '-')
 		return ctl_usage_err("unblock", "unblock: give one account "
 		    "name");
-	return admin_change(ctl, argv[1], do_block, 0, "unblock",
-	    "unblocked by mailgovctl");
+	if (admin_change(ctl, argv[1], do_block, 0, "unblock",
+	    "unblocked by mailgovctl") != CTL_OK)
+		return CTL_ERR;
+	return block_shared(ctl, argv[1], 0);
 }
 
 /* --- events ------------------------------------------------------------ */

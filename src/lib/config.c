@@ -824,6 +824,10 @@ config_defaults(struct config *c)
 	c->alert_mail_contact = 1;
 	c->alert_mail_interval = 3600;
 	c->metrics_accounts = 1000;
+	c->budget_store = STORE_LOCAL;
+	snprintf(c->redis_prefix, sizeof(c->redis_prefix), "mailgov:");
+	c->redis_timeout_ms = 500;
+	c->cluster_nodes = 1;
 	for (k = 0; k < BK_COUNT; k++)
 		c->budget[k] = kind_defaults[k];
 }
@@ -850,6 +854,11 @@ enum ktype {
 	K_OLDBUDGET,	/* one window of budget[min], an older spelling */
 	K_PATH_OPT,	/* absolute path, or "" / "none" */
 	K_ADDR,		/* an address or local name (addr.h), or "" / "none" */
+	K_STORE,	/* budget_store: local or redis */
+	K_REDIS,	/* host:port, unix:/path, or "" / "none" */
+	K_SECRET,	/* printable, no space, < CONFIG_SECRETLEN; "" unset */
+	K_PREFIX,	/* a Redis key prefix: no space, wildcard, control */
+	K_MS,		/* uint32_t milliseconds: "Nms" or a duration */
 };
 
 struct key {
@@ -929,6 +938,14 @@ static const struct key keys[] = {
 	{ "messages_per_day", K_OLDBUDGET, 0, BK_MESSAGES, 0, 0, NULL },
 	{ "recipients_per_day", K_OLDBUDGET, 0, BK_RECIPIENTS, 0, 0, NULL },
 	{ "connections_per_minute", K_OLDBUDGET, 0, BK_NEW_CONN, 0, 0, NULL },
+	{ "budget_store", K_STORE, OFF(budget_store), 0, 0, 0, NULL },
+	{ "redis", K_REDIS, OFF(redis), 0, 0, 0, NULL },
+	{ "redis_password", K_SECRET, OFF(redis_password), 0, 0, 0, NULL },
+	{ "redis_user", K_SECRET, OFF(redis_user), 0, 0, 0, NULL },
+	{ "redis_prefix", K_PREFIX, OFF(redis_prefix), 0, 0, 0, NULL },
+	{ "redis_timeout", K_MS, OFF(redis_timeout_ms), 10, 60000, 0,
+	    "10ms..60s" },
+	{ "cluster_nodes", K_U32, OFF(cluster_nodes), 1, 1000, 0, "1..1000" },
 };
 #define N_KEYS	(sizeof(keys) / sizeof(keys[0]))
 
@@ -1203,6 +1220,116 @@ size_parse(const char *v, uint64_t min, uint64_t max, uint64_t *out,
 	return 0;
 }
 
+/* set_redis - "host:port" (set_tcp) or "unix:/absolute/path" */
+static int
+set_redis(char *dst, const char *v, const char **err)
+{
+	if (v[0] == '\0' || strcmp(v, "none") == 0) {
+		dst[0] = '\0';
+		return 0;
+	}
+	if (strncmp(v, "unix:", 5) == 0) {
+		char	 path[CONFIG_PATHLEN];
+
+		if (set_path(path, v + 5, 1, err) == -1)
+			return -1;
+		strcpy(dst, v);
+		return 0;
+	}
+	return set_tcp(dst, v, 0, err);
+}
+
+/* set_secret - a password or ACL user name: printable ASCII without
+ * spaces, so that it never needs quoting on the wire or in this file */
+static int
+set_secret(char *dst, const char *v, const char **err)
+{
+	size_t	 n = strlen(v), i;
+
+	if (n >= CONFIG_SECRETLEN) {
+		*err = "too long (max 127 bytes)";
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i] <= 0x20 || v[i] >= 0x7f) {
+			*err = "only printable ASCII without spaces";
+			return -1;
+		}
+	}
+	strcpy(dst, v);
+	return 0;
+}
+
+/* set_prefix - a Redis key prefix.  A space would split a command in the
+ * logs and in redis-cli, and a glob character would make every SCAN or
+ * KEYS for this prefix match other applications' keys too. */
+static int
+set_prefix(char *dst, const char *v, const char **err)
+{
+	size_t	 n = strlen(v), i;
+
+	if (n == 0) {
+		*err = "empty: a prefix keeps mailgov's keys apart";
+		return -1;
+	}
+	if (n >= CONFIG_PREFIXLEN) {
+		*err = "too long (max 63 bytes)";
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (ch == ' ' || ch == '\t') {
+			*err = "contains a space";
+			return -1;
+		}
+		if (strchr("*?[]\\", ch) != NULL) {
+			*err = "contains a wildcard (* ? [ ] \\)";
+			return -1;
+		}
+		if (ch < 0x20 || ch >= 0x7f) {
+			*err = "contains a control or non-ASCII character";
+			return -1;
+		}
+	}
+	strcpy(dst, v);
+	return 0;
+}
+
+/* ms_parse - "Nms", else a duration (num_duration) in milliseconds */
+static int
+ms_parse(const char *v, uint64_t min, uint64_t max, uint64_t *out,
+    const char **err)
+{
+	char	 num[24];
+	size_t	 n = strlen(v);
+	uint64_t u;
+
+	if (n > 2 && strcmp(v + n - 2, "ms") == 0) {
+		if (n - 2 >= sizeof(num)) {
+			*err = "too large";
+			return -1;
+		}
+		memcpy(num, v, n - 2);
+		num[n - 2] = '\0';
+		if (num_u64(num, 0, UINT32_MAX, 0, &u, err) == -1) {
+			if (strcmp(*err, "not a number") == 0)
+				*err = "not a duration";
+			return -1;
+		}
+	} else {
+		if (num_duration(v, 0, UINT32_MAX / 1000, &u, err) == -1)
+			return -1;
+		u *= 1000;
+	}
+	if (u < min || u > max) {
+		*err = u < min ? "too small" : "too large";
+		return -1;
+	}
+	*out = u;
+	return 0;
+}
+
 /* set_value - parse v for key k into the scratch config */
 static int
 set_value(struct parse *p, const struct key *k, const char *v,
@@ -1305,6 +1432,27 @@ set_value(struct parse *p, const struct key *k, const char *v,
 			return -1;
 		snprintf(base + k->off, CONFIG_ADDRLEN, "%s", v);
 		return 0;
+	case K_STORE:
+		if (strcmp(v, "local") == 0)
+			p->c.budget_store = STORE_LOCAL;
+		else if (strcmp(v, "redis") == 0)
+			p->c.budget_store = STORE_REDIS;
+		else {
+			*err = "expected local or redis";
+			return -1;
+		}
+		return 0;
+	case K_REDIS:
+		return set_redis(base + k->off, v, err);
+	case K_SECRET:
+		return set_secret(base + k->off, v, err);
+	case K_PREFIX:
+		return set_prefix(base + k->off, v, err);
+	case K_MS:
+		if (ms_parse(v, k->min, k->max, &u, err) == -1)
+			return -1;
+		*(uint32_t *)(void *)(base + k->off) = (uint32_t)u;
+		return 0;
 	}
 	*err = "internal error: unknown key type";
 	return -1;
@@ -1357,6 +1505,13 @@ check_whole(struct parse *p)
 		    key_line(p, "queue_port")),
 		    "relay_port: the same as queue_port (%u)",
 		    (unsigned)c->queue_port);
+	if (c->budget_store == STORE_REDIS && c->redis[0] == '\0')
+		return perr(p, key_line(p, "budget_store"),
+		    "budget_store: redis needs redis = HOST:PORT or "
+		    "unix:PATH");
+	if (c->redis_user[0] != '\0' && c->redis_password[0] == '\0')
+		return perr(p, key_line(p, "redis_user"),
+		    "redis_user: needs redis_password too");
 	return check_old(p);
 }
 

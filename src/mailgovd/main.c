@@ -38,6 +38,7 @@
 #include "acct.h"
 #include "alert.h"
 #include "clock.h"
+#include "cluster.h"
 #include "commit.h"
 #include "config.h"
 #include "ctlsock.h"
@@ -92,6 +93,7 @@ struct daemon {
 	struct release	*release;
 	struct notify	*notify;	/* alert_command, alert_mail */
 	struct metrics	*metrics;	/* metrics_listen set */
+	struct cluster	*cluster;	/* budget_store = redis */
 	uint16_t	 ports[CONFIG_MAX_PORTS + 1];	/* SMTP + queue */
 	size_t		 nports;
 	int		 sigfd, timerfd;
@@ -814,6 +816,14 @@ main(int argc, char **argv)
 	if (d->metrics != NULL)
 		commit_set_latency(d->commit,
 		    metrics_commit_latency(d->metrics));
+	/* shared budgets: connect as the unprivileged user, in the
+	 * background; until Redis answers, the local share decides */
+	if (d->cfg.budget_store == STORE_REDIS) {
+		if ((d->cluster = cluster_new(d->loop, &d->cfg)) == NULL)
+			fatalx("cannot use redis %s", d->cfg.redis);
+		policy_set_cluster(d->policy, d->cluster);
+		release_set_cluster(d->release, d->cluster);
+	}
 	/* the loop's own writes (events, held mail, auto accounts) must
 	 * not wait for an fsync or a checkpoint either */
 	store_set_sync(d->st, 0);
@@ -858,6 +868,7 @@ main(int argc, char **argv)
 	release_free(d->release);
 	metrics_free(d->metrics);	/* after policy and commit: its
 					 * histograms are theirs until then */
+	cluster_free(d->cluster);
 	ctlsock_free(d->ctl);
 	acct_set_recent(d->accts, NULL);
 	recent_free(d->recent);

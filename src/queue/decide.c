@@ -313,8 +313,9 @@ decide_eom(const struct decide_env *env, struct acct *a,
 		}
 		return;
 	}
-	if (acct_charge_message(a, d->rcpts, now, &which, &retry_at) ==
-	    BUDGET_OK) {
+	if ((env->charge != NULL ? env->charge(env->charge_arg, a, d->rcpts,
+	    now, &which, &retry_at) : acct_charge_message(a, d->rcpts, now,
+	    &which, &retry_at)) == BUDGET_OK) {
 		d->count = DECIDE_C_MESSAGE;
 		d->checked = EOM_KINDS;
 		say(d, DECIDE_DUNNO, 1, "DUNNO");
@@ -357,4 +358,35 @@ decide_eom(const struct decide_env *env, struct acct *a,
 		    "exceeded for account %s", kind, a->name);
 		break;
 	}
+}
+
+/* decide_eom_charges - decide_eom's way to its charge, without deciding */
+int
+decide_eom_charges(const struct decide_env *env, const struct acct *a,
+    const struct decide_req *q, int queue, uint32_t *rcpts)
+{
+	const char	*err, *qid = NULL;
+	uint64_t	 n = 0;
+	int		 mode;
+
+	if (a == NULL)
+		return 0;
+	if (q->rcpt_count == NULL ||
+	    num_u64(q->rcpt_count, 0, UINT32_MAX, 0, &n, &err) == -1 ||
+	    n == 0)
+		n = 1;
+	*rcpts = (uint32_t)n;
+	if (queue && q->queue_id != NULL && queueid_ok(q->queue_id))
+		qid = q->queue_id;
+	if (qid != NULL && verdicts_find(env->verdicts, qid, a->id) !=
+	    VERDICT_NONE)
+		return 0;
+	if (a->blocked)
+		return 0;
+	mode = a->mode;
+	if (mode == MODE_PATH)
+		mode = queue ? MODE_HOLD : MODE_DEFER;
+	if (queue && mode == MODE_HOLD && a->n_held > 0)
+		return 0;
+	return 1;
 }

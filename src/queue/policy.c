@@ -10,6 +10,13 @@
  * waits for the disk, and per-connection order is kept because an answer
  * never overtakes an earlier one on the same connection.
  *
+ * With budget_store = redis the charge of an END-OF-MESSAGE is the
+ * cluster's (cluster.h): the connection is parked - its request kept, no
+ * more read - until Redis answers, while every other connection is
+ * served; then the request is decided with that answer, and its answer
+ * still waits for the group commit.  When Redis cannot be asked, the
+ * local share decides at once.
+ *
  * A connection that stops in the middle of a request is closed after
  * request_timeout; an idle one after idle_timeout (Postfix keeps its
  * policy connections open for up to max_idle = 100 s and reuses them).
@@ -46,6 +53,7 @@
 #include "alert.h"
 #include "budget.h"
 #include "clock.h"
+#include "cluster.h"
 #include "commit.h"
 #include "config.h"
 #include "decide.h"
@@ -124,8 +132,16 @@ struct inst {
 	uint64_t	used;		/* LRU tick */
 };
 
+/* a connection waiting for the cluster's answer to its request */
+struct park {
+	struct conn	*c;		/* NULL: closed meanwhile */
+	int64_t		 acct;
+	int		 queue;
+};
+
 struct conn {
 	struct policy	*p;
+	struct park	*park;		/* parked: c->req waits for Redis */
 	int		 fd;
 	char		 peer[96];	/* for the log */
 	char		 in[PP_REQ_MAX];
@@ -199,6 +215,11 @@ struct policy {
 	struct decide_env	 env;		/* verdicts and may_hold */
 	struct prom_hist	*lat;		/* answer latency, or NULL */
 	int			 marking;	/* mark_key is set */
+	struct cluster		*cl;		/* budget_store = redis */
+	int			 have_ans;	/* the answer for the charge */
+	enum cluster_answer	 ans;
+	enum budget_kind	 ans_which;
+	uint64_t		 ans_retry;
 	uint8_t			 mark_key[MARK_KEYLEN];
 	struct tally		 tally[POLICY_SCRIPTS];
 	unsigned		 ntally;
@@ -207,6 +228,8 @@ struct policy {
 
 static void	conn_close(struct conn *);
 static int	conn_flush(struct conn *);
+static void	do_eom(struct conn *, const struct decide_req *,
+		    struct acct *, int, uint64_t);
 static void	conn_update_events(struct conn *);
 static int	conn_process(struct conn *);
 static struct uidslot *uid_slot(struct policy *, uint32_t);
@@ -743,8 +766,97 @@ unattributed(struct conn *c, const struct decide_req *q, uint64_t now)
 	    "account sent this; try again later");
 }
 
-/* handle - one complete, well-formed request */
+/* shared - decide's charge with budget_store = redis: the cluster's
+ * answer to this request, else the local share (cluster.h) */
+static enum budget_verdict
+shared(void *arg, struct acct *a, uint32_t rcpts, uint64_t now,
+    enum budget_kind *which, uint64_t *retry_at)
+{
+	struct policy *p = arg;
+
+	if (p->have_ans) {
+		p->have_ans = 0;
+		if (p->ans == CLUSTER_OK) {
+			acct_touch(a);
+			return BUDGET_OK;
+		}
+		if (p->ans == CLUSTER_OVER) {
+			*which = p->ans_which;
+			*retry_at = p->ans_retry;
+			return BUDGET_OVER;
+		}
+	}
+	return cluster_charge_local(p->cl, a, rcpts, now, which, retry_at);
+}
+
+/* on_cluster - Redis answered a parked request: decide it with that
+ * answer, then go on with what the client sent since */
 static void
+on_cluster(void *arg, enum cluster_answer ans, enum budget_kind which,
+    uint64_t retry_at)
+{
+	struct park	*pk = arg;
+	struct conn	*c = pk->c;
+	struct policy	*p;
+	struct decide_req q;
+	struct acct	*a;
+	int64_t		 id = pk->acct;
+	int		 queue = pk->queue;
+
+	free(pk);
+	if (c == NULL)
+		return;		/* the client left: nothing was decided */
+	c->park = NULL;
+	p = c->p;
+	decide_req_fill(&q, &c->req);
+	/* XXX an account deleted while Redis answered is nobody's now */
+	a = acct_by_id(p->accts, id);
+	if (ans == CLUSTER_BLOCKED && a != NULL && !a->blocked) {
+		/* blocked from another node: this message is refused as a
+		 * block is here; the node's own state stays its store's */
+		a->blocked = 1;
+		do_eom(c, &q, a, queue, clock_now_us());
+		a->blocked = 0;
+	} else {
+		p->have_ans = 1;
+		p->ans = ans;
+		p->ans_which = which;
+		p->ans_retry = retry_at;
+		do_eom(c, &q, a, queue, clock_now_us());
+		p->have_ans = 0;
+	}
+	c->start += c->req.len;
+	pp_init(&c->req);
+	(void)conn_process(c);
+}
+
+/* park - ask the cluster for this END-OF-MESSAGE's charge, when decide
+ * would charge: 1 when c now waits for the answer */
+static int
+park(struct conn *c, const struct decide_req *q, struct acct *a, int queue)
+{
+	struct policy	*p = c->p;
+	struct park	*pk;
+	uint32_t	 rcpts;
+
+	if (p->cl == NULL || !decide_eom_charges(&p->env, a, q, queue, &rcpts))
+		return 0;
+	if ((pk = calloc(1, sizeof(*pk))) == NULL)
+		return 0;
+	pk->c = c;
+	pk->acct = a->id;
+	pk->queue = queue;
+	if (cluster_charge(p->cl, a, rcpts, on_cluster, pk) == -1) {
+		free(pk);
+		return 0;	/* not ready: the local share decides */
+	}
+	c->park = pk;
+	return 1;
+}
+
+/* handle - one complete, well-formed request; 1 when it waits for the
+ * cluster (c is parked), else 0 */
+static int
 handle(struct conn *c, const struct pp_req *r)
 {
 	struct decide_req	 q;
@@ -757,7 +869,7 @@ handle(struct conn *c, const struct pp_req *r)
 	if (q.state == NULL || (!rcpt &&
 	    strcmp(q.state, "END-OF-MESSAGE") != 0)) {
 		answer(c, 0, "DUNNO");
-		return;
+		return 0;
 	}
 	now = clock_now_us();
 	/* a reset by mailgovctl is seen before the account is charged */
@@ -766,14 +878,17 @@ handle(struct conn *c, const struct pp_req *r)
 	if (queue) {
 		if ((a = attribute_queue(c, &q, now)) == NULL) {
 			unattributed(c, &q, now);
-			return;
+			return 0;
 		}
 	} else
 		a = decide_main_account(c->p->accts, &q);
 	if (rcpt)
 		do_rcpt(c, &q, a, queue, now);
+	else if (park(c, &q, a, queue))
+		return 1;
 	else
 		do_eom(c, &q, a, queue, now);
+	return 0;
 }
 
 /* --- connections --------------------------------------------------------- */
@@ -806,7 +921,7 @@ conn_process(struct conn *c)
 {
 	enum pp_status	st;
 
-	while (c->outlen < POLICY_OUT_MAX) {
+	while (c->outlen < POLICY_OUT_MAX && c->park == NULL) {
 		st = pp_parse(&c->req, c->in + c->start, c->inlen - c->start);
 		if (st == PP_MORE)
 			break;
@@ -814,7 +929,8 @@ conn_process(struct conn *c)
 			malformed(c, st);
 			return -1;
 		}
-		handle(c, &c->req);
+		if (handle(c, &c->req))
+			break;		/* parked: the request stays */
 		c->start += c->req.len;
 		pp_init(&c->req);
 	}
@@ -834,7 +950,7 @@ conn_update_events(struct conn *c)
 {
 	uint32_t ev = 0;
 
-	if (!c->eof && c->outlen < POLICY_OUT_MAX)
+	if (!c->eof && c->outlen < POLICY_OUT_MAX && c->park == NULL)
 		ev |= EPOLLIN;
 	if (c->sent < c->rel)
 		ev |= EPOLLOUT;
@@ -968,6 +1084,8 @@ conn_close(struct conn *c)
 
 	if (c->fd == -1)
 		return;
+	if (c->park != NULL)
+		c->park->c = NULL;	/* its answer finds nobody */
 	owed_lost(c);
 	loop_del(p->loop, c->fd);
 	close(c->fd);
@@ -1282,7 +1400,7 @@ on_sweep(int fd, uint32_t events, void *arg)
 	tally_flush(p);
 	for (c = p->all_head->anext; c != p->all_head; c = next) {
 		next = c->anext;
-		if (c->outlen > 0)
+		if (c->outlen > 0 || c->park != NULL)
 			continue;
 		idle = now - c->last_rx;
 		if (c->inlen > 0 && idle >= p->req_timeout) {
@@ -1540,6 +1658,15 @@ policy_start(struct policy *p, struct commit *cm)
 	    cfg->policy_tcp[0] ? " inet:" : "", cfg->policy_tcp,
 	    cfg->sync_full ? "full" : "normal");
 	return 0;
+}
+
+/* policy_set_cluster - charge messages to the cluster's budgets */
+void
+policy_set_cluster(struct policy *p, struct cluster *cl)
+{
+	p->cl = cl;
+	p->env.charge = cl != NULL ? shared : NULL;
+	p->env.charge_arg = p;
 }
 
 /* policy_set_mark - mark queue-instance mail with its account */

@@ -38,6 +38,7 @@
 #include "acct.h"
 #include "commit.h"
 #include "clock.h"
+#include "cluster.h"
 #include "config.h"
 #include "log.h"
 #include "num.h"
@@ -86,6 +87,7 @@ struct qent {
 
 struct release {
 	struct commit	*cm;		/* group commit, once it exists */
+	struct cluster	*cl;		/* budget_store = redis */
 	struct loop	*loop;
 	struct accts	*accts;
 	const struct config *cfg;
@@ -937,8 +939,10 @@ tick_row(const struct store_held *h, void *arg)
 		return 1;
 	/* a prepaid message was charged when it was accepted: it goes
 	 * whatever the budget, and in its turn (oldest first) */
-	if (!h->prepaid && acct_charge_message(w->a, h->recipients ?
-	    h->recipients : 1, w->now, &which, &retry_at) != BUDGET_OK) {
+	if (!h->prepaid && (r->cl != NULL ? !cluster_release_ok(r->cl, w->a,
+	    h->recipients ? h->recipients : 1, w->now, &retry_at) :
+	    acct_charge_message(w->a, h->recipients ? h->recipients : 1,
+	    w->now, &which, &retry_at) != BUDGET_OK)) {
 		w->stopped = 1;
 		w->retry_at = retry_at;
 		return 1;
@@ -1046,6 +1050,32 @@ release_tick(struct release *r, uint64_t now)
 			r->held[i].not_before = w.retry_at;
 		i++;
 	}
+}
+
+/* on_grant - Redis let a held message go: release it now, not at the
+ * next interval */
+static void
+on_grant(void *arg)
+{
+	struct release *r = arg;
+	size_t	 i;
+
+	for (i = 0; i < r->n_held; i++)
+		r->held[i].not_before = 0;
+	r->next_tick = 0;
+	release_tick(r, clock_now_us());
+}
+
+/* release_set_cluster - held mail leaves only as the shared budget
+ * allows: each message is charged to the cluster first (cluster.h) */
+void
+release_set_cluster(struct release *r, struct cluster *cl)
+{
+	if (r == NULL)
+		return;
+	r->cl = cl;
+	if (cl != NULL)
+		cluster_on_grant(cl, on_grant, r);
 }
 
 /* release_set_commit - the group commit, made after release_new */

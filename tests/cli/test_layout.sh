@@ -10,10 +10,11 @@
 ALLOWED='lib:
 ledger:lib
 kernel:lib ledger
-queue:lib ledger kernel
-mailgovd:lib ledger kernel queue
+cluster:lib ledger
+queue:lib ledger kernel cluster
+mailgovd:lib ledger kernel cluster queue
 sendmail:lib
-ctl:lib ledger kernel queue'
+ctl:lib ledger kernel cluster queue'
 
 test_parts_use_only_the_parts_below_them() {
 	_out=$(cd "$TOP" && ALLOWED="$ALLOWED" python3 -c '

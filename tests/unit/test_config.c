@@ -479,6 +479,53 @@ static const struct ccase cases[] = {
 	    "t.conf:2: connections_per_minute: an older spelling of one "
 	    "new_connections window, and new_connections is set too (line 2): "
 	    "keep new_connections"),
+
+	/* the cluster's budget store */
+	GOOD("", INT, budget_store, STORE_LOCAL),
+	GOOD("budget_store = redis\nredis = 127.0.0.1:6380\n", INT,
+	    budget_store, STORE_REDIS),
+	BAD("budget_store = shared\n",
+	    "t.conf:1: budget_store: expected local or redis"),
+	BAD("budget_store = redis\n", "t.conf:1: budget_store: redis needs "
+	    "redis = HOST:PORT or unix:PATH"),
+	GOODS("redis = unix:/run/redis/r.sock\n", redis,
+	    "unix:/run/redis/r.sock"),
+	GOODS("redis = [2001:db8::1]:6379\n", redis, "[2001:db8::1]:6379"),
+	GOODS("redis = none\n", redis, ""),
+	BAD("redis = unix:r.sock\n", "t.conf:1: redis: not an absolute path"),
+	BAD("redis = redis.example\n", "t.conf:1: redis: expected host:port"),
+	BAD("redis = r:99999\n",
+	    "t.conf:1: redis: port is not a number in 1..65535"),
+	GOODS("redis_password = s3cr#t!\n", redis_password, "s3cr#t!"),
+	BAD("redis_password = two words\n", "t.conf:1: redis_password: only "
+	    "printable ASCII without spaces"),
+	BAD("redis_user = mg\n", "t.conf:1: redis_user: needs "
+	    "redis_password too"),
+	GOODS("redis_user = mg\nredis_password = x\n", redis_user, "mg"),
+	GOODS("", redis_prefix, "mailgov:"),
+	GOODS("redis_prefix = mg:eu-1:\n", redis_prefix, "mg:eu-1:"),
+	BAD("redis_prefix = mg x\n", "t.conf:1: redis_prefix: contains a "
+	    "space"),
+	BAD("redis_prefix = mg*\n", "t.conf:1: redis_prefix: contains a "
+	    "wildcard (* ? [ ] \\)"),
+	BAD("redis_prefix = mg[1]\n", "t.conf:1: redis_prefix: contains a "
+	    "wildcard (* ? [ ] \\)"),
+	BAD("redis_prefix = mg\xc3\xa9\n", "t.conf:1: redis_prefix: contains a "
+	    "control or non-ASCII character"),
+	BAD("redis_prefix = \"\"\n", "t.conf:1: redis_prefix: empty: a "
+	    "prefix keeps mailgov's keys apart"),
+	GOOD("", U32, redis_timeout_ms, 500),
+	GOOD("redis_timeout = 250ms\n", U32, redis_timeout_ms, 250),
+	GOOD("redis_timeout = 2s\n", U32, redis_timeout_ms, 2000),
+	BAD("redis_timeout = 5ms\n",
+	    "t.conf:1: redis_timeout: too small (10ms..60s)"),
+	BAD("redis_timeout = 2m\n",
+	    "t.conf:1: redis_timeout: too large (10ms..60s)"),
+	BAD("redis_timeout = fast\n",
+	    "t.conf:1: redis_timeout: not a duration (10ms..60s)"),
+	GOOD("cluster_nodes = 3\n", U32, cluster_nodes, 3),
+	BAD("cluster_nodes = 0\n",
+	    "t.conf:1: cluster_nodes: too small (1..1000)"),
 };
 
 /* check_case - parse one case over the defaults and look at the result */
@@ -1101,13 +1148,13 @@ test_example(void)
 	memcpy(c.rules_dir, dflt.rules_dir, sizeof(c.rules_dir));
 	T_OK(memcmp(&c, &dflt, sizeof(c)) == 0,
 	    "the example's values are the defaults");
-	/* each key at most once (else an error above), so 46 lines = all
+	/* each key at most once (else an error above), so 53 lines = all
 	 * (the older budget spellings are not shown: they are deprecated) */
 	for (i = 0, len = 0; i < o; i++)
 		if ((i == 0 || out[i - 1] == '\n') && out[i] >= 'a' &&
 		    out[i] <= 'z')
 			len++;
-	T_EQ_U(len, 46, "the example shows every key");
+	T_EQ_U(len, 53, "the example shows every key");
 	free(buf);
 	free(out);
 }
