@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "addr.h"
 #include "json.h"
 
 #define IO_FORMAT	"mailgov-accounts"
@@ -62,6 +63,9 @@ struct acc {
 	char		 name[STORE_NAMELEN];
 	unsigned	 line;
 	int		 mode, blocked;		/* -1: not in the file */
+	int		 has_contact;		/* the file sets "contact" */
+	char		 contact[CONFIG_ADDRLEN];	/* from the file */
+	char		 cur_contact[CONFIG_ADDRLEN];	/* this node's */
 	int		 has_id[ID_COUNT];	/* the file sets this kind */
 	struct idlist	 want[ID_COUNT];
 	int		 has_bud[BK_COUNT], clear[BK_COUNT];
@@ -284,6 +288,11 @@ export_one(FILE *fp, const struct acc *a)
 	fputs(",\"mode\":", fp);
 	ctl_json_str(fp, over_mode_name(a->local.mode));
 	fprintf(fp, ",\"blocked\":%s", a->local.blocked ? "true" : "false");
+	fputs(",\"contact\":", fp);
+	if (a->cur_contact[0] == '\0')
+		fputs("null", fp);
+	else
+		ctl_json_str(fp, a->cur_contact);
 	for (k = 0; k < ID_COUNT; k++) {
 		fprintf(fp, ",\"%s\":[", idkey[k]);
 		for (j = 0; j < a->cur[k].n; j++) {
@@ -317,6 +326,20 @@ export_one(FILE *fp, const struct acc *a)
 	fputs("}}", fp);
 }
 
+/* load_contacts - each known account's contact ("" for none) */
+static int
+load_contacts(struct store *st, struct accs *as)
+{
+	size_t	 i;
+
+	for (i = 0; i < as->n; i++)
+		if (as->v[i].local.id > 0 && store_account_contact(st,
+		    as->v[i].local.id, as->v[i].cur_contact,
+		    sizeof(as->v[i].cur_contact)) == -1)
+			return -1;
+	return 0;
+}
+
 /* account_export - every account as one JSON document */
 int
 ctl_account_export(struct ctl *ctl, int argc, char **argv)
@@ -336,7 +359,7 @@ ctl_account_export(struct ctl *ctl, int argc, char **argv)
 	if (store_begin_read(st) == -1)
 		return ctl_fail(ctl, 0);
 	if (store_account_each(st, all_account, &as) < 0 ||
-	    load_idents(st, &as) == -1) {
+	    load_idents(st, &as) == -1 || load_contacts(st, &as) == -1) {
 		accs_free(&as);
 		return ctl_fail(ctl, 1);
 	}
@@ -633,6 +656,20 @@ read_account(struct accs *as, struct acc *a, const struct json *v)
 			a->blocked = m->type == JSON_TRUE;
 			continue;
 		}
+		if (strcmp(m->key, "contact") == 0) {
+			const char *why;
+
+			a->has_contact = 1;
+			if (m->type == JSON_NULL)
+				continue;
+			if (want_type(as, a, "contact", m, JSON_STRING) != 0)
+				return -1;
+			if (!addr_ok(m->str, 0, &why))
+				return bad(as, a, "contact", m, "%s '%s'", why,
+				    quoted(m->str, q, sizeof(q)));
+			snprintf(a->contact, sizeof(a->contact), "%s", m->str);
+			continue;
+		}
 		if (strcmp(m->key, "budgets") == 0) {
 			if (read_budgets(as, a, m) != 0)
 				return -1;
@@ -773,6 +810,8 @@ local_accounts(struct store *st, struct accs *as)
 		}
 	}
 	free(ns.v);
+	if (load_contacts(st, as) == -1)
+		return -1;
 	return load_idents(st, as);
 }
 
@@ -862,6 +901,12 @@ settings(struct ctl *ctl, const struct accs *as, struct acc *a,
 		if (store_budget_set(ctl->store, a->name, k,
 		    a->clear[k] ? NULL : &a->lim[k]) == -1)
 			return store_bad(ctl, as, a, budget_kind_name(k));
+		*changed = 1;
+	}
+	if (a->has_contact && strcmp(a->contact, a->cur_contact) != 0) {
+		if (store_account_set_contact(ctl->store, a->name,
+		    a->contact) == -1)
+			return store_bad(ctl, as, a, "contact");
 		*changed = 1;
 	}
 	/* a block is lifted on purpose, one node at a time: never here */
