@@ -193,13 +193,15 @@ cl_store() {
 	echo "$1" > "$CL/store"
 }
 
-# redis_start / redis_stop - the lab's Redis: no persistence, so that a
-# restart forgets every count and the nodes must write theirs again
+# redis_start / redis_stop - the lab's Redis, persistent as docs/cluster.md
+# asks (an append-only file, here synced on every write): a restart keeps
+# the counts it had, and the nodes must add what they charged meanwhile
 redis_start() {
 	mkdir -p "$CL/redis"
 	ip netns exec "$(cl_ns redis)" redis-server --bind "$CL_REDIS" \
 	    --port "$CL_REDIS_PORT" --requirepass "$CL_REDIS_PASS" \
-	    --dir "$CL/redis" --save '' --appendonly no --daemonize no \
+	    --dir "$CL/redis" --save '' --appendonly yes --appendfsync always \
+	    --daemonize no \
 	    --logfile "$CL/redis.log" &
 	echo $! > "$CL/redis.pid"
 	t_wait 10 rcli ping
