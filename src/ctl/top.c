@@ -41,6 +41,7 @@
 #define TOP_HEAD	3	/* lines above the rows */
 #define TOP_NAME	12	/* the account column on a terminal */
 #define TOP_SCRIPT_MIN	6
+#define TOP_BUSY_MS	100	/* a frame waits no longer for SQLite */
 
 struct row {
 	char		 account[64];
@@ -165,6 +166,53 @@ fetch(int fd, size_t limit, char key, struct frame *f, char *why,
 	}
 	free(ans);
 	return 0;
+}
+
+/* scriptpick - scripts()'s search: the first script seen since since */
+struct scriptpick {
+	char		*out;
+	size_t		 len;
+	int64_t		 since;
+};
+
+static int
+pick_script(const char *script, uint64_t messages, int64_t last, void *arg)
+{
+	struct scriptpick *p = arg;
+
+	(void)messages;
+	if (last < p->since)
+		return 0;
+	snprintf(p->out, p->len, "%s", script);
+	return 1;
+}
+
+/*
+ * scripts - the SCRIPT column, from the database: of the account's
+ * scripts seen in the last hour, the one with the most messages counted
+ * (usage --scripts has them all).  mailgovd keeps no script per account
+ * in memory, so its rows say "-"; without a readable database they stay
+ * so.  The names are the web user's claims, cleaned when stored and
+ * again when drawn.
+ */
+static void
+scripts(struct store *st, struct frame *f)
+{
+	struct store_account a;
+	struct scriptpick p;
+	size_t	 i;
+
+	if (st == NULL)
+		return;
+	p.since = (int64_t)time(NULL) - 3600;
+	for (i = 0; i < f->n; i++) {
+		if (strcmp(f->row[i].script, "-") != 0 ||
+		    store_account_get(st, f->row[i].account, &a) == -1)
+			continue;
+		p.out = f->row[i].script;
+		p.len = sizeof(f->row[i].script);
+		(void)store_script_each(st, a.id, 0, pick_script, &p);
+	}
 }
 
 /* spark - the row's hour in width cells, oldest on the left; each cell
@@ -443,8 +491,9 @@ int
 ctl_top(struct ctl *ctl, int argc, char **argv)
 {
 	struct frame f;
+	struct store *st;
 	const char *v, *e;
-	char	 why[512], key = 'm';
+	char	 why[512], dberr[256], key = 'm';
 	uint64_t frames = 0;	/* 0: until q */
 	size_t	 cols, rows;
 	int	 i, r, fd, tty, utf8, k, rc = CTL_OK;
@@ -489,6 +538,9 @@ ctl_top(struct ctl *ctl, int argc, char **argv)
 	setlocale(LC_CTYPE, "");
 	utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
 	f.row = ctl_xreallocarray(NULL, TOP_ROWS_MAX, sizeof(*f.row));
+	/* quietly: top works without the database, only the scripts go */
+	st = ctl->db_path == NULL ? NULL : store_open(ctl->db_path,
+	    STORE_RDONLY, TOP_BUSY_MS, dberr, sizeof(dberr));
 	signals();
 	if (tty && tty_setup() == -1)
 		tty = 0;
@@ -504,6 +556,7 @@ ctl_top(struct ctl *ctl, int argc, char **argv)
 			rc = ctl_err("%s", why);
 			break;
 		}
+		scripts(st, &f);
 		if (tty) {
 			printf("\033[H");
 			draw(&f, key, cols, rows, utf8, "\033[K\r\n");
@@ -534,6 +587,8 @@ ctl_top(struct ctl *ctl, int argc, char **argv)
 	tty_restore();
 	close(fd);
 	free(f.row);
+	if (st != NULL)
+		store_close(st);
 	if (stop_sig != 0 && rc == CTL_OK)
 		rc = 128 + stop_sig;
 	return rc;

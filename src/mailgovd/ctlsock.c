@@ -157,11 +157,12 @@ struct topwalk {
 };
 
 /*
- * top_script - the script that sent most of the account's mail in the
- * last hour, for top's SCRIPT column ("-": none known).  XXX a hook: the
- * daemon does not record which script sent a message yet, so this is
- * "-" until it does.  Whatever it returns is cut and made printable
- * (log_clean) before it goes out, as the last field of the row.
+ * top_script - the SCRIPT field of a top row.  mailgovd keeps no script
+ * per account in memory (the policy server writes the counts to the
+ * database once a second), so this is "-" and mailgovctl top fills the
+ * column from the database.  A later mailgovd may answer here instead:
+ * whatever it returns is cut and made printable (log_clean) before it
+ * goes out, as the last field of the row.
  */
 static const char *
 top_script(const struct acct *a)

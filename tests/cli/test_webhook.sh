@@ -45,11 +45,11 @@ run() {
 test_the_alert_is_posted_as_json() {
 	serve || t_fail "the test server did not start" || return
 	echo "http://127.0.0.1:$(cat "$S/port")/hook" > "$S/url"
-	run '/var/www/x.php' 'kind=messages_per_hour action=hold' ||
+	run '/var/www/x.php' 'kind=messages action=hold' ||
 	    t_fail "the hook failed" || return
 	wait
 	t_eq "the text" 'mailgov on web1.example: budget_over for account shop, script /var/www/x.php; 3 held (mailgovctl hold release shop)
-kind=messages_per_hour action=hold' \
+kind=messages action=hold' \
 	    "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["text"])' "$S/body")"
 }
 

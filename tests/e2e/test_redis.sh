@@ -29,7 +29,7 @@ KEY="mailgov:b:{shared}:messages:100"
 t_config "$CONF" <<EOF
 control_socket = $D/control.sock
 connections = 50
-connections_per_minute = 600
+new_connections = 600/1m
 alert_limit = 1000
 release_interval = 1s
 budget_store = redis

@@ -1,7 +1,7 @@
 #!/bin/sh
 # test_scripts - which script sent it: PHP's mail() from a script in a
 # site's directory is named (PID, executable, cwd, script) in mailgovctl
-# hold list, in the alert and in usage --scripts; what the sender says
+# hold list, in the alert, in usage --scripts and top; what the sender says
 # about itself is a claim that never moves the charge, and hostile
 # claims (a forged script header naming another site's file, a cwd and
 # a command line of a megabyte with newlines) come out clean and short.
@@ -54,9 +54,9 @@ pf_start
 t_wait 10 lab sh -c "ss -ltn | grep -q '127.0.0.1:2525 '" ||
     { echo "not ok - the queue instance did not start"; exit 1; }
 ctl account add shop --uid "$WEB1" >/dev/null || exit 1
-ctl budget set shop messages_per_hour 1/1h >/dev/null || exit 1
+ctl budget set shop messages 1/1h >/dev/null || exit 1
 ctl account add mallory --uid "$WEB2" >/dev/null || exit 1
-ctl budget set mallory messages_per_hour 1/1h >/dev/null || exit 1
+ctl budget set mallory messages 1/1h >/dev/null || exit 1
 ctl account add victim --uid "$WEB3" >/dev/null || exit 1
 ctl rules install >/dev/null || { echo "not ok - rules install failed"; exit 1; }
 start_daemon || { echo "not ok - mailgovd did not start"; exit 1; }
@@ -100,6 +100,13 @@ test_usage_scripts_counts_messages_per_script() {
 		ctl usage shop --scripts >&2
 		t_fail "usage shop --scripts did not count 3 for mailer.php"
 	}
+}
+
+# top's SCRIPT column: the busiest script of the hour, from the counts
+test_top_names_the_busiest_script() {
+	_o=$(ctl top -n 1) || { t_fail "top -n 1 failed"; return; }
+	t_match "top's row for shop" '^shop [0-9]+ [^ ]+ [0-9]+ [0-9]+ [0-9]+ [0-9]+ mailer\.php \|' \
+	    "$_o"
 }
 
 # A web user names another site's file in the header PHP would write.

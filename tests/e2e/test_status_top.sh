@@ -25,7 +25,7 @@ TMUX_SOCK="$D/tmux.sock"
 # three messages an hour each: mgweb1 sends six (three held), mgweb2 two
 t_config "$CONF" <<EOF
 control_socket = $D/control.sock
-messages_per_hour = 3/1h
+messages = 3/1h 1000/1d
 connections = 50
 alert_limit = 1000
 EOF

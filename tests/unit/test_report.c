@@ -20,7 +20,7 @@ base(struct report *r)
 	r->host = "lab.mailgov.test";
 	r->account = "shop";
 	r->event = "budget_over";
-	r->fields = "kind=messages_per_hour limit=1/1h action=hold "
+	r->fields = "kind=messages limit=1/1h action=hold "
 	    "context=queue queue_id=4ABC sender=<a@shop.example>";
 	r->script = "";
 	r->when = 1796346209;
@@ -82,7 +82,7 @@ test_environment(void)
 	T_EQ_S(env[0], "MAILGOV_EVENT=budget_over", "env: the event");
 	T_EQ_S(env[1], "MAILGOV_ACCOUNT=shop", "env: the account");
 	T_EQ_S(env[2], "MAILGOV_SCRIPT=", "env: no script yet: empty");
-	T_EQ_S(env[3], "MAILGOV_DETAIL=kind=messages_per_hour limit=1/1h "
+	T_EQ_S(env[3], "MAILGOV_DETAIL=kind=messages limit=1/1h "
 	    "action=hold context=queue queue_id=4ABC sender=<a@shop.example>",
 	    "env: the alert's fields");
 	T_EQ_S(env[4], "MAILGOV_HELD=3", "env: held now");
@@ -135,7 +135,7 @@ test_mail(void)
 	T_OK(strstr(h, "To: ops@example.net, webmaster@shop.example\n") !=
 	    NULL, "mail: both recipients in To:");
 	T_OK(strstr(h, "Subject: [mailgov] account shop is over its "
-	    "messages_per_hour budget on lab.mailgov.test\n") != NULL,
+	    "messages budget on lab.mailgov.test\n") != NULL,
 	    "mail: the subject names the account and the budget");
 	T_OK(strstr(h, "Auto-Submitted: auto-generated\n") != NULL,
 	    "mail: Auto-Submitted, so nothing answers it");
@@ -190,7 +190,7 @@ test_mail_injection(void)
 	base(&r);
 	r.account = "shop\r\nBcc: victim@example.org";
 	r.event = "budget_over\nX-Evil: 1";
-	r.fields = "kind=messages_per_hour\r\nBcc: v2@example.org script=a\nb";
+	r.fields = "kind=messages\r\nBcc: v2@example.org script=a\nb";
 	r.script = "/var/www/x.php\r\nBcc: v3@example.org";
 	r.host = "h\nBcc: v4@example.org";
 	T_OK(report_mail(&r, msg, sizeof(msg)) > 0, "hostile: made");
