@@ -96,8 +96,23 @@ ctl account add gone --uid "$WEB3" >/dev/null || exit 1
 ctl rules install >/dev/null || { echo "not ok - rules install failed"; exit 1; }
 start_daemon || { echo "not ok - mailgovd did not start"; exit 1; }
 
+# the hacked site's script: PHP names it (mail.add_x_header), and the
+# alert's MAILGOV_SCRIPT carries that claim
+mkdir -p "$D/www"
+cat > "$D/www/wso.php" <<'PHP'
+<?php
+for ($i = 0; $i < 3; $i++)
+	if (!mail("x@example.net", "mailgov php $i", "body $i",
+	    "From: site@lab.mailgov.test"))
+		exit(1);
+PHP
+chmod 0755 "$D/www"
+chmod 0644 "$D/www/wso.php"
+
 test_over_budget_runs_alert_command_as_mailgovs_user() {
-	php_mail "$WEB1" 3 || { dump_logs; t_fail "mail() failed"; } || return
+	(cd "$D/www" && as_web "$WEB1" php -n -d mail.add_x_header=1 \
+	    -d "sendmail_path=$SENDMAIL -t -i" wso.php) ||
+	    { dump_logs; t_fail "mail() failed"; } || return
 	settle 3 || { dump_logs; return 1; }
 	t_eq "held for shop" 2 "$(held shop)" || return
 	t_wait 10 sh -c "ls '$OUT' | grep -q '^alert\.[0-9]*\$'" ||
@@ -107,8 +122,7 @@ test_over_budget_runs_alert_command_as_mailgovs_user() {
 	    return
 	_e=$(cat "$_f")
 	t_match "MAILGOV_ACCOUNT" '^MAILGOV_ACCOUNT=shop$' "$_e" || return
-	t_match "MAILGOV_SCRIPT, empty until attribution" '^MAILGOV_SCRIPT=$' \
-	    "$_e" || return
+	t_match "MAILGOV_SCRIPT" '^MAILGOV_SCRIPT=wso\.php$' "$_e" || return
 	t_match "MAILGOV_DETAIL" \
 	    '^MAILGOV_DETAIL=kind=messages limit=1/1h action=hold context=queue ' \
 	    "$_e" || return
