@@ -17,6 +17,7 @@
 
 #include "ctl.h"
 #include "log.h"
+#include "utf8.h"
 
 #define CTL_BUSY_MS	2000
 
@@ -160,33 +161,6 @@ ctl_opt(const char *cmd, int argc, char **argv, int *i, const char *name,
 	return 1;
 }
 
-/* utf8_len - length of the valid UTF-8 sequence at p, 0 if invalid */
-static size_t
-utf8_len(const unsigned char *p)
-{
-	size_t	 n, i;
-	uint32_t cp;
-
-	if (*p >= 0xc2 && *p <= 0xdf)
-		n = 2, cp = *p & 0x1f;
-	else if (*p >= 0xe0 && *p <= 0xef)
-		n = 3, cp = *p & 0x0f;
-	else if (*p >= 0xf0 && *p <= 0xf4)
-		n = 4, cp = *p & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	/* overlong forms, surrogates and values past U+10FFFF */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
 /* ctl_json_str - a JSON string literal: control bytes escaped, valid
  * UTF-8 kept, any other byte replaced by U+FFFD so the document stays
  * valid whatever the database holds */
@@ -209,7 +183,7 @@ ctl_json_str(FILE *fp, const char *s)
 				fprintf(fp, "\\u%04x", *p);
 			else if (*p < 0x80)
 				fputc(*p, fp);
-			else if ((n = utf8_len(p)) > 0) {
+			else if ((n = utf8_seq(p, p + 4)) > 0) {
 				fwrite(p, 1, n, fp);
 				p += n - 1;
 			} else
