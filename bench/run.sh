@@ -194,7 +194,7 @@ mailgovd_start redo-normal $P_RNORMAL 14 normal on || exit 1
 mailgovd_start metrics $P_METRICS 15 normal on \
     "metrics_listen = 127.0.0.1:$P_SCRAPE" || exit 1
 if [ $HAVE_REDIS = 1 ]; then
-	mailgovd_start redis $P_REDIS 15 full on "budget_store = redis
+	mailgovd_start redis $P_REDIS 16 full on "budget_store = redis
 redis = 127.0.0.1:$P_REDISD
 cluster_nodes = 2" || exit 1
 	sleep 0.5	# connected and the script loaded
