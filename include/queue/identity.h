@@ -19,6 +19,15 @@
 int	identity_uid(struct flows *, const char *caddr, uint16_t cport,
 	    const char *saddr, uint16_t sport, uint64_t now, uint32_t *uid);
 
+/*
+ * identity_socket - identity_uid, and the inode of the client's socket
+ * in *inode (0 when its owner has closed it): sockproc.h names the
+ * process that holds it
+ */
+int	identity_socket(struct flows *, const char *caddr, uint16_t cport,
+	    const char *saddr, uint16_t sport, uint64_t now, uint32_t *uid,
+	    uint64_t *inode);
+
 /* identity_sock_diag - the SOCK_DIAG half alone (tests use it) */
 int	identity_sock_diag(const char *caddr, uint16_t cport,
 	    const char *saddr, uint16_t sport, uint32_t *uid);

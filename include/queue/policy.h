@@ -40,5 +40,9 @@ void	policy_set_latency(struct policy *, struct prom_hist *h);
 /* policy_set_cluster - budget_store = redis: charge each message to the
  * cluster's shared budgets (cluster.h), waiting for Redis's answer */
 void	policy_set_cluster(struct policy *, struct cluster *);
+/* policy_set_sockproc - name the process behind a session that is not
+ * mailgov-sendmail's by its socket (sockproc.h); NULL stops */
+struct sockproc;
+void	policy_set_sockproc(struct policy *, struct sockproc *);
 
 #endif

@@ -9,9 +9,9 @@
  * the database handed to the daemon's user; the flow table; NFQUEUE bound
  * and the control socket created, in a runtime directory made if
  * missing (clear errors on the terminal); then into the background;
- * privileged children forked; the policy listeners and the metrics
- * listener bound; privileges
- * dropped to cfg.user keeping only CAP_NET_ADMIN; the threads that run
+ * privileged children forked (the release and process helpers); the
+ * policy listeners and the metrics listener bound; privileges dropped
+ * to cfg.user keeping only CAP_NET_ADMIN; the threads that run
  * unprivileged; the loop.
  *
  * Trusts: its command line and configuration (root's), checked by
@@ -58,6 +58,7 @@
 #include "release.h"
 #include "sdnotify.h"
 #include "sockdiag.h"
+#include "sockproc.h"
 #include "store.h"
 
 #define STORE_BUSY_MS	2000	/* start-up waits this long for a lock */
@@ -91,6 +92,7 @@ struct daemon {
 	struct commit	*commit;
 	struct redo	*redo;		/* redo_log = on */
 	struct release	*release;
+	struct sockproc	*procs;		/* names direct sockets' processes */
 	struct notify	*notify;	/* alert_command, alert_mail */
 	struct metrics	*metrics;	/* metrics_listen set */
 	struct cluster	*cluster;	/* budget_store = redis */
@@ -783,12 +785,18 @@ main(int argc, char **argv)
 	/* Privileged children are forked here, while still root. */
 	if ((d->release = release_new(d->loop, d->accts, &d->cfg)) == NULL)
 		log_warnx("held mail will not be released automatically");
+	/* the process behind a direct socket: a helper that keeps only
+	 * what reading other users' /proc/PID/fd takes (sockproc.h) */
+	if ((d->procs = sockproc_new(d->loop, uid, gid)) == NULL)
+		log_warnx("the process behind a direct socket will not be "
+		    "named");
 	/* Every socket is bound as root: the unprivileged daemon could not
 	 * create one in a directory that root owns. */
 	if ((d->policy = policy_new(d->loop, d->accts, d->flows, d->release,
 	    d->alerts, &d->cfg)) == NULL)
 		fatalx("cannot start the policy server");
 	mark_setup(d);
+	policy_set_sockproc(d->policy, d->procs);
 	if (d->cfg.metrics_listen[0] != '\0') {
 		if ((d->metrics = metrics_new(d->loop, &d->cfg, d->accts,
 		    d->flows, d->release, err, sizeof(err))) == NULL)
@@ -857,6 +865,7 @@ main(int argc, char **argv)
 	/* on the way out, waiting for a lock is better than losing counts */
 	store_set_busy(d->st, STORE_BUSY_MS);
 	policy_free(d->policy);
+	sockproc_free(d->procs);
 	release_set_commit(d->release, NULL);
 	commit_free(d->commit);	/* writes the counts still in memory */
 	redo_close(d->redo);

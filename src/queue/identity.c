@@ -40,6 +40,7 @@ static unsigned		 diag_seq;
 struct diag_answer {
 	int		found;
 	uint32_t	uid;
+	uint64_t	inode;		/* 0 once its owner has closed it */
 };
 
 /* parse_addr - numeric v4 or v6 address into family and 16 bytes */
@@ -70,6 +71,7 @@ diag_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	m = mnl_nlmsg_get_payload(nlh);
 	a->uid = m->idiag_uid;
+	a->inode = m->idiag_inode;
 	a->found = 1;
 	return MNL_CB_OK;
 }
@@ -156,17 +158,18 @@ struct tuple {
 	uint16_t	sport, dport;
 };
 
-/* diag_exact - owner UID of the socket with tuple t, bound to ifindex (0:
- * bound to no device): 0, or -1 when there is none or the kernel did not
- * answer */
+/* diag_exact - owner UID and inode of the socket with tuple t, bound to
+ * ifindex (0: bound to no device): 0, or -1 when there is none or the
+ * kernel did not answer */
 static int
-diag_exact(const struct tuple *t, uint32_t ifindex, uint32_t *uid)
+diag_exact(const struct tuple *t, uint32_t ifindex, uint32_t *uid,
+    uint64_t *inode)
 {
 	char			 buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket	*nl;
 	struct nlmsghdr		*nlh;
 	struct inet_diag_req_v2	*req;
-	struct diag_answer	 ans = { 0, 0 };
+	struct diag_answer	 ans = { 0, 0, 0 };
 
 	if ((nl = diag_open()) == NULL)
 		return -1;
@@ -203,6 +206,7 @@ diag_exact(const struct tuple *t, uint32_t ifindex, uint32_t *uid)
 	if (!ans.found)
 		return -1;
 	*uid = ans.uid;
+	*inode = ans.inode;
 	return 0;
 }
 
@@ -214,17 +218,17 @@ diag_exact(const struct tuple *t, uint32_t ifindex, uint32_t *uid)
  * that way.
  */
 static int
-diag_owner(const struct tuple *t, uint32_t *uid)
+diag_owner(const struct tuple *t, uint32_t *uid, uint64_t *inode)
 {
 	struct if_nameindex *ifs, *i;
 	int rc = -1;
 
-	if (diag_exact(t, 0, uid) == 0)
+	if (diag_exact(t, 0, uid, inode) == 0)
 		return 0;
 	if ((ifs = if_nameindex()) == NULL)
 		return -1;
 	for (i = ifs; rc == -1 && i->if_index != 0; i++)
-		rc = diag_exact(t, i->if_index, uid);
+		rc = diag_exact(t, i->if_index, uid, inode);
 	if_freenameindex(ifs);
 	return rc;
 }
@@ -236,6 +240,7 @@ identity_sock_diag(const char *caddr, uint16_t cport, const char *saddr,
     uint16_t sport, uint32_t *uid)
 {
 	struct tuple	t;
+	uint64_t	inode;
 	int		fd;
 
 	if (parse_addr(caddr, &t.family, t.src) < 0 ||
@@ -243,7 +248,7 @@ identity_sock_diag(const char *caddr, uint16_t cport, const char *saddr,
 		return -1;
 	t.sport = cport;
 	t.dport = sport;
-	return diag_owner(&t, uid);
+	return diag_owner(&t, uid, &inode);
 }
 
 /* --- conntrack ------------------------------------------------------------ */
@@ -427,13 +432,16 @@ ct_orig(const struct tuple *reply, struct tuple *orig)
 }
 
 /*
- * identity_uid - the UID behind caddr:cport, as the queue instance at
- * saddr:sport sees the session (see identity.h).  Always the owner of the
- * client's socket; the only question is which tuple names it.
+ * identity_socket - the UID behind caddr:cport, as the queue instance at
+ * saddr:sport sees the session, and the inode of that socket (see
+ * identity.h).  Always the owner of the client's socket; the only
+ * question is which tuple names it.  The inode comes in the same answer:
+ * naming the process costs no second question to the kernel.
  */
 int
-identity_uid(struct flows *flows, const char *caddr, uint16_t cport,
-    const char *saddr, uint16_t sport, uint64_t now, uint32_t *uid)
+identity_socket(struct flows *flows, const char *caddr, uint16_t cport,
+    const char *saddr, uint16_t sport, uint64_t now, uint32_t *uid,
+    uint64_t *inode)
 {
 	struct flow_key	 key;
 	struct flow	*f;
@@ -454,7 +462,8 @@ identity_uid(struct flows *flows, const char *caddr, uint16_t cport,
 	memcpy(reply.dst, seen.src, 16);
 	reply.sport = seen.dport;
 	reply.dport = seen.sport;
-	if (ct_orig(&reply, &orig) == 0 && diag_owner(&orig, uid) == 0) {
+	if (ct_orig(&reply, &orig) == 0 &&
+	    diag_owner(&orig, uid, inode) == 0) {
 		log_debug("identity: port %u: uid %u (conntrack)", cport, *uid);
 		return 0;
 	}
@@ -464,12 +473,23 @@ identity_uid(struct flows *flows, const char *caddr, uint16_t cport,
 		orig = seen;
 		memcpy(orig.dst, f->dst, 16);
 		orig.dport = f->dport;
-		if (diag_owner(&orig, uid) == 0) {
+		if (diag_owner(&orig, uid, inode) == 0) {
 			log_debug("identity: port %u: uid %u (flow)", cport,
 			    *uid);
 			return 0;
 		}
 	}
 	/* 3. a connection made straight to the queue port */
-	return diag_owner(&seen, uid);
+	return diag_owner(&seen, uid, inode);
+}
+
+/* identity_uid - identity_socket without the inode */
+int
+identity_uid(struct flows *flows, const char *caddr, uint16_t cport,
+    const char *saddr, uint16_t sport, uint64_t now, uint32_t *uid)
+{
+	uint64_t inode;
+
+	return identity_socket(flows, caddr, cport, saddr, sport, now, uid,
+	    &inode);
 }

@@ -67,6 +67,7 @@
 #include "pparse.h"
 #include "prom.h"
 #include "release.h"
+#include "sockproc.h"
 #include "store.h"
 #include "verdicts.h"
 
@@ -163,6 +164,8 @@ struct conn {
 	/* queue instance: the last attribution, keyed by the client */
 	char		 id_key[192];
 	int64_t		 id_acct;
+	uint32_t	 id_uid;	/* the socket's owner, and its inode */
+	uint64_t	 id_inode;	/* (0: none) for sockproc.h */
 	struct inst	 inst[POLICY_INST_SLOTS];
 	uint64_t	 tick;
 	struct conn	*wprev, *wnext;	/* on the list waiting for a commit */
@@ -216,6 +219,7 @@ struct policy {
 	struct prom_hist	*lat;		/* answer latency, or NULL */
 	int			 marking;	/* mark_key is set */
 	struct cluster		*cl;		/* budget_store = redis */
+	struct sockproc		*sp;		/* names direct sockets */
 	int			 have_ans;	/* the answer for the charge */
 	enum cluster_answer	 ans;
 	enum budget_kind	 ans_which;
@@ -374,6 +378,7 @@ attribute_queue(struct conn *c, const struct decide_req *q, uint64_t now)
 	struct acct	*a;
 	char		 key[sizeof(c->id_key)];
 	uint16_t	 cport, sport;
+	uint64_t	 inode;
 	uint32_t	 uid;
 	int		 n;
 
@@ -394,9 +399,12 @@ attribute_queue(struct conn *c, const struct decide_req *q, uint64_t now)
 	    (a = acct_by_id(p->accts, c->id_acct)) != NULL)
 		return a;
 	c->id_acct = 0;
-	if (identity_uid(p->flows, q->caddr, cport, q->saddr, sport,
-	    now / 1000000u, &uid) == -1)
+	c->id_inode = 0;
+	if (identity_socket(p->flows, q->caddr, cport, q->saddr, sport,
+	    now / 1000000u, &uid, &inode) == -1)
 		return NULL;
+	c->id_uid = uid;
+	c->id_inode = inode;
 	/* new mail: a web UID seen for the first time gets its account
 	 * here; one with no account of its own (root, a system user)
 	 * is the default account's */
@@ -448,17 +456,26 @@ inst_drop(struct conn *c, const char *id)
 }
 
 /*
- * req_origin - who sent the queue instance's message, as mailgov-sendmail
- * said in its greeting (origin.h).  A claim of the web user: shown and
- * counted beside the account, never used to choose it.  Empty for any
- * other client, and on the main instance, whose clients are not ours.
+ * req_origin - who sent the queue instance's message.  mailgov-sendmail
+ * says it in its greeting (origin.h): a claim of the web user, shown and
+ * counted beside the account, never used to choose it.  Any other
+ * client (a script's own socket) is named by the process that holds the
+ * socket the kernel reported for the session (sockproc.h): asked at the
+ * session's first request, never waited for, so the answer may come at
+ * a later one.  Empty on the main instance, whose clients are not ours.
+ * *socket says which.
  */
 static void
-req_origin(const struct decide_req *q, struct origin *o)
+req_origin(struct conn *c, const struct decide_req *q, struct origin *o,
+    int *socket)
 {
-	if (q->context == NULL || strcmp(q->context, "queue") != 0 ||
-	    origin_from_helo(q->helo, o) == -1)
-		memset(o, 0, sizeof(*o));
+	*socket = 0;
+	memset(o, 0, sizeof(*o));
+	if (q->context == NULL || strcmp(q->context, "queue") != 0)
+		return;
+	if (origin_from_helo(q->helo, o) == 0)
+		return;
+	*socket = sockproc_origin(c->p->sp, c->id_uid, c->id_inode, o);
 }
 
 /* tally - one more message of a from the script o names (or its
@@ -523,36 +540,41 @@ fail:
 		    "retried in a second", store_error(st));
 }
 
-/* origin_fields - " pid= exe= cwd= script=" for an alert, or "" */
+/* origin_fields - " origin= pid= exe= cwd= script=" for an alert, or
+ * "": origin=socket when the kernel's socket named the process,
+ * origin=greeting when mailgov-sendmail's claim did */
 static void
-origin_fields(const struct origin *o, char *buf, size_t len)
+origin_fields(const struct origin *o, int socket, char *buf, size_t len)
 {
 	buf[0] = '\0';
 	if (origin_empty(o))
 		return;
-	snprintf(buf, len, " pid=%lu exe=%s cwd=%s script=%s",
-	    (unsigned long)o->pid, o->exe[0] ? o->exe : "-",
-	    o->cwd[0] ? o->cwd : "-", o->script[0] ? o->script : "-");
+	snprintf(buf, len, " origin=%s pid=%lu exe=%s cwd=%s script=%s",
+	    socket ? "socket" : "greeting", (unsigned long)o->pid,
+	    o->exe[0] ? o->exe : "-", o->cwd[0] ? o->cwd : "-",
+	    o->script[0] ? o->script : "-");
 }
 
 /* budget_alert - a budget check ended over (kind), or a refusal that is
  * no budget's (kind -1, named kname): the alert module logs a crossing
  * once and records it */
 static void
-budget_alert(struct policy *p, struct acct *a, unsigned checked, int kind,
+budget_alert(struct conn *c, struct acct *a, unsigned checked, int kind,
     const char *kname, const char *action, const struct decide_req *q,
     uint64_t now)
 {
+	struct policy	*p = c->p;
 	char		 sender[128], qid[40], fields[1024];
-	char		 who[4 * ORIGIN_MAX + 64];
+	char		 who[4 * ORIGIN_MAX + 80];
 	struct origin	 o;
+	int		 socket;
 
 	log_clean(sender, sizeof(sender), q->sender ? q->sender : "",
 	    q->sender ? strlen(q->sender) : 0);
 	log_clean(qid, sizeof(qid), q->queue_id ? q->queue_id : "",
 	    q->queue_id ? strlen(q->queue_id) : 0);
-	req_origin(q, &o);
-	origin_fields(&o, who, sizeof(who));
+	req_origin(c, q, &o, &socket);
+	origin_fields(&o, socket, who, sizeof(who));
 	snprintf(fields, sizeof(fields), "action=%s context=%s queue_id=%s "
 	    "sender=<%s>%s", action,
 	    q->context && strcmp(q->context, "queue") == 0 ? "queue" : "main",
@@ -577,9 +599,11 @@ alert_ok(struct policy *p, struct acct *a, unsigned checked, uint64_t now)
  * and its alert.  The answer is the caller's.
  */
 static void
-apply(struct policy *p, struct acct *a, const struct decision *d,
+apply(struct conn *c, struct acct *a, const struct decision *d,
     const struct decide_req *q, uint64_t now)
 {
+	struct policy *p = c->p;
+
 	if (d->count & DECIDE_C_REFUSED) {
 		acct_count_refused(a);
 		acct_note(a, RECENT_REFUSED, 1);
@@ -596,7 +620,7 @@ apply(struct policy *p, struct acct *a, const struct decision *d,
 		acct_count_seen(a, (int64_t)(now / 1000000u));
 	}
 	if (d->alert_action != NULL)
-		budget_alert(p, a, d->checked, d->alert_kind, d->alert_event,
+		budget_alert(c, a, d->checked, d->alert_kind, d->alert_event,
 		    d->alert_action, q, now);
 	else if (d->checked != 0)
 		alert_ok(p, a, d->checked, now);
@@ -619,7 +643,7 @@ do_rcpt(struct conn *c, const struct decide_req *q, struct acct *a,
 	}
 	s = inst_slot(c, q->instance);
 	decide_rcpt(a, s->rcpts + 1, now, &d);
-	apply(c->p, a, &d, q, now);
+	apply(c, a, &d, q, now);
 	if (d.action != DECIDE_DUNNO) {
 		answer_text(c, d.dep, d.text, d.len);
 		return;
@@ -722,6 +746,7 @@ do_eom(struct conn *c, const struct decide_req *q, struct acct *a,
 	struct policy	*p = c->p;
 	struct decision	 d;
 	struct origin	 o;
+	int		 socket;
 
 	if (q->instance != NULL)
 		inst_drop(c, q->instance);
@@ -730,9 +755,9 @@ do_eom(struct conn *c, const struct decide_req *q, struct acct *a,
 		answer_text(c, d.dep, d.text, d.len);
 		return;
 	}
-	apply(p, a, &d, q, now);
+	apply(c, a, &d, q, now);
 	if (queue) {
-		req_origin(q, &o);
+		req_origin(c, q, &o, &socket);
 		if (d.count & (DECIDE_C_MESSAGE | DECIDE_C_HELD))
 			tally(p, a, &o);
 	}
@@ -860,9 +885,10 @@ static int
 handle(struct conn *c, const struct pp_req *r)
 {
 	struct decide_req	 q;
+	struct origin	 o;
 	struct acct	*a;
 	uint64_t	 now;
-	int		 queue, rcpt;
+	int		 queue, rcpt, socket;
 
 	decide_req_fill(&q, r);
 	rcpt = q.state != NULL && strcmp(q.state, "RCPT") == 0;
@@ -880,6 +906,9 @@ handle(struct conn *c, const struct pp_req *r)
 			unattributed(c, &q, now);
 			return 0;
 		}
+		/* a direct socket's process is asked for at the first
+		 * request: its answer has until END-OF-MESSAGE to come */
+		req_origin(c, &q, &o, &socket);
 	} else
 		a = decide_main_account(c->p->accts, &q);
 	if (rcpt)
@@ -1675,6 +1704,13 @@ policy_set_mark(struct policy *p, const uint8_t key[MARK_KEYLEN])
 {
 	memcpy(p->mark_key, key, MARK_KEYLEN);
 	p->marking = 1;
+}
+
+/* policy_set_sockproc - name the process behind a direct socket */
+void
+policy_set_sockproc(struct policy *p, struct sockproc *sp)
+{
+	p->sp = sp;
 }
 
 /* policy_set_latency - time the answers into h (the daemon's metrics) */
