@@ -28,6 +28,16 @@ int	identity_socket(struct flows *, const char *caddr, uint16_t cport,
 	    const char *saddr, uint16_t sport, uint64_t now, uint32_t *uid,
 	    uint64_t *inode);
 
+/*
+ * identity_inode - owner and inode of the TCP socket src:sport ->
+ * dst:dport (addresses of family, IPv4 in the first 4 bytes), by one
+ * exact SOCK_DIAG question and no retry per device: for the kernel path,
+ * right after a SYN's verdict.  0, or -1 when not found.
+ */
+int	identity_inode(int family, const uint8_t src[16], uint16_t sport,
+	    const uint8_t dst[16], uint16_t dport, uint32_t *uid,
+	    uint64_t *inode);
+
 /* identity_sock_diag - the SOCK_DIAG half alone (tests use it) */
 int	identity_sock_diag(const char *caddr, uint16_t cport,
 	    const char *saddr, uint16_t sport, uint32_t *uid);

@@ -44,6 +44,7 @@
 #include "ctlsock.h"
 #include "flow.h"
 #include "govern.h"
+#include "identity.h"
 #include "live.h"
 #include "log.h"
 #include "loop.h"
@@ -68,10 +69,20 @@
 				 * path's verdicts must not wait behind
 				 * another writer's lock */
 #define EXPIRE_PER_TICK	65536	/* flows reclaimed per second at most */
+#define ASK_MAX		64	/* redirected SYNs whose process is looked
+				 * for after one loop turn, at most */
 #define FLOW_LINGER	10	/* seconds a flow outlives its socket: the
 				 * census runs once a second, and the queue
 				 * instance may still ask about a session
 				 * whose client has just closed */
+
+/* a redirected SYN whose socket's process is looked for after the turn */
+struct ask {
+	uint8_t		 family;
+	uint8_t		 src[16], dst[16];
+	uint16_t	 sport, dport;
+	uint32_t	 uid;
+};
 
 struct daemon {
 	struct config	 cfg;
@@ -93,6 +104,9 @@ struct daemon {
 	struct redo	*redo;		/* redo_log = on */
 	struct release	*release;
 	struct sockproc	*procs;		/* names direct sockets' processes */
+	struct ask	 ask[ASK_MAX];	/* this turn's redirected SYNs */
+	size_t		 nask;
+	uint64_t	 ask_dropped;	/* beyond ASK_MAX in one turn */
 	struct notify	*notify;	/* alert_command, alert_mail */
 	struct metrics	*metrics;	/* metrics_listen set */
 	struct cluster	*cluster;	/* budget_store = redis */
@@ -295,6 +309,62 @@ count_live(const struct acct *a, void *arg)
 	return n >= INT64_MAX ? INT64_MAX : (int64_t)n + 1;
 }
 
+/*
+ * ask_later - name the process behind a redirected SYN's socket, after
+ * this loop turn: by then nfq has sent the turn's verdicts, so the
+ * verdict never waits for it.  The earliest moment there is: the helper
+ * scans /proc while the handshake, the banner and the SMTP dialogue up
+ * to the first policy request go on.  mailgov-sendmail's connections
+ * (to the queue port on loopback, which the rules do not rewrite) carry
+ * their origin in their greeting and are left out; a script that
+ * connects there itself is asked for by the policy server.
+ */
+static void
+ask_later(struct daemon *d, const struct nfq_pkt *p)
+{
+	static const uint8_t v6lo[16] = { [15] = 1 };
+	struct ask *a;
+
+	if (d->procs == NULL || !p->has_uid)
+		return;
+	if (p->dport == d->cfg.queue_port && (p->family == AF_INET ?
+	    p->daddr[0] == 127 : memcmp(p->daddr, v6lo, 16) == 0))
+		return;
+	if (d->nask == ASK_MAX) {
+		d->ask_dropped++;
+		return;
+	}
+	a = &d->ask[d->nask++];
+	a->family = p->family;
+	memcpy(a->src, p->saddr, 16);
+	memcpy(a->dst, p->daddr, 16);
+	a->sport = p->sport;
+	a->dport = p->dport;
+	a->uid = p->uid;
+}
+
+/* ask_procs - the turn's redirected SYNs: each socket's inode, asked of
+ * SOCK_DIAG by its exact 4-tuple (it is in SYN_SENT), then of the process
+ * helper, which answers later on the loop (sockproc.h) */
+static void
+ask_procs(void *arg)
+{
+	struct daemon *d = arg;
+	struct origin o;
+	uint64_t inode;
+	uint32_t uid;
+	size_t i;
+
+	for (i = 0; i < d->nask; i++) {
+		const struct ask *a = &d->ask[i];
+
+		if (identity_inode(a->family, a->src, a->sport, a->dst,
+		    a->dport, &uid, &inode) == 0 && uid == a->uid)
+			(void)sockproc_origin(d->procs, uid, inode, &o);
+	}
+	d->nask = 0;
+}
+
 /* on_syn - nfq's handler: decide, account, alert, remember the flow */
 static int
 on_syn(const struct nfq_pkt *p, uint32_t *mark, void *arg)
@@ -400,6 +470,8 @@ on_syn(const struct nfq_pkt *p, uint32_t *mark, void *arg)
 	/* the census keeps it while its socket is open; without SOCK_DIAG
 	 * nothing can tell, and flow_ttl decides */
 	nf.expires = secs + (d->diag != NULL ? FLOW_LINGER : d->cfg.flow_ttl);
+	if (r.verdict == FLOW_REDIRECT)
+		ask_later(d, p);
 	if (flow_put(d->flows, &nf, secs) == 0)
 		return 1;
 	/* The verdict still stands; only the queue path loses this flow
@@ -504,8 +576,10 @@ status_extra(char *buf, size_t len, void *arg)
 	struct daemon *d = arg;
 	const struct nfq_stats *s = nfq_queue_stats(d->nfq);
 	struct commit_stats cs;
+	struct sp_stats ps;
 	uint64_t ms = clock_mono_ms();
 	char age[24];
+	size_t n;
 
 	commit_stats(d->commit, &cs);
 	if (cs.last_ms != 0)
@@ -522,6 +596,13 @@ status_extra(char *buf, size_t len, void *arg)
 	    s->errors, d->cfg.flow_max, cs.batches, age, cs.failing,
 	    cs.redo ? "on" : "off", cs.redo_logged, cs.redo_applied,
 	    recent_count(d->recent), recent_untracked(d->recent));
+	/* the process helper's work: asked, found, and left unnamed
+	 * because too many were waiting (sockproc.h) */
+	sockproc_stats(d->procs, &ps);
+	n = strlen(buf);
+	snprintf(buf + n, len - n, "procs_asked=%" PRIu64 "\nprocs_found=%"
+	    PRIu64 "\nprocs_dropped=%" PRIu64 "\nprocs_scan_us=%" PRIu64 "\n",
+	    ps.asked, ps.found, ps.dropped + d->ask_dropped, ps.usec);
 }
 
 /* smtp_ports - the configured SMTP ports plus the queue port, once each */
@@ -787,7 +868,8 @@ main(int argc, char **argv)
 		log_warnx("held mail will not be released automatically");
 	/* the process behind a direct socket: a helper that keeps only
 	 * what reading other users' /proc/PID/fd takes (sockproc.h) */
-	if ((d->procs = sockproc_new(d->loop, uid, gid)) == NULL)
+	if ((d->procs = sockproc_new(d->loop, uid, gid)) == NULL ||
+	    loop_on_turn(d->loop, ask_procs, d) == -1)
 		log_warnx("the process behind a direct socket will not be "
 		    "named");
 	/* Every socket is bound as root: the unprivileged daemon could not

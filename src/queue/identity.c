@@ -251,6 +251,22 @@ identity_sock_diag(const char *caddr, uint16_t cport, const char *saddr,
 	return diag_owner(&t, uid, &inode);
 }
 
+/* identity_inode - the exact lookup alone, with no device (see
+ * identity.h) */
+int
+identity_inode(int family, const uint8_t src[16], uint16_t sport,
+    const uint8_t dst[16], uint16_t dport, uint32_t *uid, uint64_t *inode)
+{
+	struct tuple	t;
+
+	t.family = family;
+	memcpy(t.src, src, 16);
+	memcpy(t.dst, dst, 16);
+	t.sport = sport;
+	t.dport = dport;
+	return diag_exact(&t, 0, uid, inode);
+}
+
 /* --- conntrack ------------------------------------------------------------ */
 
 static struct mnl_socket *ct_nl;

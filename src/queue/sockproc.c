@@ -150,7 +150,7 @@ sockproc_scan(const char *root, uint32_t uid, uint64_t inode, unsigned ms,
 	size_t		 wlen;
 	pid_t		 pid;
 	DIR		*d;
-	int		 h;
+	int		 h = 0, pass;
 
 	memset(o, 0, sizeof(*o));
 	*scanned = 0;
@@ -160,33 +160,42 @@ sockproc_scan(const char *root, uint32_t uid, uint64_t inode, unsigned ms,
 	    inode);
 	if ((d = opendir(root)) == NULL)
 		return SP_NOTFOUND;
-	while ((de = readdir(d)) != NULL) {
-		if (++n >= max || ((n & 63) == 0 &&
-		    clock_mono_us() > deadline)) {
-			st = SP_BOUNDED;
-			break;
+	/*
+	 * Two passes, cheap first.  The owner of /proc/PID is the process's
+	 * effective UID when it is dumpable (a CLI script, cron, CGI): one
+	 * fstatat each.  Else it is root's, whoever runs it (PHP-FPM's
+	 * workers, a setuid program): those need their status read, which
+	 * costs ten times more, so only when the first pass found nothing.
+	 */
+	for (pass = 0; pass < 2 && h == 0; pass++) {
+		if (pass == 1) {
+			if (uid == 0)
+				break;	/* root's were the first pass */
+			rewinddir(d);
 		}
-		if ((pid = pid_of(de->d_name)) == 0)
-			continue;
-		/* cheap first: the owner of /proc/PID is the process's
-		 * effective UID, or root when it is not dumpable */
-		if (fstatat(dirfd(d), de->d_name, &sb, 0) == -1)
-			continue;
-		if (sb.st_uid != uid && (sb.st_uid != 0 ||
-		    !status_uid(dirfd(d), pid, uid)))
-			continue;
-		h = holds(dirfd(d), pid, want, wlen, &n, max, deadline);
-		if (h == -1) {
-			st = SP_BOUNDED;
-			break;
-		}
-		if (h == 1) {
-			/* gone since: then nobody we can name holds it */
-			if (origin_proc(root, pid, o) == 0)
-				st = SP_FOUND;
-			break;
+		while ((de = readdir(d)) != NULL) {
+			if (++n >= max || ((n & 63) == 0 &&
+			    clock_mono_us() > deadline)) {
+				h = -1;
+				break;
+			}
+			if ((pid = pid_of(de->d_name)) == 0 ||
+			    fstatat(dirfd(d), de->d_name, &sb, 0) == -1)
+				continue;
+			if (pass == 0 ? sb.st_uid != uid : sb.st_uid != 0 ||
+			    !status_uid(dirfd(d), pid, uid))
+				continue;
+			h = holds(dirfd(d), pid, want, wlen, &n, max,
+			    deadline);
+			if (h != 0)
+				break;
 		}
 	}
+	if (h == -1)
+		st = SP_BOUNDED;
+	/* gone since: then nobody we can name holds it */
+	else if (h == 1 && origin_proc(root, pid, o) == 0)
+		st = SP_FOUND;
 	closedir(d);
 	*scanned = n;
 	return st;
@@ -440,6 +449,7 @@ sockproc_new(struct loop *loop, uid_t uid, gid_t gid)
 		sp->fd = -1;
 		goto fail;
 	}
+	log_debug("process helper: pid %ld", (long)sp->child);
 	return sp;
 fail:
 	if (sp->child > 0) {
