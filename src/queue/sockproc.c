@@ -42,6 +42,8 @@
 
 #define SP_PID_MAX	4194304		/* the kernel's pid_max limit */
 #define SP_STATUS_MAX	4096		/* bytes of /proc/PID/status read */
+#define SP_PIDS		65536		/* processes of one UID one pass
+					 * looks at */
 
 /* --- the scan -------------------------------------------------------------- */
 
@@ -136,21 +138,50 @@ holds(int dfd, pid_t pid, const char *want, size_t wlen,
 	return rv;
 }
 
+/*
+ * candidates - the PIDs of pass (0: /proc/PID owned by uid; 1: owned by
+ * root, whose status names uid) into pids (at most SP_PIDS), in the
+ * order /proc lists them: ascending.  -1 when a bound was reached.
+ */
+static int
+candidates(DIR *d, int pass, uint32_t uid, pid_t *pids, size_t *np,
+    uint32_t *n, uint32_t max, uint64_t deadline)
+{
+	struct dirent	*de;
+	struct stat	 sb;
+	pid_t		 pid;
+
+	*np = 0;
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (++*n >= max || ((*n & 63) == 0 &&
+		    clock_mono_us() > deadline))
+			return -1;
+		if ((pid = pid_of(de->d_name)) == 0 ||
+		    fstatat(dirfd(d), de->d_name, &sb, 0) == -1)
+			continue;
+		if (pass == 0 ? sb.st_uid != uid : sb.st_uid != 0 ||
+		    !status_uid(dirfd(d), pid, uid))
+			continue;
+		if (*np == SP_PIDS)
+			return -1;
+		pids[(*np)++] = pid;
+	}
+	return 0;
+}
+
 /* sockproc_scan - see sockproc.h */
 enum sp_status
 sockproc_scan(const char *root, uint32_t uid, uint64_t inode, unsigned ms,
     uint32_t max, struct origin *o, uint32_t *scanned)
 {
 	char		 want[48];
-	struct dirent	*de;
-	struct stat	 sb;
-	enum sp_status	 st = SP_NOTFOUND;
 	uint64_t	 deadline = clock_mono_us() + (uint64_t)ms * 1000u;
 	uint32_t	 n = 0;
-	size_t		 wlen;
-	pid_t		 pid;
+	size_t		 wlen, np, i;
+	pid_t		*pids, pid = 0;
 	DIR		*d;
-	int		 h = 0, pass;
+	int		 h = 0, pass, bounded = 0;
 
 	memset(o, 0, sizeof(*o));
 	*scanned = 0;
@@ -158,47 +189,43 @@ sockproc_scan(const char *root, uint32_t uid, uint64_t inode, unsigned ms,
 		return SP_NOTFOUND;
 	wlen = (size_t)snprintf(want, sizeof(want), "socket:[%" PRIu64 "]",
 	    inode);
-	if ((d = opendir(root)) == NULL)
+	if ((pids = calloc(SP_PIDS, sizeof(*pids))) == NULL)
+		return SP_BOUNDED;
+	if ((d = opendir(root)) == NULL) {
+		free(pids);
 		return SP_NOTFOUND;
+	}
 	/*
 	 * Two passes, cheap first.  The owner of /proc/PID is the process's
 	 * effective UID when it is dumpable (a CLI script, cron, CGI): one
 	 * fstatat each.  Else it is root's, whoever runs it (PHP-FPM's
 	 * workers, a setuid program): those need their status read, which
 	 * costs ten times more, so only when the first pass found nothing.
+	 * Newest first in each: the script that just connected is most
+	 * often the youngest process of its user.
 	 */
-	for (pass = 0; pass < 2 && h == 0; pass++) {
-		if (pass == 1) {
-			if (uid == 0)
-				break;	/* root's were the first pass */
-			rewinddir(d);
-		}
-		while ((de = readdir(d)) != NULL) {
-			if (++n >= max || ((n & 63) == 0 &&
-			    clock_mono_us() > deadline)) {
-				h = -1;
-				break;
-			}
-			if ((pid = pid_of(de->d_name)) == 0 ||
-			    fstatat(dirfd(d), de->d_name, &sb, 0) == -1)
-				continue;
-			if (pass == 0 ? sb.st_uid != uid : sb.st_uid != 0 ||
-			    !status_uid(dirfd(d), pid, uid))
-				continue;
+	for (pass = 0; pass < 2 && h == 0 && !bounded; pass++) {
+		if (pass == 1 && uid == 0)
+			break;		/* root's were the first pass */
+		bounded = candidates(d, pass, uid, pids, &np, &n, max,
+		    deadline) == -1;
+		for (i = np; i > 0 && h == 0; i--) {
+			pid = pids[i - 1];
 			h = holds(dirfd(d), pid, want, wlen, &n, max,
 			    deadline);
-			if (h != 0)
-				break;
 		}
+		if (h == -1)
+			bounded = 1;
 	}
-	if (h == -1)
-		st = SP_BOUNDED;
 	/* gone since: then nobody we can name holds it */
-	else if (h == 1 && origin_proc(root, pid, o) == 0)
-		st = SP_FOUND;
+	if (h == 1)
+		(void)origin_proc(root, pid, o);
 	closedir(d);
+	free(pids);
 	*scanned = n;
-	return st;
+	if (o->pid != 0)
+		return SP_FOUND;
+	return bounded ? SP_BOUNDED : SP_NOTFOUND;
 }
 
 /* --- the helper ------------------------------------------------------------ */
