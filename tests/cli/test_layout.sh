@@ -76,7 +76,7 @@ test_every_file_says_its_purpose_and_what_it_trusts() {
 syms() { nm --defined-only "$1" | awk '$2 == "T" { print $3 }'; }
 
 test_mailgovctl_links_no_daemon_code() {
-	_out=$(syms "$MAILGOVCTL" | grep -xE 'release_new|commit_new|redo_replay|loop_run|policy_new|nfq_queue_open|govern_syn|flow_new' | tr '\n' ' ')
+	_out=$(syms "$MAILGOVCTL" | grep -xE 'release_new|commit_new|redo_replay|loop_run|policy_new|nfq_queue_open|govern_syn|flow_new|sockproc_new' | tr '\n' ' ')
 	t_eq "daemon functions in mailgovctl" "" "$_out"
 }
 
