@@ -463,19 +463,19 @@ inst_drop(struct conn *c, const char *id)
  * socket the kernel reported for the session (sockproc.h): asked at the
  * session's first request, never waited for, so the answer may come at
  * a later one.  Empty on the main instance, whose clients are not ours.
- * *socket says which.
+ * *by_sock says which.
  */
 static void
 req_origin(struct conn *c, const struct decide_req *q, struct origin *o,
-    int *socket)
+    int *by_sock)
 {
-	*socket = 0;
+	*by_sock = 0;
 	memset(o, 0, sizeof(*o));
 	if (q->context == NULL || strcmp(q->context, "queue") != 0)
 		return;
 	if (origin_from_helo(q->helo, o) == 0)
 		return;
-	*socket = sockproc_origin(c->p->sp, c->id_uid, c->id_inode, o);
+	*by_sock = sockproc_origin(c->p->sp, c->id_uid, c->id_inode, o);
 }
 
 /* tally - one more message of a from the script o names (or its
@@ -544,13 +544,13 @@ fail:
  * "": origin=socket when the kernel's socket named the process,
  * origin=greeting when mailgov-sendmail's claim did */
 static void
-origin_fields(const struct origin *o, int socket, char *buf, size_t len)
+origin_fields(const struct origin *o, int by_sock, char *buf, size_t len)
 {
 	buf[0] = '\0';
 	if (origin_empty(o))
 		return;
 	snprintf(buf, len, " origin=%s pid=%lu exe=%s cwd=%s script=%s",
-	    socket ? "socket" : "greeting", (unsigned long)o->pid,
+	    by_sock ? "socket" : "greeting", (unsigned long)o->pid,
 	    o->exe[0] ? o->exe : "-", o->cwd[0] ? o->cwd : "-",
 	    o->script[0] ? o->script : "-");
 }
@@ -567,14 +567,14 @@ budget_alert(struct conn *c, struct acct *a, unsigned checked, int kind,
 	char		 sender[128], qid[40], fields[1024];
 	char		 who[4 * ORIGIN_MAX + 80];
 	struct origin	 o;
-	int		 socket;
+	int		 by_sock;
 
 	log_clean(sender, sizeof(sender), q->sender ? q->sender : "",
 	    q->sender ? strlen(q->sender) : 0);
 	log_clean(qid, sizeof(qid), q->queue_id ? q->queue_id : "",
 	    q->queue_id ? strlen(q->queue_id) : 0);
-	req_origin(c, q, &o, &socket);
-	origin_fields(&o, socket, who, sizeof(who));
+	req_origin(c, q, &o, &by_sock);
+	origin_fields(&o, by_sock, who, sizeof(who));
 	snprintf(fields, sizeof(fields), "action=%s context=%s queue_id=%s "
 	    "sender=<%s>%s", action,
 	    q->context && strcmp(q->context, "queue") == 0 ? "queue" : "main",
@@ -746,7 +746,7 @@ do_eom(struct conn *c, const struct decide_req *q, struct acct *a,
 	struct policy	*p = c->p;
 	struct decision	 d;
 	struct origin	 o;
-	int		 socket;
+	int		 by_sock;
 
 	if (q->instance != NULL)
 		inst_drop(c, q->instance);
@@ -757,7 +757,7 @@ do_eom(struct conn *c, const struct decide_req *q, struct acct *a,
 	}
 	apply(c, a, &d, q, now);
 	if (queue) {
-		req_origin(c, q, &o, &socket);
+		req_origin(c, q, &o, &by_sock);
 		if (d.count & (DECIDE_C_MESSAGE | DECIDE_C_HELD))
 			tally(p, a, &o);
 	}
@@ -888,7 +888,7 @@ handle(struct conn *c, const struct pp_req *r)
 	struct origin	 o;
 	struct acct	*a;
 	uint64_t	 now;
-	int		 queue, rcpt, socket;
+	int		 queue, rcpt, by_sock;
 
 	decide_req_fill(&q, r);
 	rcpt = q.state != NULL && strcmp(q.state, "RCPT") == 0;
@@ -908,7 +908,7 @@ handle(struct conn *c, const struct pp_req *r)
 		}
 		/* a direct socket's process is asked for at the first
 		 * request: its answer has until END-OF-MESSAGE to come */
-		req_origin(c, &q, &o, &socket);
+		req_origin(c, &q, &o, &by_sock);
 	} else
 		a = decide_main_account(c->p->accts, &q);
 	if (rcpt)

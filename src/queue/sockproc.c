@@ -276,10 +276,10 @@ child_main(int s, uid_t uid, gid_t gid)
 	sigset_t	 all;
 	uint64_t	 t0;
 	ssize_t		 n;
+	pid_t		 parent = getppid();
 
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 	signal(SIGPIPE, SIG_IGN);
 	if (child_limit(uid, gid) == -1) {
 		/* never serve with more, and nothing to do with less */
@@ -288,6 +288,11 @@ child_main(int s, uid_t uid, gid_t gid)
 		    "process behind a direct socket will not be named");
 		_exit(1);
 	}
+	/* after the change of user, which clears it; the socket's end
+	 * tells too */
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(0);
 	for (;;) {
 		memset(&req, 0, sizeof(req));
 		n = recv(s, &req, sizeof(req), MSG_TRUNC);
