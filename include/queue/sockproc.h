@@ -100,12 +100,12 @@ void	sockproc_free(struct sockproc *);
 
 /*
  * sockproc_origin - what is known of the process behind the socket
- * (uid, inode): 1 with *o filled, else 0 (o empty).  The first call for
- * a socket asks the helper and returns 0; a later one finds the answer
- * once it has come.  Never waits.
+ * (uid, inode): 1 with *o filled, else 0 (o empty).  With ask, the first
+ * call for a socket asks the helper and returns 0; a later one finds the
+ * answer once it has come.  Never waits.
  */
 int	sockproc_origin(struct sockproc *, uint32_t uid, uint64_t inode,
-	    struct origin *o);
+	    int ask, struct origin *o);
 
 /* sockproc_stats - the counts so far */
 void	sockproc_stats(const struct sockproc *, struct sp_stats *);

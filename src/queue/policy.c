@@ -456,13 +456,16 @@ inst_drop(struct conn *c, const char *id)
 }
 
 /*
- * req_origin - who sent the queue instance's message.  mailgov-sendmail
- * says it in its greeting (origin.h): a claim of the web user, shown and
- * counted beside the account, never used to choose it.  Any other
- * client (a script's own socket) is named by the process that holds the
- * socket the kernel reported for the session (sockproc.h): asked at the
- * session's first request, never waited for, so the answer may come at
- * a later one.  Empty on the main instance, whose clients are not ours.
+ * req_origin - who sent the queue instance's message.  First the process
+ * that holds the socket the kernel reported for the session, when the
+ * process helper has named it (sockproc.h): the kernel path asks for
+ * every redirected SYN but mailgov-sendmail's, so a script that speaks
+ * SMTP itself cannot pass for mailgov-sendmail by its greeting.  Else
+ * mailgov-sendmail's greeting (origin.h): a claim of the web user, shown
+ * and counted beside the account, never used to choose it.  Else the
+ * helper is asked now (a client that connected to the queue port
+ * itself), never waited for: the answer serves the session's later
+ * requests.  Empty on the main instance, whose clients are not ours.
  * *by_sock says which.
  */
 static void
@@ -473,9 +476,10 @@ req_origin(struct conn *c, const struct decide_req *q, struct origin *o,
 	memset(o, 0, sizeof(*o));
 	if (q->context == NULL || strcmp(q->context, "queue") != 0)
 		return;
-	if (origin_from_helo(q->helo, o) == 0)
+	if ((*by_sock = sockproc_origin(c->p->sp, c->id_uid, c->id_inode, 0,
+	    o)) == 1 || origin_from_helo(q->helo, o) == 0)
 		return;
-	*by_sock = sockproc_origin(c->p->sp, c->id_uid, c->id_inode, o);
+	*by_sock = sockproc_origin(c->p->sp, c->id_uid, c->id_inode, 1, o);
 }
 
 /* tally - one more message of a from the script o names (or its

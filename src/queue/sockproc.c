@@ -550,7 +550,7 @@ ask(struct sockproc *sp, uint32_t uid, uint64_t inode)
 /* sockproc_origin - see sockproc.h */
 int
 sockproc_origin(struct sockproc *sp, uint32_t uid, uint64_t inode,
-    struct origin *o)
+    int ask_it, struct origin *o)
 {
 	struct slot	*s;
 
@@ -564,6 +564,8 @@ sockproc_origin(struct sockproc *sp, uint32_t uid, uint64_t inode,
 		*o = s->o;
 		return 1;
 	}
+	if (!ask_it)
+		return 0;
 	memset(s, 0, sizeof(*s));
 	s->uid = uid;
 	s->inode = inode;

@@ -73,7 +73,7 @@ function rd($s) {
 }
 function cmd($s, $c) { fwrite($s, "$c\r\n"); return rd($s); }
 rd($s);
-cmd($s, "EHLO shop.example");
+cmd($s, "EHLO " . ($argv[2] ?? "shop.example"));
 for ($i = 0; $i < (int)$argv[1]; $i++) {
 	cmd($s, "MAIL FROM:<shop@lab.mailgov.test>");
 	cmd($s, "RCPT TO:<x@example.net>");
@@ -134,6 +134,22 @@ test_usage_scripts_counts_the_executable() {
 		ctl usage shop --scripts >&2
 		t_fail "usage shop --scripts did not count 3 for php"
 	}
+}
+
+# A script's own socket that greets as mailgov-sendmail, naming another
+# process: the kernel's socket wins over the claim.
+test_a_forged_sendmail_greeting_does_not_hide_the_script() {
+	(cd "$SHOP" && as_web "$WEB1" php -n -d display_errors=stderr \
+	    direct.php 1 \
+	    'mailgov-sendmail,pid=1,exe=/usr/sbin/cron,cwd=/,script=innocent.php') \
+	    2>"$D/php.err" || { cat "$D/php.err" >&2; return 1; }
+	sent 1 || { dump_logs; return 1; }
+	t_eq "messages held" 3 "$(held shop)" || return
+	_j=$(ctl hold list shop --json)
+	t_eq "rows naming cron" 0 "$(printf '%s\n' "$_j" |
+	    grep -c 'cron\|innocent')" || return
+	t_eq "rows naming php" 3 "$(printf '%s\n' "$_j" |
+	    grep -c '"exe": "/usr/bin/php[0-9.]*"')"
 }
 
 # One message per session: each held one is named from its own session,
