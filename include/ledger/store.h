@@ -202,6 +202,11 @@ struct store_held {
 
 int	store_held_add(struct store *, const struct store_held *);
 int	store_held_set_state(struct store *, const char *queue_id, int state);
+/* store_held_set_origin - who sent a held row of account that names
+ * nobody yet (its pid, exe, cwd, cmd; a process named after the row was
+ * written): 1, 0 when no such row, -1 on error */
+int	store_held_set_origin(struct store *, const char *queue_id,
+	    int64_t account, const struct origin *);
 /* oldest first; account < 0 means every account */
 int	store_held_each(struct store *, int64_t account, int state,
 	    int (*)(const struct store_held *, void *), void *);

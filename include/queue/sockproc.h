@@ -100,12 +100,34 @@ void	sockproc_free(struct sockproc *);
 
 /*
  * sockproc_origin - what is known of the process behind the socket
- * (uid, inode): 1 with *o filled, else 0 (o empty).  With ask, the first
- * call for a socket asks the helper and returns 0; a later one finds the
- * answer once it has come.  Never waits.
+ * (uid, inode): 1 with *o filled, else 0 (o empty).  With ask (SP_ASK,
+ * or SP_ASK_SYN from the kernel path), the first call for a socket asks
+ * the helper and returns 0; a later one finds the answer once it has
+ * come.  Never waits.
  */
+#define SP_ASK		1
+#define SP_ASK_SYN	2
 int	sockproc_origin(struct sockproc *, uint32_t uid, uint64_t inode,
 	    int ask, struct origin *o);
+/* sockproc_direct - was the socket asked about by the kernel path, as a
+ * SYN redirected from elsewhere (not mailgov-sendmail's)? */
+int	sockproc_direct(struct sockproc *, uint32_t uid, uint64_t inode);
+
+/*
+ * The policy server may have to write a held message's row before the
+ * helper's answer for its session has come.  sockproc_later keeps the
+ * message's queue ID (SP_LATE per socket at most) while the socket's
+ * question is out, and the late handler gets each one with the origin
+ * when the answer names the process.  -1 when nothing is out for the
+ * socket, or no room.
+ */
+#define SP_LATE		2
+#define SP_QIDLEN	32
+typedef void	(*sockproc_late_fn)(void *arg, const char *queue_id,
+		    int64_t account, const struct origin *);
+int	sockproc_later(struct sockproc *, uint32_t uid, uint64_t inode,
+	    const char *queue_id, int64_t account);
+void	sockproc_on_late(struct sockproc *, sockproc_late_fn, void *arg);
 
 /* sockproc_stats - the counts so far */
 void	sockproc_stats(const struct sockproc *, struct sp_stats *);

@@ -73,6 +73,11 @@ const char *const store_ledger_sql[S_COUNT] = {
 	    "exe = excluded.exe, cwd = excluded.cwd, cmd = excluded.cmd, "
 	    "script = excluded.script",
 	[S_HELD_STATE] = "UPDATE held SET state = ?2 WHERE queue_id = ?1",
+	/* only a held row that names nobody yet: a late answer never
+	 * overwrites what was known */
+	[S_HELD_ORIGIN] = "UPDATE held SET pid = ?3, exe = ?4, cwd = ?5, "
+	    "cmd = ?6 WHERE queue_id = ?1 AND account = ?2 AND pid = 0 AND "
+	    "exe = '' AND cwd = '' AND cmd = '' AND script = ''",
 	[S_HELD_ALL] = "SELECT " HELD_COLS " FROM held "
 	    "ORDER BY since, rowid",
 	[S_HELD_ACC] = "SELECT " HELD_COLS " FROM held WHERE account = ?1 "
@@ -411,6 +416,30 @@ store_held_set_state(struct store *s, const char *queue_id, int state)
 	if (sqlite3_changes(s->db) == 0)
 		return seterr(s, "unknown queue id '%s'", queue_id);
 	return 0;
+}
+
+/* store_held_set_origin - see store.h */
+int
+store_held_set_origin(struct store *s, const char *queue_id, int64_t account,
+    const struct origin *o)
+{
+	sqlite3_stmt *st;
+	char buf[80];
+
+	if (!queueid_ok(queue_id))
+		return seterr(s, "bad queue id '%s'",
+		    clean_arg(buf, sizeof(buf), queue_id ? queue_id : ""));
+	if ((st = st_get(s, S_HELD_ORIGIN)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, queue_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, account);
+	sqlite3_bind_int64(st, 3, o->pid);
+	sqlite3_bind_text(st, 4, o->exe, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, o->cwd, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, o->cmd, -1, SQLITE_STATIC);
+	if (st_run(s, st) == -1)
+		return -1;
+	return sqlite3_changes(s->db) > 0 ? 1 : 0;
 }
 
 /* store_held_each - oldest first; account < 0: all; state < 0: any */

@@ -360,7 +360,8 @@ ask_procs(void *arg)
 
 		if (identity_inode(a->family, a->src, a->sport, a->dst,
 		    a->dport, &uid, &inode) == 0 && uid == a->uid)
-			(void)sockproc_origin(d->procs, uid, inode, 1, &o);
+			(void)sockproc_origin(d->procs, uid, inode, SP_ASK_SYN,
+			    &o);
 	}
 	d->nask = 0;
 }

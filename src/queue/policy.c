@@ -458,28 +458,33 @@ inst_drop(struct conn *c, const char *id)
 /*
  * req_origin - who sent the queue instance's message.  First the process
  * that holds the socket the kernel reported for the session, when the
- * process helper has named it (sockproc.h): the kernel path asks for
- * every redirected SYN but mailgov-sendmail's, so a script that speaks
- * SMTP itself cannot pass for mailgov-sendmail by its greeting.  Else
- * mailgov-sendmail's greeting (origin.h): a claim of the web user, shown
- * and counted beside the account, never used to choose it.  Else the
- * helper is asked now (a client that connected to the queue port
- * itself), never waited for: the answer serves the session's later
- * requests.  Empty on the main instance, whose clients are not ours.
- * *by_sock says which.
+ * process helper has named it (sockproc.h).  The kernel path asks for
+ * every redirected SYN but mailgov-sendmail's (to the queue port on
+ * loopback): a session it asked for is a script's own, whose greeting
+ * is ignored even before the answer comes, so that a script cannot pass
+ * for mailgov-sendmail by its greeting.  Else mailgov-sendmail's
+ * greeting (origin.h): a claim of the web user, shown and counted
+ * beside the account, never used to choose it.  Else the helper is
+ * asked now (a client that connected to the queue port itself), never
+ * waited for: the answer serves the session's later requests.  Empty
+ * on the main instance, whose clients are not ours.  *by_sock says
+ * which.
  */
 static void
 req_origin(struct conn *c, const struct decide_req *q, struct origin *o,
     int *by_sock)
 {
+	struct sockproc	*sp = c->p->sp;
+
 	*by_sock = 0;
 	memset(o, 0, sizeof(*o));
 	if (q->context == NULL || strcmp(q->context, "queue") != 0)
 		return;
-	if ((*by_sock = sockproc_origin(c->p->sp, c->id_uid, c->id_inode, 0,
-	    o)) == 1 || origin_from_helo(q->helo, o) == 0)
+	if ((*by_sock = sockproc_origin(sp, c->id_uid, c->id_inode, 0,
+	    o)) == 1 || sockproc_direct(sp, c->id_uid, c->id_inode) ||
+	    origin_from_helo(q->helo, o) == 0)
 		return;
-	*by_sock = sockproc_origin(c->p->sp, c->id_uid, c->id_inode, 1, o);
+	*by_sock = sockproc_origin(sp, c->id_uid, c->id_inode, SP_ASK, o);
 }
 
 /* tally - one more message of a from the script o names (or its
@@ -765,9 +770,14 @@ do_eom(struct conn *c, const struct decide_req *q, struct acct *a,
 		if (d.count & (DECIDE_C_MESSAGE | DECIDE_C_HELD))
 			tally(p, a, &o);
 	}
-	if (d.note_held && p->rel != NULL)
-		(void)release_note_held(p->rel, a, d.queue_id, d.rcpts,
-		    d.size, q->sender ? q->sender : "", 0, queue ? &o : NULL);
+	if (d.note_held && p->rel != NULL &&
+	    release_note_held(p->rel, a, d.queue_id, d.rcpts, d.size,
+	    q->sender ? q->sender : "", 0, queue ? &o : NULL) == 0 &&
+	    queue && origin_empty(&o))
+		/* the helper's answer is late: the row is named when it
+		 * comes */
+		(void)sockproc_later(p->sp, c->id_uid, c->id_inode,
+		    d.queue_id, a->id);
 	answer_text(c, d.dep, d.text, d.len);
 	if (d.owe)
 		owe(c, q, a, d.queue_id, d.rcpts, d.size);
@@ -1710,11 +1720,43 @@ policy_set_mark(struct policy *p, const uint8_t key[MARK_KEYLEN])
 	p->marking = 1;
 }
 
+/*
+ * named_late - the process behind a held message's session was named
+ * after its row was written: the row gets it, and the log a line that
+ * says so (the alert went out without it).  The script counts keep the
+ * message as "(unknown)".
+ */
+static void
+named_late(void *arg, const char *queue_id, int64_t account,
+    const struct origin *o)
+{
+	struct policy	*p = arg;
+	struct store	*st = acct_store(p->accts);
+	struct acct	*a = acct_by_id(p->accts, account);
+	char		 who[4 * ORIGIN_MAX + 80];
+
+	if (st == NULL || a == NULL)
+		return;
+	switch (store_held_set_origin(st, queue_id, account, o)) {
+	case -1:
+		if (log_allowed(&p->warn_tat, clock_now_us()))
+			log_warnx("policy: naming held queue_id=%s: %s",
+			    queue_id, store_error(st));
+		return;
+	case 0:
+		return;		/* not in the store (yet): left unnamed */
+	}
+	origin_fields(o, 1, who, sizeof(who));
+	log_info("event=named account=%s queue_id=%s%s", a->name, queue_id,
+	    who);
+}
+
 /* policy_set_sockproc - name the process behind a direct socket */
 void
 policy_set_sockproc(struct policy *p, struct sockproc *sp)
 {
 	p->sp = sp;
+	sockproc_on_late(sp, named_late, p);
 }
 
 /* policy_set_latency - time the answers into h (the daemon's metrics) */

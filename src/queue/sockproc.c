@@ -329,7 +329,13 @@ struct slot {
 	uint64_t	inode;
 	uint32_t	uid;
 	uint8_t		state;		/* enum slot_state */
+	uint8_t		syn;		/* asked by the kernel path */
+	uint8_t		nlate;
 	struct origin	o;
+	struct {			/* held while the question was out */
+		char	qid[SP_QIDLEN];
+		int64_t	account;
+	}		late[SP_LATE];
 };
 
 struct sockproc {
@@ -340,6 +346,8 @@ struct sockproc {
 	struct sp_stats	 st;
 	struct slot	*slot;		/* SP_TABLE, direct-mapped */
 	uint64_t	 warn_s;	/* the last "too many" line */
+	sockproc_late_fn late_fn;
+	void		*late_arg;
 };
 
 /* slot_of - the one slot (uid, inode) may take: a newer socket pushes an
@@ -391,6 +399,7 @@ on_answer(int fd, uint32_t events, void *arg)
 	struct sp_ans	 ans;
 	struct slot	*s;
 	ssize_t		 n;
+	unsigned	 i;
 
 	(void)fd;
 	(void)events;
@@ -435,8 +444,12 @@ on_answer(int fd, uint32_t events, void *arg)
 		if (ans.status == SP_FOUND && ans.origin.pid != 0) {
 			clean_again(&s->o, &ans.origin);
 			s->state = S_FOUND;
+			for (i = 0; i < s->nlate && sp->late_fn != NULL; i++)
+				sp->late_fn(sp->late_arg, s->late[i].qid,
+				    s->late[i].account, &s->o);
 		} else
 			s->state = S_NONE;
+		s->nlate = 0;
 	}
 }
 
@@ -569,8 +582,52 @@ sockproc_origin(struct sockproc *sp, uint32_t uid, uint64_t inode,
 	memset(s, 0, sizeof(*s));
 	s->uid = uid;
 	s->inode = inode;
+	s->syn = ask_it == SP_ASK_SYN;
 	s->state = ask(sp, uid, inode) == 0 ? S_ASKED : S_NONE;
 	return 0;
+}
+
+/* sockproc_direct - see sockproc.h */
+int
+sockproc_direct(struct sockproc *sp, uint32_t uid, uint64_t inode)
+{
+	struct slot	*s;
+
+	if (sp == NULL || inode == 0)
+		return 0;
+	s = slot_of(sp, uid, inode);
+	return s->state != S_EMPTY && s->uid == uid && s->inode == inode &&
+	    s->syn;
+}
+
+/* sockproc_later - see sockproc.h */
+int
+sockproc_later(struct sockproc *sp, uint32_t uid, uint64_t inode,
+    const char *queue_id, int64_t account)
+{
+	struct slot	*s;
+
+	if (sp == NULL || inode == 0 || queue_id == NULL ||
+	    strlen(queue_id) >= SP_QIDLEN)
+		return -1;
+	s = slot_of(sp, uid, inode);
+	if (s->state != S_ASKED || s->uid != uid || s->inode != inode ||
+	    s->nlate == SP_LATE)
+		return -1;
+	snprintf(s->late[s->nlate].qid, SP_QIDLEN, "%s", queue_id);
+	s->late[s->nlate].account = account;
+	s->nlate++;
+	return 0;
+}
+
+/* sockproc_on_late - see sockproc.h */
+void
+sockproc_on_late(struct sockproc *sp, sockproc_late_fn fn, void *arg)
+{
+	if (sp == NULL)
+		return;
+	sp->late_fn = fn;
+	sp->late_arg = arg;
 }
 
 /* sockproc_stats - see sockproc.h */

@@ -73,7 +73,7 @@ function rd($s) {
 }
 function cmd($s, $c) { fwrite($s, "$c\r\n"); return rd($s); }
 rd($s);
-cmd($s, "EHLO " . ($argv[2] ?? "shop.example"));
+cmd($s, "EHLO " . (getenv("EHLO") ?: "shop.example"));
 for ($i = 0; $i < (int)$argv[1]; $i++) {
 	cmd($s, "MAIL FROM:<shop@lab.mailgov.test>");
 	cmd($s, "RCPT TO:<x@example.net>");
@@ -139,9 +139,9 @@ test_usage_scripts_counts_the_executable() {
 # A script's own socket that greets as mailgov-sendmail, naming another
 # process: the kernel's socket wins over the claim.
 test_a_forged_sendmail_greeting_does_not_hide_the_script() {
-	(cd "$SHOP" && as_web "$WEB1" php -n -d display_errors=stderr \
-	    direct.php 1 \
-	    'mailgov-sendmail,pid=1,exe=/usr/sbin/cron,cwd=/,script=innocent.php') \
+	(cd "$SHOP" && as_web "$WEB1" env \
+	    'EHLO=mailgov-sendmail,pid=1,exe=/usr/sbin/cron,cwd=/,script=innocent.php' \
+	    php -n -d display_errors=stderr direct.php 1) \
 	    2>"$D/php.err" || { cat "$D/php.err" >&2; return 1; }
 	sent 1 || { dump_logs; return 1; }
 	t_eq "messages held" 3 "$(held shop)" || return
@@ -152,13 +152,17 @@ test_a_forged_sendmail_greeting_does_not_hide_the_script() {
 	    grep -c '"exe": "/usr/bin/php[0-9.]*"')"
 }
 
-# One message per session: each held one is named from its own session,
-# whose answer had only from RCPT to END-OF-MESSAGE to come.
+# One message per session: each held one is named from its own session.
+# The helper starts at the SYN; when its answer comes after the message
+# was held, the held row is named then (event=named in the log).
 test_a_python_smtplib_client_is_named() {
 	(cd "$PY" && as_web "$WEB3" /usr/bin/python3 blast.py 3) \
 	    2>"$D/py.err" || { cat "$D/py.err" >&2; return 1; }
 	sent 3 || { dump_logs; return 1; }
 	t_eq "messages held" 2 "$(held py)" || return
+	t_wait 5 sh -c "ip netns exec '$LAB' '$MAILGOVCTL' --config '$CONF' \
+	    --db '$DB' hold list py --json |
+	    grep -c '\"exe\": \"/usr/bin/python3' | grep -qx 2"
 	_j=$(ctl hold list py --json)
 	t_eq "held rows naming python" 2 "$(printf '%s\n' "$_j" |
 	    grep -c '"exe": "/usr/bin/python3[0-9.]*"')" || {

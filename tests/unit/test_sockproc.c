@@ -114,11 +114,13 @@ main(void)
 	T_OK(sp != NULL, "the helper starts");
 	if (sp == NULL)
 		return t_done();
-	T_EQ_U(sockproc_origin(sp, uid, sb.st_ino, 1, &o), 0,
+	T_EQ_U(sockproc_origin(sp, uid, sb.st_ino, SP_ASK_SYN, &o), 0,
 	    "the first question is not answered at once");
-	T_EQ_U(sockproc_origin(sp, uid, sb.st_ino, 1, &o), 0,
+	T_EQ_U(sockproc_origin(sp, uid, sb.st_ino, SP_ASK_SYN, &o), 0,
 	    "nor the second, while the helper works");
-	for (i = 0; i < 50 && (r = sockproc_origin(sp, uid, sb.st_ino, 1,
+	T_EQ_U(sockproc_direct(sp, uid, sb.st_ino), 1,
+	    "asked by the kernel path: a direct socket");
+	for (i = 0; i < 50 && (r = sockproc_origin(sp, uid, sb.st_ino, 0,
 	    &o)) == 0; i++)
 		(void)loop_run(loop);
 	T_EQ_U(r, 1, "the answer has come");
@@ -126,7 +128,9 @@ main(void)
 	T_EQ_S(o.exe, want, "and its executable");
 	T_EQ_U(sockproc_origin(sp, uid + 2, 78, 0, &o), 0,
 	    "not asked: nothing known");
-	(void)sockproc_origin(sp, uid + 1, 77, 1, &o);
+	(void)sockproc_origin(sp, uid + 1, 77, SP_ASK, &o);
+	T_EQ_U(sockproc_direct(sp, uid + 1, 77), 0,
+	    "asked by the policy server: not known to be direct");
 	for (i = 0; i < 50; i++) {
 		sockproc_stats(sp, &st);
 		if (st.notfound > 0)
@@ -137,7 +141,7 @@ main(void)
 	T_EQ_U(st.asked, 2, "asked once per socket");
 	T_EQ_U(st.found, 1, "found one");
 	T_EQ_U(st.notfound, 1, "and not the other");
-	T_EQ_U(sockproc_origin(sp, uid + 1, 77, 1, &o), 0,
+	T_EQ_U(sockproc_origin(sp, uid + 1, 77, SP_ASK, &o), 0,
 	    "nobody for a socket nobody holds");
 	printf("# helper: %" PRIu64 " us scanning for 2 answers\n", st.usec);
 	sockproc_free(sp);
