@@ -28,6 +28,18 @@ stop(void *arg)
 	loop_stop(arg);
 }
 
+static char	late_qid[SP_QIDLEN];
+static uint32_t	late_pid;
+
+static void
+late(void *arg, const char *qid, int64_t account, const struct origin *o)
+{
+	(void)arg;
+	(void)account;
+	snprintf(late_qid, sizeof(late_qid), "%s", qid);
+	late_pid = o->pid;
+}
+
 int
 main(void)
 {
@@ -120,12 +132,21 @@ main(void)
 	    "nor the second, while the helper works");
 	T_EQ_U(sockproc_direct(sp, uid, sb.st_ino), 1,
 	    "asked by the kernel path: a direct socket");
+	sockproc_on_late(sp, late, NULL);
+	T_EQ_U(sockproc_later(sp, uid, sb.st_ino, "4F2A1B3C", 7), 0,
+	    "a held message waits for the answer");
+	T_EQ_U(sockproc_later(sp, uid, sb.st_ino + 1, "4F2A1B3D", 7), -1,
+	    "not for a socket nobody asked about");
 	for (i = 0; i < 50 && (r = sockproc_origin(sp, uid, sb.st_ino, 0,
 	    &o)) == 0; i++)
 		(void)loop_run(loop);
 	T_EQ_U(r, 1, "the answer has come");
 	T_EQ_U(o.pid, getpid(), "the helper named this process");
 	T_EQ_S(o.exe, want, "and its executable");
+	T_EQ_S(late_qid, "4F2A1B3C", "the late one is named");
+	T_EQ_U(late_pid, getpid(), "with the process");
+	T_EQ_U(sockproc_later(sp, uid, sb.st_ino, "4F2A1B3E", 7), -1,
+	    "nothing waits once the answer is there");
 	T_EQ_U(sockproc_origin(sp, uid + 2, 78, 0, &o), 0,
 	    "not asked: nothing known");
 	(void)sockproc_origin(sp, uid + 1, 77, SP_ASK, &o);
