@@ -182,6 +182,46 @@ test_a_block_from_another_node_stops_the_account_here() {
 	    "$(rcli EXISTS "mailgov:b:{shared}:blocked")"
 }
 
+# Charges of one loop turn go to Redis in one call, one message after the
+# other: 30 requests at once for a budget of 10 must let exactly 10 go,
+# however the daemon grouped them.
+test_a_burst_spends_the_shared_budget_exactly() {
+	ctl account add burst --sasl burst@site.example >/dev/null || return
+	ctl budget set burst messages 10/1h >/dev/null || return
+	cat > "$D/burst.php" <<'PHP'
+<?php
+$s = array();
+for ($i = 0; $i < 30; $i++) {
+	$c = stream_socket_client("tcp://127.0.0.1:10040", $en, $es, 3);
+	if (!$c) { fwrite(STDERR, "connect: $es\n"); exit(1); }
+	stream_set_timeout($c, 5);
+	$s[] = $c;
+}
+foreach ($s as $i => $c)
+	fwrite($c, "request=smtpd_access_policy\nprotocol_state=END-OF-MESSAGE\n" .
+	    "policy_context=main\nsasl_username=burst@site.example\n" .
+	    "sender=app@site.example\nrecipient_count=1\nsize=100\n" .
+	    "queue_id=4ZxQ1k2Lm" . chr(65 + $i % 26) . chr(65 + intdiv($i, 26)) .
+	    "\ninstance=burst.$i\n\n");
+foreach ($s as $c) {
+	$a = "";
+	while (strpos($a, "\n\n") === false) {
+		$d = fread($c, 4096);
+		if ($d === false || $d === "") { $a .= "EOF\n\n"; break; }
+		$a .= $d;
+	}
+	echo strtok($a, " \n"), "\n";
+}
+PHP
+	_calls0=$(rcli INFO commandstats | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p')
+	_out=$(lab php "$D/burst.php" | sort | uniq -c | awk '{ print $2 "=" $1 }' |
+	    tr '\n' ' ')
+	_calls1=$(rcli INFO commandstats | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p')
+	echo "# 30 messages in $((${_calls1:-0} - ${_calls0:-0})) script calls"
+	t_eq "answers to 30 messages on a budget of 10" \
+	    "action=DEFER_IF_PERMIT=20 action=DUNNO=10 " "$_out"
+}
+
 test_a_wrong_password_is_one_clear_line() {
 	stop_daemon || return
 	redis_stop || return
