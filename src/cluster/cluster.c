@@ -1,11 +1,16 @@
 /*
  * cluster - shared budgets in Redis (see cluster.h, docs/cluster.md).
  *
- * Keys: PREFIX "b:{" ACCOUNT "}:" KIND ":" PERIOD_S, one per window,
- * holding that window's GCRA state (the theoretical arrival time, in
- * microseconds of the Redis server's clock) and expiring when it has
- * nothing left to remember; and PREFIX "b:{" ACCOUNT "}:blocked", set by
- * mailgovctl block on any node, which refuses every charge.
+ * Keys: PREFIX "b:{" ACCOUNT "}:tat", the account's GCRA state: one
+ * "KIND:PERIOD_S=TAT" pair per window still running (TAT, the theoretical
+ * arrival time, in microseconds of the Redis server's clock), expiring
+ * when none of them has anything left to remember; and PREFIX "b:{"
+ * ACCOUNT "}:blocked", set by mailgovctl block on any node, which
+ * refuses every charge.  Why one key for all windows: a message charges
+ * them all at once, so one write replaces one per window; an account is
+ * one key, not three, at 100k accounts; and a reset is one DEL that also
+ * takes the windows of budgets since removed.  (It is not faster: in a
+ * micro-benchmark the parsing costs Redis what the writes saved.)
  *
  * The script does what budget.c does, for N windows at once: every
  * window is checked first and all are charged only when all pass, so a
@@ -63,20 +68,25 @@ static const char gcra_lua[] =
 "  local n = tonumber(ARGV[a + 1])\n"
 "  a = a + 2\n"
 "  local ok, over, worst = 1, 0, 0\n"
-"  local got = redis.call('MGET', unpack(KEYS, k, k + n))\n"
-"  if not force and got[n + 1] then\n"
+"  local got = redis.call('MGET', KEYS[k], KEYS[k + 1])\n"
+"  if not force and got[2] then\n"
 "    ok, worst = 2, -1\n"
 "  else\n"
+"    local st = {}\n"
+"    if got[1] then\n"
+"      for id, v in string.gmatch(got[1], '([^ =]+)=(%d+)') do\n"
+"        st[id] = tonumber(v)\n"
+"      end\n"
+"    end\n"
 "    local new = {}\n"
 "    for i = 1, n do\n"
-"      local b = a + (i - 1) * 4\n"
-"      local limit = tonumber(ARGV[b])\n"
-"      local period = tonumber(ARGV[b + 1])\n"
-"      local burst = tonumber(ARGV[b + 2])\n"
-"      local cost = tonumber(ARGV[b + 3])\n"
+"      local b = a + (i - 1) * 5\n"
+"      local limit = tonumber(ARGV[b + 1])\n"
+"      local period = tonumber(ARGV[b + 2])\n"
+"      local burst = tonumber(ARGV[b + 3])\n"
+"      local cost = tonumber(ARGV[b + 4])\n"
 "      if burst == 0 then burst = limit end\n"
-"      local tat = tonumber(got[i] or 0) or 0\n"
-"      local base = math.max(tat, now)\n"
+"      local base = math.max(st[ARGV[b]] or 0, now)\n"
 "      if limit == 0 or cost > burst then\n"
 "        new[i] = base\n"
 "        if not force then over = i; worst = -1; break end\n"
@@ -94,19 +104,26 @@ static const char gcra_lua[] =
 "      ok = 0\n"
 "    else\n"
 "      for i = 1, n do\n"
-"        if new[i] > now then\n"
-"          local ttl = math.ceil((new[i] - now) / 1000)\n"
-"          redis.call('SET', KEYS[k + i - 1], string.format('%.0f', new[i]),\n"
-"              'PX', ttl)\n"
+"        st[ARGV[a + (i - 1) * 5]] = new[i]\n"
+"      end\n"
+"      local parts, top = {}, 0\n"
+"      for id, v in pairs(st) do\n"
+"        if v > now then\n"
+"          parts[#parts + 1] = id .. '=' .. string.format('%d', v)\n"
+"          if v > top then top = v end\n"
 "        end\n"
+"      end\n"
+"      if top > 0 then\n"
+"        redis.call('SET', KEYS[k], table.concat(parts, ' '), 'PX',\n"
+"            math.ceil((top - now) / 1000))\n"
 "      end\n"
 "    end\n"
 "  end\n"
 "  out[#out + 1] = ok\n"
 "  out[#out + 1] = over\n"
 "  out[#out + 1] = worst\n"
-"  k = k + n + 1\n"
-"  a = a + 4 * n\n"
+"  k = k + 2\n"
+"  a = a + 5 * n\n"
 "end\n"
 "return out\n";
 
@@ -394,6 +411,17 @@ on_batch(void *arg, const struct redisReply *rep)
 	free(b);
 }
 
+/* nw_ids - the window ids of a batch: one argument each */
+static size_t
+nw_ids(const struct batch *b)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < b->n; i++)
+		n += b->ch[i]->nw;
+	return n;
+}
+
 /* send_batch - EVALSHA the open batch; its charges are settled as
  * unavailable when it cannot go (the link broke during the turn) */
 static void
@@ -411,10 +439,10 @@ send_batch(struct cluster *c)
 		return;
 	c->open = NULL;
 	for (i = 0; i < b->n; i++) {
-		nkeys += b->ch[i]->nw + 1;
+		nkeys += 2;
 		nnums += b->ch[i]->nw * 4;
 	}
-	argc += nkeys + 2 * b->n + nnums;
+	argc += nkeys + 2 * b->n + nnums + nw_ids(b);
 	argv = calloc(argc, sizeof(*argv));
 	len = calloc(argc, sizeof(*len));
 	keys = malloc(nkeys * CLUSTER_KEYLEN);
@@ -429,9 +457,9 @@ send_batch(struct cluster *c)
 	at = keys;
 	for (i = 0; i < b->n; i++) {
 		ch = b->ch[i];
-		for (j = 0; j <= ch->nw; j++, at += CLUSTER_KEYLEN) {
+		for (j = 0; j < 2; j++, at += CLUSTER_KEYLEN) {
 			if (cluster_key(at, CLUSTER_KEYLEN, c->cfg->redis_prefix,
-			    ch->name, j < ch->nw ? ch->w[j].id :
+			    ch->name, j == 0 ? CLUSTER_STATE_ID :
 			    CLUSTER_BLOCKED_ID) == -1)
 				goto out;
 			argv[argc++] = at;
@@ -448,6 +476,7 @@ send_batch(struct cluster *c)
 			    ch->w[j].lim.period_us, ch->w[j].lim.burst,
 			    ch->w[j].cost };
 
+			argv[argc++] = ch->w[j].id;
 			for (int k = 0; k < 4; k++, at += CLUSTER_NUMLEN) {
 				snprintf(at, CLUSTER_NUMLEN, "%" PRIu64, v[k]);
 				argv[argc++] = at;
@@ -559,6 +588,15 @@ cluster_free(struct cluster *c)
 {
 	if (c == NULL)
 		return;
+	loop_off_turn(c->loop, on_turn, c);
+	if (c->open != NULL) {
+		/* asked this turn, never sent: nobody waits any more */
+		for (size_t i = 0; i < c->open->n; i++) {
+			free(c->open->ch[i]->catchup);
+			free(c->open->ch[i]);
+		}
+		free(c->open);
+	}
 	redis_free(c->rd);
 	free(c->bl);
 	free(c);
