@@ -568,6 +568,7 @@ redis_free(struct redis *r)
 {
 	if (r == NULL)
 		return;
+	loop_off_turn(r->loop, on_turn, r);
 	if (r->fd != -1) {
 		loop_del(r->loop, r->fd);
 		close(r->fd);
