@@ -948,7 +948,9 @@ main(int argc, char **argv)
 	/* on the way out, waiting for a lock is better than losing counts */
 	store_set_busy(d->st, STORE_BUSY_MS);
 	policy_free(d->policy);
+	loop_off_turn(d->loop, ask_procs, d);
 	sockproc_free(d->procs);
+	d->procs = NULL;
 	release_set_commit(d->release, NULL);
 	commit_free(d->commit);	/* writes the counts still in memory */
 	redo_close(d->redo);
