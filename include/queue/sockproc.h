@@ -82,11 +82,12 @@ struct sp_stats {
 /*
  * sockproc_scan - the helper's work, also for tests and measurements:
  * the process under root ("/proc") of UID uid holding socket inode, into
- * o, within ms milliseconds and max entries; its status, and the
- * entries read in *scanned
+ * o, within ms milliseconds and max entries, trying the nhint PIDs of
+ * hint first; its status, and the entries read in *scanned
  */
 enum sp_status sockproc_scan(const char *root, uint32_t uid, uint64_t inode,
-	    unsigned ms, uint32_t max, struct origin *o, uint32_t *scanned);
+	    unsigned ms, uint32_t max, const pid_t *hint, size_t nhint,
+	    struct origin *o, uint32_t *scanned);
 
 struct sockproc;
 

@@ -45,7 +45,7 @@
 #define SP_PIDS		65536		/* processes of one UID one pass
 					 * looks at */
 
-/* --- the scan -------------------------------------------------------------- */
+/* --- the scan ------------------------------------------------------------ */
 
 /* pid_of - a /proc entry's name as a PID, or 0 */
 static pid_t
@@ -173,7 +173,8 @@ candidates(DIR *d, int pass, uint32_t uid, pid_t *pids, size_t *np,
 /* sockproc_scan - see sockproc.h */
 enum sp_status
 sockproc_scan(const char *root, uint32_t uid, uint64_t inode, unsigned ms,
-    uint32_t max, struct origin *o, uint32_t *scanned)
+    uint32_t max, const pid_t *hint, size_t nhint, struct origin *o,
+    uint32_t *scanned)
 {
 	char		 want[48];
 	uint64_t	 deadline = clock_mono_us() + (uint64_t)ms * 1000u;
@@ -195,6 +196,23 @@ sockproc_scan(const char *root, uint32_t uid, uint64_t inode, unsigned ms,
 		free(pids);
 		return SP_NOTFOUND;
 	}
+	/* a script that sends many messages opens many sockets: the process
+	 * that held the UID's last ones is tried first, which costs one fd
+	 * directory instead of every process's */
+	for (i = 0; i < nhint && h == 0; i++) {
+		struct stat sb;
+		char name[16];
+
+		pid = hint[i];
+		snprintf(name, sizeof(name), "%ld", (long)pid);
+		if (pid <= 0 || fstatat(dirfd(d), name, &sb, 0) == -1 ||
+		    (sb.st_uid != uid && (sb.st_uid != 0 ||
+		    !status_uid(dirfd(d), pid, uid))))
+			continue;
+		h = holds(dirfd(d), pid, want, wlen, &n, max, deadline);
+	}
+	if (h == -1)
+		bounded = 1;
 	/*
 	 * Two passes, cheap first.  The owner of /proc/PID is the process's
 	 * effective UID when it is dumpable (a CLI script, cron, CGI): one
@@ -228,7 +246,7 @@ sockproc_scan(const char *root, uint32_t uid, uint64_t inode, unsigned ms,
 	return bounded ? SP_BOUNDED : SP_NOTFOUND;
 }
 
-/* --- the helper ------------------------------------------------------------ */
+/* --- the helper ---------------------------------------------------------- */
 
 /*
  * child_limit - become uid:gid keeping CAP_SYS_PTRACE (the fd links, exe
@@ -267,6 +285,43 @@ child_limit(uid_t uid, gid_t gid)
 	return 0;
 }
 
+/* The processes that held each UID's recent sockets, tried first. */
+#define SP_RECENT	64
+#define SP_HINTS	4
+static struct {
+	uint32_t	uid;
+	pid_t		pid;
+}		recent[SP_RECENT];
+static size_t	recent_next;
+
+/* hints - the recent holders of uid's sockets, newest first */
+static size_t
+hints(uint32_t uid, pid_t *out)
+{
+	size_t	 i, k, n = 0;
+
+	for (k = 0; k < SP_RECENT && n < SP_HINTS; k++) {
+		i = (recent_next + SP_RECENT - 1 - k) % SP_RECENT;
+		if (recent[i].pid != 0 && recent[i].uid == uid)
+			out[n++] = recent[i].pid;
+	}
+	return n;
+}
+
+/* remember - pid held one of uid's sockets */
+static void
+remember(uint32_t uid, pid_t pid)
+{
+	size_t	 k;
+
+	for (k = 0; k < SP_RECENT; k++)
+		if (recent[k].pid == pid && recent[k].uid == uid)
+			return;
+	recent[recent_next].uid = uid;
+	recent[recent_next].pid = pid;
+	recent_next = (recent_next + 1) % SP_RECENT;
+}
+
 /* child_main - the helper's loop; never returns */
 static void __attribute__((noreturn))
 child_main(int s, uid_t uid, gid_t gid)
@@ -276,7 +331,8 @@ child_main(int s, uid_t uid, gid_t gid)
 	sigset_t	 all;
 	uint64_t	 t0;
 	ssize_t		 n;
-	pid_t		 parent = getppid();
+	pid_t		 parent = getppid(), hint[SP_HINTS];
+	size_t		 nh;
 
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
@@ -311,10 +367,13 @@ child_main(int s, uid_t uid, gid_t gid)
 			ans.status = SP_REFUSED;
 		else {
 			t0 = clock_mono_us();
+			nh = hints(req.uid, hint);
 			ans.status = (uint16_t)sockproc_scan("/proc", req.uid,
-			    req.inode, SP_SCAN_MS, SP_SCAN_MAX, &ans.origin,
-			    &ans.scanned);
+			    req.inode, SP_SCAN_MS, SP_SCAN_MAX, hint, nh,
+			    &ans.origin, &ans.scanned);
 			ans.usec = (uint32_t)(clock_mono_us() - t0);
+			if (ans.status == SP_FOUND)
+				remember(req.uid, (pid_t)ans.origin.pid);
 		}
 		if (send(s, &ans, sizeof(ans), 0) == -1 && errno != EINTR)
 			_exit(1);

@@ -64,8 +64,8 @@ main(void)
 	k = readlink("/proc/self/exe", exe, sizeof(exe));
 	origin_clean(want, sizeof(want), exe, k > 0 ? (size_t)k : 0);
 
-	T_EQ_U(sockproc_scan("/proc", uid, sb.st_ino, 1000, SP_SCAN_MAX, &o,
-	    &n), SP_FOUND, "this process's socket is found");
+	T_EQ_U(sockproc_scan("/proc", uid, sb.st_ino, 1000, SP_SCAN_MAX, NULL,
+	    0, &o, &n), SP_FOUND, "this process's socket is found");
 	T_EQ_U(o.pid, getpid(), "its pid");
 	T_EQ_S(o.exe, want, "its executable");
 	T_OK(strstr(o.cmd, "test_sockproc") != NULL, "its command line: %s",
@@ -73,15 +73,17 @@ main(void)
 	T_EQ_U(o.script[0], 0, "no script: nobody claimed one");
 
 	T_EQ_U(sockproc_scan("/proc", uid + 12345, sb.st_ino, 1000,
-	    SP_SCAN_MAX, &o, &n), SP_NOTFOUND, "another UID's processes only");
+	    SP_SCAN_MAX, NULL, 0, &o, &n), SP_NOTFOUND,
+	    "another UID's processes only");
 	T_EQ_U(o.pid, 0, "nobody named for another UID");
-	T_EQ_U(sockproc_scan("/proc", uid, 0, 1000, SP_SCAN_MAX, &o, &n),
-	    SP_NOTFOUND, "inode 0 (a socket its owner closed)");
-	T_EQ_U(sockproc_scan("/proc", uid, sb.st_ino, 1000, 3, &o, &n),
+	T_EQ_U(sockproc_scan("/proc", uid, 0, 1000, SP_SCAN_MAX, NULL, 0, &o,
+	    &n), SP_NOTFOUND, "inode 0 (a socket its owner closed)");
+	T_EQ_U(sockproc_scan("/proc", uid, sb.st_ino, 1000, 3, NULL, 0, &o,
+	    &n),
 	    SP_BOUNDED, "stops at its bound of entries");
 	T_OK(n <= 3, "read %u entries, bound 3", n);
 	T_EQ_U(sockproc_scan("/nonexistent", uid, sb.st_ino, 1000,
-	    SP_SCAN_MAX, &o, &n), SP_NOTFOUND, "no /proc");
+	    SP_SCAN_MAX, NULL, 0, &o, &n), SP_NOTFOUND, "no /proc");
 
 	/* a child holds it alone: the child is named */
 	if (pipe(p) == -1 || (pid = fork()) == -1)
@@ -96,20 +98,24 @@ main(void)
 	}
 	close(p[0]);
 	close(s);
-	T_EQ_U(sockproc_scan("/proc", uid, sb.st_ino, 1000, SP_SCAN_MAX, &o,
-	    &n), SP_FOUND, "the socket held by a child");
+	T_EQ_U(sockproc_scan("/proc", uid, sb.st_ino, 1000, SP_SCAN_MAX, NULL,
+	    0, &o, &n), SP_FOUND, "the socket held by a child");
 	T_EQ_U(o.pid, pid, "the child's pid");
+	T_EQ_U(sockproc_scan("/proc", uid, sb.st_ino, 1000, SP_SCAN_MAX, &pid,
+	    1, &o, &n), SP_FOUND, "found through a hint");
+	T_OK(n < 64, "a hint reads one fd directory: %u entries", n);
+	T_EQ_U(o.pid, pid, "the hinted child");
 	close(p[1]);
 	waitpid(pid, NULL, 0);
-	T_EQ_U(sockproc_scan("/proc", uid, sb.st_ino, 1000, SP_SCAN_MAX, &o,
-	    &n), SP_NOTFOUND, "closed everywhere: nobody");
+	T_EQ_U(sockproc_scan("/proc", uid, sb.st_ino, 1000, SP_SCAN_MAX, &pid,
+	    1, &o, &n), SP_NOTFOUND, "closed everywhere: nobody");
 
 	/* the worst case: a whole scan for an inode nobody holds, of every
 	 * process of this UID */
 	t0 = clock_mono_us();
 	for (i = 0; i < 20; i++)
-		(void)sockproc_scan("/proc", uid, 1, 1000, SP_SCAN_MAX, &o,
-		    &n);
+		(void)sockproc_scan("/proc", uid, 1, 1000, SP_SCAN_MAX, NULL,
+		    0, &o, &n);
 	printf("# a whole scan: %u entries in %" PRIu64 " us\n", n,
 	    (clock_mono_us() - t0) / 20);
 
