@@ -16,7 +16,8 @@
  *   answer   the PID, executable, cwd and command line of a process of
  *            that UID holding that socket, as clean origin fields
  *            (origin.h), or "not found", or "gave up at a bound".
- * It looks only at processes whose /proc directory that UID owns, or, for
+ * It tries first the processes that held that UID's last sockets, then
+ * looks only at processes whose /proc directory that UID owns, or, for
  * the ones the kernel shows as root's (not dumpable, as PHP-FPM's
  * workers are), whose status names that UID as real or effective; it
  * stops after SP_SCAN_MS or SP_SCAN_MAX entries (processes and fds).
