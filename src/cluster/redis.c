@@ -547,9 +547,12 @@ redis_new(struct loop *loop, const struct config *cfg, redis_state_cb cb,
 		log_warn("redis: timer");
 		goto fail;
 	}
+	/* the first attempt from the loop, not from here: a connect that
+	 * fails at once (a missing socket, a refused port) calls on_state
+	 * back, and the caller does not have its handle yet */
 	r->state = R_DOWN;
 	r->retry_at = clock_mono_ms();
-	start(r);
+	arm(r);
 	return r;
 fail:
 	if (r->tfd != -1) {
@@ -568,6 +571,7 @@ redis_free(struct redis *r)
 {
 	if (r == NULL)
 		return;
+	loop_off_turn(r->loop, on_turn, r);
 	if (r->fd != -1) {
 		loop_del(r->loop, r->fd);
 		close(r->fd);
