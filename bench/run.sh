@@ -260,11 +260,12 @@ if [ $HAVE_REDIS = 1 ]; then
 	    /^cmdstat_(evalsha|eval|script)/ { client += $3 }
 	    /^cmdstat_(get|set|time)/ { inner += $3 }
 	    END { if (n > 0) printf "# mailgovd-redis: %.2f Redis commands per message from mailgovd, %.2f run inside the script\n", client / n, inner / n }'
-	# The keys are PREFIX "b:{" ACCOUNT "}:" KIND ":" PERIOD_S
-	# (src/cluster/cluster.c), PREFIX the default redis_prefix.  A key
-	# expires when its window has nothing left to remember: with the
-	# bench's budgets (10^9 an hour) that is about 1 ms after its last
-	# charge, so once the load stops almost none are left, and the
+	# The keys are PREFIX "b:{" ACCOUNT "}:tat", one per account, and
+	# PREFIX "b:{" ACCOUNT "}:blocked" (src/cluster/cluster.c), PREFIX the
+	# default redis_prefix.  A key expires when its windows have nothing
+	# left to remember: with the bench's budgets (10^9 an hour and a
+	# day) that is about 1 ms after its last charge, so once the load
+	# stops almost none are left, and the
 	# server's expired_keys (this redis-server serves the bench alone)
 	# says how many were written and expired meanwhile.
 	keys=$(rcli --scan --pattern "${REDIS_PREFIX}b:{*}:*" | wc -l)

@@ -28,7 +28,7 @@ CL_NODES="1 2"		# two of the lab's nodes are enough here
 REDIS2=192.0.2.31	# a second server, for the name to move to
 RNAME=redis.mailgov.test
 # outage: 10 an hour, shared by cluster_nodes = 3: 3 a node without Redis
-KEY="${CL_PREFIX}b:{outage}:messages:3600"
+KEY="${CL_PREFIX}b:{outage}:tat"	# "messages:3600=TAT ..."
 T_US=360000000		# one message of 10/1h comes back every 360 s
 
 cat > "$CL/accounts.json" <<EOF
@@ -63,7 +63,8 @@ t_on_exit "cl_daemon_stop 1; cl_daemon_stop 2"
 # GCRA keeps them: (theoretical arrival time - Redis's now) / T, rounded
 # up; 0 without a key
 used_in_redis() {
-	_tat=$(rcli GET "$KEY") || return 1
+	_tat=$(rcli GET "$KEY" | tr ' ' '\n' |
+	    sed -n 's/^messages:3600=\([0-9]*\)$/\1/p') || return 1
 	[ -n "$_tat" ] || { echo 0; return 0; }
 	_t=$(rcli TIME | tr -d '\r' | tr '\n' ' ')
 	_now=$(( ${_t%% *} * 1000000 + $(echo "$_t" | cut -d' ' -f2) ))
@@ -159,7 +160,7 @@ clients_from() {
 # on SERVER - node 1 is a client of SERVER
 on() { [ "$(clients_from "$1")" = 1 ]; }
 charged_on_2() {
-	r2cli EXISTS "${CL_PREFIX}b:{named}:messages:3600" | grep -qx 1
+	r2cli EXISTS "${CL_PREFIX}b:{named}:tat" | grep -qx 1
 }
 
 test_redis_name_is_resolved_again_on_reconnect() {
