@@ -62,23 +62,29 @@ struct backlog_due {
 	size_t			 nw;
 };
 
-struct backlog *backlog_new(void);
+/* backlog_new - catch-ups go out in rounds of at most round accounts
+ * (the connection's output and the memory of one round stay bounded) */
+struct backlog *backlog_new(size_t round);
 /* backlog_free - the dues in flight are forgotten: nothing is paid */
 void	backlog_free(struct backlog *);
 /*
- * backlog_catch_up - for every account of as that owes and whose
- * catch-up is not in flight, send(arg, due); send returns 0 when the
- * charge went out (backlog_done then follows), -1 to stop here (the rest
- * waits for the next call).  The accounts sent.
+ * backlog_catch_up - one round: for each account of as that owes (at
+ * most round of them), send(arg, due); send returns 0 when the charge
+ * went out (backlog_done then follows), -1 to stop here (the rest waits
+ * for the next call).  Nothing while a round is in flight.  The accounts
+ * sent.
  */
 size_t	backlog_catch_up(struct backlog *, struct accts *as,
 	    int (*send)(void *arg, struct backlog_due *), void *arg);
 /*
  * backlog_done - Redis answered due (ok: written), or never will: when
  * written, the account (found again by name in as) pays what due
- * carried and is marked for the next group commit.  due is freed.
+ * carried and is marked for the next group commit.  due is freed.  1
+ * when that ended a full round with every write acknowledged: call
+ * backlog_catch_up for the next one (a failed round waits for the next
+ * time Redis is back, so a broken server is not asked again and again).
  */
-void	backlog_done(struct backlog *, struct accts *as,
+int	backlog_done(struct backlog *, struct accts *as,
 	    struct backlog_due *, int ok);
 /* backlog_in_flight - catch-ups sent and not answered */
 size_t	backlog_in_flight(const struct backlog *);

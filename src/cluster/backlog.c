@@ -30,6 +30,9 @@
 
 struct backlog {
 	size_t		 in_flight;
+	size_t		 round;		/* accounts a round sends at most */
+	int		 full;		/* this round stopped at round */
+	int		 failed;	/* a write of this round was not */
 };
 
 /* slot - the owed counter of window w in u; NULL for a kind not shared */
@@ -111,12 +114,15 @@ backlog_paid(struct store_usage *u, const struct cluster_window *w,
 }
 
 struct backlog *
-backlog_new(void)
+backlog_new(size_t round)
 {
 	struct backlog *b;
 
-	if ((b = calloc(1, sizeof(*b))) == NULL)
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
 		log_warn("cluster: backlog");
+		return NULL;
+	}
+	b->round = round ? round : 1;
 	return b;
 }
 
@@ -149,6 +155,10 @@ each_owing(struct acct *a, void *arg)
 
 	if (!backlog_owes(&a->use))
 		return 0;
+	if (wk->sent == wk->b->round) {
+		wk->b->full = 1;	/* the rest: the next round */
+		return 1;
+	}
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		log_warn("cluster: catch-up");
 		return 1;
@@ -174,9 +184,11 @@ each_owing(struct acct *a, void *arg)
 
 /*
  * backlog_catch_up - see backlog.h.  A round starts only when the one
- * before has been answered: what it could not write, and what was
- * charged locally meanwhile, go with the next round (the next time the
- * script is loaded, after a reconnection or a NOSCRIPT).
+ * before has been answered.  A full round that was all written starts
+ * the next at once (backlog_done); what a round could not write, and
+ * what was charged locally meanwhile, wait for the next time the script
+ * is loaded (a reconnection, a NOSCRIPT).  Each round walks the accounts
+ * from the start: those paid owe nothing and are passed over.
  */
 size_t
 backlog_catch_up(struct backlog *b, struct accts *as,
@@ -186,12 +198,13 @@ backlog_catch_up(struct backlog *b, struct accts *as,
 
 	if (as == NULL || b->in_flight > 0)
 		return 0;
+	b->full = b->failed = 0;
 	(void)acct_each(as, each_owing, &wk);
 	return wk.sent;
 }
 
 /* backlog_done - see backlog.h */
-void
+int
 backlog_done(struct backlog *b, struct accts *as, struct backlog_due *d,
     int ok)
 {
@@ -199,6 +212,8 @@ backlog_done(struct backlog *b, struct accts *as, struct backlog_due *d,
 
 	if (b->in_flight > 0)
 		b->in_flight--;
+	if (!ok)
+		b->failed = 1;
 	/* deleted since: nothing owes; reset since: the reset emptied the
 	 * shared windows and the debt with them */
 	if (ok && as != NULL && (a = acct_by_name(as, d->name)) != NULL &&
@@ -207,4 +222,5 @@ backlog_done(struct backlog *b, struct accts *as, struct backlog_due *d,
 		acct_touch(a);
 	}
 	free(d);
+	return b->in_flight == 0 && b->full && !b->failed;
 }

@@ -54,6 +54,7 @@
 #include "reply.h"
 
 #define CLUSTER_GRANTS_MAX	1024	/* accounts releasing held mail */
+#define CLUSTER_CATCHUP_ROUND	1024	/* accounts a catch-up round writes */
 #define CLUSTER_BATCH_MAX	64	/* messages per EVALSHA */
 #define CLUSTER_KEYLEN		(CONFIG_PREFIXLEN + STORE_NAMELEN + 40)
 #define CLUSTER_NUMLEN		24
@@ -269,9 +270,10 @@ settle(struct charge *ch, enum cluster_answer ans, enum budget_kind which,
 {
 	struct cluster	*c = ch->c;
 
-	if (ch->catchup != NULL)
-		backlog_done(c->bl, c->as, ch->catchup, ans == CLUSTER_OK);
-	else if (ch->grant != NULL) {
+	if (ch->catchup != NULL) {
+		if (backlog_done(c->bl, c->as, ch->catchup, ans == CLUSTER_OK))
+			catch_up(c);
+	} else if (ch->grant != NULL) {
 		ch->grant->asking = 0;
 		if (ans == CLUSTER_OK) {
 			ch->grant->granted = ch->rcpts;
@@ -508,7 +510,7 @@ cluster_new(struct loop *loop, const struct config *cfg)
 		log_warn("cluster");
 		return NULL;
 	}
-	if ((c->bl = backlog_new()) == NULL) {
+	if ((c->bl = backlog_new(CLUSTER_CATCHUP_ROUND)) == NULL) {
 		free(c);
 		return NULL;
 	}
