@@ -26,12 +26,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "loop.h"
 #include "resolve.h"
 
 #define HOST_MAX	256
 #define PORT_MAX	8
+#define LOOKUPS_MAX	8	/* threads still waiting for DNS, cancelled
+				 * ones included: a resolver that hangs
+				 * does not pile them up */
+
+static int	lookups;	/* atomic: threads running */
 
 /* what the thread and the loop share */
 struct job {
@@ -88,6 +94,7 @@ worker(void *arg)
 	(void)send(j->wfd, &one, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(j->wfd);
 	job_put(j);
+	__atomic_sub_fetch(&lookups, 1, __ATOMIC_ACQ_REL);
 	return NULL;
 }
 
@@ -147,6 +154,15 @@ resolve_start(struct loop *loop, const char *host, const char *port,
 		log_warnx("resolve: %s: name too long", host);
 		return NULL;
 	}
+	if (__atomic_load_n(&lookups, __ATOMIC_ACQUIRE) >= LOOKUPS_MAX) {
+		static uint64_t tat;	/* a line a minute at most */
+
+		if (log_rate_ok(&tat, clock_mono_ms(), 1, 60000))
+			log_warnx("resolve: %s: %d lookups still waiting for "
+			    "DNS; no new one until they end", host,
+			    LOOKUPS_MAX);
+		return NULL;
+	}
 	if ((lk = calloc(1, sizeof(*lk))) == NULL ||
 	    (j = calloc(1, sizeof(*j))) == NULL ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
@@ -171,10 +187,12 @@ resolve_start(struct loop *loop, const char *host, const char *port,
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	__atomic_add_fetch(&lookups, 1, __ATOMIC_ACQ_REL);
 	e = pthread_create(&t, &attr, worker, j);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (e != 0) {
+		__atomic_sub_fetch(&lookups, 1, __ATOMIC_ACQ_REL);
 		errno = e;
 		log_warn("resolve: thread");
 		loop_del(loop, sv[0]);
