@@ -237,6 +237,37 @@ PHP
 	    "action=DEFER_IF_PERMIT=20 action=DUNNO=10 " "$_out"
 }
 
+# A request waiting for Redis keeps its connection readable: clients that
+# send and leave at once, or send more than one request, are no trouble.
+test_clients_that_leave_or_pipeline_while_waiting() {
+	ctl account add leaver --sasl leaver@site.example >/dev/null || return
+	cat > "$D/leave.php" <<'PHP'
+<?php
+$r = "request=smtpd_access_policy\nprotocol_state=END-OF-MESSAGE\n" .
+    "policy_context=main\nsasl_username=leaver@site.example\n" .
+    "sender=app@site.example\nrecipient_count=1\nsize=100\n\n";
+for ($i = 0; $i < 20; $i++) {		/* ask, and leave before the answer */
+	$c = stream_socket_client("tcp://127.0.0.1:10040", $en, $es, 3);
+	fwrite($c, $r);
+	fclose($c);
+}
+/* three requests in one write: three answers, in order */
+$c = stream_socket_client("tcp://127.0.0.1:10040", $en, $es, 3);
+stream_set_timeout($c, 5);
+fwrite($c, $r . $r . $r);
+$a = "";
+while (substr_count($a, "\n\n") < 3) {
+	$d = fread($c, 4096);
+	if ($d === false || $d === "") break;
+	$a .= $d;
+}
+echo substr_count($a, "action=DUNNO"), "\n";
+PHP
+	t_eq "three pipelined requests, three answers" 3 \
+	    "$(lab php "$D/leave.php")" || return
+	kill -0 "$(cat "$D/pid")" 2>/dev/null || t_fail "mailgovd is gone"
+}
+
 test_a_wrong_password_is_one_clear_line() {
 	stop_daemon || return
 	redis_stop || return
