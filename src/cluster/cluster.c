@@ -52,12 +52,12 @@
 #include "loop.h"
 #include "redis.h"
 #include "reply.h"
+#include "resp.h"
 
 #define CLUSTER_GRANTS_MAX	1024	/* accounts releasing held mail */
 #define CLUSTER_CATCHUP_ROUND	1024	/* accounts a catch-up round writes */
 #define CLUSTER_BATCH_MAX	64	/* messages per EVALSHA */
 #define CLUSTER_KEYLEN		(CONFIG_PREFIXLEN + STORE_NAMELEN + 40)
-#define CLUSTER_NUMLEN		24
 #define CLUSTER_LOG_RATE	5	/* odd-reply lines per minute */
 
 static const char gcra_lua[] =
@@ -153,6 +153,7 @@ struct cluster {
 	void			(*kick)(void *);
 	void			*kick_arg;
 	struct batch		*open;		/* this turn's, not sent yet */
+	struct resp		 cmd;		/* its EVALSHA, reused */
 };
 
 /* one message's charge, from its question to its answer */
@@ -350,86 +351,51 @@ on_batch(void *arg, const struct redisReply *rep)
 	free(b);
 }
 
-/* nw_ids - the window ids of a batch: one argument each */
-static size_t
-nw_ids(const struct batch *b)
-{
-	size_t	 i, n = 0;
-
-	for (i = 0; i < b->n; i++)
-		n += b->ch[i]->nw;
-	return n;
-}
-
 /* send_batch - EVALSHA the open batch; its charges are settled as
  * unavailable when it cannot go (the link broke during the turn) */
 static void
 send_batch(struct cluster *c)
 {
 	struct batch	*b = c->open;
-	const char	**argv = NULL;
-	size_t		*len = NULL, i, j, argc = 3, nkeys = 0, nnums = 0;
-	char		*keys = NULL, *nums = NULL, nk[24], *at;
-	char		 nw[CLUSTER_BATCH_MAX][8];
 	struct charge	*ch;
-	int		 sent = -1;
+	char		 key[CLUSTER_KEYLEN];
+	size_t		 i, j, argc = 3;
+	int		 k, sent = -1;
 
 	if (b == NULL)
 		return;
 	c->open = NULL;
+	for (i = 0; i < b->n; i++)
+		argc += 2 + 2 + b->ch[i]->nw * 5;
+	resp_begin(&c->cmd, argc);
+	resp_cstr(&c->cmd, "EVALSHA");
+	resp_cstr(&c->cmd, c->sha);
+	resp_u64(&c->cmd, b->n * 2);
 	for (i = 0; i < b->n; i++) {
-		nkeys += 2;
-		nnums += b->ch[i]->nw * 4;
-	}
-	argc += nkeys + 2 * b->n + nnums + nw_ids(b);
-	argv = calloc(argc, sizeof(*argv));
-	len = calloc(argc, sizeof(*len));
-	keys = malloc(nkeys * CLUSTER_KEYLEN);
-	nums = malloc(nnums * CLUSTER_NUMLEN + 1);
-	if (argv == NULL || len == NULL || keys == NULL || nums == NULL)
-		goto out;
-	snprintf(nk, sizeof(nk), "%zu", nkeys);
-	argc = 0;
-	argv[argc++] = "EVALSHA";
-	argv[argc++] = c->sha;
-	argv[argc++] = nk;
-	at = keys;
-	for (i = 0; i < b->n; i++) {
-		ch = b->ch[i];
-		for (j = 0; j < 2; j++, at += CLUSTER_KEYLEN) {
-			if (cluster_key(at, CLUSTER_KEYLEN, c->cfg->redis_prefix,
-			    ch->name, j == 0 ? CLUSTER_STATE_ID :
+		for (k = 0; k < 2; k++) {
+			if (cluster_key(key, sizeof(key), c->cfg->redis_prefix,
+			    b->ch[i]->name, k == 0 ? CLUSTER_STATE_ID :
 			    CLUSTER_BLOCKED_ID) == -1)
 				goto out;
-			argv[argc++] = at;
+			resp_cstr(&c->cmd, key);
 		}
 	}
-	at = nums;
 	for (i = 0; i < b->n; i++) {
 		ch = b->ch[i];
-		argv[argc++] = ch->force ? "force" : "charge";
-		snprintf(nw[i], sizeof(nw[i]), "%zu", ch->nw);
-		argv[argc++] = nw[i];
+		resp_cstr(&c->cmd, ch->force ? "force" : "charge");
+		resp_u64(&c->cmd, ch->nw);
 		for (j = 0; j < ch->nw; j++) {
-			uint64_t v[4] = { ch->w[j].lim.limit,
-			    ch->w[j].lim.period_us, ch->w[j].lim.burst,
-			    ch->w[j].cost };
-
-			argv[argc++] = ch->w[j].id;
-			for (int k = 0; k < 4; k++, at += CLUSTER_NUMLEN) {
-				snprintf(at, CLUSTER_NUMLEN, "%" PRIu64, v[k]);
-				argv[argc++] = at;
-			}
+			resp_cstr(&c->cmd, ch->w[j].id);
+			resp_u64(&c->cmd, ch->w[j].lim.limit);
+			resp_u64(&c->cmd, ch->w[j].lim.period_us);
+			resp_u64(&c->cmd, ch->w[j].lim.burst);
+			resp_u64(&c->cmd, ch->w[j].cost);
 		}
 	}
-	for (i = 0; i < argc; i++)
-		len[i] = strlen(argv[i]);
-	sent = redis_command(c->rd, on_batch, b, (int)argc, argv, len);
+	if (!c->cmd.err)
+		sent = redis_command_raw(c->rd, on_batch, b, c->cmd.buf,
+		    c->cmd.len);
 out:
-	free(argv);
-	free(len);
-	free(keys);
-	free(nums);
 	if (sent == -1)
 		on_batch(b, NULL);
 }
@@ -555,6 +521,7 @@ cluster_free(struct cluster *c)
 		free(c->open);
 	}
 	redis_free(c->rd);
+	resp_free(&c->cmd);
 	backlog_free(c->bl);
 	free(c);
 }
