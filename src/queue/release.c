@@ -67,6 +67,9 @@ struct inflight {
 	uint64_t	seq;		/* the group commit carrying its charge */
 	int		sent;		/* asked of the child yet */
 	int		prepaid;	/* charged when it was accepted */
+	int		charged;	/* charged to the local budget for
+					 * this release: refunded if the
+					 * message does not leave */
 };
 
 struct heldacct {
@@ -111,6 +114,7 @@ struct release {
 	size_t		 n_pend, cap_pend;
 
 	uint64_t	 next_tick, next_reconcile, fail_until;
+	unsigned	 acct_gen;	/* the accounts' rebuild seen last */
 
 	/* the running queue listing */
 	int		 q_fd;		/* pipe from postqueue -j, or -1 */
@@ -216,6 +220,32 @@ infl_find(struct release *r, const char *id)
 	return -1;
 }
 
+/*
+ * refund - a release that did not happen (postsuper failed or timed out,
+ * the message was no longer on hold, the helper died): give its charge
+ * back, so that the message is charged once, when it leaves, and the
+ * account does not pay meanwhile for mail still held.  A refund rather
+ * than a charge after the fact: the charge stays durable before
+ * postsuper runs, so a crash can never hand back budget for mail that
+ * left; a crash before the refund is written only over-charges.
+ * XXX a tool killed at its time limit after it had moved the message
+ * cannot be told from one that had not: such a message leaves refunded,
+ * and the next reconcile counts it as released by hand (uncharged, like
+ * postsuper -H by the admin); at most one a minute (fail_until).
+ * XXX with budget_store = redis the charge is the cluster's (cluster.h
+ * has no refund): it is kept.
+ */
+static void
+refund(struct release *r, const struct inflight *f)
+{
+	struct acct *a;
+
+	if (!f->charged || (a = acct_by_id(r->accts, f->account)) == NULL)
+		return;
+	acct_refund(a, BK_MESSAGES, 1);
+	acct_refund(a, BK_RECIPIENTS, f->rcpts);
+}
+
 /* send_req - one request to the child, with an fd when fd >= 0 */
 static int
 send_req(struct release *r, enum rc_op op, const char *id, int fd)
@@ -236,7 +266,8 @@ child_gone(struct release *r)
 	loop_del(r->loop, r->fd);
 	close(r->fd);
 	r->fd = -1;
-	r->n_infl = 0;
+	while (r->n_infl > 0)
+		refund(r, &r->infl[--r->n_infl]);
 	adopting_clear(r);
 	if (r->child > 0)
 		(void)waitpid(r->child, NULL, WNOHANG);
@@ -844,12 +875,10 @@ on_answer(int fd, uint32_t events, void *arg)
 	struct release *r = arg;
 	struct store *st = acct_store(r->accts);
 	struct rc_ans ans;
+	struct inflight f;
 	struct acct *a;
-	ssize_t	 i;
-	int	 in_tx = 0, state, prepaid, got;
-	int64_t	 account;
-	uint32_t rcpts;
-	uint64_t size;
+	ssize_t	 i, h;
+	int	 in_tx = 0, state, got;
 
 	(void)events;
 	(void)fd;
@@ -871,11 +900,14 @@ on_answer(int fd, uint32_t events, void *arg)
 		}
 		if ((i = infl_find(r, ans.id)) < 0)
 			continue;
-		account = r->infl[i].account;
-		rcpts = r->infl[i].rcpts;
-		size = r->infl[i].size;
-		prepaid = r->infl[i].prepaid;
+		f = r->infl[i];
 		r->infl[i] = r->infl[--r->n_infl];
+		if (ans.status != RC_OK) {
+			/* it did not leave: it pays when it does */
+			refund(r, &f);
+			if ((h = held_find(r, f.account)) >= 0)
+				r->held[h].not_before = 0;
+		}
 		if (ans.status == RC_FAIL) {
 			/* leave it held; try again in a minute */
 			r->fail_until = clock_mono_s() + 60;
@@ -891,11 +923,11 @@ on_answer(int fd, uint32_t events, void *arg)
 		state = ans.op == RC_DELETE ? HELD_DELETED : HELD_RELEASED;
 		if (store_held_set_state(st, ans.id, state) == -1)
 			log_warnx("release: %s", store_error(st));
-		a = acct_by_id(r->accts, account);
+		a = acct_by_id(r->accts, f.account);
 		if (ans.status == RC_OK && a != NULL) {
 			if (ans.op == RC_HOLD_RELEASE)
-				count_release(a, rcpts, size, prepaid);
-			held_sub(r, a, size);
+				count_release(a, f.rcpts, f.size, f.prepaid);
+			held_sub(r, a, f.size);
 			log_info("release: released queue_id=%s account=%s",
 			    ans.id, a->name);
 		} else if (ans.status == RC_NOTFOUND)
@@ -960,6 +992,7 @@ tick_row(const struct store_held *h, void *arg)
 	f->size = h->size;
 	f->sent = 0;
 	f->prepaid = h->prepaid;
+	f->charged = !h->prepaid && r->cl == NULL;
 	f->seq = r->cm != NULL ? commit_need(r->cm) : 0;
 	r->n_infl++;
 	w->sent++;
@@ -991,6 +1024,25 @@ on_durable(void *arg)
 	send_pending(arg);
 }
 
+/*
+ * held_recheck - the admin raised a budget, reset or unblocked an account
+ * (a reload since generation seen): its held mail is looked at again at
+ * this tick, not when the old budget said it could go (never, for a
+ * budget of 0)
+ */
+static void
+held_recheck(struct release *r, unsigned seen)
+{
+	struct acct *a;
+	size_t	 i;
+
+	for (i = 0; i < r->n_held; i++)
+		if (r->held[i].not_before != 0 &&
+		    (a = acct_by_id(r->accts, r->held[i].id)) != NULL &&
+		    (int)(a->changed - seen) > 0)
+			r->held[i].not_before = 0;
+}
+
 /* release_tick - release what the budgets allow, reconcile every minute */
 void
 release_tick(struct release *r, uint64_t now)
@@ -999,6 +1051,7 @@ release_tick(struct release *r, uint64_t now)
 	struct tick_walk w;
 	struct acct *a;
 	size_t	 i;
+	unsigned gen;
 	uint64_t secs = now / 1000000u;
 
 	if (r == NULL || r->fd == -1)
@@ -1006,6 +1059,10 @@ release_tick(struct release *r, uint64_t now)
 	if (now < r->next_tick)
 		return;
 	r->next_tick = now + (uint64_t)r->cfg->release_interval * 1000000u;
+	if ((gen = acct_generation(r->accts)) != r->acct_gen) {
+		held_recheck(r, r->acct_gen);
+		r->acct_gen = gen;
+	}
 	pend_flush(r);
 	if (secs >= r->next_reconcile) {
 		r->next_reconcile = secs + REL_RECONCILE;
@@ -1194,6 +1251,7 @@ release_new(struct loop *loop, struct accts *accts, const struct config *cfg)
 	r->fd = -1;
 	r->q_fd = -1;
 	r->q_status = -1;
+	r->acct_gen = acct_generation(accts);
 	if ((r->fd = release_child_start(cfg, &pid)) == -1)
 		goto fail;
 	r->child = pid;
