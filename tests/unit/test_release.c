@@ -556,6 +556,77 @@ test_failed_release_refunded(void)
 	cleanup();
 }
 
+/*
+ * The per-account bookkeeping (a dense array with a hash index) stays
+ * right as accounts come and go: every account's held bytes before,
+ * none after all is released and the drained accounts are dropped (each
+ * drop moves another account into its place), and exactly the new
+ * message's afterwards, for every other account.
+ */
+static void
+test_held_set_survives_accounts_coming_and_going(void)
+{
+	struct config cfg;
+	struct store *s = scratch(&cfg, NULL);
+	struct accts *as;
+	struct loop *loop;
+	struct release *r;
+	struct acct *a;
+	char	 name[32], qid[16];
+	int64_t	 id[100];
+	uint64_t now = clock_now_us(), bytes;
+	uint32_t msgs;
+	size_t	 i, bad;
+
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "many%zu", i);
+		id[i] = account(s, name, BK_MESSAGES, NULL);
+		snprintf(qid, sizeof(qid), "MNY%03zuAAA", i);
+		hold(s, id[i], qid, 60, 1, 0);
+	}
+	if ((as = acct_load(s, &cfg)) == NULL || (loop = loop_new()) == NULL ||
+	    (r = release_new(loop, as, &cfg)) == NULL) {
+		printf("not ok - release_new\n");
+		exit(1);
+	}
+	for (i = bad = 0; i < 100; i++)
+		if ((a = acct_by_id(as, id[i])) == NULL ||
+		    release_may_hold(r, a, 0, &msgs, &bytes) != 1 ||
+		    msgs != 1 || bytes != 1000)
+			bad++;
+	T_EQ_U(bad, 0, "each account holds one message of 1000 bytes");
+	release_tick(r, now);
+	pump(loop, s, 100, 20000);
+	T_EQ_U(released(s), 100, "all released");
+	release_tick(r, now + 2000000);	/* drops the drained accounts */
+	for (i = bad = 0; i < 100; i++)
+		if ((a = acct_by_id(as, id[i])) == NULL ||
+		    release_may_hold(r, a, 0, &msgs, &bytes) != 1 ||
+		    msgs != 0 || bytes != 0)
+			bad++;
+	T_EQ_U(bad, 0, "none holds anything once released");
+	for (i = 1; i < 100; i += 2) {
+		snprintf(qid, sizeof(qid), "NEW%03zuAAA", i);
+		if ((a = acct_by_id(as, id[i])) == NULL ||
+		    release_note_held(r, a, qid, 1, 100 + i, "x@example.org",
+		    0, NULL) == -1)
+			T_OK(0, "held %s", qid);
+	}
+	for (i = bad = 0; i < 100; i++) {
+		bytes = 99999;
+		if ((a = acct_by_id(as, id[i])) != NULL)
+			(void)release_may_hold(r, a, 0, &msgs, &bytes);
+		if (bytes != (i % 2 ? 100 + i : 0))
+			bad++;
+	}
+	T_EQ_U(bad, 0, "each odd account holds its new message's bytes");
+	release_free(r);
+	loop_free(loop);
+	acct_free(as);
+	store_close(s);
+	cleanup();
+}
+
 int
 main(void)
 {
@@ -564,5 +635,6 @@ main(void)
 	test_stuck_postsuper_times_out();
 	test_admin_change_releases_parked_mail();
 	test_failed_release_refunded();
+	test_held_set_survives_accounts_coming_and_going();
 	return t_done();
 }
