@@ -231,8 +231,15 @@ while [ $r -le "$ROUNDS" ]; do
 		measure mailgovd-full $P_FULL "$c"
 		measure mailgovd-normal $P_NORMAL "$c"
 		measure mailgovd-redo-full $P_RFULL "$c"
-		measure mailgovd-redo-normal $P_RNORMAL "$c"
-		measure mailgovd-metrics $P_METRICS "$c"
+		# the metrics pair back to back, in turns first, so that a
+		# drift during the run weighs on both alike
+		if [ $((r % 2)) = 1 ]; then
+			measure mailgovd-redo-normal $P_RNORMAL "$c"
+			measure mailgovd-metrics $P_METRICS "$c"
+		else
+			measure mailgovd-metrics $P_METRICS "$c"
+			measure mailgovd-redo-normal $P_RNORMAL "$c"
+		fi
 		[ $HAVE_REDIS = 1 ] && measure mailgovd-redis $P_REDIS "$c"
 	done
 	r=$((r + 1))
@@ -317,5 +324,16 @@ for c in $CONNS; do
 	grep -q "^mailgovd-redo-normal conns=$c " "$RES" || continue
 	on=$(median mailgovd-metrics $c rps)
 	off=$(median mailgovd-redo-normal $c rps)
-	echo "metrics on/off at $c conns: $(awk "BEGIN { printf \"%.3f\", $on / $off }") ($on / $off req/s)"
+	# and round by round: each round's pair was measured back to back
+	paired=$(awk -v c="conns=$c" '
+	    $2 == c && ($1 == "mailgovd-metrics" || $1 == "mailgovd-redo-normal") {
+		split($4, kv, "="); v[$1, ++n[$1]] = kv[2]
+	    }
+	    END {
+		for (i = 1; i <= n["mailgovd-metrics"] && i <= n["mailgovd-redo-normal"]; i++)
+			print v["mailgovd-metrics", i] / v["mailgovd-redo-normal", i]
+	    }' "$RES" | sort -n | awk '{ a[NR] = $1 } END {
+		if (NR == 0) { print "-"; exit }
+		printf "%.3f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
+	echo "metrics on/off at $c conns: $(awk "BEGIN { printf \"%.3f\", $on / $off }") ($on / $off req/s); median of the round-by-round ratios $paired"
 done

@@ -32,9 +32,7 @@ int	peek_remaining(struct peek *, const char *name,
 
 /* peek_reset - delete the shared state of account name (every node sees
  * a full budget at once); 0, or -1 with the reason in err */
-int	peek_reset(struct peek *, const char *name,
-	    const struct budget *const lim[BK_COUNT], char *err,
-	    size_t errlen);
+int	peek_reset(struct peek *, const char *name, char *err, size_t errlen);
 
 /* peek_block - mark account name blocked (on) or not for every node: the
  * shared charge refuses a blocked account's mail at once.  0, or -1 with

@@ -41,6 +41,10 @@ int	redis_up(const struct redis *);
  */
 int	redis_command(struct redis *, redis_cb, void *arg, int argc,
 	    const char **argv, const size_t *argvlen);
+/* redis_command_raw - the same for a command already in RESP form
+ * (resp.h), len bytes of cmd */
+int	redis_command_raw(struct redis *, redis_cb, void *arg, const char *cmd,
+	    size_t len);
 /* redis_name - the server as configured, for log lines */
 const char *redis_name(const struct redis *);
 /* redis_in_flight - commands sent or queued and not answered */

@@ -14,6 +14,7 @@
 
 #define CLUSTER_WINDOWS_MAX	8	/* windows one charge may touch */
 #define CLUSTER_BLOCKED_ID	"blocked"	/* cluster_key: the block */
+#define CLUSTER_STATE_ID	"tat"	/* cluster_key: every window's TAT */
 
 /* one rate window a charge touches: Redis keeps one key for each */
 struct cluster_window {
@@ -35,10 +36,18 @@ size_t	cluster_windows(const struct budget *messages,
 	    const struct budget *recipients, uint64_t msgs, uint64_t rcpts,
 	    struct cluster_window *w, size_t max);
 
-/* cluster_key - the Redis key of window id of account name under prefix:
- * PREFIX "b:{" NAME "}:" ID (the braces: one hash slot per account);
- * -1 when it does not fit in len */
+/* cluster_key - the Redis key id (CLUSTER_STATE_ID, CLUSTER_BLOCKED_ID)
+ * of account name under prefix: PREFIX "b:{" NAME "}:" ID; -1 when it
+ * does not fit in len */
 int	cluster_key(char *buf, size_t len, const char *prefix,
 	    const char *name, const char *id);
+
+/*
+ * cluster_state_tat - the TAT of window id in the value of an account's
+ * state key ("ID=TAT ID=TAT ..."): 0 and *tat, 1 when id is not there
+ * (a full budget), -1 when the value is not such a list.
+ */
+int	cluster_state_tat(const char *val, size_t len, const char *id,
+	    uint64_t *tat);
 
 #endif

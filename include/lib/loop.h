@@ -20,6 +20,7 @@ int	loop_mod(struct loop *, int fd, uint32_t events);
 void	loop_del(struct loop *, int fd);
 /* loop_on_turn - call fn(arg) once after each batch of events */
 int	loop_on_turn(struct loop *, void (*fn)(void *), void *arg);
+void	loop_off_turn(struct loop *, void (*fn)(void *), void *arg);
 /* loop_run - until loop_stop; returns 0, or -1 if epoll itself failed */
 int	loop_run(struct loop *);
 void	loop_stop(struct loop *);

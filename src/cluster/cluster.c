@@ -1,22 +1,36 @@
 /*
  * cluster - shared budgets in Redis (see cluster.h, docs/cluster.md).
  *
- * Keys: PREFIX "b:{" ACCOUNT "}:" KIND ":" PERIOD_S, one per window,
- * holding that window's GCRA state (the theoretical arrival time, in
- * microseconds of the Redis server's clock) and expiring when it has
- * nothing left to remember; and PREFIX "b:{" ACCOUNT "}:blocked", set by
- * mailgovctl block on any node, which refuses every charge.  The braces
- * keep an account's keys in one slot, so the script also runs on a Redis
- * Cluster.
+ * Keys: PREFIX "b:{" ACCOUNT "}:tat", the account's GCRA state: one
+ * "KIND:PERIOD_S=TAT" pair per window still running (TAT, the theoretical
+ * arrival time, in microseconds of the Redis server's clock), expiring
+ * when none of them has anything left to remember; and PREFIX "b:{"
+ * ACCOUNT "}:blocked", set by mailgovctl block on any node, which
+ * refuses every charge.  Why one key for all windows: a message charges
+ * them all at once, so one write replaces one per window; an account is
+ * one key, not three, at 100k accounts; and a reset is one DEL that also
+ * takes the windows of budgets since removed.  (It is not faster: in a
+ * micro-benchmark the parsing costs Redis what the writes saved.)
  *
  * The script does what budget.c does, for N windows at once: every
  * window is checked first and all are charged only when all pass, so a
  * refused message spends nothing.  "force" charges without checking:
  * that is how the charges made during an outage catch up.
  *
+ * Why one EVALSHA carries a whole loop turn's messages (up to
+ * CLUSTER_BATCH_MAX, each with its own windows, in order): Redis runs
+ * one script at a time on one thread, and calling a script costs it far
+ * more than the few GET and SET inside.  One call per message put
+ * redis-server's CPU, on the same few cores as mailgovd, at the head of
+ * the queue path's costs; one call per turn leaves the round trip.  The
+ * messages of a call are charged one after the other, exactly as
+ * separate calls would be.  So one call touches several accounts' keys:
+ * a single Redis (or Sentinel's primary), not Redis Cluster, which
+ * mailgovd does not speak anyway (no MOVED).
+ *
  * Trusts: the configuration and the accounts (names are [a-z0-9._-]).
- * Not Redis: a reply that is not the script's three integers counts as
- * "unavailable" and the local share decides.
+ * Not Redis: a reply that is not the script's integers, three per
+ * message, counts as "unavailable" and the local share decides.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -35,52 +49,83 @@
 #include "log.h"
 #include "loop.h"
 #include "redis.h"
+#include "reply.h"
+#include "resp.h"
 
 #define CLUSTER_BACKLOG_MAX	4096	/* accounts remembered for catch-up */
 #define CLUSTER_GRANTS_MAX	1024	/* accounts releasing held mail */
-#define CLUSTER_ARGS_MAX	(4 + CLUSTER_WINDOWS_MAX * 5)
+#define CLUSTER_BATCH_MAX	64	/* messages per EVALSHA */
+#define CLUSTER_KEYLEN		(CONFIG_PREFIXLEN + STORE_NAMELEN + 40)
 #define CLUSTER_LOG_RATE	5	/* odd-reply lines per minute */
 
 static const char gcra_lua[] =
 "local t = redis.call('TIME')\n"
 "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
-"local force = ARGV[1] == 'force'\n"
-"local n = #KEYS - 1\n"
-"if not force and redis.call('EXISTS', KEYS[#KEYS]) == 1 then\n"
-"  return {2, 0, -1}\n"
-"end\n"
-"local new = {}\n"
-"local over, worst = 0, 0\n"
-"for i = 1, n do\n"
-"  local b = 2 + (i - 1) * 4\n"
-"  local limit = tonumber(ARGV[b])\n"
-"  local period = tonumber(ARGV[b + 1])\n"
-"  local burst = tonumber(ARGV[b + 2])\n"
-"  local cost = tonumber(ARGV[b + 3])\n"
-"  if burst == 0 then burst = limit end\n"
-"  local tat = tonumber(redis.call('GET', KEYS[i]) or 0) or 0\n"
-"  local base = math.max(tat, now)\n"
-"  if limit == 0 or cost > burst then\n"
-"    new[i] = base\n"
-"    if not force then over = i; worst = -1; break end\n"
+"local out = {}\n"
+"local k, a = 1, 1\n"
+"while a < #ARGV do\n"
+"  local force = ARGV[a] == 'force'\n"
+"  local n = tonumber(ARGV[a + 1])\n"
+"  a = a + 2\n"
+"  local ok, over, worst = 1, 0, 0\n"
+"  local got = redis.call('MGET', KEYS[k], KEYS[k + 1])\n"
+"  if not force and got[2] then\n"
+"    ok, worst = 2, -1\n"
 "  else\n"
-"    local T = math.max(1, math.floor(period / limit))\n"
-"    local nt = base + T * cost\n"
-"    new[i] = nt\n"
-"    if not force and nt - T * burst > now and worst >= 0 and\n"
-"        nt - T * burst - now > worst then\n"
-"      over = i; worst = nt - T * burst - now\n"
+"    local st = {}\n"
+"    if got[1] then\n"
+"      for id, v in string.gmatch(got[1], '([^ =]+)=(%d+)') do\n"
+"        st[id] = tonumber(v)\n"
+"      end\n"
+"    end\n"
+"    local new = {}\n"
+"    for i = 1, n do\n"
+"      local b = a + (i - 1) * 5\n"
+"      local limit = tonumber(ARGV[b + 1])\n"
+"      local period = tonumber(ARGV[b + 2])\n"
+"      local burst = tonumber(ARGV[b + 3])\n"
+"      local cost = tonumber(ARGV[b + 4])\n"
+"      if burst == 0 then burst = limit end\n"
+"      local base = math.max(st[ARGV[b]] or 0, now)\n"
+"      if limit == 0 or cost > burst then\n"
+"        new[i] = base\n"
+"        if not force then over = i; worst = -1; break end\n"
+"      else\n"
+"        local T = math.max(1, math.floor(period / limit))\n"
+"        local nt = base + T * cost\n"
+"        new[i] = nt\n"
+"        if not force and nt - T * burst > now and worst >= 0 and\n"
+"            nt - T * burst - now > worst then\n"
+"          over = i; worst = nt - T * burst - now\n"
+"        end\n"
+"      end\n"
+"    end\n"
+"    if over > 0 then\n"
+"      ok = 0\n"
+"    else\n"
+"      for i = 1, n do\n"
+"        st[ARGV[a + (i - 1) * 5]] = new[i]\n"
+"      end\n"
+"      local parts, top = {}, 0\n"
+"      for id, v in pairs(st) do\n"
+"        if v > now then\n"
+"          parts[#parts + 1] = id .. '=' .. string.format('%d', v)\n"
+"          if v > top then top = v end\n"
+"        end\n"
+"      end\n"
+"      if top > 0 then\n"
+"        redis.call('SET', KEYS[k], table.concat(parts, ' '), 'PX',\n"
+"            math.ceil((top - now) / 1000))\n"
+"      end\n"
 "    end\n"
 "  end\n"
+"  out[#out + 1] = ok\n"
+"  out[#out + 1] = over\n"
+"  out[#out + 1] = worst\n"
+"  k = k + 2\n"
+"  a = a + 5 * n\n"
 "end\n"
-"if over > 0 then return {0, over, worst} end\n"
-"for i = 1, n do\n"
-"  if new[i] > now then\n"
-"    local ttl = math.ceil((new[i] - now) / 1000)\n"
-"    redis.call('SET', KEYS[i], string.format('%.0f', new[i]), 'PX', ttl)\n"
-"  end\n"
-"end\n"
-"return {1, 0, 0}\n";
+"return out\n";
 
 /* what one account charged locally while Redis was away */
 struct backlog {
@@ -113,19 +158,33 @@ struct cluster {
 	size_t			 ngr;
 	void			(*kick)(void *);
 	void			*kick_arg;
+	struct batch		*open;		/* this turn's, not sent yet */
+	struct resp		 cmd;		/* its EVALSHA, reused */
 };
 
-/* one EVALSHA in flight */
+/* one message's charge, from its question to its answer */
 struct charge {
 	struct cluster	*c;
 	cluster_cb	 cb;
 	void		*arg;
-	int		 kinds[CLUSTER_WINDOWS_MAX];
+	char		 name[STORE_NAMELEN];
+	struct cluster_window w[CLUSTER_WINDOWS_MAX];
 	size_t		 nw;
+	int		 force;
 	struct backlog	*catchup;	/* a catch-up: put back on failure */
 	struct grant	*grant;		/* a release's question */
 	uint32_t	 rcpts;
 };
+
+/* the charges of one EVALSHA, in the order of the script's answers */
+struct batch {
+	struct cluster	*c;
+	size_t		 n;
+	struct charge	*ch[CLUSTER_BATCH_MAX];
+};
+
+/* three integers per message must fit one bounded reply array */
+_Static_assert(CLUSTER_BATCH_MAX * 3 <= REPLY_MAXELEM, "batch too large");
 
 static void	load_script(struct cluster *);
 static void	catch_up(struct cluster *);
@@ -260,52 +319,13 @@ bl_add(struct backlog *b, const struct cluster_window *w, size_t n)
 	}
 }
 
-/* on_charge - the script's answer: {1,0,0}, or {0, window, retry_us} */
+/* settle - a message's answer reaches whoever asked */
 static void
-on_charge(void *arg, const struct redisReply *rep)
+settle(struct charge *ch, enum cluster_answer ans, enum budget_kind which,
+    uint64_t retry_at)
 {
-	struct charge	*ch = arg;
 	struct cluster	*c = ch->c;
-	enum cluster_answer ans = CLUSTER_UNAVAILABLE;
-	enum budget_kind which = BK_MESSAGES;
-	uint64_t	 retry_at = 0;
-	long long	 ok, idx, us;
 
-	if (rep == NULL)
-		goto done;
-	if (rep->type == REDIS_REPLY_ERROR &&
-	    strncmp(rep->str, "NOSCRIPT", 8) == 0) {
-		/* flushed, or a replica promoted without it: this charge
-		 * takes the local share, the next ones the script again */
-		load_script(c);
-		goto done;
-	}
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 ||
-	    rep->element[0]->type != REDIS_REPLY_INTEGER ||
-	    rep->element[1]->type != REDIS_REPLY_INTEGER ||
-	    rep->element[2]->type != REDIS_REPLY_INTEGER) {
-		odd(c, rep);
-		goto done;
-	}
-	ok = rep->element[0]->integer;
-	idx = rep->element[1]->integer;
-	us = rep->element[2]->integer;
-	if (ok == 1) {
-		ans = CLUSTER_OK;
-		goto done;
-	}
-	if (ok == 2) {
-		ans = CLUSTER_BLOCKED;
-		goto done;
-	}
-	if (ok != 0 || idx < 1 || (size_t)idx > ch->nw || us < -1) {
-		odd(c, rep);
-		goto done;
-	}
-	ans = CLUSTER_OVER;
-	which = (enum budget_kind)ch->kinds[idx - 1];
-	retry_at = us == -1 ? UINT64_MAX : clock_now_us() + (uint64_t)us;
-done:
 	if (ch->catchup != NULL) {
 		/* not written: keep it for the next time Redis is back */
 		if (ans != CLUSTER_OK) {
@@ -330,49 +350,150 @@ done:
 	free(ch);
 }
 
-/* send_charge - EVALSHA the script over windows w of account name */
+/* answer_of - one message's three integers: {1,0,0} charged, {2,0,-1}
+ * blocked, or {0, window, retry_us} over; anything else is odd */
+static enum cluster_answer
+answer_of(const struct charge *ch, struct redisReply **e,
+    enum budget_kind *which, uint64_t *retry_at)
+{
+	long long	 ok, idx, us;
+
+	if (e[0]->type != REDIS_REPLY_INTEGER ||
+	    e[1]->type != REDIS_REPLY_INTEGER ||
+	    e[2]->type != REDIS_REPLY_INTEGER)
+		return CLUSTER_UNAVAILABLE;
+	ok = e[0]->integer;
+	idx = e[1]->integer;
+	us = e[2]->integer;
+	if (ok == 1)
+		return CLUSTER_OK;
+	if (ok == 2)
+		return CLUSTER_BLOCKED;
+	if (ok != 0 || idx < 1 || (size_t)idx > ch->nw || us < -1)
+		return CLUSTER_UNAVAILABLE;
+	*which = (enum budget_kind)ch->w[idx - 1].kind;
+	*retry_at = us == -1 ? UINT64_MAX : clock_now_us() + (uint64_t)us;
+	return CLUSTER_OVER;
+}
+
+/* on_batch - the script's answer for every message of a batch */
+static void
+on_batch(void *arg, const struct redisReply *rep)
+{
+	struct batch	*b = arg;
+	struct cluster	*c = b->c;
+	enum cluster_answer ans;
+	enum budget_kind which;
+	uint64_t	 retry_at;
+	size_t		 i;
+	int		 whole;
+
+	whole = rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
+	    rep->elements == b->n * 3;
+	if (rep != NULL && rep->type == REDIS_REPLY_ERROR &&
+	    strncmp(rep->str, "NOSCRIPT", 8) == 0) {
+		/* flushed, or a replica promoted without it: these
+		 * charges take the local share, the next ones the script */
+		load_script(c);
+	} else if (rep != NULL && !whole)
+		odd(c, rep);
+	for (i = 0; i < b->n; i++) {
+		ans = CLUSTER_UNAVAILABLE;
+		which = BK_MESSAGES;
+		retry_at = 0;
+		if (whole) {
+			ans = answer_of(b->ch[i], &rep->element[i * 3], &which,
+			    &retry_at);
+			if (ans == CLUSTER_UNAVAILABLE)
+				odd(c, rep);
+		}
+		settle(b->ch[i], ans, which, retry_at);
+	}
+	free(b);
+}
+
+/* send_batch - EVALSHA the open batch; its charges are settled as
+ * unavailable when it cannot go (the link broke during the turn) */
+static void
+send_batch(struct cluster *c)
+{
+	struct batch	*b = c->open;
+	struct charge	*ch;
+	char		 key[CLUSTER_KEYLEN];
+	size_t		 i, j, argc = 3;
+	int		 k, sent = -1;
+
+	if (b == NULL)
+		return;
+	c->open = NULL;
+	for (i = 0; i < b->n; i++)
+		argc += 2 + 2 + b->ch[i]->nw * 5;
+	resp_begin(&c->cmd, argc);
+	resp_cstr(&c->cmd, "EVALSHA");
+	resp_cstr(&c->cmd, c->sha);
+	resp_u64(&c->cmd, b->n * 2);
+	for (i = 0; i < b->n; i++) {
+		for (k = 0; k < 2; k++) {
+			if (cluster_key(key, sizeof(key), c->cfg->redis_prefix,
+			    b->ch[i]->name, k == 0 ? CLUSTER_STATE_ID :
+			    CLUSTER_BLOCKED_ID) == -1)
+				goto out;
+			resp_cstr(&c->cmd, key);
+		}
+	}
+	for (i = 0; i < b->n; i++) {
+		ch = b->ch[i];
+		resp_cstr(&c->cmd, ch->force ? "force" : "charge");
+		resp_u64(&c->cmd, ch->nw);
+		for (j = 0; j < ch->nw; j++) {
+			resp_cstr(&c->cmd, ch->w[j].id);
+			resp_u64(&c->cmd, ch->w[j].lim.limit);
+			resp_u64(&c->cmd, ch->w[j].lim.period_us);
+			resp_u64(&c->cmd, ch->w[j].lim.burst);
+			resp_u64(&c->cmd, ch->w[j].cost);
+		}
+	}
+	if (!c->cmd.err)
+		sent = redis_command_raw(c->rd, on_batch, b, c->cmd.buf,
+		    c->cmd.len);
+out:
+	if (sent == -1)
+		on_batch(b, NULL);
+}
+
+/* on_turn - the turn's charges go out as one call.  Registered before
+ * the connection's own turn hook, so the call leaves in this turn's
+ * write (redis.c). */
+static void
+on_turn(void *arg)
+{
+	struct cluster *c = arg;
+
+	if (c->open != NULL)
+		send_batch(c);
+}
+
+/* send_charge - add ch, for the windows w of account name, to this
+ * turn's call; -1 when Redis is not ready (ch is the caller's again) */
 static int
 send_charge(struct cluster *c, const char *name, const char *mode,
     const struct cluster_window *w, size_t nw, struct charge *ch)
 {
-	const char *argv[CLUSTER_ARGS_MAX];
-	size_t	 len[CLUSTER_ARGS_MAX], i;
-	char	 keys[CLUSTER_WINDOWS_MAX + 1][CONFIG_PREFIXLEN +
-		    STORE_NAMELEN + 40];
-	char	 nums[CLUSTER_WINDOWS_MAX][4][24];
-	char	 nkeys[8];
-	int	 argc = 0;
-
-	if (c->sha[0] == '\0' || !redis_up(c->rd))
+	if (c->sha[0] == '\0' || !redis_up(c->rd) || nw > CLUSTER_WINDOWS_MAX)
 		return -1;
-	snprintf(nkeys, sizeof(nkeys), "%zu", nw + 1);
-	argv[argc++] = "EVALSHA";
-	argv[argc++] = c->sha;
-	argv[argc++] = nkeys;
-	for (i = 0; i < nw; i++) {
-		if (cluster_key(keys[i], sizeof(keys[i]), c->cfg->redis_prefix,
-		    name, w[i].id) == -1)
+	if (c->open == NULL) {
+		if ((c->open = calloc(1, sizeof(*c->open))) == NULL)
 			return -1;
-		argv[argc++] = keys[i];
-		ch->kinds[i] = w[i].kind;
+		c->open->c = c;
 	}
-	if (cluster_key(keys[nw], sizeof(keys[nw]), c->cfg->redis_prefix,
-	    name, CLUSTER_BLOCKED_ID) == -1)
-		return -1;
-	argv[argc++] = keys[nw];
+	snprintf(ch->name, sizeof(ch->name), "%s", name);
+	memcpy(ch->w, w, nw * sizeof(*w));
 	ch->nw = nw;
-	argv[argc++] = mode;
-	for (i = 0; i < nw; i++) {
-		snprintf(nums[i][0], 24, "%" PRIu64, w[i].lim.limit);
-		snprintf(nums[i][1], 24, "%" PRIu64, w[i].lim.period_us);
-		snprintf(nums[i][2], 24, "%" PRIu64, w[i].lim.burst);
-		snprintf(nums[i][3], 24, "%" PRIu64, w[i].cost);
-		for (int k = 0; k < 4; k++)
-			argv[argc++] = nums[i][k];
-	}
-	for (i = 0; i < (size_t)argc; i++)
-		len[i] = strlen(argv[i]);
-	return redis_command(c->rd, on_charge, ch, argc, argv, len);
+	ch->force = strcmp(mode, "force") == 0;
+	c->open->ch[c->open->n++] = ch;
+	if (c->open->n == CLUSTER_BATCH_MAX)
+		send_batch(c);
+	return 0;
 }
 
 /* catch_up - Redis is back: write what each account charged meanwhile */
@@ -414,6 +535,12 @@ cluster_new(struct loop *loop, const struct config *cfg)
 	}
 	c->loop = loop;
 	c->cfg = cfg;
+	if (loop_on_turn(loop, on_turn, c) == -1) {
+		log_warn("cluster");
+		free(c->bl);
+		free(c);
+		return NULL;
+	}
 	if ((c->rd = redis_new(loop, cfg, on_state, c)) == NULL) {
 		free(c->bl);
 		free(c);
@@ -427,7 +554,17 @@ cluster_free(struct cluster *c)
 {
 	if (c == NULL)
 		return;
+	loop_off_turn(c->loop, on_turn, c);
+	if (c->open != NULL) {
+		/* asked this turn, never sent: nobody waits any more */
+		for (size_t i = 0; i < c->open->n; i++) {
+			free(c->open->ch[i]->catchup);
+			free(c->open->ch[i]);
+		}
+		free(c->open);
+	}
 	redis_free(c->rd);
+	resp_free(&c->cmd);
 	free(c->bl);
 	free(c);
 }

@@ -1,8 +1,8 @@
 /*
  * peek - a blocking look at the shared budgets (see peek.h): TIME, then
- * one GET per window, answered from the same GCRA arithmetic as
- * everything else (budget_remaining, on Redis's clock); or one DEL of
- * every window of an account, for a reset.
+ * one GET of the account's state, answered from the same GCRA arithmetic
+ * as everything else (budget_remaining, on Redis's clock); or one DEL of
+ * that state, for a reset.
  *
  * Trusts: the configuration.  Not Redis: replies go through the bounded
  * reply objects (reply.h), and any reply of the wrong type is an error
@@ -160,65 +160,56 @@ peek_remaining(struct peek *p, const char *name,
 	}
 	now = now * 1000000 + tat;
 	freeReplyObject(r);
+	if (cluster_key(key, sizeof(key), p->cfg->redis_prefix, name,
+	    CLUSTER_STATE_ID) == -1) {
+		snprintf(err, errlen, "account name too long");
+		return -1;
+	}
+	argv[0] = "GET";
+	argv[1] = key;
+	if ((r = cmd(p, 2, argv, err, errlen)) == NULL)
+		return -1;
+	if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL) {
+		freeReplyObject(r);
+		snprintf(err, errlen, "redis %s: GET: unexpected reply",
+		    p->cfg->redis);
+		return -1;
+	}
 	nw = cluster_windows(lim[BK_MESSAGES], lim[BK_RECIPIENTS], 1, 1, w,
 	    CLUSTER_WINDOWS_MAX);
 	for (i = 0; i < nw; i++) {
-		if (cluster_key(key, sizeof(key), p->cfg->redis_prefix, name,
-		    w[i].id) == -1) {
-			snprintf(err, errlen, "account name too long");
-			return -1;
-		}
-		argv[0] = "GET";
-		argv[1] = key;
-		if ((r = cmd(p, 2, argv, err, errlen)) == NULL)
-			return -1;
 		tat = 0;
-		if (r->type == REDIS_REPLY_STRING) {
-			if (num_u64(r->str, 0, UINT64_MAX, 0, &tat, NULL) ==
-			    -1) {
-				freeReplyObject(r);
-				snprintf(err, errlen, "redis %s: %s holds no "
-				    "budget state", p->cfg->redis, key);
-				return -1;
-			}
-		} else if (r->type != REDIS_REPLY_NIL) {
+		if (r->type == REDIS_REPLY_STRING && cluster_state_tat(r->str,
+		    r->len, w[i].id, &tat) == -1) {
 			freeReplyObject(r);
-			snprintf(err, errlen, "redis %s: GET: unexpected reply",
-			    p->cfg->redis);
+			snprintf(err, errlen, "redis %s: %s holds no budget "
+			    "state", p->cfg->redis, key);
 			return -1;
 		}
-		freeReplyObject(r);
 		rem[w[i].kind][w[i].win] = budget_remaining(&w[i].lim, tat,
 		    now);
 	}
+	freeReplyObject(r);
 	return 0;
 }
 
-/* peek_reset - see peek.h */
+/* peek_reset - see peek.h: the state of every window goes at once,
+ * those of budgets no longer configured too */
 int
-peek_reset(struct peek *p, const char *name,
-    const struct budget *const lim[BK_COUNT], char *err, size_t errlen)
+peek_reset(struct peek *p, const char *name, char *err, size_t errlen)
 {
-	struct cluster_window w[CLUSTER_WINDOWS_MAX];
-	char	 keys[CLUSTER_WINDOWS_MAX][256];
-	const char *argv[1 + CLUSTER_WINDOWS_MAX];
+	char	 key[256];
+	const char *argv[2];
 	redisReply *r;
-	size_t	 nw, i;
 
-	nw = cluster_windows(lim[BK_MESSAGES], lim[BK_RECIPIENTS], 1, 1, w,
-	    CLUSTER_WINDOWS_MAX);
-	if (nw == 0)
-		return 0;
-	argv[0] = "DEL";
-	for (i = 0; i < nw; i++) {
-		if (cluster_key(keys[i], sizeof(keys[i]), p->cfg->redis_prefix,
-		    name, w[i].id) == -1) {
-			snprintf(err, errlen, "account name too long");
-			return -1;
-		}
-		argv[i + 1] = keys[i];
+	if (cluster_key(key, sizeof(key), p->cfg->redis_prefix, name,
+	    CLUSTER_STATE_ID) == -1) {
+		snprintf(err, errlen, "account name too long");
+		return -1;
 	}
-	if ((r = cmd(p, (int)nw + 1, argv, err, errlen)) == NULL)
+	argv[0] = "DEL";
+	argv[1] = key;
+	if ((r = cmd(p, 2, argv, err, errlen)) == NULL)
 		return -1;
 	if (r->type != REDIS_REPLY_INTEGER) {
 		freeReplyObject(r);

@@ -176,31 +176,37 @@ watch(struct redis *r)
 	}
 }
 
+/* enqueue_raw - put a formatted command on the output and remember cb;
+ * -1 if full */
+static int
+enqueue_raw(struct redis *r, redis_cb cb, void *arg, const char *cmd,
+    size_t n)
+{
+	if (r->pn == REDIS_PENDING_MAX || r->outlen + n > REDIS_OUT_MAX)
+		return -1;
+	memcpy(r->out + r->outlen, cmd, n);
+	r->outlen += n;
+	r->pend[(r->phead + r->pn) % REDIS_PENDING_MAX] =
+	    (struct pending){ cb, arg, clock_mono_ms() };
+	if (++r->pn == 1)
+		arm(r);
+	return 0;
+}
+
 /* enqueue - format argv onto the output and remember cb; -1 if full */
 static int
 enqueue(struct redis *r, redis_cb cb, void *arg, int argc, const char **argv,
     const size_t *argvlen)
 {
 	char	*cmd = NULL;
-	int	 n;
+	int	 n, rc;
 
-	if (r->pn == REDIS_PENDING_MAX)
-		return -1;
 	n = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
 	if (n <= 0 || cmd == NULL)
 		return -1;
-	if (r->outlen + (size_t)n > REDIS_OUT_MAX) {
-		redisFreeCommand(cmd);
-		return -1;
-	}
-	memcpy(r->out + r->outlen, cmd, (size_t)n);
-	r->outlen += (size_t)n;
+	rc = enqueue_raw(r, cb, arg, cmd, (size_t)n);
 	redisFreeCommand(cmd);
-	r->pend[(r->phead + r->pn) % REDIS_PENDING_MAX] =
-	    (struct pending){ cb, arg, clock_mono_ms() };
-	if (++r->pn == 1)
-		arm(r);
-	return 0;
+	return rc;
 }
 
 /* flush - write what is queued; -1 when the link broke (dropped) */
@@ -568,6 +574,7 @@ redis_free(struct redis *r)
 {
 	if (r == NULL)
 		return;
+	loop_off_turn(r->loop, on_turn, r);
 	if (r->fd != -1) {
 		loop_del(r->loop, r->fd);
 		close(r->fd);
@@ -597,6 +604,16 @@ redis_command(struct redis *r, redis_cb cb, void *arg, int argc,
 	if (r->state != R_UP)
 		return -1;
 	return enqueue(r, cb, arg, argc, argv, argvlen);
+}
+
+/* redis_command_raw - see redis.h */
+int
+redis_command_raw(struct redis *r, redis_cb cb, void *arg, const char *cmd,
+    size_t len)
+{
+	if (r->state != R_UP)
+		return -1;
+	return enqueue_raw(r, cb, arg, cmd, len);
 }
 
 const char *

@@ -6,6 +6,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "budget.h"
 #include "config.h"
@@ -52,4 +53,40 @@ cluster_key(char *buf, size_t len, const char *prefix, const char *name,
 
 	n = snprintf(buf, len, "%sb:{%s}:%s", prefix, name, id);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* cluster_state_tat - see windows.h */
+int
+cluster_state_tat(const char *val, size_t len, const char *id, uint64_t *tat)
+{
+	size_t	 idlen = strlen(id), i = 0, start, eq;
+	uint64_t v;
+	int	 found = 0;
+
+	while (i < len) {
+		start = i;
+		eq = 0;
+		for (; i < len && val[i] != ' '; i++)
+			if (val[i] == '=' && eq == 0)
+				eq = i;
+		/* ID=DIGITS, with a non-empty ID */
+		if (eq <= start || eq + 1 == i)
+			return -1;
+		v = 0;
+		for (size_t d = eq + 1; d < i; d++) {
+			if (val[d] < '0' || val[d] > '9' ||
+			    v > (UINT64_MAX - (uint64_t)(val[d] - '0')) / 10)
+				return -1;
+			v = v * 10 + (uint64_t)(val[d] - '0');
+		}
+		if (eq - start == idlen && memcmp(val + start, id, idlen) == 0) {
+			*tat = v;
+			found = 1;
+		}
+		if (i < len)
+			i++;		/* the space */
+		if (i == len && val[len - 1] == ' ')
+			return -1;
+	}
+	return found ? 0 : 1;
 }

@@ -303,6 +303,66 @@ later_sendmail(const char *dropin, char *out, size_t len)
 }
 
 /*
+ * pool_overrides - warn for each FPM pool of the drop-in's version that
+ * sets sendmail_path itself (php_value[] or php_admin_value[]): a pool's
+ * value wins over every ini file, so that pool's mail() never reaches
+ * mailgov-sendmail.  Left to the admin: a pool file is the admin's
+ * (or the panel's) to change, never setup's.
+ */
+static void
+pool_overrides(const char *dropin, const char *sendmail)
+{
+	char	 dir[256], path[600], *text, *p, *nl, *q;
+	DIR	*d;
+	struct dirent *e;
+	size_t	 n, line;
+
+	/* .../VERSION/fpm/conf.d/FILE -> .../VERSION/fpm/pool.d */
+	snprintf(dir, sizeof(dir), "%s", dropin);
+	if ((p = strrchr(dir, '/')) == NULL)
+		return;
+	*p = '\0';
+	if ((p = strrchr(dir, '/')) == NULL || strcmp(p, "/conf.d") != 0)
+		return;
+	snprintf(p, sizeof(dir) - (size_t)(p - dir), "/pool.d");
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		n = strlen(e->d_name);
+		if (n < 6 || strcmp(e->d_name + n - 5, ".conf") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if ((text = read_small(path)) == NULL)
+			continue;
+		for (p = text, line = 1; *p != '\0'; p = nl + 1, line++) {
+			if ((nl = strchr(p, '\n')) == NULL)
+				nl = p + strlen(p);
+			p += strspn(p, " \t");
+			if (strncmp(p, "php_value[sendmail_path]", 24) != 0 &&
+			    strncmp(p, "php_admin_value[sendmail_path]", 30) != 0)
+				goto next;
+			/* the pool that names mailgov-sendmail is fine */
+			q = strchr(p, '=');
+			if (q != NULL && q < nl) {
+				q += 1 + strspn(q + 1, " \t\"");
+				if (strncmp(q, sendmail, strlen(sendmail)) == 0)
+					goto next;
+			}
+			fprintf(stderr, "mailgovctl: warning: %s line %zu sets "
+			    "sendmail_path for its pool, which overrides %s: "
+			    "that pool's mail() does not go through %s (set it "
+			    "to \"%s -t -i\" or remove it)\n", path, line,
+			    SETUP_PHP_FILE, sendmail, sendmail);
+		next:
+			if (*nl == '\0')
+				break;
+		}
+		free(text);
+	}
+	closedir(d);
+}
+
+/*
  * php_step - write (or, dry, print) each drop-in that differs.  Returns 0,
  * or -1 when a drop-in could not be written or is not mailgov's (the
  * others are still done).
@@ -359,6 +419,8 @@ php_step(struct ctl *ctl, const struct dropin *v, size_t n,
 			fprintf(stderr, "mailgovctl: warning: %s sets "
 			    "sendmail_path too, and PHP reads it after %s\n",
 			    later, SETUP_PHP_FILE);
+		if (strcmp(v[i].sapi->name, "fpm") == 0)
+			pool_overrides(v[i].path, sendmail);
 		free(have);
 	}
 	free(want);

@@ -449,17 +449,14 @@ static int
 reset_shared(struct ctl *ctl, const char *name)
 {
 	struct store_account a;
-	const struct budget *lim[BK_COUNT];
 	struct peek *pk;
 	char	 err[256];
-	int	 k, rc;
+	int	 rc;
 
 	if (store_account_get(ctl->store, name, &a) == -1)
 		return ctl_fail(ctl, 0);
-	for (k = 0; k < BK_COUNT; k++)
-		lim[k] = ctl_budget_of(ctl, &a, k);
 	if ((pk = peek_open(&ctl->cfg, err, sizeof(err))) == NULL ||
-	    peek_reset(pk, name, lim, err, sizeof(err)) == -1) {
+	    peek_reset(pk, name, err, sizeof(err)) == -1) {
 		fprintf(stderr, "mailgovctl: %s: reset on this node only; "
 		    "the shared budget in Redis is unchanged\n", err);
 		rc = CTL_ERR;

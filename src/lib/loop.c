@@ -175,6 +175,23 @@ loop_on_turn(struct loop *l, void (*fn)(void *), void *arg)
 	return 0;
 }
 
+/* loop_off_turn - forget fn(arg), for an owner that goes away before
+ * the loop does */
+void
+loop_off_turn(struct loop *l, void (*fn)(void *), void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < l->nhooks; i++) {
+		if (l->hooks[i].fn != fn || l->hooks[i].arg != arg)
+			continue;
+		memmove(&l->hooks[i], &l->hooks[i + 1],
+		    (l->nhooks - i - 1) * sizeof(l->hooks[0]));
+		l->nhooks--;
+		return;
+	}
+}
+
 /* loop_run - dispatch events until loop_stop() */
 int
 loop_run(struct loop *l)

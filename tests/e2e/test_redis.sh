@@ -25,7 +25,7 @@ DB="$D/db/mailgov.db"
 LOG="$D/mailgovd.log"
 SINK="$D/sink"
 RPORT=6390			# the lab's own loopback, not the host's
-KEY="mailgov:b:{shared}:messages:100"
+KEY="mailgov:b:{shared}:tat"	# every window of the account, by name
 t_config "$CONF" <<EOF
 control_socket = $D/control.sock
 connections = 50
@@ -56,12 +56,24 @@ redis_stop() {
 rcli() { lab redis-cli -h 127.0.0.1 -p $RPORT "$@"; }
 t_on_exit "redis_stop"
 
+# ahead_ms - how far the shared messages:100 window runs ahead of Redis's
+# clock, in ms (its TAT in the account's state key; -1 when absent)
+ahead_ms() {
+	_v=$(rcli GET "$KEY")
+	case " $_v" in *" messages:100="*) ;; *) echo -1; return ;; esac
+	_tat=${_v##*messages:100=}
+	_tat=${_tat%% *}
+	_t=$(rcli TIME | tr '\n' ' ')
+	echo $(( (_tat - ${_t%% *} * 1000000 - $(echo "$_t" | cut -d' ' -f2)) / 1000 ))
+}
+
 # another_node_spent N - N messages of shared's budget (10/100s: one
 # every 10 s) already spent elsewhere: the key another node's charge
 # leaves
 another_node_spent() {
 	_now=$(rcli TIME | head -1)
-	rcli SET "$KEY" "$(( (_now + 10 * $1) * 1000000 ))" PX $((10000 * $1)) \
+	rcli SET "$KEY" "messages:100=$(( (_now + 10 * $1) * 1000000 ))" \
+	    PX $((10000 * $1)) \
 	    >/dev/null
 }
 
@@ -91,9 +103,9 @@ test_the_budget_is_the_one_in_redis() {
 	t_eq "messages on the MX (10 - 4 spent elsewhere)" 6 \
 	    "$(pf_sink_count "$SINK")" || return
 	t_eq "messages on hold" 4 "$(pf_queue_count hold)" || return
-	_ttl=$(rcli PTTL "$KEY")
-	[ "$_ttl" -gt 80000 ] && [ "$_ttl" -le 101000 ] ||
-	    t_fail "the shared key should expire within the window, PTTL $_ttl"
+	_ms=$(ahead_ms)
+	[ "$_ms" -gt 80000 ] && [ "$_ms" -le 101000 ] ||
+	    t_fail "the shared window should be full for about 100 s, not $_ms ms"
 }
 
 test_held_mail_released_as_the_shared_budget_refills() {
@@ -127,9 +139,9 @@ test_redis_back_the_shared_count_catches_up() {
 	t_wait 5 sh -c "[ \"\$(ip netns exec $LAB redis-cli -p $RPORT EXISTS '$KEY')\" = 1 ]" ||
 	    t_fail "the local charges were not written to Redis" || return
 	# 5 local charges at 10 s each of the shared window: 50 s of debt
-	_ttl=$(rcli PTTL "$KEY")
-	[ "$_ttl" -gt 40000 ] ||
-	    t_fail "the shared count did not catch up (PTTL $_ttl ms)" ||
+	_ms=$(ahead_ms)
+	[ "$_ms" -gt 40000 ] ||
+	    t_fail "the shared count did not catch up ($_ms ms ahead)" ||
 	    return
 	# and the held mail still leaves, as the shared budget refills
 	pf_wait_count 60 18 pf_sink_count "$SINK" || { dump_logs; return 1; }
@@ -161,7 +173,10 @@ test_usage_shows_the_cluster_figures_next_to_the_node() {
 }
 
 test_a_block_from_another_node_stops_the_account_here() {
-	t_wait 10 grep -q 'back: shared budgets again' "$LOG" || return
+	# Redis was restarted just before: wait for this reconnection, not
+	# an earlier one, or the message takes the local share
+	t_wait 10 sh -c "[ \$(grep -c 'back: shared budgets again' '$LOG') -ge 2 ]" ||
+	    { dump_logs; t_fail "mailgovd did not reconnect"; } || return
 	n0=$(pf_sink_count "$SINK")
 	rcli SET "mailgov:b:{shared}:blocked" 1 >/dev/null
 	swaks_as "$WEB1" 192.0.2.25 25
@@ -180,6 +195,77 @@ test_a_block_from_another_node_stops_the_account_here() {
 	ctl unblock shared >/dev/null || t_fail "unblock failed" || return
 	t_eq "and unblock takes it back" 0 \
 	    "$(rcli EXISTS "mailgov:b:{shared}:blocked")"
+}
+
+# Charges of one loop turn go to Redis in one call, one message after the
+# other: 30 requests at once for a budget of 10 must let exactly 10 go,
+# however the daemon grouped them.
+test_a_burst_spends_the_shared_budget_exactly() {
+	ctl account add burst --sasl burst@site.example >/dev/null || return
+	ctl budget set burst messages 10/1h >/dev/null || return
+	cat > "$D/burst.php" <<'PHP'
+<?php
+$s = array();
+for ($i = 0; $i < 30; $i++) {
+	$c = stream_socket_client("tcp://127.0.0.1:10040", $en, $es, 3);
+	if (!$c) { fwrite(STDERR, "connect: $es\n"); exit(1); }
+	stream_set_timeout($c, 5);
+	$s[] = $c;
+}
+foreach ($s as $i => $c)
+	fwrite($c, "request=smtpd_access_policy\nprotocol_state=END-OF-MESSAGE\n" .
+	    "policy_context=main\nsasl_username=burst@site.example\n" .
+	    "sender=app@site.example\nrecipient_count=1\nsize=100\n" .
+	    "queue_id=4ZxQ1k2Lm" . chr(65 + $i % 26) . chr(65 + intdiv($i, 26)) .
+	    "\ninstance=burst.$i\n\n");
+foreach ($s as $c) {
+	$a = "";
+	while (strpos($a, "\n\n") === false) {
+		$d = fread($c, 4096);
+		if ($d === false || $d === "") { $a .= "EOF\n\n"; break; }
+		$a .= $d;
+	}
+	echo strtok($a, " \n"), "\n";
+}
+PHP
+	_calls0=$(rcli INFO commandstats | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p')
+	_out=$(lab php "$D/burst.php" | sort | uniq -c | awk '{ print $2 "=" $1 }' |
+	    tr '\n' ' ')
+	_calls1=$(rcli INFO commandstats | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p')
+	echo "# 30 messages in $((${_calls1:-0} - ${_calls0:-0})) script calls"
+	t_eq "answers to 30 messages on a budget of 10" \
+	    "action=DEFER_IF_PERMIT=20 action=DUNNO=10 " "$_out"
+}
+
+# A request waiting for Redis keeps its connection readable: clients that
+# send and leave at once, or send more than one request, are no trouble.
+test_clients_that_leave_or_pipeline_while_waiting() {
+	ctl account add leaver --sasl leaver@site.example >/dev/null || return
+	cat > "$D/leave.php" <<'PHP'
+<?php
+$r = "request=smtpd_access_policy\nprotocol_state=END-OF-MESSAGE\n" .
+    "policy_context=main\nsasl_username=leaver@site.example\n" .
+    "sender=app@site.example\nrecipient_count=1\nsize=100\n\n";
+for ($i = 0; $i < 20; $i++) {		/* ask, and leave before the answer */
+	$c = stream_socket_client("tcp://127.0.0.1:10040", $en, $es, 3);
+	fwrite($c, $r);
+	fclose($c);
+}
+/* three requests in one write: three answers, in order */
+$c = stream_socket_client("tcp://127.0.0.1:10040", $en, $es, 3);
+stream_set_timeout($c, 5);
+fwrite($c, $r . $r . $r);
+$a = "";
+while (substr_count($a, "\n\n") < 3) {
+	$d = fread($c, 4096);
+	if ($d === false || $d === "") break;
+	$a .= $d;
+}
+echo substr_count($a, "action=DUNNO"), "\n";
+PHP
+	t_eq "three pipelined requests, three answers" 3 \
+	    "$(lab php "$D/leave.php")" || return
+	kill -0 "$(cat "$D/pid")" 2>/dev/null || t_fail "mailgovd is gone"
 }
 
 test_a_wrong_password_is_one_clear_line() {

@@ -124,6 +124,23 @@ test_later_sendmail_path_is_named() {
 	t_match "the warning" "^mailgovctl: warning: $_f sets sendmail_path too, and PHP reads it after $DROPIN\$" "$OUT"
 }
 
+test_pool_override_is_named() {
+	mkdir -p /etc/php/5.6/fpm/pool.d
+	_p=/etc/php/5.6/fpm/pool.d/shop.conf
+	printf '[shop]\nuser = shop\nphp_admin_value[sendmail_path] = /usr/sbin/sendmail -t -i\n' > "$_p"
+	printf '[ok]\nphp_value[sendmail_path] = "%s -t -i"\n' "$SENDMAIL" \
+	    > /etc/php/5.6/fpm/pool.d/ok.conf
+	setup
+	_out=$OUT
+	rm -rf /etc/php/5.6/fpm/pool.d
+	t_eq "setup status" 0 "$RC" || return
+	t_match "the overriding pool line is named" \
+	    "^mailgovctl: warning: $_p line 3 sets sendmail_path for its pool, which overrides $DROPIN" \
+	    "$_out" || return
+	t_eq "a pool that names mailgov-sendmail is not" "" \
+	    "$(echo "$_out" | grep 'ok.conf')"
+}
+
 test_php_reads_the_dropin() {
 	_l=$(lab php -i | grep '^sendmail_path')
 	t_eq "php -i" "sendmail_path => $SENDMAIL -t -i => $SENDMAIL -t -i" "$_l"
