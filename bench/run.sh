@@ -148,6 +148,7 @@ else
 	echo "# redis-server not installed (Debian package redis-server): left out"
 fi
 rcli() { redis-cli -h 127.0.0.1 -p $P_REDISD "$@"; }
+REDIS_PREFIX=mailgov:	# the default redis_prefix, set below all the same
 
 # mailgovd_start NAME PORT QUEUE SYNC REDO [EXTRA] - a daemon on its own
 # database; EXTRA: more configuration lines
@@ -196,6 +197,7 @@ mailgovd_start metrics $P_METRICS 15 normal on \
 if [ $HAVE_REDIS = 1 ]; then
 	mailgovd_start redis $P_REDIS 16 full on "budget_store = redis
 redis = 127.0.0.1:$P_REDISD
+redis_prefix = $REDIS_PREFIX
 cluster_nodes = 2" || exit 1
 	sleep 0.5	# connected and the script loaded
 fi
@@ -265,7 +267,17 @@ if [ $HAVE_REDIS = 1 ]; then
 	    /^cmdstat_(evalsha|eval|script)/ { client += $3 }
 	    /^cmdstat_(get|set|time)/ { inner += $3 }
 	    END { if (n > 0) printf "# mailgovd-redis: %.2f Redis commands per message from mailgovd, %.2f run inside the script\n", client / n, inner / n }'
-	echo "# mailgovd-redis: $(rcli --scan --pattern 'mailgov:b:*' | wc -l) budget keys in Redis; $(grep -c 'budgets fall back' "$WORK/redis/log") fallbacks logged"
+	# The keys are PREFIX "b:{" ACCOUNT "}:tat", one per account, and
+	# PREFIX "b:{" ACCOUNT "}:blocked" (src/cluster/cluster.c), PREFIX the
+	# default redis_prefix.  A key expires when its windows have nothing
+	# left to remember: with the bench's budgets (10^9 an hour and a
+	# day) that is about 1 ms after its last charge, so once the load
+	# stops almost none are left, and the
+	# server's expired_keys (this redis-server serves the bench alone)
+	# says how many were written and expired meanwhile.
+	keys=$(rcli --scan --pattern "${REDIS_PREFIX}b:{*}:*" | wc -l)
+	expired=$(rcli INFO stats | tr -d '\r' | sed -n 's/^expired_keys://p')
+	echo "# mailgovd-redis: $keys budget keys in Redis now, ${expired:-?} expired since the start (a key lives about 1 ms past its last charge with these budgets); $(grep -c 'budgets fall back' "$WORK/redis/log") fallbacks logged"
 	grep 'redis' "$WORK/redis/log" | sed 's/^/#   /' | head -5
 fi
 

@@ -4,8 +4,9 @@
  * to Redis as one EVALSHA of a GCRA script that checks and charges all
  * its windows atomically on the server's clock; the charges of one loop
  * turn go out pipelined (redis.h).  While Redis is unavailable each node
- * charges a local share, limit / cluster_nodes, and remembers what it
- * charged so the shared count catches up when Redis is back.
+ * charges a local share, limit / cluster_nodes, and owes what it charged
+ * (backlog.h: in the accounts' usage rows, durable with the charge) so
+ * the shared count catches up when Redis is back, after a restart too.
  */
 #ifndef MAILGOV_CLUSTER_H
 #define MAILGOV_CLUSTER_H
@@ -37,6 +38,9 @@ typedef void (*cluster_cb)(void *arg, enum cluster_answer,
  * logged reason when the address cannot be used */
 struct cluster *cluster_new(struct loop *, const struct config *);
 void	cluster_free(struct cluster *);
+/* cluster_set_accts - the accounts whose debts the catch-up writes
+ * (those left by a restart included); without them nothing catches up */
+void	cluster_set_accts(struct cluster *, struct accts *);
 /* cluster_ready - Redis answers and the script is loaded */
 int	cluster_ready(const struct cluster *);
 
@@ -51,7 +55,7 @@ int	cluster_charge(struct cluster *, const struct acct *, uint32_t rcpts,
 /*
  * cluster_charge_local - the fallback: the same charge against this
  * node's share of each window (limit / cluster_nodes, at least 1), in a's
- * local state; remembered, when allowed, for the catch-up.
+ * local state; owed, when allowed, in a's usage row for the catch-up.
  */
 enum budget_verdict cluster_charge_local(struct cluster *, struct acct *,
 	    uint32_t rcpts, uint64_t now, enum budget_kind *which,

@@ -50,6 +50,9 @@ struct acct {
 	uint32_t	n_held;			/* held messages not released */
 	uint64_t	redirects;		/* SYNs redirected since start:
 						 * memory only, for the metrics */
+	unsigned	changed;	/* the rebuild (acct_generation) that
+					 * last changed its budgets, its block
+					 * or (a reset) its budget state */
 };
 
 struct accts;
@@ -59,6 +62,9 @@ struct accts *acct_load(struct store *, const struct config *);
 void	acct_free(struct accts *);
 /* acct_reload - rebuild if the store changed; keeps live state */
 int	acct_reload(struct accts *);
+/* acct_generation - counts the rebuilds: an account whose `changed` is
+ * newer than the generation a caller saw last changed since */
+unsigned acct_generation(const struct accts *);
 
 struct acct *acct_default(struct accts *);
 struct acct *acct_by_id(struct accts *, int64_t id);

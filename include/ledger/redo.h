@@ -24,7 +24,7 @@
 #include "store.h"
 
 #define REDO_SIZE	(16u << 20)	/* the whole file */
-#define REDO_ROWS_MAX	8192		/* rows in one record (1.5 MB) */
+#define REDO_ROWS_MAX	8192		/* rows in one record (2 MB) */
 
 struct redo;
 

@@ -22,10 +22,11 @@
 #include "config.h"
 #include "origin.h"
 
-#define STORE_SCHEMA_VERSION	7
+#define STORE_SCHEMA_VERSION	8
 #define STORE_NAMELEN		64	/* account names: [a-z0-9._-], 1..63 */
 #define STORE_DEFAULT_ID	1	/* the catch-all account, never deleted */
 #define STORE_DEFAULT_NAME	"default"
+#define STORE_OWED_KINDS	2	/* BK_MESSAGES, BK_RECIPIENTS: shared */
 
 struct store;
 
@@ -160,6 +161,12 @@ struct store_usage {
 	uint64_t	held, released, refused, connections;
 	int64_t		last_seen;		/* unix seconds, 0 never */
 	int64_t		epoch;			/* bumped by each reset */
+	/* budget_store = redis: units of each shared window (messages,
+	 * recipients) this node charged on its own while Redis was away,
+	 * not yet written there (cluster/backlog.h); usage.owed<kind *
+	 * BUDGET_WINDOWS_MAX + window>.  Kept with the tats, so it is
+	 * durable in the same group commit as the charge it mirrors. */
+	uint64_t	owed[STORE_OWED_KINDS][BUDGET_WINDOWS_MAX];
 };
 
 int	store_usage_get(struct store *, int64_t account, struct store_usage *);

@@ -15,7 +15,8 @@
  * The script does what budget.c does, for N windows at once: every
  * window is checked first and all are charged only when all pass, so a
  * refused message spends nothing.  "force" charges without checking:
- * that is how the charges made during an outage catch up.
+ * that is how the charges made during an outage catch up (backlog.c
+ * keeps them, durably, in the accounts' usage rows).
  *
  * Why one EVALSHA carries a whole loop turn's messages (up to
  * CLUSTER_BATCH_MAX, each with its own windows, in order): Redis runs
@@ -41,6 +42,7 @@
 #include <hiredis/hiredis.h>
 
 #include "acct.h"
+#include "backlog.h"
 #include "budget.h"
 #include "clock.h"
 #include "cluster.h"
@@ -52,8 +54,8 @@
 #include "reply.h"
 #include "resp.h"
 
-#define CLUSTER_BACKLOG_MAX	4096	/* accounts remembered for catch-up */
 #define CLUSTER_GRANTS_MAX	1024	/* accounts releasing held mail */
+#define CLUSTER_CATCHUP_ROUND	1024	/* accounts a catch-up round writes */
 #define CLUSTER_BATCH_MAX	64	/* messages per EVALSHA */
 #define CLUSTER_KEYLEN		(CONFIG_PREFIXLEN + STORE_NAMELEN + 40)
 #define CLUSTER_LOG_RATE	5	/* odd-reply lines per minute */
@@ -127,13 +129,6 @@ static const char gcra_lua[] =
 "end\n"
 "return out\n";
 
-/* what one account charged locally while Redis was away */
-struct backlog {
-	char		 name[STORE_NAMELEN];
-	struct cluster_window w[CLUSTER_WINDOWS_MAX];
-	size_t		 nw;
-};
-
 /* held mail of one account that Redis was asked to let go */
 struct grant {
 	char		 name[STORE_NAMELEN];
@@ -151,9 +146,8 @@ struct cluster {
 	int			 loading;
 	int			 fallback;	/* the outage was announced */
 	uint64_t		 log_tat;
-	struct backlog		*bl;
-	size_t			 nbl;
-	int			 bl_full;	/* logged once per outage */
+	struct backlog		*bl;		/* catch-ups in flight */
+	struct accts		*as;		/* who owes them */
 	struct grant		 gr[CLUSTER_GRANTS_MAX];
 	size_t			 ngr;
 	void			(*kick)(void *);
@@ -171,7 +165,7 @@ struct charge {
 	struct cluster_window w[CLUSTER_WINDOWS_MAX];
 	size_t		 nw;
 	int		 force;
-	struct backlog	*catchup;	/* a catch-up: put back on failure */
+	struct backlog_due *catchup;	/* a catch-up: paid when written */
 	struct grant	*grant;		/* a release's question */
 	uint32_t	 rcpts;
 };
@@ -213,15 +207,13 @@ announce(struct cluster *c, int ready)
 {
 	if (!ready && !c->fallback) {
 		c->fallback = 1;
-		c->bl_full = 0;
 		log_warnx("cluster: redis %s unavailable: budgets fall back "
 		    "to limit/%u on this node until it is back",
 		    redis_name(c->rd), (unsigned)c->cfg->cluster_nodes);
 	} else if (ready && c->fallback) {
 		c->fallback = 0;
-		log_info("cluster: redis %s back: shared budgets again, "
-		    "%zu accounts' local charges to catch up",
-		    redis_name(c->rd), c->nbl);
+		log_info("cluster: redis %s back: shared budgets again",
+		    redis_name(c->rd));
 	}
 }
 
@@ -272,53 +264,6 @@ on_state(void *arg, int up)
 		announce(c, 0);
 }
 
-/* bl_find - the backlog entry of name, created when create; NULL when
- * the backlog is full */
-static struct backlog *
-bl_find(struct cluster *c, const char *name, int create)
-{
-	size_t	 i;
-
-	for (i = 0; i < c->nbl; i++)
-		if (strcmp(c->bl[i].name, name) == 0)
-			return &c->bl[i];
-	if (!create)
-		return NULL;
-	if (c->nbl == CLUSTER_BACKLOG_MAX) {
-		if (!c->bl_full)
-			log_warnx("cluster: more than %d accounts charged "
-			    "during the outage: the shared counts of the "
-			    "others will not catch up", CLUSTER_BACKLOG_MAX);
-		c->bl_full = 1;
-		return NULL;
-	}
-	memset(&c->bl[c->nbl], 0, sizeof(c->bl[0]));
-	snprintf(c->bl[c->nbl].name, STORE_NAMELEN, "%s", name);
-	return &c->bl[c->nbl++];
-}
-
-/* bl_add - add the costs of w[0..n) to b, window by window */
-static void
-bl_add(struct backlog *b, const struct cluster_window *w, size_t n)
-{
-	size_t	 i, j;
-
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < b->nw; j++)
-			if (strcmp(b->w[j].id, w[i].id) == 0)
-				break;
-		if (j == b->nw) {
-			if (b->nw == CLUSTER_WINDOWS_MAX)
-				continue;
-			b->w[b->nw] = w[i];
-			b->w[b->nw++].cost = 0;
-		}
-		b->w[j].lim = w[i].lim;
-		b->w[j].cost = b->w[j].cost + w[i].cost < b->w[j].cost ?
-		    UINT64_MAX : b->w[j].cost + w[i].cost;
-	}
-}
-
 /* settle - a message's answer reaches whoever asked */
 static void
 settle(struct charge *ch, enum cluster_answer ans, enum budget_kind which,
@@ -327,14 +272,8 @@ settle(struct charge *ch, enum cluster_answer ans, enum budget_kind which,
 	struct cluster	*c = ch->c;
 
 	if (ch->catchup != NULL) {
-		/* not written: keep it for the next time Redis is back */
-		if (ans != CLUSTER_OK) {
-			struct backlog *b = bl_find(c, ch->catchup->name, 1);
-
-			if (b != NULL)
-				bl_add(b, ch->catchup->w, ch->catchup->nw);
-		}
-		free(ch->catchup);
+		if (backlog_done(c->bl, c->as, ch->catchup, ans == CLUSTER_OK))
+			catch_up(c);
 	} else if (ch->grant != NULL) {
 		ch->grant->asking = 0;
 		if (ans == CLUSTER_OK) {
@@ -496,29 +435,35 @@ send_charge(struct cluster *c, const char *name, const char *mode,
 	return 0;
 }
 
-/* catch_up - Redis is back: write what each account charged meanwhile */
+/* send_due - backlog_catch_up's sender: one account's debt, forced */
+static int
+send_due(void *arg, struct backlog_due *d)
+{
+	struct cluster	*c = arg;
+	struct charge	*ch;
+
+	if ((ch = calloc(1, sizeof(*ch))) == NULL)
+		return -1;
+	ch->c = c;
+	ch->catchup = d;
+	if (send_charge(c, d->name, "force", d->w, d->nw, ch) == -1) {
+		free(ch);
+		return -1;
+	}
+	return 0;
+}
+
+/* catch_up - Redis is back: write what each account charged meanwhile,
+ * here or before a restart (the debt is in the usage rows) */
 static void
 catch_up(struct cluster *c)
 {
-	struct charge	*ch;
-	struct backlog	*b;
+	size_t	 n;
 
-	while (c->nbl > 0) {
-		if ((ch = calloc(1, sizeof(*ch))) == NULL ||
-		    (b = malloc(sizeof(*b))) == NULL) {
-			free(ch);
-			return;
-		}
-		*b = c->bl[c->nbl - 1];
-		ch->c = c;
-		ch->catchup = b;
-		if (send_charge(c, b->name, "force", b->w, b->nw, ch) == -1) {
-			free(b);
-			free(ch);
-			return;
-		}
-		c->nbl--;
-	}
+	if ((n = backlog_catch_up(c->bl, c->as, send_due, c)) > 0)
+		log_info("cluster: redis %s: writing what %zu accounts "
+		    "charged on this node alone meanwhile", redis_name(c->rd),
+		    n);
 }
 
 /* cluster_new - see cluster.h */
@@ -527,9 +472,11 @@ cluster_new(struct loop *loop, const struct config *cfg)
 {
 	struct cluster *c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->bl = calloc(CLUSTER_BACKLOG_MAX, sizeof(*c->bl))) == NULL) {
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("cluster");
+		return NULL;
+	}
+	if ((c->bl = backlog_new(CLUSTER_CATCHUP_ROUND)) == NULL) {
 		free(c);
 		return NULL;
 	}
@@ -537,16 +484,26 @@ cluster_new(struct loop *loop, const struct config *cfg)
 	c->cfg = cfg;
 	if (loop_on_turn(loop, on_turn, c) == -1) {
 		log_warn("cluster");
-		free(c->bl);
+		backlog_free(c->bl);
 		free(c);
 		return NULL;
 	}
 	if ((c->rd = redis_new(loop, cfg, on_state, c)) == NULL) {
-		free(c->bl);
+		loop_off_turn(loop, on_turn, c);
+		backlog_free(c->bl);
 		free(c);
 		return NULL;
 	}
 	return c;
+}
+
+/* cluster_set_accts - see cluster.h */
+void
+cluster_set_accts(struct cluster *c, struct accts *as)
+{
+	c->as = as;
+	if (cluster_ready(c))
+		catch_up(c);
 }
 
 void
@@ -565,7 +522,7 @@ cluster_free(struct cluster *c)
 	}
 	redis_free(c->rd);
 	resp_free(&c->cmd);
-	free(c->bl);
+	backlog_free(c->bl);
 	free(c);
 }
 
@@ -623,7 +580,6 @@ cluster_charge_local(struct cluster *c, struct acct *a, uint32_t rcpts,
 {
 	struct cluster_window w[CLUSTER_WINDOWS_MAX];
 	struct budget_limit s;
-	struct backlog	*b;
 	uint64_t	 at, worst = 0;
 	size_t		 nw, i;
 	int		 over = -1;
@@ -655,9 +611,10 @@ cluster_charge_local(struct cluster *c, struct acct *a, uint32_t rcpts,
 			panic("budget_charge refused what budget_peek allowed");
 	}
 	if (nw > 0) {
+		/* owed in the same usage row, so durable in the same group
+		 * commit as the charge, before the answer */
+		backlog_owe(&a->use, w, nw);
 		acct_touch(a);
-		if ((b = bl_find(c, a->name, 1)) != NULL)
-			bl_add(b, w, nw);
 	}
 	return BUDGET_OK;
 }

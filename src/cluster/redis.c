@@ -4,9 +4,12 @@
  * Why a socket of our own with hiredis's reader rather than hiredis's
  * async API: the 0.14 async API (Debian 12) has no timeout for a reply,
  * resolves host names with a blocking getaddrinfo on every connect, and
- * builds reply objects of any size the server announces.  Here the
- * address is resolved once at start-up, every command and the connection
- * attempt have a deadline, the reader's buffer and every reply object are
+ * builds reply objects of any size the server announces.  Here a host
+ * name is resolved again before every connection attempt, off the loop
+ * (resolve.h), so that a failover that moves the name is followed; a
+ * numeric address is used as it is.  Every command, the lookup and the
+ * connection attempt have a deadline, the reader's buffer and every
+ * reply object are
  * bounded (REPLY_MAXLEN, REPLY_MAXELEM, REDIS_IN_MAX), and the
  * writes are ours to batch: one write per loop turn.  The bounded reply
  * objects are reply.c's.
@@ -38,6 +41,7 @@
 #include "loop.h"
 #include "redis.h"
 #include "reply.h"
+#include "resolve.h"
 
 #define REDIS_PENDING_MAX	16384	/* commands in flight */
 #define REDIS_OUT_MAX		(4u << 20)	/* queued command bytes */
@@ -45,7 +49,7 @@
 #define REDIS_BACKOFF_MIN	100	/* ms: first retry */
 #define REDIS_BACKOFF_MAX	5000	/* ms: retries settle here */
 
-enum rstate { R_DOWN, R_CONNECTING, R_AUTH, R_UP };
+enum rstate { R_DOWN, R_RESOLVING, R_CONNECTING, R_AUTH, R_UP };
 
 struct pending {
 	redis_cb	 cb;
@@ -58,6 +62,9 @@ struct redis {
 	const struct config	*cfg;
 	struct sockaddr_storage	 addr;
 	socklen_t		 alen;
+	char			 host[CONFIG_PATHLEN];	/* "": addr is fixed */
+	char			 port[8];
+	struct lookup		*lk;		/* R_RESOLVING */
 	char			 name[CONFIG_PATHLEN];
 	int			 fd;
 	int			 tfd;		/* timerfd: deadlines, retries */
@@ -133,6 +140,8 @@ drop(struct redis *r, const char *why)
 {
 	int was_up = r->state == R_UP;
 
+	resolve_cancel(r->lk);
+	r->lk = NULL;
 	if (r->fd != -1) {
 		loop_del(r->loop, r->fd);
 		close(r->fd);
@@ -310,9 +319,53 @@ connected(struct redis *r)
 	(void)flush(r);
 }
 
-/* start - a non-blocking connect to the resolved address */
+static void	dial(struct redis *);
+
+/* on_resolved - the name's address now: connect to it */
+static void
+on_resolved(void *arg, int ok, const struct sockaddr_storage *ss,
+    socklen_t len, const char *err)
+{
+	struct redis *r = arg;
+	char	 was[80], now[80];
+
+	r->lk = NULL;
+	if (!ok) {
+		drop(r, err);
+		return;
+	}
+	if (r->alen != 0 && (r->alen != len || memcmp(&r->addr, ss, len))) {
+		resolve_format(&r->addr, was, sizeof(was));
+		resolve_format(ss, now, sizeof(now));
+		log_info("redis %s: now at %s (was %s)", r->name, now, was);
+	}
+	memcpy(&r->addr, ss, len);
+	r->alen = len;
+	dial(r);
+}
+
+/* start - a connection attempt: a host name is looked up first, on
+ * every attempt, without blocking the loop */
 static void
 start(struct redis *r)
+{
+	if (r->host[0] == '\0') {
+		dial(r);
+		return;
+	}
+	r->state = R_RESOLVING;
+	r->since = clock_mono_ms();
+	if ((r->lk = resolve_start(r->loop, r->host, r->port, on_resolved,
+	    r)) == NULL) {
+		drop(r, "cannot start a name lookup");
+		return;
+	}
+	arm(r);
+}
+
+/* dial - a non-blocking connect to the resolved address */
+static void
+dial(struct redis *r)
 {
 	int	 fd, one = 1;
 
@@ -450,10 +503,13 @@ on_timer(int fd, uint32_t events, void *arg)
 		else
 			arm(r);
 		return;
+	case R_RESOLVING:
 	case R_CONNECTING:
 	case R_AUTH:
 		if (now >= r->since + r->cfg->redis_timeout_ms) {
-			drop(r, r->state == R_CONNECTING ?
+			drop(r, r->state == R_RESOLVING ?
+			    "timed out resolving the name" :
+			    r->state == R_CONNECTING ?
 			    "timed out connecting" : "timed out authenticating");
 			return;
 		}
@@ -469,15 +525,14 @@ on_timer(int fd, uint32_t events, void *arg)
 	arm(r);
 }
 
-/* resolve - cfg->redis into an address, once, at start-up */
+/* parse - cfg->redis: a unix socket or a numeric address, used as it
+ * is, or a host name, looked up before every connection attempt */
 static int
-resolve(struct redis *r, const char *spec)
+parse(struct redis *r, const char *spec)
 {
-	struct addrinfo hints, *res = NULL;
 	char	 host[CONFIG_PATHLEN];
 	const char *port;
 	size_t	 n;
-	int	 e;
 
 	if (strncmp(spec, "unix:", 5) == 0) {
 		struct sockaddr_un *un = (struct sockaddr_un *)&r->addr;
@@ -493,32 +548,33 @@ resolve(struct redis *r, const char *spec)
 	}
 	if (spec[0] == '[') {
 		port = strstr(spec, "]:");
-		if (port == NULL)
-			return -1;
+		if (port == NULL || port == spec + 1)
+			goto bad;
 		n = (size_t)(port - spec - 1);
 		memcpy(host, spec + 1, n);
 		port += 2;
 	} else {
 		port = strrchr(spec, ':');
-		if (port == NULL)
-			return -1;
+		if (port == NULL || port == spec)
+			goto bad;
 		n = (size_t)(port - spec);
 		memcpy(host, spec, n);
 		port++;
 	}
 	host[n] = '\0';
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	/* XXX a name is resolved here only: a new address needs a restart */
-	if ((e = getaddrinfo(host, port, &hints, &res)) != 0) {
-		log_warnx("redis %s: %s", spec, gai_strerror(e));
-		return -1;
-	}
-	memcpy(&r->addr, res->ai_addr, res->ai_addrlen);
-	r->alen = res->ai_addrlen;
-	freeaddrinfo(res);
+	if (strlen(port) == 0 || strlen(port) >= sizeof(r->port) ||
+	    strspn(port, "0123456789") != strlen(port))
+		goto bad;
+	if (resolve_numeric(host, port, &r->addr, &r->alen) == 0)
+		return 0;
+	if (spec[0] == '[')	/* brackets hold an IPv6 address, not a name */
+		goto bad;
+	snprintf(r->host, sizeof(r->host), "%s", host);
+	snprintf(r->port, sizeof(r->port), "%s", port);
 	return 0;
+bad:
+	log_warnx("redis %s: not HOST:PORT, [IPV6]:PORT or unix:PATH", spec);
+	return -1;
 }
 
 /* redis_new - see redis.h */
@@ -540,7 +596,7 @@ redis_new(struct loop *loop, const struct config *cfg, redis_state_cb cb,
 	r->arg = arg;
 	r->backoff = REDIS_BACKOFF_MIN;
 	snprintf(r->name, sizeof(r->name), "%s", cfg->redis);
-	if (resolve(r, cfg->redis) == -1)
+	if (parse(r, cfg->redis) == -1)
 		goto fail;
 	if ((r->out = malloc(REDIS_OUT_MAX)) == NULL ||
 	    (r->pend = calloc(REDIS_PENDING_MAX, sizeof(*r->pend))) == NULL) {
@@ -553,9 +609,12 @@ redis_new(struct loop *loop, const struct config *cfg, redis_state_cb cb,
 		log_warn("redis: timer");
 		goto fail;
 	}
+	/* the first attempt from the loop, not from here: a connect that
+	 * fails at once (a missing socket, a refused port) calls on_state
+	 * back, and the caller does not have its handle yet */
 	r->state = R_DOWN;
 	r->retry_at = clock_mono_ms();
-	start(r);
+	arm(r);
 	return r;
 fail:
 	if (r->tfd != -1) {
@@ -574,6 +633,7 @@ redis_free(struct redis *r)
 {
 	if (r == NULL)
 		return;
+	resolve_cancel(r->lk);
 	loop_off_turn(r->loop, on_turn, r);
 	if (r->fd != -1) {
 		loop_del(r->loop, r->fd);

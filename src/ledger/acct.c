@@ -626,6 +626,29 @@ acct_free(struct accts *as)
 	free(as);
 }
 
+/* budgets_differ - would a charge see other limits under b than under a */
+static int
+budgets_differ(const struct acct *a, const struct acct *b)
+{
+	const struct budget *x, *y;
+	unsigned k, i;
+
+	for (k = 0; k < BK_COUNT; k++) {
+		x = a->lim[k];
+		y = b->lim[k];
+		if (x == y)
+			continue;
+		if (x == NULL || y == NULL || x->n != y->n)
+			return 1;
+		for (i = 0; i < x->n && i < BUDGET_WINDOWS_MAX; i++)
+			if (x->w[i].limit != y->w[i].limit ||
+			    x->w[i].period_us != y->w[i].period_us ||
+			    x->w[i].burst != y->w[i].burst)
+				return 1;
+	}
+	return 0;
+}
+
 /*
  * acct_reload - rebuild from the store when another process committed.
  * Accounts that survive keep their object (pointers stay valid) and their
@@ -650,8 +673,13 @@ acct_reload(struct accts *as)
 		n = nx.v[i];
 		if ((o = node_of(&as->ix, n->a.id)) == NULL) {
 			n->gen = as->gen;
+			n->a.changed = as->gen;
 			continue;
 		}
+		/* what waits for the budget (held mail) looks again */
+		if (o->a.blocked != n->a.blocked || budgets_differ(&o->a,
+		    &n->a) || o->a.use.epoch != n->a.use.epoch)
+			o->a.changed = as->gen;
 		memcpy(o->a.name, n->a.name, sizeof(o->a.name));
 		o->a.is_auto = n->a.is_auto;
 		o->a.mode = n->a.mode;
@@ -694,6 +722,13 @@ acct_reload(struct accts *as)
 	as->dflt = node_of(&as->ix, STORE_DEFAULT_ID);
 	log_debug("accounts reloaded: %zu", as->ix.n);
 	return 0;
+}
+
+/* acct_generation - the number of the latest rebuild */
+unsigned
+acct_generation(const struct accts *as)
+{
+	return as->gen;
 }
 
 /* --- lookups ----------------------------------------------------------- */

@@ -5,16 +5,17 @@
  * no older header survives inside it):
  *
  *	0	magic "MGRD" (u32)	12	crc32 of header and rows (u32)
- *	4	version 2 (u16), 0 (u16)	16	seq (u64)
+ *	4	version 3 (u16), 0 (u16)	16	seq (u64)
  *	8	rows n (u32)		24	0 (u64)
- *	32	n rows of 23 fields (u64, little-endian): account, tat[12]
+ *	32	n rows of 31 fields (u64, little-endian): account, tat[12]
  *		(store_usage's, kind by kind, BUDGET_WINDOWS_MAX each),
  *		messages, recipients, bytes, held, released, refused,
- *		connections, last_seen, epoch, 0
+ *		connections, last_seen, epoch, 0, owed[8] (kind by kind)
  *
- * Version 1 (before budgets had windows) had 17 fields: account, tat[6]
- * of the old kinds, then the same counters; its records are still read,
- * so that a log left by an older mailgovd is replayed after an upgrade.
+ * Version 2 rows stop before owed (23 fields: nothing owed); version 1
+ * (before budgets had windows) had 17 fields: account, tat[6] of the old
+ * kinds, then the same counters.  Both are still read, so that a log
+ * left by an older mailgovd is replayed after an upgrade.
  *
  * A record never crosses the end of a half.  Start-up probes every
  * 512-byte boundary, so it needs no index and survives a torn write (the
@@ -37,13 +38,15 @@
 #include "redo.h"
 
 #define REDO_MAGIC	0x4452474du	/* "MGRD" read as little-endian */
-#define REDO_VERSION	2
+#define REDO_VERSION	3
 #define REDO_ALIGN	512
 #define REDO_HDR	32
 #define N_TATS		(BK_RATES * BUDGET_WINDOWS_MAX)
-#define REDO_FIELDS	(1 + N_TATS + 10)
+#define N_OWED		(STORE_OWED_KINDS * BUDGET_WINDOWS_MAX)
+#define REDO_FIELDS	(1 + N_TATS + 10 + N_OWED)
 #define REDO_ROW	(REDO_FIELDS * 8)
 #define REDO_ROW_V1	(17 * 8)
+#define REDO_ROW_V2	((1 + N_TATS + 10) * 8)
 #define REDO_HALF	(REDO_SIZE / 2)
 
 _Static_assert(REDO_HDR + (size_t)REDO_ROWS_MAX * REDO_ROW <= REDO_HALF,
@@ -135,6 +138,9 @@ row_put(unsigned char *p, const struct store_usage *u)
 	f[c + 7] = (uint64_t)u->last_seen;
 	f[c + 8] = (uint64_t)u->epoch;
 	f[c + 9] = 0;
+	for (i = 0; i < N_OWED; i++)
+		f[c + 10 + i] =
+		    u->owed[i / BUDGET_WINDOWS_MAX][i % BUDGET_WINDOWS_MAX];
 	for (i = 0; i < REDO_FIELDS; i++)
 		put64(p + 8 * i, f[i]);
 }
@@ -171,6 +177,10 @@ row_get(const unsigned char *p, int v, struct store_usage *u)
 	u->connections = get64(p + 8 * (c + 6));
 	u->last_seen = (int64_t)get64(p + 8 * (c + 7));
 	u->epoch = (int64_t)get64(p + 8 * (c + 8));
+	if (v >= 3)
+		for (i = 0; i < N_OWED; i++)
+			u->owed[i / BUDGET_WINDOWS_MAX][i % BUDGET_WINDOWS_MAX] =
+			    get64(p + 8 * (c + 10 + i));
 }
 
 /* version_of - the version of a record whose rows start at rows: its
@@ -185,7 +195,7 @@ version_of(const unsigned char *rows)
 static size_t
 row_len(int v)
 {
-	return v == 1 ? REDO_ROW_V1 : REDO_ROW;
+	return v == 1 ? REDO_ROW_V1 : v == 2 ? REDO_ROW_V2 : REDO_ROW;
 }
 
 /* rec_len - bytes a record of n rows of version v takes, padding
@@ -211,7 +221,7 @@ rec_check(const unsigned char *buf, size_t len, size_t off, int *v)
 	if (off + REDO_HDR > end || get32(buf + off) != REDO_MAGIC)
 		return 0;
 	*v = buf[off + 4] | buf[off + 5] << 8;
-	if (*v != 1 && *v != REDO_VERSION)
+	if (*v < 1 || *v > REDO_VERSION)
 		return 0;
 	n = get32(buf + off + 8);
 	if (n == 0 || n > REDO_ROWS_MAX ||

@@ -211,11 +211,26 @@ static const char *const migrations[] = {
 	"  messages INTEGER NOT NULL DEFAULT 0,"
 	"  last INTEGER NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (account, script));"),
+	/*
+	 * 7 -> 8: usage.owed0..7, what budget_store = redis charged on this
+	 * node alone while Redis was away and still owes the shared count
+	 * (store_usage.owed), so that a restart during an outage keeps it.
+	 */
+	("ALTER TABLE usage ADD COLUMN owed0 INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE usage ADD COLUMN owed1 INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE usage ADD COLUMN owed2 INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE usage ADD COLUMN owed3 INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE usage ADD COLUMN owed4 INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE usage ADD COLUMN owed5 INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE usage ADD COLUMN owed6 INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE usage ADD COLUMN owed7 INTEGER NOT NULL DEFAULT 0;"),
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
     STORE_SCHEMA_VERSION, "one migration per schema version");
 _Static_assert(BK_RATES * BUDGET_WINDOWS_MAX == 12, "usage has tat0..tat11");
+_Static_assert(STORE_OWED_KINDS * BUDGET_WINDOWS_MAX == 8 &&
+    BK_MESSAGES == 0 && BK_RECIPIENTS == 1, "usage has owed0..owed7");
 
 /* --- statements and errors -------------------------------------------- */
 

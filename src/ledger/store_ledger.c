@@ -26,12 +26,20 @@
 			"tat8, tat9, tat10, tat11"
 #define USE_COLS	"account, " USE_TATS ", messages, recipients, " \
 			"bytes, held, released, refused, connections, " \
-			"last_seen, epoch"
+			"last_seen, epoch, " USE_OWED
+/* what a node owes the shared count in Redis (store.h) */
+#define USE_OWED	"owed0, owed1, owed2, owed3, owed4, owed5, owed6, owed7"
+#define N_OWED		(STORE_OWED_KINDS * BUDGET_WINDOWS_MAX)
 #define N_TATS		(BK_RATES * BUDGET_WINDOWS_MAX)
 #define C_MESSAGES	(1 + N_TATS)	/* the column after the tats */
+#define C_OWED		(C_MESSAGES + 9)	/* the column after epoch */
+/* a reset forgets what the node owes Redis too: mailgovctl reset empties
+ * the account's shared windows there as well */
 #define TATS_ZERO	"tat0 = 0, tat1 = 0, tat2 = 0, tat3 = 0, tat4 = 0, " \
 			"tat5 = 0, tat6 = 0, tat7 = 0, tat8 = 0, tat9 = 0, " \
-			"tat10 = 0, tat11 = 0"
+			"tat10 = 0, tat11 = 0, owed0 = 0, owed1 = 0, " \
+			"owed2 = 0, owed3 = 0, owed4 = 0, owed5 = 0, " \
+			"owed6 = 0, owed7 = 0"
 #define HELD_COLS	"queue_id, account, since, recipients, size, state, " \
 			"sender, prepaid, pid, exe, cwd, cmd, script"
 
@@ -40,7 +48,7 @@ const char *const store_ledger_sql[S_COUNT] = {
 	[S_USE_GET] = "SELECT " USE_COLS " FROM usage WHERE account = ?1",
 	[S_USE_PUT] = "INSERT INTO usage (" USE_COLS ") VALUES (?1, ?2, ?3, "
 	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-	    "?18, ?19, ?20, ?21, ?22) "
+	    "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30) "
 	    "ON CONFLICT (account) DO UPDATE SET tat0 = excluded.tat0, "
 	    "tat1 = excluded.tat1, tat2 = excluded.tat2, "
 	    "tat3 = excluded.tat3, tat4 = excluded.tat4, "
@@ -51,7 +59,11 @@ const char *const store_ledger_sql[S_COUNT] = {
 	    "recipients = excluded.recipients, bytes = excluded.bytes, "
 	    "held = excluded.held, released = excluded.released, "
 	    "refused = excluded.refused, connections = excluded.connections, "
-	    "last_seen = excluded.last_seen WHERE usage.epoch = excluded.epoch",
+	    "last_seen = excluded.last_seen, owed0 = excluded.owed0, "
+	    "owed1 = excluded.owed1, owed2 = excluded.owed2, "
+	    "owed3 = excluded.owed3, owed4 = excluded.owed4, "
+	    "owed5 = excluded.owed5, owed6 = excluded.owed6, "
+	    "owed7 = excluded.owed7 WHERE usage.epoch = excluded.epoch",
 	[S_USE_ALL] = "SELECT " USE_COLS " FROM usage ORDER BY account",
 	/* a reset makes a row even where there was none: the daemon may
 	 * hold usage not yet written, and the new epoch must refuse it */
@@ -147,6 +159,9 @@ row_usage(sqlite3_stmt *st, struct store_usage *u)
 	u->last_seen = (int64_t)col_u64(st, c + 7);
 	/* compared, never counted */
 	u->epoch = sqlite3_column_int64(st, c + 8);
+	for (k = 0; k < N_OWED; k++)
+		u->owed[k / BUDGET_WINDOWS_MAX][k % BUDGET_WINDOWS_MAX] =
+		    col_u64(st, C_OWED + k);
 }
 
 /* store_usage_get - the account's row, or zeroes if it has none yet */
@@ -200,6 +215,9 @@ store_usage_put(struct store *s, const struct store_usage *u)
 	bind_u64(st, c + 6, u->connections);
 	sqlite3_bind_int64(st, c + 7, u->last_seen < 0 ? 0 : u->last_seen);
 	sqlite3_bind_int64(st, c + 8, u->epoch);
+	for (k = 0; k < N_OWED; k++)
+		bind_u64(st, C_OWED + 1 + k,
+		    u->owed[k / BUDGET_WINDOWS_MAX][k % BUDGET_WINDOWS_MAX]);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)

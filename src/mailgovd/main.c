@@ -912,6 +912,7 @@ main(int argc, char **argv)
 	if (d->cfg.budget_store == STORE_REDIS) {
 		if ((d->cluster = cluster_new(d->loop, &d->cfg)) == NULL)
 			fatalx("cannot use redis %s", d->cfg.redis);
+		cluster_set_accts(d->cluster, d->accts);
 		policy_set_cluster(d->policy, d->cluster);
 		release_set_cluster(d->release, d->cluster);
 	}

@@ -352,6 +352,59 @@ test_fallback_and_catch_up(struct cluster *c)
 	T_EQ_S(out, "1", "erin's key was written");
 }
 
+/*
+ * test_catch_up_after_restart - Redis stopped, gina charges her local
+ * share; the node's usage is written (as its group commit would) and the
+ * cluster and the accounts are built again from the database, as after a
+ * restart; Redis back: what she charged before the restart reaches the
+ * shared count, and her debt is paid
+ */
+static struct cluster *
+test_catch_up_after_restart(struct cluster *c)
+{
+	struct acct *a = acct_by_name(as, "gina");
+	struct store *st = acct_store(as);
+	struct store_usage u;
+	enum budget_kind which;
+	uint64_t retry, now = clock_now_us();
+	unsigned i, ok = 0;
+	struct answers r;
+	char	 out[64];
+
+	stop_server();
+	spin(NULL, NULL, 300);
+	for (i = 0; i < 10; i++)
+		ok += cluster_charge_local(c, a, 1, now, &which, &retry) ==
+		    BUDGET_OK;
+	T_EQ_U(ok, 3, "gina's local share: 6 an hour over 2 nodes = 3");
+	T_EQ_U(a->use.owed[BK_MESSAGES][0], 3, "3 messages owed");
+	T_EQ_U(acct_flush(as), 0, "usage written, debt with it");
+	cluster_free(c);
+	acct_free(as);
+	as = acct_load(st, &cfg);
+	c = cluster_new(L, &cfg);
+	if (as == NULL || c == NULL) {
+		T_OK(0, "rebuilt after the restart");
+		return c;
+	}
+	cluster_set_accts(c, as);
+	a = acct_by_name(as, "gina");
+	T_EQ_U(a->use.owed[BK_MESSAGES][0], 3, "the debt survived the restart");
+	start_server(NULL);
+	T_OK(spin(is_ready, c, 6000), "Redis back after the restart: ready");
+	spin(NULL, NULL, 300);
+	T_EQ_U(a->use.owed[BK_MESSAGES][0], 0, "the debt is paid");
+	cli("GET 'mgt:b:{gina}:tat'", out, sizeof(out));
+	T_OK(strncmp(out, "messages:3600=", 14) == 0,
+	    "gina's hour was written (%s)", out);
+	r = charge(c, a, 4, 1);
+	T_EQ_U(r.ok, 3, "the shared count caught up: 3 of 6 left");
+	T_EQ_U(acct_flush(as), 0, "usage written again");
+	store_usage_get(st, a->id, &u);
+	T_EQ_U(u.owed[BK_MESSAGES][0], 0, "nothing owed in the database");
+	return c;
+}
+
 /* test_wrong_password - AUTH fails: never ready, no crash */
 static void
 test_wrong_password(void)
@@ -523,6 +576,8 @@ scratch(void)
 	store_account_add(s, "dave", 0, NULL);
 	store_account_add(s, "erin", 0, NULL);
 	store_account_add(s, "frank", 0, NULL);
+	store_account_add(s, "gina", 0, NULL);
+	store_budget_set(s, "gina", BK_MESSAGES, &six);
 	store_budget_set(s, "erin", BK_MESSAGES, &six);
 	return s;
 }
@@ -557,6 +612,7 @@ main(void)
 	start_server(NULL);
 	c = cluster_new(L, &cfg);
 	T_OK(c != NULL, "cluster_new");
+	cluster_set_accts(c, as);
 	T_OK(spin(is_ready, c, 3000), "connected and the script loaded");
 	test_gcra_matches_budget_c(c);
 	test_keys_expire();
@@ -564,6 +620,7 @@ main(void)
 	test_one_turn_is_pipelined(c);
 	test_noscript_reloads(c);
 	test_fallback_and_catch_up(c);
+	c = test_catch_up_after_restart(c);
 	cluster_free(c);
 	test_wrong_password();
 	test_bad_replies();

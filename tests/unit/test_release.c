@@ -5,7 +5,9 @@
  * account's held mail goes oldest first; an account stops at its first
  * message that does not fit, even when a later one would; prepaid rows
  * go without a charge, even on a budget of 0; a blocked account's mail
- * waits; what waited goes once the budget is back.
+ * waits; what waited goes once the budget is back, or as soon as the
+ * admin raises the budget or resets it; a release that fails, times out
+ * or finds the message gone gives its charge back.
  */
 #include <sys/stat.h>
 #include <sys/epoll.h>
@@ -45,13 +47,14 @@ script(const char *name, const char *text, char *path, size_t len)
 
 /* scratch - a directory, a database, and the fake Postfix tools that
  * record each postsuper call ("-H ID") in runlog; postsuper of stuck
- * (unless NULL) never ends, and neither does the sleeper it forks */
+ * (unless NULL) never ends, and neither does the sleeper it forks; of an
+ * ID that begins FAIL it fails, of one that begins GONE it finds none */
 static struct store *
 scratch(struct config *cfg, const char *stuck)
 {
 	const char *t = getenv("TMPDIR");
 	struct store *s;
-	char	 err[256], text[1024];
+	char	 err[256], text[2048];
 
 	snprintf(dir, sizeof(dir), "%s/mailgov-release.XXXXXX",
 	    t ? t : "/tmp");
@@ -72,6 +75,11 @@ scratch(struct config *cfg, const char *stuck)
 	    "	sleep 60 & echo $$ $! > '%s/stuck.pids'\n"
 	    "	sleep 60\n"
 	    "fi\n"
+	    "case \"$4\" in\n"
+	    "FAIL*) echo 'postsuper: fatal: queue busy'; exit 1 ;;\n"
+	    "GONE*) echo 'postsuper: Released from hold: 0 messages'; "
+	    "exit 0 ;;\n"
+	    "esac\n"
 	    "echo \"postsuper: $4: released from hold\"\n"
 	    "echo \"postsuper: Released from hold: 1 message\"\n", runlog,
 	    stuck != NULL ? stuck : "", dir);
@@ -382,8 +390,12 @@ test_stuck_postsuper_times_out(void)
 	long	 kid = 0, grandkid = 0;
 	int64_t	 slow, next;
 	uint64_t t0, took;
+	struct budget one = { 1, { { 1, HOUR_US, 0 } } };
+	struct acct *a;
+	enum budget_kind which;
+	uint64_t retry;
 
-	slow = account(s, "slow", BK_MESSAGES, NULL);
+	slow = account(s, "slow", BK_MESSAGES, &one);
 	hold(s, slow, "STUCKAAAA", 60, 1, 0);
 	next = account(s, "next", BK_MESSAGES, NULL);
 	hold(s, next, "NEXT1AAAA", 50, 1, 0);
@@ -418,6 +430,196 @@ test_stuck_postsuper_times_out(void)
 	T_OK(kid > 0 && gone(kid), "the stuck postsuper (%ld) is gone", kid);
 	T_OK(grandkid > 0 && gone(grandkid),
 	    "the sleeper it forked (%ld) is gone too", grandkid);
+	a = acct_by_id(as, slow);
+	T_OK(a != NULL && acct_charge_message(a, 1, clock_now_us(), &which,
+	    &retry) == BUDGET_OK,
+	    "slow: the timed-out release gave its charge back");
+	release_free(r);
+	loop_free(loop);
+	acct_free(as);
+	store_close(s);
+	cleanup();
+}
+
+/*
+ * Held mail parked until the budget comes back (never, on a budget of 0;
+ * tomorrow, on a daily one) goes at the next tick once the admin raises
+ * the budget or resets the account from another process (mailgovctl).
+ */
+static void
+test_admin_change_releases_parked_mail(void)
+{
+	struct config cfg;
+	struct store *s = scratch(&cfg, NULL), *ctl;
+	struct budget none = { 1, { { 0, HOUR_US, 0 } } };
+	struct budget daily = { 1, { { 1, DAY_US, 0 } } };
+	struct budget plenty = { 1, { { 100, HOUR_US, 0 } } };
+	struct accts *as;
+	struct loop *loop;
+	struct release *r;
+	char	 err[256];
+	int64_t	 zero, day;
+	uint64_t now = clock_now_us();
+
+	zero = account(s, "zero", BK_MESSAGES, &none);
+	hold(s, zero, "ZRO1AAAAA", 60, 1, 0);
+	day = account(s, "day", BK_MESSAGES, &daily);
+	hold(s, day, "DAY1AAAAA", 60, 1, 0);
+	hold(s, day, "DAY2AAAAA", 50, 1, 0);
+	if ((as = acct_load(s, &cfg)) == NULL || (loop = loop_new()) == NULL ||
+	    (r = release_new(loop, as, &cfg)) == NULL) {
+		printf("not ok - release_new\n");
+		exit(1);
+	}
+	release_tick(r, now);
+	pump(loop, s, 1, 10000);
+	T_EQ_U(held_state(s, "DAY1AAAAA"), HELD_RELEASED,
+	    "day: the first message released");
+	T_EQ_U(held_state(s, "DAY2AAAAA"), HELD, "day: the second waits");
+	T_EQ_U(held_state(s, "ZRO1AAAAA"), HELD, "zero: waits");
+	/* the first tick's queue listing is in (its reconcile looks at
+	 * every account again); the next tick parks both accounts, and
+	 * the next reconcile is a minute away */
+	pump(loop, s, 99, 500);
+	release_tick(r, now + 2000000);
+	pump(loop, s, 99, 300);
+	T_EQ_U(released(s), 1, "nothing more released a tick later");
+
+	/* mailgovctl budget set and reset, on a connection of its own */
+	if ((ctl = store_open(db, 0, 1000, err, sizeof(err))) == NULL ||
+	    store_budget_set(ctl, "zero", BK_MESSAGES, &plenty) == -1 ||
+	    store_usage_reset(ctl, "day", 0) == -1) {
+		printf("not ok - the admin's changes: %s\n",
+		    ctl != NULL ? store_error(ctl) : err);
+		exit(1);
+	}
+	store_close(ctl);
+	T_OK(acct_reload(as) == 0, "the accounts reloaded");
+	release_tick(r, now + 4000000);
+	pump(loop, s, 3, 10000);
+	T_EQ_U(held_state(s, "ZRO1AAAAA"), HELD_RELEASED,
+	    "zero: released at the next tick once its budget was raised");
+	T_EQ_U(held_state(s, "DAY2AAAAA"), HELD_RELEASED,
+	    "day: released at the next tick once it was reset");
+	release_free(r);
+	loop_free(loop);
+	acct_free(as);
+	store_close(s);
+	cleanup();
+}
+
+/*
+ * A release that fails (postsuper exits 1) or finds the message gone
+ * gives its charge back: the message is charged once, when it leaves,
+ * and the account does not pay meanwhile for mail still held.
+ */
+static void
+test_failed_release_refunded(void)
+{
+	struct config cfg;
+	struct store *s = scratch(&cfg, NULL);
+	struct budget one = { 1, { { 1, HOUR_US, 0 } } };
+	struct accts *as;
+	struct loop *loop;
+	struct release *r;
+	struct acct *a;
+	enum budget_kind which;
+	int64_t	 fail, gon;
+	uint64_t now = clock_now_us(), retry;
+
+	fail = account(s, "fail", BK_MESSAGES, &one);
+	hold(s, fail, "FAIL1AAAA", 60, 3, 0);
+	gon = account(s, "gon", BK_MESSAGES, &one);
+	hold(s, gon, "GONE1AAAA", 60, 1, 0);
+	if ((as = acct_load(s, &cfg)) == NULL || (loop = loop_new()) == NULL ||
+	    (r = release_new(loop, as, &cfg)) == NULL) {
+		printf("not ok - release_new\n");
+		exit(1);
+	}
+	release_tick(r, now);
+	pump(loop, s, 1, 2000);		/* none is released: both answer */
+	T_OK(strstr(ran(), "-H FAIL1AAAA") != NULL &&
+	    strstr(ran(), "-H GONE1AAAA") != NULL,
+	    "both asked of postsuper, ran \"%s\"", ran());
+	T_EQ_U(held_state(s, "FAIL1AAAA"), HELD, "fail: still held");
+	a = acct_by_id(as, fail);
+	T_EQ_U(a != NULL ? a->use.messages : 99, 0, "fail: no message counted");
+	T_OK(a != NULL && acct_charge_message(a, 1, now, &which, &retry) ==
+	    BUDGET_OK, "fail: its charge given back (one message may go)");
+	a = acct_by_id(as, gon);
+	T_OK(a != NULL && acct_charge_message(a, 1, now, &which, &retry) ==
+	    BUDGET_OK, "gon: its charge given back");
+	release_free(r);
+	loop_free(loop);
+	acct_free(as);
+	store_close(s);
+	cleanup();
+}
+
+/*
+ * The per-account bookkeeping (a dense array with a hash index) stays
+ * right as accounts come and go: every account's held bytes before,
+ * none after all is released and the drained accounts are dropped (each
+ * drop moves another account into its place), and exactly the new
+ * message's afterwards, for every other account.
+ */
+static void
+test_held_set_survives_accounts_coming_and_going(void)
+{
+	struct config cfg;
+	struct store *s = scratch(&cfg, NULL);
+	struct accts *as;
+	struct loop *loop;
+	struct release *r;
+	struct acct *a;
+	char	 name[32], qid[16];
+	int64_t	 id[100];
+	uint64_t now = clock_now_us(), bytes;
+	uint32_t msgs;
+	size_t	 i, bad;
+
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "many%zu", i);
+		id[i] = account(s, name, BK_MESSAGES, NULL);
+		snprintf(qid, sizeof(qid), "MNY%03zuAAA", i);
+		hold(s, id[i], qid, 60, 1, 0);
+	}
+	if ((as = acct_load(s, &cfg)) == NULL || (loop = loop_new()) == NULL ||
+	    (r = release_new(loop, as, &cfg)) == NULL) {
+		printf("not ok - release_new\n");
+		exit(1);
+	}
+	for (i = bad = 0; i < 100; i++)
+		if ((a = acct_by_id(as, id[i])) == NULL ||
+		    release_may_hold(r, a, 0, &msgs, &bytes) != 1 ||
+		    msgs != 1 || bytes != 1000)
+			bad++;
+	T_EQ_U(bad, 0, "each account holds one message of 1000 bytes");
+	release_tick(r, now);
+	pump(loop, s, 100, 20000);
+	T_EQ_U(released(s), 100, "all released");
+	release_tick(r, now + 2000000);	/* drops the drained accounts */
+	for (i = bad = 0; i < 100; i++)
+		if ((a = acct_by_id(as, id[i])) == NULL ||
+		    release_may_hold(r, a, 0, &msgs, &bytes) != 1 ||
+		    msgs != 0 || bytes != 0)
+			bad++;
+	T_EQ_U(bad, 0, "none holds anything once released");
+	for (i = 1; i < 100; i += 2) {
+		snprintf(qid, sizeof(qid), "NEW%03zuAAA", i);
+		if ((a = acct_by_id(as, id[i])) == NULL ||
+		    release_note_held(r, a, qid, 1, 100 + i, "x@example.org",
+		    0, NULL) == -1)
+			T_OK(0, "held %s", qid);
+	}
+	for (i = bad = 0; i < 100; i++) {
+		bytes = 99999;
+		if ((a = acct_by_id(as, id[i])) != NULL)
+			(void)release_may_hold(r, a, 0, &msgs, &bytes);
+		if (bytes != (i % 2 ? 100 + i : 0))
+			bad++;
+	}
+	T_EQ_U(bad, 0, "each odd account holds its new message's bytes");
 	release_free(r);
 	loop_free(loop);
 	acct_free(as);
@@ -431,5 +633,8 @@ main(void)
 	log_init("test_release", 1, 0);
 	test_scheduler();
 	test_stuck_postsuper_times_out();
+	test_admin_change_releases_parked_mail();
+	test_failed_release_refunded();
+	test_held_set_survives_accounts_coming_and_going();
 	return t_done();
 }

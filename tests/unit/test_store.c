@@ -519,6 +519,9 @@ test_usage(void)
 	u.refused = 3;
 	u.connections = 4;
 	u.last_seen = 1700000000;
+	for (k = 0; k < STORE_OWED_KINDS * BUDGET_WINDOWS_MAX; k++)
+		u.owed[k / BUDGET_WINDOWS_MAX][k % BUDGET_WINDOWS_MAX] =
+		    2000 + (uint64_t)k;
 	T_EQ_U(store_usage_put(s, &u), 0, "put");
 	u.messages = 6;
 	T_EQ_U(store_usage_put(s, &u), 0, "put again (upsert)");
@@ -529,6 +532,8 @@ test_usage(void)
 	T_EQ_U(g.bytes, INT64_MAX, "bytes clamped");
 	T_EQ_U(g.connections, 4, "connections");
 	T_EQ_U(g.last_seen, 1700000000, "last_seen");
+	T_EQ_U(g.owed[0][0], 2000, "owed0");
+	T_EQ_U(g.owed[1][3], 2007, "owed7");
 	u.account = 999;
 	T_EQ_U(store_usage_put(s, &u), (uint64_t)-1, "put unknown account");
 	T_EQ_S(store_error(s), "unknown account id 999", "put unknown error");
@@ -537,6 +542,8 @@ test_usage(void)
 	T_EQ_U(store_usage_reset(s, "x", 0), 0, "reset engine state");
 	store_usage_get(s, x, &g);
 	T_EQ_U(g.tat[0][0] + g.tat[1][1] + g.tat[2][3], 0, "tat zeroed");
+	T_EQ_U(g.owed[0][0] + g.owed[1][3], 0,
+	    "what was owed to Redis forgotten too (the reset empties it)");
 	T_EQ_U(g.messages, 6, "counters kept");
 	T_EQ_U(store_usage_reset(s, "x", 1), 0, "reset all");
 	store_usage_get(s, x, &g);
@@ -838,6 +845,13 @@ test_changed_sees_other_connections(void)
 	cleanup();
 }
 
+/* OWED_DROP - usage as before version 8: nothing owed to Redis */
+#define OWED_DROP \
+	"ALTER TABLE usage DROP COLUMN owed0; ALTER TABLE usage DROP COLUMN owed1;" \
+	"ALTER TABLE usage DROP COLUMN owed2; ALTER TABLE usage DROP COLUMN owed3;" \
+	"ALTER TABLE usage DROP COLUMN owed4; ALTER TABLE usage DROP COLUMN owed5;" \
+	"ALTER TABLE usage DROP COLUMN owed6; ALTER TABLE usage DROP COLUMN owed7;"
+
 /*
  * TO_V4 - turn a new file back into schema version 4: budgets by kind
  * alone (0 messages_per_hour, 1 messages_per_day, 2 recipients_per_day,
@@ -860,6 +874,7 @@ test_changed_sees_other_connections(void)
 	"ALTER TABLE held DROP COLUMN exe; ALTER TABLE held DROP COLUMN cwd;" \
 	"ALTER TABLE held DROP COLUMN cmd;" \
 	"ALTER TABLE held DROP COLUMN script;" \
+	OWED_DROP \
 	"UPDATE schema_version SET version = 4;"
 /* script_sum - what store_script_each gave */
 struct script_sum {
