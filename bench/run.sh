@@ -16,6 +16,9 @@
 #             budget_store = redis: every message charged in a
 #             redis-server on 127.0.0.1 (docs/cluster.md), with the Redis
 #             commands per message from INFO commandstats
+#   mailgovd-redis-normal  redo-normal's configuration with
+#             budget_store = redis (the cost of Redis where no fsync hides
+#             it)
 # at 16 and 128 connections, with bench/loadgen (closed loop,
 # END-OF-MESSAGE requests shaped like Postfix 3.7's).  Prints one line per
 # measurement, then a table of medians and the ratios.
@@ -26,7 +29,11 @@
 #
 # Environment: BENCH_SECONDS (10), BENCH_WARMUP (2), BENCH_ROUNDS (3),
 # BENCH_CONNS ("16 128"), BENCH_USERS (1000), MAILGOV_BUILD (build),
-# BENCH_SERVERS (the servers to run, by name; all when empty).
+# BENCH_SERVERS (the servers to run, by name; all when empty),
+# BENCH_SLICES (10) and BENCH_SLICE_SECONDS (3): after the rounds, the
+# metrics pair once more in that many short slices, taking turns, so
+# that a machine whose speed drifts over tens of seconds weighs on both
+# alike.
 set -u
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
@@ -38,6 +45,8 @@ ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNS:-16 128}
 USERS=${BENCH_USERS:-1000}
 SERVERS=${BENCH_SERVERS:-}
+SLICES=${BENCH_SLICES:-10}
+SLICE_SECS=${BENCH_SLICE_SECONDS:-3}
 
 # want NAME - is server NAME in this run
 want() {
@@ -85,6 +94,7 @@ chown mailgov /run/mailgov
 
 cc -O2 -o "$WORK/loadgen" bench/loadgen.c || exit 1
 cc -O2 -o "$WORK/trivial" bench/trivial.c || exit 1
+cc -O2 -o "$WORK/scrape" bench/scrape.c || exit 1
 LOADGEN="$WORK/loadgen"
 # copies: a rebuild during the run must not swap the binaries under it
 cp "$BUILD/mailgovd" "$BUILD/mailgovctl" "$WORK/" || exit 1
@@ -92,7 +102,7 @@ BUILD="$WORK"
 
 P_TRIVIAL=19001 P_POSTFWD=19002 P_FULL=19003 P_NORMAL=19004
 P_RFULL=19005 P_RNORMAL=19006 P_METRICS=19007 P_SCRAPE=19464 P_REDIS=19008
-P_REDISD=19010
+P_REDISD=19010 P_REDISN=19009
 
 # wait_port PORT - until something listens (5 s)
 wait_port() {
@@ -199,6 +209,10 @@ if [ $HAVE_REDIS = 1 ]; then
 redis = 127.0.0.1:$P_REDISD
 redis_prefix = $REDIS_PREFIX
 cluster_nodes = 2" || exit 1
+	mailgovd_start redis-normal $P_REDISN 17 normal on "budget_store = redis
+redis = 127.0.0.1:$P_REDISD
+redis_prefix = n$REDIS_PREFIX
+cluster_nodes = 2" || exit 1
 	sleep 0.5	# connected and the script loaded
 fi
 
@@ -206,21 +220,22 @@ fi
 
 RES="$WORK/results"
 : > "$RES"
-measure() {	# NAME PORT CONNS
+measure() {	# NAME PORT CONNS [WARMUP SECS FILE]
 	want "$1" || return 0
 	_scraper=""
 	if [ "$1" = mailgovd-metrics ]; then
-		# what Prometheus does, but every second instead of every 15
-		( while :; do
-			curl -sf -o /dev/null "http://127.0.0.1:$P_SCRAPE/metrics" ||
-			    echo "bench: a scrape failed" >&2
-			sleep 1
-		done ) &
+		# what Prometheus does, but every second instead of every 15,
+		# from one long-lived process as Prometheus is (bench/scrape.c)
+		"$WORK/scrape" -p $P_SCRAPE -i 1000 >> "$WORK/scrapes" &
 		_scraper=$!
 	fi
-	_out=$("$LOADGEN" -p "$2" -c "$3" -w "$WARM" -d "$SECS" -n "$USERS" -x main 2>&1)
-	[ -n "$_scraper" ] && kill "$_scraper" 2>/dev/null
-	echo "$1 $_out" | tee -a "$RES"
+	_out=$("$LOADGEN" -p "$2" -c "$3" -w "${4:-$WARM}" -d "${5:-$SECS}" \
+	    -n "$USERS" -x main 2>&1)
+	if [ -n "$_scraper" ]; then
+		kill "$_scraper" 2>/dev/null
+		wait "$_scraper"
+	fi
+	echo "$1 $_out" | tee -a "${6:-$RES}"
 }
 
 [ $HAVE_REDIS = 1 ] && rcli CONFIG RESETSTAT >/dev/null
@@ -242,10 +257,33 @@ while [ $r -le "$ROUNDS" ]; do
 			measure mailgovd-metrics $P_METRICS "$c"
 			measure mailgovd-redo-normal $P_RNORMAL "$c"
 		fi
-		[ $HAVE_REDIS = 1 ] && measure mailgovd-redis $P_REDIS "$c"
+		if [ $HAVE_REDIS = 1 ]; then
+			measure mailgovd-redis $P_REDIS "$c"
+			measure mailgovd-redis-normal $P_REDISN "$c"
+		fi
 	done
 	r=$((r + 1))
 done
+
+# the metrics pair again, in short slices taking turns
+SLICED="$WORK/sliced"
+: > "$SLICED"
+if want mailgovd-metrics && want mailgovd-redo-normal && [ "$SLICES" -gt 0 ]; then
+	echo "# the metrics pair: $SLICES slices of 1s warm-up + ${SLICE_SECS}s each"
+	for c in $CONNS; do
+		i=1
+		while [ $i -le "$SLICES" ]; do
+			if [ $((i % 2)) = 1 ]; then
+				measure mailgovd-redo-normal $P_RNORMAL "$c" 1 "$SLICE_SECS" "$SLICED"
+				measure mailgovd-metrics $P_METRICS "$c" 1 "$SLICE_SECS" "$SLICED"
+			else
+				measure mailgovd-metrics $P_METRICS "$c" 1 "$SLICE_SECS" "$SLICED"
+				measure mailgovd-redo-normal $P_RNORMAL "$c" 1 "$SLICE_SECS" "$SLICED"
+			fi
+			i=$((i + 1))
+		done
+	done
+fi
 
 # every request was charged and is on disk: usage must show it.  The
 # redo log daemons are stopped first: SQLite has their rows within 0.1 s,
@@ -254,7 +292,12 @@ for p in $REDO_PIDS; do kill "$p" 2>/dev/null; done
 for p in $REDO_PIDS; do
 	while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
 done
-for s in full normal redo-full redo-normal metrics redis; do
+[ -s "$WORK/scrapes" ] && awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "=")
+	v[kv[1]] = kv[2] }
+	n += v["scrapes"]; f += v["failed"]; b = v["bytes"]
+	if (v["slowest_us"] > w) w = v["slowest_us"] }
+    END { printf "# mailgovd-metrics: %d scrapes of %d bytes, %d failed, the slowest %.1f ms\n", n, b, f, w / 1000 }' "$WORK/scrapes"
+for s in full normal redo-full redo-normal metrics redis redis-normal; do
 	[ -d "$WORK/$s" ] || continue
 	n=$(sqlite3 "$WORK/$s/mailgov.db" "SELECT SUM(messages) FROM usage;" 2>/dev/null)
 	echo "# mailgovd-$s: $n messages counted in its database"
@@ -262,11 +305,16 @@ done
 # Redis's work per message: the client's commands (EVALSHA) and the
 # script's own (TIME, GET, SET), from INFO commandstats
 if [ $HAVE_REDIS = 1 ]; then
-	n=$(sqlite3 "$WORK/redis/mailgov.db" "SELECT SUM(messages) FROM usage;" 2>/dev/null)
+	n=0
+	for s in redis redis-normal; do
+		[ -d "$WORK/$s" ] || continue
+		_n=$(sqlite3 "$WORK/$s/mailgov.db" "SELECT SUM(messages) FROM usage;" 2>/dev/null)
+		n=$((n + ${_n:-0}))
+	done
 	rcli INFO commandstats | tr -d '\r' | awk -F'[:=,]' -v n="${n:-0}" '
 	    /^cmdstat_(evalsha|eval|script)/ { client += $3 }
 	    /^cmdstat_(get|set|time)/ { inner += $3 }
-	    END { if (n > 0) printf "# mailgovd-redis: %.2f Redis commands per message from mailgovd, %.2f run inside the script\n", client / n, inner / n }'
+	    END { if (n > 0) printf "# mailgovd-redis and -redis-normal: %.2f Redis commands per message from mailgovd, %.2f run inside the script\n", client / n, inner / n }'
 	# The keys are PREFIX "b:{" ACCOUNT "}:tat", one per account, and
 	# PREFIX "b:{" ACCOUNT "}:blocked" (src/cluster/cluster.c), PREFIX the
 	# default redis_prefix.  A key expires when its windows have nothing
@@ -277,8 +325,8 @@ if [ $HAVE_REDIS = 1 ]; then
 	# says how many were written and expired meanwhile.
 	keys=$(rcli --scan --pattern "${REDIS_PREFIX}b:{*}:*" | wc -l)
 	expired=$(rcli INFO stats | tr -d '\r' | sed -n 's/^expired_keys://p')
-	echo "# mailgovd-redis: $keys budget keys in Redis now, ${expired:-?} expired since the start (a key lives about 1 ms past its last charge with these budgets); $(grep -c 'budgets fall back' "$WORK/redis/log") fallbacks logged"
-	grep 'redis' "$WORK/redis/log" | sed 's/^/#   /' | head -5
+	echo "# mailgovd-redis: $keys budget keys in Redis now, ${expired:-?} expired since the start (both daemons) (a key lives about 1 ms past its last charge with these budgets); $(cat "$WORK"/redis*/log 2>/dev/null | grep -c 'budgets fall back') fallbacks logged"
+	cat "$WORK"/redis*/log 2>/dev/null | grep 'redis' | sed 's/^/#   /' | head -5
 fi
 
 # --- table -----------------------------------------------------------------
@@ -299,7 +347,8 @@ echo "| server | conns | req/s (median) | p50 ms | p99 ms | unanswered conns (wo
 echo "|---|---|---|---|---|---|"
 for c in $CONNS; do
 	for s in trivial postfwd1 mailgovd-full mailgovd-normal \
-	    mailgovd-redo-full mailgovd-redo-normal mailgovd-metrics mailgovd-redis; do
+	    mailgovd-redo-full mailgovd-redo-normal mailgovd-metrics mailgovd-redis \
+	    mailgovd-redis-normal; do
 		grep -q "^$s conns=$c " "$RES" || continue
 		rps=$(median $s $c rps)
 		p50=$(median $s $c p50_us)
@@ -315,7 +364,8 @@ for c in $CONNS; do
 	t=$(median trivial $c rps)
 	[ "$t" = - ] && continue	# trivial not in this run
 	for s in mailgovd-full mailgovd-normal mailgovd-redo-full \
-	    mailgovd-redo-normal mailgovd-metrics mailgovd-redis; do
+	    mailgovd-redo-normal mailgovd-metrics mailgovd-redis \
+	    mailgovd-redis-normal; do
 		grep -q "^$s conns=$c " "$RES" || continue
 		m=$(median $s $c rps)
 		line="$s at $c conns: $(awk "BEGIN { printf \"%.2f\", $m / $t }") x trivial"
@@ -329,23 +379,35 @@ for c in $CONNS; do
 	    grep -q "^mailgovd-redo-full conns=$c " "$RES"; then
 		echo "mailgovd-redis at $c conns: $(awk "BEGIN { printf \"%.2f\", $(median mailgovd-redis $c rps) / $(median mailgovd-redo-full $c rps) }") x mailgovd-redo-full (the same daemon with local budgets)"
 	fi
+	if grep -q "^mailgovd-redis-normal conns=$c " "$RES" &&
+	    grep -q "^mailgovd-redo-normal conns=$c " "$RES"; then
+		echo "mailgovd-redis-normal at $c conns: $(awk "BEGIN { printf \"%.2f\", $(median mailgovd-redis-normal $c rps) / $(median mailgovd-redo-normal $c rps) }") x mailgovd-redo-normal (the same daemon with local budgets)"
+	fi
 done
-# the metrics' cost: the same daemon with and without them, same rounds
-for c in $CONNS; do
-	grep -q "^mailgovd-metrics conns=$c " "$RES" || continue
-	grep -q "^mailgovd-redo-normal conns=$c " "$RES" || continue
-	on=$(median mailgovd-metrics $c rps)
-	off=$(median mailgovd-redo-normal $c rps)
-	# and round by round: each round's pair was measured back to back
-	paired=$(awk -v c="conns=$c" '
+# paired FILE CONNS - the median of the ratios metrics / redo-normal of
+# the pairs measured back to back in FILE, with the lowest and highest
+paired() {
+	awk -v c="conns=$2" '
 	    $2 == c && ($1 == "mailgovd-metrics" || $1 == "mailgovd-redo-normal") {
 		split($4, kv, "="); v[$1, ++n[$1]] = kv[2]
 	    }
 	    END {
 		for (i = 1; i <= n["mailgovd-metrics"] && i <= n["mailgovd-redo-normal"]; i++)
 			print v["mailgovd-metrics", i] / v["mailgovd-redo-normal", i]
-	    }' "$RES" | sort -n | awk '{ a[NR] = $1 } END {
+	    }' "$1" | sort -n | awk '{ a[NR] = $1 } END {
 		if (NR == 0) { print "-"; exit }
-		printf "%.3f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
-	echo "metrics on/off at $c conns: $(awk "BEGIN { printf \"%.3f\", $on / $off }") ($on / $off req/s); median of the round-by-round ratios $paired"
+		printf "%.3f (%d pairs, %.3f to %.3f)",
+		    NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2,
+		    NR, a[1], a[NR] }'
+}
+# the metrics' cost: the same daemon with and without them, same rounds
+for c in $CONNS; do
+	if grep -q "^mailgovd-metrics conns=$c " "$RES" &&
+	    grep -q "^mailgovd-redo-normal conns=$c " "$RES"; then
+		on=$(median mailgovd-metrics $c rps)
+		off=$(median mailgovd-redo-normal $c rps)
+		echo "metrics on/off at $c conns: $(awk "BEGIN { printf \"%.3f\", $on / $off }") ($on / $off req/s); median of the round-by-round ratios $(paired "$RES" "$c")"
+	fi
+	grep -q "^mailgovd-metrics conns=$c " "$SLICED" &&
+	    echo "metrics on/off at $c conns, short slices: median ratio $(paired "$SLICED" "$c")"
 done
