@@ -34,6 +34,12 @@ enum cluster_answer {
 typedef void (*cluster_cb)(void *arg, enum cluster_answer,
 	    enum budget_kind which, uint64_t retry_at);
 
+/* where cluster_release_ok charged a release */
+enum cluster_paid {
+	CLUSTER_PAID_REDIS = 1,	/* Redis granted it */
+	CLUSTER_PAID_SHARE,	/* the local share, Redis being away */
+};
+
 /* cluster_new - connect to cfg->redis in the background; NULL with a
  * logged reason when the address cannot be used */
 struct cluster *cluster_new(struct loop *, const struct config *);
@@ -66,10 +72,19 @@ enum budget_verdict cluster_charge_local(struct cluster *, struct acct *,
  * now?  1 when Redis granted that charge earlier (it is used up); else
  * 0, with Redis asked in the background (one question per account at a
  * time) and kick(arg) called when it said yes.  Redis unavailable: the
- * local share decides, as cluster_charge_local.
+ * local share decides, as cluster_charge_local.  *paid says which.
  */
 int	cluster_release_ok(struct cluster *, struct acct *, uint32_t rcpts,
-	    uint64_t now, uint64_t *retry_at);
+	    uint64_t now, uint64_t *retry_at, enum cluster_paid *paid);
+/*
+ * cluster_refund - a release that cluster_release_ok allowed did not
+ * happen: give its charge back where paid says it was made.  In Redis
+ * only while Redis answers (else it stays charged there: the account
+ * pays once too often, nothing leaves unpaid); in the local share
+ * together with its debt.
+ */
+void	cluster_refund(struct cluster *, struct acct *, uint32_t rcpts,
+	    enum cluster_paid paid);
 void	cluster_on_grant(struct cluster *, void (*kick)(void *), void *arg);
 
 #endif

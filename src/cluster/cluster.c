@@ -16,7 +16,9 @@
  * window is checked first and all are charged only when all pass, so a
  * refused message spends nothing.  "force" charges without checking:
  * that is how the charges made during an outage catch up (backlog.c
- * keeps them, durably, in the accounts' usage rows).
+ * keeps them, durably, in the accounts' usage rows).  "refund" gives a
+ * charge back (a release that did not happen), never below the
+ * server's now: a window cannot hold more than full.
  *
  * Why one EVALSHA carries a whole loop turn's messages (up to
  * CLUSTER_BATCH_MAX, each with its own windows, in order): Redis runs
@@ -66,7 +68,8 @@ static const char gcra_lua[] =
 "local out = {}\n"
 "local k, a = 1, 1\n"
 "while a < #ARGV do\n"
-"  local force = ARGV[a] == 'force'\n"
+"  local mode = ARGV[a]\n"
+"  local force = mode ~= 'charge'\n"
 "  local n = tonumber(ARGV[a + 1])\n"
 "  a = a + 2\n"
 "  local ok, over, worst = 1, 0, 0\n"
@@ -92,6 +95,9 @@ static const char gcra_lua[] =
 "      if limit == 0 or cost > burst then\n"
 "        new[i] = base\n"
 "        if not force then over = i; worst = -1; break end\n"
+"      elseif mode == 'refund' then\n"
+"        local T = math.max(1, math.floor(period / limit))\n"
+"        new[i] = math.max(now, base - T * cost)\n"
 "      else\n"
 "        local T = math.max(1, math.floor(period / limit))\n"
 "        local nt = base + T * cost\n"
@@ -118,6 +124,8 @@ static const char gcra_lua[] =
 "      if top > 0 then\n"
 "        redis.call('SET', KEYS[k], table.concat(parts, ' '), 'PX',\n"
 "            math.ceil((top - now) / 1000))\n"
+"      elseif got[1] then\n"
+"        redis.call('DEL', KEYS[k])\n"
 "      end\n"
 "    end\n"
 "  end\n"
@@ -164,7 +172,7 @@ struct charge {
 	char		 name[STORE_NAMELEN];
 	struct cluster_window w[CLUSTER_WINDOWS_MAX];
 	size_t		 nw;
-	int		 force;
+	const char	*mode;		/* "charge", "force" or "refund" */
 	struct backlog_due *catchup;	/* a catch-up: paid when written */
 	struct grant	*grant;		/* a release's question */
 	uint32_t	 rcpts;
@@ -382,7 +390,7 @@ send_batch(struct cluster *c)
 	}
 	for (i = 0; i < b->n; i++) {
 		ch = b->ch[i];
-		resp_cstr(&c->cmd, ch->force ? "force" : "charge");
+		resp_cstr(&c->cmd, ch->mode);
 		resp_u64(&c->cmd, ch->nw);
 		for (j = 0; j < ch->nw; j++) {
 			resp_cstr(&c->cmd, ch->w[j].id);
@@ -428,7 +436,7 @@ send_charge(struct cluster *c, const char *name, const char *mode,
 	snprintf(ch->name, sizeof(ch->name), "%s", name);
 	memcpy(ch->w, w, nw * sizeof(*w));
 	ch->nw = nw;
-	ch->force = strcmp(mode, "force") == 0;
+	ch->mode = mode;
 	c->open->ch[c->open->n++] = ch;
 	if (c->open->n == CLUSTER_BATCH_MAX)
 		send_batch(c);
@@ -646,7 +654,7 @@ gr_find(struct cluster *c, const char *name)
 /* cluster_release_ok - see cluster.h */
 int
 cluster_release_ok(struct cluster *c, struct acct *a, uint32_t rcpts,
-    uint64_t now, uint64_t *retry_at)
+    uint64_t now, uint64_t *retry_at, enum cluster_paid *paid)
 {
 	struct cluster_window w[CLUSTER_WINDOWS_MAX];
 	struct grant	*g;
@@ -654,16 +662,20 @@ cluster_release_ok(struct cluster *c, struct acct *a, uint32_t rcpts,
 	enum budget_kind which;
 	size_t		 nw;
 
-	if (!cluster_ready(c))
+	if (!cluster_ready(c)) {
+		*paid = CLUSTER_PAID_SHARE;
 		return cluster_charge_local(c, a, rcpts, now, &which,
 		    retry_at) == BUDGET_OK;
+	}
 	if ((g = gr_find(c, a->name)) == NULL)
 		goto later;
 	if (g->granted != 0) {
 		/* granted for the oldest message; a larger one waits for
-		 * its own grant, a smaller one takes it */
+		 * its own grant, a smaller one takes it (and gives back
+		 * the grant's charge, if it does not leave) */
 		if (rcpts <= g->granted) {
 			g->granted = 0;
+			*paid = CLUSTER_PAID_REDIS;
 			return 1;
 		}
 		g->granted = 0;
@@ -692,6 +704,41 @@ later_at:
 	if (retry_at)
 		*retry_at = g->retry_at;
 	return 0;
+}
+
+/* cluster_refund - see cluster.h */
+void
+cluster_refund(struct cluster *c, struct acct *a, uint32_t rcpts,
+    enum cluster_paid paid)
+{
+	struct cluster_window w[CLUSTER_WINDOWS_MAX];
+	struct budget_limit s;
+	struct charge	*ch;
+	uint64_t	 pay[CLUSTER_WINDOWS_MAX];
+	size_t		 nw, i;
+
+	nw = cluster_windows(a->lim[BK_MESSAGES], a->lim[BK_RECIPIENTS], 1,
+	    rcpts, w, CLUSTER_WINDOWS_MAX);
+	if (nw == 0)
+		return;
+	if (paid == CLUSTER_PAID_SHARE) {
+		/* not written to Redis yet, or written by a catch-up since:
+		 * then Redis keeps it, and pays once too often */
+		for (i = 0; i < nw; i++) {
+			s = share(c, &w[i].lim);
+			budget_refund(&s, &a->use.tat[w[i].kind][w[i].win],
+			    w[i].cost);
+			pay[i] = w[i].cost;
+		}
+		backlog_paid(&a->use, w, pay, nw);
+		acct_touch(a);
+		return;
+	}
+	if ((ch = calloc(1, sizeof(*ch))) == NULL)
+		return;
+	ch->c = c;
+	if (send_charge(c, a->name, "refund", w, nw, ch) == -1)
+		free(ch);
 }
 
 void

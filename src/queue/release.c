@@ -74,9 +74,10 @@ struct inflight {
 	uint64_t	seq;		/* the group commit carrying its charge */
 	int		sent;		/* asked of the child yet */
 	int		prepaid;	/* charged when it was accepted */
-	int		charged;	/* charged to the local budget for
-					 * this release: refunded if the
-					 * message does not leave */
+	int		charged;	/* charged for this release:
+					 * refunded if the message does not
+					 * leave */
+	enum cluster_paid paid;		/* where, with budget_store = redis */
 };
 
 struct heldacct {
@@ -280,8 +281,8 @@ infl_find(struct release *r, const char *id)
  * cannot be told from one that had not: such a message leaves refunded,
  * and the next reconcile counts it as released by hand (uncharged, like
  * postsuper -H by the admin); at most one a minute (fail_until).
- * XXX with budget_store = redis the charge is the cluster's (cluster.h
- * has no refund): it is kept.
+ * With budget_store = redis the charge is given back where it was made
+ * (cluster_refund: in Redis only while Redis answers).
  */
 static void
 refund(struct release *r, const struct inflight *f)
@@ -290,6 +291,10 @@ refund(struct release *r, const struct inflight *f)
 
 	if (!f->charged || (a = acct_by_id(r->accts, f->account)) == NULL)
 		return;
+	if (r->cl != NULL) {
+		cluster_refund(r->cl, a, f->rcpts, f->paid);
+		return;
+	}
 	acct_refund(a, BK_MESSAGES, 1);
 	acct_refund(a, BK_RECIPIENTS, f->rcpts);
 }
@@ -1019,6 +1024,7 @@ tick_row(const struct store_held *h, void *arg)
 	struct release *r = w->r;
 	struct inflight *f;
 	enum budget_kind which;
+	enum cluster_paid paid = CLUSTER_PAID_REDIS;
 	uint64_t retry_at = 0;
 
 	w->rows++;
@@ -1029,7 +1035,7 @@ tick_row(const struct store_held *h, void *arg)
 	/* a prepaid message was charged when it was accepted: it goes
 	 * whatever the budget, and in its turn (oldest first) */
 	if (!h->prepaid && (r->cl != NULL ? !cluster_release_ok(r->cl, w->a,
-	    h->recipients ? h->recipients : 1, w->now, &retry_at) :
+	    h->recipients ? h->recipients : 1, w->now, &retry_at, &paid) :
 	    acct_charge_message(w->a, h->recipients ? h->recipients : 1,
 	    w->now, &which, &retry_at) != BUDGET_OK)) {
 		w->stopped = 1;
@@ -1049,7 +1055,8 @@ tick_row(const struct store_held *h, void *arg)
 	f->size = h->size;
 	f->sent = 0;
 	f->prepaid = h->prepaid;
-	f->charged = !h->prepaid && r->cl == NULL;
+	f->charged = !h->prepaid;
+	f->paid = paid;
 	f->seq = r->cm != NULL ? commit_need(r->cm) : 0;
 	r->n_infl++;
 	w->sent++;

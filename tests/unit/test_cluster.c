@@ -304,6 +304,57 @@ test_one_turn_is_pipelined(struct cluster *c)
 	}
 }
 
+/*
+ * test_refund - a release that did not happen gives its charge back:
+ * in Redis (3/h: three pass, one refunded, one more passes, then none;
+ * all three refunded and the key is gone), and in the local share
+ * while Redis is away, with its debt
+ */
+static void
+test_refund(struct cluster *c)
+{
+	struct acct *a = acct_by_name(as, "hank");
+	enum cluster_paid paid = 0;
+	enum budget_kind which;
+	uint64_t retry, now;
+	struct answers r;
+	char	 out[64];
+	unsigned i, ok;
+
+	r = charge(c, a, 4, 1);
+	T_OK(r.ok == 3 && r.over == 1, "hank: 3 of 4 charged");
+	cluster_refund(c, a, 1, CLUSTER_PAID_REDIS);
+	spin(NULL, NULL, 200);
+	r = charge(c, a, 2, 1);
+	T_OK(r.ok == 1 && r.over == 1, "one refunded in Redis: one more "
+	    "passes, not two (%u, %u)", r.ok, r.over);
+	for (i = 0; i < 3; i++)
+		cluster_refund(c, a, 1, CLUSTER_PAID_REDIS);
+	spin(NULL, NULL, 200);
+	cli("EXISTS 'mgt:b:{hank}:tat'", out, sizeof(out));
+	T_EQ_S(out, "0", "all refunded: the window is empty, its key gone");
+
+	/* Redis away: the local share (3/h over 2 nodes: 1 an hour) pays
+	 * and owes; the refund undoes both */
+	stop_server();
+	spin(NULL, NULL, 300);
+	now = clock_now_us();
+	T_OK(cluster_release_ok(c, a, 1, now, &retry, &paid) == 1 &&
+	    paid == CLUSTER_PAID_SHARE, "Redis away: the share pays");
+	T_EQ_U(a->use.owed[BK_MESSAGES][0], 1, "and owes one");
+	T_OK(cluster_charge_local(c, a, 1, now, &which, &retry) == BUDGET_OVER,
+	    "the share (3/2 = 1 an hour) is spent");
+	cluster_refund(c, a, 1, paid);
+	T_EQ_U(a->use.owed[BK_MESSAGES][0], 0, "refunded: nothing owed");
+	for (i = 0, ok = 0; i < 3; i++)
+		ok += cluster_charge_local(c, a, 1, now, &which, &retry) ==
+		    BUDGET_OK;
+	T_EQ_U(ok, 1, "and the share's one message may go again");
+	cluster_refund(c, a, 1, CLUSTER_PAID_SHARE);
+	start_server(NULL);
+	T_OK(spin(is_ready, c, 6000), "Redis back: ready again");
+}
+
 /* test_noscript_reloads - after SCRIPT FLUSH one charge is unavailable
  * (it takes the local share) and the script is loaded again */
 static void
@@ -579,6 +630,8 @@ scratch(void)
 	store_account_add(s, "gina", 0, NULL);
 	store_budget_set(s, "gina", BK_MESSAGES, &six);
 	store_budget_set(s, "erin", BK_MESSAGES, &six);
+	store_account_add(s, "hank", 0, NULL);
+	store_budget_set(s, "hank", BK_MESSAGES, &three);
 	return s;
 }
 
@@ -619,6 +672,7 @@ main(void)
 	test_block_from_any_node(c);
 	test_one_turn_is_pipelined(c);
 	test_noscript_reloads(c);
+	test_refund(c);
 	test_fallback_and_catch_up(c);
 	c = test_catch_up_after_restart(c);
 	cluster_free(c);
