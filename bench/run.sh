@@ -313,8 +313,9 @@ if [ $HAVE_REDIS = 1 ]; then
 	done
 	rcli INFO commandstats | tr -d '\r' | awk -F'[:=,]' -v n="${n:-0}" '
 	    /^cmdstat_(evalsha|eval|script)/ { client += $3 }
-	    /^cmdstat_(get|set|time)/ { inner += $3 }
-	    END { if (n > 0) printf "# mailgovd-redis and -redis-normal: %.2f Redis commands per message from mailgovd, %.2f run inside the script\n", client / n, inner / n }'
+	    /^cmdstat_evalsha/ { us += $5 }
+	    /^cmdstat_(get|mget|set|del|time)/ { inner += $3 }
+	    END { if (n > 0) printf "# mailgovd-redis and -redis-normal: %.2f Redis commands per message from mailgovd, %.2f run inside the script; %.1f us of redis-server time per message\n", client / n, inner / n, us / n }'
 	# The keys are PREFIX "b:{" ACCOUNT "}:tat", one per account, and
 	# PREFIX "b:{" ACCOUNT "}:blocked" (src/cluster/cluster.c), PREFIX the
 	# default redis_prefix.  A key expires when its windows have nothing
