@@ -671,8 +671,8 @@ cluster_release_ok(struct cluster *c, struct acct *a, uint32_t rcpts,
 		goto later;
 	if (g->granted != 0) {
 		/* granted for the oldest message; a larger one waits for
-		 * its own grant, a smaller one takes it (and gives back
-		 * the grant's charge, if it does not leave) */
+		 * its own grant, a smaller one takes it (Redis keeps the
+		 * difference, and a refund gives back only its own) */
 		if (rcpts <= g->granted) {
 			g->granted = 0;
 			*paid = CLUSTER_PAID_REDIS;
